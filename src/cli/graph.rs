@@ -1,0 +1,371 @@
+//! `git ripple graph`: the dependency graph as a summary, JSON, Graphviz, or one symbol.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use clap::{Args, ValueEnum};
+use miette::{IntoDiagnostic, Result};
+use serde_json::json;
+
+use super::exit;
+use crate::graph::{Graph, GraphOptions, build_graph};
+use crate::lang::{ImportTarget, Language};
+use crate::scan::{Repository, scan_repo};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A summary a person reads at a glance.
+    Text,
+    /// Files, edges, symbols and unresolved imports for tools.
+    Json,
+    /// Graphviz: files (or packages with --packages) and their imports.
+    Dot,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  git ripple graph
+  git ripple graph --format json > graph.json
+  git ripple graph --format dot --packages | dot -Tsvg > packages.svg
+  git ripple graph --symbol example.com/shop/models.Order
+  git ripple graph --symbol shopcore.db.queries.fetch_order --format json")]
+pub struct GraphArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+    /// With --format dot: one node per package (Go folder, Python package) instead of per file.
+    #[arg(long)]
+    pub packages: bool,
+    /// Show one symbol's definition and every reference (file:line:column) instead of the graph.
+    #[arg(long, value_name = "ID")]
+    pub symbol: Option<String>,
+    /// Skip source files larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    pub max_file_size: u64,
+}
+
+/// A symbol that is not in the repository, with the closest IDs that are.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("no symbol `{id}` in this repository")]
+#[diagnostic(code(ripple::unknown_symbol), help("{hint}"))]
+struct UnknownSymbol {
+    id: String,
+    hint: String,
+}
+
+pub fn run_graph(cwd: &Path, args: GraphArgs) -> Result<u8> {
+    let repo = Repository::discover(cwd)?;
+    let scan = scan_repo(&repo)?;
+    let options = GraphOptions {
+        max_file_size: args.max_file_size,
+    };
+    let graph = build_graph(&repo.root, &scan, &options)?;
+    let out = match (&args.symbol, args.format) {
+        (Some(id), format) => render_symbol(&graph, id, format)?,
+        (None, GraphFormat::Text) => render_text(&graph),
+        (None, GraphFormat::Json) => render_json(&graph).into_diagnostic()?,
+        (None, GraphFormat::Dot) => render_dot(&graph, args.packages),
+    };
+    print!("{out}");
+    Ok(exit::SUCCESS)
+}
+
+fn import_kind(target: &ImportTarget) -> &'static str {
+    match target {
+        ImportTarget::File(_) | ImportTarget::Folder(_) => "resolved",
+        ImportTarget::Stdlib => "stdlib",
+        ImportTarget::External => "third_party",
+        ImportTarget::Unresolved(_) => "unresolved",
+    }
+}
+
+/// The human summary.
+pub fn render_text(graph: &Graph) -> String {
+    let mut s = String::new();
+    let mut per_lang: BTreeMap<Language, usize> = BTreeMap::new();
+    for f in &graph.files {
+        *per_lang.entry(f.language).or_default() += 1;
+    }
+    let langs: Vec<String> = per_lang.iter().map(|(l, n)| format!("{n} {l}")).collect();
+    let _ = writeln!(
+        s,
+        "files      {} ({})",
+        graph.files.len(),
+        if langs.is_empty() {
+            "none".into()
+        } else {
+            langs.join(", ")
+        }
+    );
+    let exported = graph.symbols.iter().filter(|s| s.exported).count();
+    let _ = writeln!(
+        s,
+        "symbols    {} ({exported} exported)",
+        graph.symbols.len()
+    );
+    let edges = graph.edges();
+    let count = |k: &str| edges.iter().filter(|e| e.kind == k).count();
+    let _ = writeln!(
+        s,
+        "edges      {} imports, {} uses, {} defines",
+        count("imports"),
+        count("uses"),
+        count("defines")
+    );
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in &graph.imports {
+        *by_kind.entry(import_kind(&i.target)).or_default() += 1;
+    }
+    let _ = writeln!(
+        s,
+        "imports    {} resolved, {} stdlib, {} third-party, {} unresolved",
+        by_kind.get("resolved").unwrap_or(&0),
+        by_kind.get("stdlib").unwrap_or(&0),
+        by_kind.get("third_party").unwrap_or(&0),
+        by_kind.get("unresolved").unwrap_or(&0),
+    );
+    let unresolved: Vec<_> = graph
+        .imports
+        .iter()
+        .filter_map(|i| match &i.target {
+            ImportTarget::Unresolved(why) => Some((i, why)),
+            _ => None,
+        })
+        .collect();
+    for (i, why) in unresolved.iter().take(10) {
+        let _ = writeln!(
+            s,
+            "  unresolved {}:{} {} ({why})",
+            graph.files[i.file].path, i.line, i.text
+        );
+    }
+    if unresolved.len() > 10 {
+        let _ = writeln!(
+            s,
+            "  … and {} more (see --format json)",
+            unresolved.len() - 10
+        );
+    }
+    let with_errors: Vec<_> = graph.files.iter().filter(|f| f.parse_errors > 0).collect();
+    let _ = writeln!(
+        s,
+        "parse      {} files with syntax errors",
+        with_errors.len()
+    );
+    for f in with_errors.iter().take(10) {
+        let _ = writeln!(s, "  {} ({} error nodes)", f.path, f.parse_errors);
+    }
+    if !graph.skipped.is_empty() {
+        let _ = writeln!(s, "skipped    {} files", graph.skipped.len());
+        for k in graph.skipped.iter().take(10) {
+            let _ = writeln!(s, "  {} ({})", k.path, k.reason);
+        }
+    }
+    let cycles = graph.cycles();
+    let _ = writeln!(s, "cycles     {}", cycles.len());
+    for c in cycles.iter().take(5) {
+        let names: Vec<&str> = c.iter().map(|&f| graph.files[f].path.as_str()).collect();
+        let shown = names.iter().take(6).copied().collect::<Vec<_>>().join(", ");
+        let more = if names.len() > 6 {
+            format!(", … ({} files)", names.len())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(s, "  {shown}{more}");
+    }
+    s
+}
+
+/// The machine-readable graph.
+pub fn render_json(graph: &Graph) -> serde_json::Result<String> {
+    let files: Vec<_> = graph
+        .files
+        .iter()
+        .map(|f| {
+            let mut v = json!({
+                "path": f.path,
+                "language": f.language,
+                "module": f.module,
+                "parse_errors": f.parse_errors,
+            });
+            if let Some(c) = &f.build_constraint {
+                v["build_constraint"] = json!(c);
+            }
+            v
+        })
+        .collect();
+    let symbols: Vec<_> = graph
+        .symbols
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "name": s.name,
+                "kind": s.kind,
+                "file": graph.files[s.file].path,
+                "line": s.span.line,
+                "column": s.span.column,
+                "exported": s.exported,
+            })
+        })
+        .collect();
+    let mut unresolved = Vec::new();
+    let mut external = Vec::new();
+    for i in &graph.imports {
+        let file = &graph.files[i.file].path;
+        match &i.target {
+            ImportTarget::Unresolved(reason) => unresolved.push(json!({
+                "file": file, "line": i.line, "import": i.text, "reason": reason,
+            })),
+            ImportTarget::Stdlib | ImportTarget::External => external.push(json!({
+                "file": file, "line": i.line, "import": i.text, "kind": import_kind(&i.target),
+            })),
+            ImportTarget::File(_) | ImportTarget::Folder(_) => {}
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&json!({
+        "files": files,
+        "edges": graph.edges(),
+        "symbols": symbols,
+        "unresolved": unresolved,
+        "external": external,
+        "skipped": graph.skipped,
+        "cycles": graph.cycles().iter().map(|c| c.iter().map(|&f| &graph.files[f].path).collect::<Vec<_>>()).collect::<Vec<_>>(),
+    }))?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn dot_id(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The package (Go folder, Python parent package folder) a file belongs to.
+fn package_of(path: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, _)) => dir.to_string(),
+        None => ".".to_string(),
+    }
+}
+
+/// Graphviz of the import edges.
+pub fn render_dot(graph: &Graph, packages: bool) -> String {
+    let mut nodes = BTreeSet::new();
+    let mut edges = BTreeSet::new();
+    for e in graph.edges().into_iter().filter(|e| e.kind == "imports") {
+        let (from, to) = if packages {
+            let to = match graph.file_id(&e.to) {
+                Some(_) => package_of(&e.to),
+                None => e.to.clone(),
+            };
+            (package_of(&e.from), to)
+        } else {
+            (e.from, e.to)
+        };
+        if from == to {
+            continue;
+        }
+        nodes.insert(from.clone());
+        nodes.insert(to.clone());
+        edges.insert((from, to));
+    }
+    if !packages {
+        for f in &graph.files {
+            nodes.insert(f.path.clone());
+        }
+    }
+    let mut s = String::from(
+        "digraph ripple {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+    );
+    for n in &nodes {
+        let _ = writeln!(s, "  {};", dot_id(n));
+    }
+    for (a, b) in &edges {
+        let _ = writeln!(s, "  {} -> {};", dot_id(a), dot_id(b));
+    }
+    s.push_str("}\n");
+    s
+}
+
+fn render_symbol(graph: &Graph, id: &str, format: GraphFormat) -> Result<String> {
+    let Some(sid) = graph.symbol_id(id) else {
+        let close = graph.closest_symbols(id, 3);
+        let hint = if close.is_empty() {
+            "list the repository's symbols with `git ripple graph --format json`".to_string()
+        } else {
+            format!(
+                "did you mean {}?",
+                close
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        return Err(UnknownSymbol {
+            id: id.to_string(),
+            hint,
+        }
+        .into());
+    };
+    let symbol = &graph.symbols[sid];
+    let refs = graph.references(sid);
+    Ok(match format {
+        GraphFormat::Json => {
+            let references: Vec<_> = refs
+                .iter()
+                .map(|r| {
+                    json!({
+                        "file": graph.files[r.file].path,
+                        "line": r.span.line,
+                        "column": r.span.column,
+                        "kind": r.kind.name(),
+                    })
+                })
+                .collect();
+            let mut s = serde_json::to_string_pretty(&json!({
+                "id": symbol.id,
+                "name": symbol.name,
+                "kind": symbol.kind,
+                "exported": symbol.exported,
+                "definition": {
+                    "file": graph.files[symbol.file].path,
+                    "line": symbol.span.line,
+                    "column": symbol.span.column,
+                },
+                "references": references,
+            }))
+            .into_diagnostic()?;
+            s.push('\n');
+            s
+        }
+        GraphFormat::Text | GraphFormat::Dot => {
+            let mut s = String::new();
+            let _ = writeln!(s, "{} ({})", symbol.id, symbol.kind.name());
+            let _ = writeln!(
+                s,
+                "  defined  {}:{}:{}",
+                graph.files[symbol.file].path, symbol.span.line, symbol.span.column
+            );
+            let uses: Vec<_> = refs
+                .iter()
+                .filter(|r| !(r.file == symbol.file && r.span == symbol.span))
+                .collect();
+            let files: BTreeSet<usize> = uses.iter().map(|r| r.file).collect();
+            let _ = writeln!(s, "  {} references in {} files", uses.len(), files.len());
+            for r in uses {
+                let _ = writeln!(
+                    s,
+                    "  {}:{}:{}  {}",
+                    graph.files[r.file].path,
+                    r.span.line,
+                    r.span.column,
+                    r.kind.name()
+                );
+            }
+            s
+        }
+    })
+}

@@ -1,0 +1,81 @@
+//! The command line: clap definitions, one module per subcommand (`XxxArgs` + `run_xxx`), and
+//! the mapping from outcomes and errors to exit codes. Library stages never print; this module
+//! and its children do.
+
+mod graph;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    /// Everything asked for was done.
+    pub const SUCCESS: u8 = 0;
+    /// Bad input: not a repository, an unknown symbol, a bad option or recipe.
+    pub const BAD_INPUT: u8 = 2;
+    /// git-ripple itself failed (a bug, or the machine: disk full, permissions).
+    pub const INTERNAL: u8 = 70;
+}
+
+const HELP_EXAMPLES: &str = "\
+Examples:
+  git ripple graph                       summary of the repository's dependency graph
+  git ripple graph --format json         files, edges, symbols and unresolved imports
+  git ripple graph --symbol shopcore.db.queries.fetch_order
+                                         where a symbol is defined and used";
+
+/// Repository-wide refactorings and migrations of Python and Go code, batch by batch.
+#[derive(Debug, Parser)]
+#[command(name = "git-ripple", bin_name = "git ripple", version, about, after_help = HELP_EXAMPLES)]
+pub struct Cli {
+    /// Run as if started in this folder (like `git -C`).
+    #[arg(short = 'C', global = true, value_name = "PATH")]
+    pub directory: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the repository's dependency graph: a summary, JSON, Graphviz, or one symbol's uses.
+    Graph(graph::GraphArgs),
+}
+
+/// Run git-ripple with these arguments (the first is the program name), as `main` does; tests
+/// call it in-process.
+pub fn main_with_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::BAD_INPUT
+            } else {
+                exit::SUCCESS
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let cwd = match &cli.directory {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+    };
+    let result = match cli.command {
+        Command::Graph(args) => graph::run_graph(&cwd, args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(exit::BAD_INPUT)
+        }
+    }
+}

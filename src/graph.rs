@@ -1,0 +1,578 @@
+//! The dependency graph: files, Go package folders and symbols as nodes; imports, uses and
+//! definitions as edges (petgraph). Built once from facts, queried many times, never mutated
+//! after build, so later stages can share it across threads.
+//!
+//! Besides the full graph, the build derives the file-level dependency relation the planner
+//! needs: file A depends on file B when A imports B (Python), imports B's package (Go), or uses
+//! a symbol B defines.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::path::Path;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::facts::{FileFacts, ReferenceKind, Span, SymbolKind};
+use crate::lang::{self, ExtractError, FileId, ImportTarget, Language, Manifests, ResolvedImport};
+use crate::scan::{Scan, Skipped};
+
+/// Limits and switches for building the graph.
+#[derive(Debug, Clone)]
+pub struct GraphOptions {
+    /// Files larger than this are skipped (generated code, data files with a source extension).
+    pub max_file_size: u64,
+}
+
+impl Default for GraphOptions {
+    fn default() -> Self {
+        GraphOptions {
+            max_file_size: 1024 * 1024,
+        }
+    }
+}
+
+/// Why the graph could not be built. Stop: this is a broken build, not bad input (bad files
+/// are skipped and reported instead).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum GraphError {
+    #[error(transparent)]
+    #[diagnostic(code(ripple::extract))]
+    Extract(#[from] ExtractError),
+}
+
+/// A source file in the graph.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileNode {
+    pub path: String,
+    pub language: Language,
+    /// Python module or Go import path.
+    pub module: Option<String>,
+    pub parse_errors: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_constraint: Option<String>,
+    /// Git blob id of the content read (what a facts cache is keyed by).
+    #[serde(skip)]
+    pub blob: gix::ObjectId,
+}
+
+/// A repository symbol.
+#[derive(Debug, Clone, Serialize)]
+pub struct Symbol {
+    pub id: String,
+    pub name: String,
+    pub kind: SymbolKind,
+    pub file: FileId,
+    pub span: Span,
+    pub exported: bool,
+}
+
+/// A place that refers to a symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SymbolRef {
+    pub file: FileId,
+    pub span: Span,
+    pub kind: ReferenceKind,
+}
+
+/// Index of a symbol in [`Graph::symbols`].
+pub type SymbolId = usize;
+
+/// A node of the full graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    File(FileId),
+    /// A Go package folder or a Python namespace package (`.` for the root).
+    Folder(String),
+    Symbol(SymbolId),
+}
+
+/// An edge of the full graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    /// File → file (Python) or file → folder (Go package, Python namespace package).
+    Imports,
+    /// File → symbol it refers to.
+    Uses,
+    /// File → symbol it defines.
+    Defines,
+    /// Folder → the files of its package.
+    Contains,
+}
+
+impl EdgeKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EdgeKind::Imports => "imports",
+            EdgeKind::Uses => "uses",
+            EdgeKind::Defines => "defines",
+            EdgeKind::Contains => "contains",
+        }
+    }
+}
+
+/// The repository's dependency graph.
+pub struct Graph {
+    pub files: Vec<FileNode>,
+    pub facts: Vec<FileFacts>,
+    pub symbols: Vec<Symbol>,
+    pub imports: Vec<ResolvedImport>,
+    pub skipped: Vec<Skipped>,
+    references: Vec<Vec<SymbolRef>>,
+    symbol_index: HashMap<String, SymbolId>,
+    path_index: HashMap<String, FileId>,
+    graph: DiGraph<Node, EdgeKind>,
+    deps: Vec<Vec<FileId>>,
+    rdeps: Vec<Vec<FileId>>,
+}
+
+struct Loaded {
+    facts: FileFacts,
+    blob: gix::ObjectId,
+}
+
+fn load(
+    root: &Path,
+    path: &str,
+    language: Language,
+    options: &GraphOptions,
+) -> Result<Result<Loaded, Skipped>, ExtractError> {
+    let skip = |reason: String| {
+        Ok(Err(Skipped {
+            path: path.to_string(),
+            reason,
+        }))
+    };
+    let full = root.join(path);
+    let meta = match std::fs::metadata(&full) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return skip("deleted in the work tree".into());
+        }
+        Err(e) => return skip(format!("unreadable: {e}")),
+    };
+    if !meta.is_file() {
+        return skip("not a regular file".into());
+    }
+    if meta.len() > options.max_file_size {
+        return skip(format!(
+            "{} bytes, over the {} byte limit",
+            meta.len(),
+            options.max_file_size
+        ));
+    }
+    let bytes = match std::fs::read(&full) {
+        Ok(b) => b,
+        Err(e) => return skip(format!("unreadable: {e}")),
+    };
+    if std::str::from_utf8(&bytes).is_err() {
+        return skip("not valid UTF-8".into());
+    }
+    let blob = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, &bytes)
+        .unwrap_or_else(|_| gix::ObjectId::null(gix::hash::Kind::Sha1));
+    match lang::extract_facts(language, path, &bytes) {
+        Ok(facts) => Ok(Ok(Loaded { facts, blob })),
+        Err(ExtractError::Parse) => skip("tree-sitter could not parse it".into()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Read, parse and resolve every scanned file, and build the graph.
+pub fn build_graph(root: &Path, scan: &Scan, options: &GraphOptions) -> Result<Graph, GraphError> {
+    let results: Vec<_> = scan
+        .sources
+        .par_iter()
+        .map(|s| load(root, &s.path, s.language, options))
+        .collect();
+    let mut skipped = scan.skipped.clone();
+    let mut loaded = Vec::with_capacity(results.len());
+    for r in results {
+        match r? {
+            Ok(l) => loaded.push(l),
+            Err(s) => skipped.push(s),
+        }
+    }
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let manifests = Manifests {
+        files: scan
+            .manifest_paths
+            .iter()
+            .filter_map(|p| Some((p.clone(), std::fs::read_to_string(root.join(p)).ok()?)))
+            .collect(),
+    };
+    Ok(assemble(loaded, skipped, &manifests))
+}
+
+/// Build a graph from facts already extracted (used by the build above and by tests and
+/// benchmarks that generate facts in memory).
+fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -> Graph {
+    let (facts, blobs): (Vec<FileFacts>, Vec<gix::ObjectId>) =
+        loaded.into_iter().map(|l| (l.facts, l.blob)).unzip();
+
+    let python: Vec<(FileId, &FileFacts)> = facts
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.language == Language::Python)
+        .collect();
+    let go: Vec<(FileId, &FileFacts)> = facts
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.language == Language::Go)
+        .collect();
+    let python_paths: Vec<&str> = python.iter().map(|(_, f)| f.path.as_str()).collect();
+    let roots = lang::python::PythonRoots::detect(manifests, &python_paths);
+    let (py, go_res) = rayon::join(
+        || lang::python::resolve(&python, &roots),
+        || lang::go::resolve(&go, manifests),
+    );
+
+    let mut files: Vec<FileNode> = facts
+        .iter()
+        .zip(&blobs)
+        .map(|(f, blob)| FileNode {
+            path: f.path.clone(),
+            language: f.language,
+            module: None,
+            parse_errors: f.parse_errors,
+            build_constraint: f.build_constraint.clone(),
+            blob: *blob,
+        })
+        .collect();
+    let mut symbol_defs = Vec::new();
+    let mut imports = Vec::new();
+    let mut resolved_refs = Vec::new();
+    for res in [py, go_res] {
+        for (file, module) in res.modules {
+            files[file].module = Some(module);
+        }
+        symbol_defs.extend(res.symbols);
+        imports.extend(res.imports);
+        resolved_refs.extend(res.references);
+    }
+    symbol_defs.sort_by(|a, b| a.id.cmp(&b.id));
+    symbol_defs.dedup_by(|a, b| a.id == b.id);
+    let symbols: Vec<Symbol> = symbol_defs
+        .iter()
+        .map(|s| {
+            let def = &facts[s.file].definitions[s.definition];
+            Symbol {
+                id: s.id.clone(),
+                name: def.name.clone(),
+                kind: def.kind,
+                file: s.file,
+                span: def.span,
+                exported: def.exported,
+            }
+        })
+        .collect();
+    let symbol_index: HashMap<String, SymbolId> = symbols
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.clone(), i))
+        .collect();
+    let mut references: Vec<Vec<SymbolRef>> = vec![Vec::new(); symbols.len()];
+    for r in resolved_refs {
+        if let Some(&s) = symbol_index.get(&r.symbol) {
+            references[s].push(SymbolRef {
+                file: r.file,
+                span: r.span,
+                kind: r.kind,
+            });
+        }
+    }
+    for refs in &mut references {
+        refs.sort();
+        refs.dedup_by(|a, b| a.file == b.file && a.span == b.span);
+    }
+    imports.sort_by(|a, b| (a.file, a.line, &a.text).cmp(&(b.file, b.line, &b.text)));
+
+    let path_index: HashMap<String, FileId> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.clone(), i))
+        .collect();
+
+    // Go package folders → their non-test files.
+    let mut folder_files: HashMap<String, Vec<FileId>> = HashMap::new();
+    for (i, f) in facts.iter().enumerate() {
+        if f.language == Language::Go && !f.path.ends_with("_test.go") {
+            let dir = f.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            folder_files
+                .entry(lang::go::display_folder(dir))
+                .or_default()
+                .push(i);
+        }
+    }
+
+    // The full graph.
+    let mut graph = DiGraph::new();
+    let file_nodes: Vec<NodeIndex> = (0..files.len())
+        .map(|i| graph.add_node(Node::File(i)))
+        .collect();
+    let symbol_nodes: Vec<NodeIndex> = (0..symbols.len())
+        .map(|i| graph.add_node(Node::Symbol(i)))
+        .collect();
+    let mut folder_nodes: HashMap<String, NodeIndex> = HashMap::new();
+    let mut folder_node = |graph: &mut DiGraph<Node, EdgeKind>, folder: &str| {
+        *folder_nodes.entry(folder.to_string()).or_insert_with(|| {
+            let n = graph.add_node(Node::Folder(folder.to_string()));
+            for &f in folder_files.get(folder).into_iter().flatten() {
+                graph.add_edge(n, file_nodes[f], EdgeKind::Contains);
+            }
+            n
+        })
+    };
+    let mut deps: Vec<BTreeSet<FileId>> = vec![BTreeSet::new(); files.len()];
+    let mut seen_imports = HashSet::new();
+    for import in &imports {
+        match &import.target {
+            ImportTarget::File(t) => {
+                if seen_imports.insert((import.file, Node::File(*t).key())) {
+                    graph.add_edge(file_nodes[import.file], file_nodes[*t], EdgeKind::Imports);
+                }
+                if *t != import.file {
+                    deps[import.file].insert(*t);
+                }
+            }
+            ImportTarget::Folder(folder) => {
+                let n = folder_node(&mut graph, folder);
+                if seen_imports.insert((import.file, format!("d:{folder}"))) {
+                    graph.add_edge(file_nodes[import.file], n, EdgeKind::Imports);
+                }
+                for &f in folder_files.get(folder).into_iter().flatten() {
+                    if f != import.file {
+                        deps[import.file].insert(f);
+                    }
+                }
+            }
+            ImportTarget::Stdlib | ImportTarget::External | ImportTarget::Unresolved(_) => {}
+        }
+    }
+    for (sid, symbol) in symbols.iter().enumerate() {
+        graph.add_edge(
+            file_nodes[symbol.file],
+            symbol_nodes[sid],
+            EdgeKind::Defines,
+        );
+        let mut users = BTreeSet::new();
+        for r in &references[sid] {
+            if r.kind != ReferenceKind::Definition {
+                users.insert(r.file);
+            }
+        }
+        for user in users {
+            graph.add_edge(file_nodes[user], symbol_nodes[sid], EdgeKind::Uses);
+            if user != symbol.file {
+                deps[user].insert(symbol.file);
+            }
+        }
+    }
+    let deps: Vec<Vec<FileId>> = deps.into_iter().map(|d| d.into_iter().collect()).collect();
+    let mut rdeps: Vec<Vec<FileId>> = vec![Vec::new(); files.len()];
+    for (from, ds) in deps.iter().enumerate() {
+        for &to in ds {
+            rdeps[to].push(from);
+        }
+    }
+
+    Graph {
+        files,
+        facts,
+        symbols,
+        imports,
+        skipped,
+        references,
+        symbol_index,
+        path_index,
+        graph,
+        deps,
+        rdeps,
+    }
+}
+
+impl Node {
+    fn key(&self) -> String {
+        match self {
+            Node::File(f) => format!("f:{f}"),
+            Node::Folder(d) => format!("d:{d}"),
+            Node::Symbol(s) => format!("s:{s}"),
+        }
+    }
+}
+
+/// One edge as the `graph` command prints it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct EdgeView {
+    pub from: String,
+    pub to: String,
+    pub kind: &'static str,
+}
+
+impl Graph {
+    /// The file with this repository-relative path.
+    pub fn file_id(&self, path: &str) -> Option<FileId> {
+        self.path_index.get(path).copied()
+    }
+
+    /// The symbol with this ID.
+    pub fn symbol_id(&self, id: &str) -> Option<SymbolId> {
+        self.symbol_index.get(id).copied()
+    }
+
+    /// Every place that refers to a symbol, including its definition(s), in file and position
+    /// order.
+    pub fn references(&self, symbol: SymbolId) -> &[SymbolRef] {
+        &self.references[symbol]
+    }
+
+    /// Files this file depends on directly.
+    pub fn dependencies(&self, file: FileId) -> &[FileId] {
+        &self.deps[file]
+    }
+
+    /// Files that depend on this file directly.
+    pub fn dependents(&self, file: FileId) -> &[FileId] {
+        &self.rdeps[file]
+    }
+
+    /// Files reachable from `files` along dependency edges (not including the start files
+    /// unless a cycle leads back to them), with their distance in hops, up to `max_hops`.
+    pub fn transitive_dependencies(
+        &self,
+        files: &[FileId],
+        max_hops: Option<usize>,
+    ) -> Vec<(FileId, usize)> {
+        self.walk(files, max_hops, &self.deps)
+    }
+
+    /// Files that depend on `files`, directly or transitively, with their distance in hops.
+    pub fn transitive_dependents(
+        &self,
+        files: &[FileId],
+        max_hops: Option<usize>,
+    ) -> Vec<(FileId, usize)> {
+        self.walk(files, max_hops, &self.rdeps)
+    }
+
+    fn walk(
+        &self,
+        start: &[FileId],
+        max_hops: Option<usize>,
+        adj: &[Vec<FileId>],
+    ) -> Vec<(FileId, usize)> {
+        let mut dist: HashMap<FileId, usize> = HashMap::new();
+        let mut queue: VecDeque<(FileId, usize)> = start.iter().map(|&f| (f, 0)).collect();
+        let starts: HashSet<FileId> = start.iter().copied().collect();
+        while let Some((f, d)) = queue.pop_front() {
+            if max_hops.is_some_and(|m| d >= m) {
+                continue;
+            }
+            for &n in &adj[f] {
+                if starts.contains(&n) || dist.contains_key(&n) {
+                    continue;
+                }
+                dist.insert(n, d + 1);
+                queue.push_back((n, d + 1));
+            }
+        }
+        let mut out: Vec<(FileId, usize)> = dist.into_iter().collect();
+        out.sort();
+        out
+    }
+
+    /// Strongly connected components of the file dependency relation that contain a cycle,
+    /// largest first (each sorted by path).
+    pub fn cycles(&self) -> Vec<Vec<FileId>> {
+        let mut g: DiGraph<FileId, ()> = DiGraph::new();
+        let nodes: Vec<NodeIndex> = (0..self.files.len()).map(|i| g.add_node(i)).collect();
+        for (from, ds) in self.deps.iter().enumerate() {
+            for &to in ds {
+                g.add_edge(nodes[from], nodes[to], ());
+            }
+        }
+        let mut out: Vec<Vec<FileId>> = petgraph::algo::tarjan_scc(&g)
+            .into_iter()
+            .filter(|c| c.len() > 1)
+            .map(|c| {
+                let mut files: Vec<FileId> = c.into_iter().map(|n| g[n]).collect();
+                files.sort();
+                files
+            })
+            .collect();
+        out.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        out
+    }
+
+    /// The import, use and define edges, sorted, as paths and symbol IDs.
+    pub fn edges(&self) -> Vec<EdgeView> {
+        let mut out = BTreeSet::new();
+        for e in self.graph.raw_edges() {
+            let kind = e.weight;
+            if kind == EdgeKind::Contains {
+                continue;
+            }
+            let from = self.node_name(&self.graph[e.source()]);
+            let to = self.node_name(&self.graph[e.target()]);
+            out.insert(EdgeView {
+                from,
+                to,
+                kind: kind.name(),
+            });
+        }
+        out.into_iter().collect()
+    }
+
+    fn node_name(&self, node: &Node) -> String {
+        match node {
+            Node::File(f) => self.files[*f].path.clone(),
+            Node::Folder(d) => d.clone(),
+            Node::Symbol(s) => self.symbols[*s].id.clone(),
+        }
+    }
+
+    /// Symbol IDs closest to `query` (for "did you mean" hints): same final name first, then
+    /// by edit distance.
+    pub fn closest_symbols(&self, query: &str, limit: usize) -> Vec<&str> {
+        let last = query.rsplit(['.', '/']).next().unwrap_or(query);
+        let mut scored: Vec<(usize, &str)> = self
+            .symbols
+            .iter()
+            .map(|s| {
+                let name_bonus = if s.name == last { 0 } else { 1000 };
+                (name_bonus + edit_distance(query, &s.id), s.id.as_str())
+            })
+            .collect();
+        scored.sort();
+        scored.into_iter().take(limit).map(|(_, id)| id).collect()
+    }
+}
+
+/// Levenshtein distance over chars (short strings only: symbol IDs).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("fetch_order", "fetch_orders"), 1);
+        assert_eq!(edit_distance("abc", "abc"), 0);
+        assert_eq!(edit_distance("", "ab"), 2);
+    }
+}

@@ -1,0 +1,484 @@
+//! Go: facts from `queries/go/*.scm`, and the resolver that maps import paths to package
+//! folders (module path from `go.mod`, nested modules) and names to symbols (package scope
+//! shared by all files of a package, aliased and dot imports, methods by receiver type).
+
+mod resolve;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use tree_sitter::{Node, Query};
+
+use super::query::{self, QueryError, QuerySet};
+use crate::facts::{
+    Definition, FileFacts, Import, ImportContext, ImportKind, Reference, ReferenceKind, Segment,
+    Span, SymbolKind,
+};
+use crate::lang::Language;
+
+pub use resolve::{display_folder, resolve};
+
+/// The compiled Go queries.
+pub struct GoQueries {
+    imports: Query,
+    definitions: Query,
+    references: Query,
+    locals: Query,
+}
+
+impl QuerySet for GoQueries {
+    fn compile_all() -> Result<Self, QueryError> {
+        let lang = Language::Go.grammar();
+        Ok(GoQueries {
+            imports: query::compile(
+                &lang,
+                "queries/go/imports.scm",
+                include_str!("../../queries/go/imports.scm"),
+            )?,
+            definitions: query::compile(
+                &lang,
+                "queries/go/definitions.scm",
+                include_str!("../../queries/go/definitions.scm"),
+            )?,
+            references: query::compile(
+                &lang,
+                "queries/go/references.scm",
+                include_str!("../../queries/go/references.scm"),
+            )?,
+            locals: query::compile(
+                &lang,
+                "queries/go/locals.scm",
+                include_str!("../../queries/go/locals.scm"),
+            )?,
+        })
+    }
+}
+
+static QUERIES: LazyLock<Result<GoQueries, QueryError>> = LazyLock::new(GoQueries::compile_all);
+
+/// The process-wide compiled queries.
+pub fn queries() -> Result<&'static GoQueries, &'static QueryError> {
+    QUERIES.as_ref()
+}
+
+/// Predeclared identifiers: never repository symbols, so not worth recording.
+const PREDECLARED: &[&str] = &[
+    "_",
+    "any",
+    "append",
+    "bool",
+    "byte",
+    "cap",
+    "clear",
+    "close",
+    "comparable",
+    "complex",
+    "complex128",
+    "complex64",
+    "copy",
+    "delete",
+    "error",
+    "false",
+    "float32",
+    "float64",
+    "imag",
+    "int",
+    "int16",
+    "int32",
+    "int64",
+    "int8",
+    "iota",
+    "len",
+    "make",
+    "max",
+    "min",
+    "new",
+    "nil",
+    "panic",
+    "print",
+    "println",
+    "real",
+    "recover",
+    "rune",
+    "string",
+    "true",
+    "uint",
+    "uint16",
+    "uint32",
+    "uint64",
+    "uint8",
+    "uintptr",
+];
+
+const GOOS: &[&str] = &[
+    "aix",
+    "android",
+    "darwin",
+    "dragonfly",
+    "freebsd",
+    "hurd",
+    "illumos",
+    "ios",
+    "js",
+    "linux",
+    "nacl",
+    "netbsd",
+    "openbsd",
+    "plan9",
+    "solaris",
+    "wasip1",
+    "windows",
+    "zos",
+];
+const GOARCH: &[&str] = &[
+    "386", "amd64", "arm", "arm64", "loong64", "mips", "mipsle", "mips64", "mips64le", "ppc64",
+    "ppc64le", "riscv64", "s390x", "wasm",
+];
+
+fn text<'s>(node: Node<'_>, source: &'s [u8]) -> &'s str {
+    node.utf8_text(source).unwrap_or("")
+}
+
+/// Extract the facts of one Go file from its parse tree.
+pub fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &GoQueries) -> FileFacts {
+    let root = tree.root_node();
+    let mut package_name = None;
+    let mut imports = Vec::new();
+    for m in query::run(&q.imports, root, source) {
+        if let Some(pkg) = m.get("package") {
+            package_name.get_or_insert_with(|| text(pkg, source).to_string());
+            continue;
+        }
+        let (Some(spec), Some(path_node)) = (m.get("import"), m.get("import.path")) else {
+            continue;
+        };
+        let raw = text(path_node, source);
+        let import_path = raw.trim_matches(['"', '`']).to_string();
+        imports.push(Import {
+            span: Span::of(spec),
+            text: raw.to_string(),
+            kind: ImportKind::Package {
+                path: import_path,
+                alias: m.get("import.alias").map(|a| text(a, source).to_string()),
+            },
+            context: ImportContext::Module,
+        });
+    }
+
+    let definitions = extract_definitions(root, source, q);
+    let scopes = Scopes::collect(root, source, q);
+    let references = extract_references(root, source, q, &scopes);
+
+    FileFacts {
+        path: path.to_string(),
+        language: Language::Go,
+        package_name,
+        build_constraint: build_constraint(path, source),
+        imports,
+        definitions,
+        references,
+        parse_errors: crate::facts::count_parse_errors(root),
+    }
+}
+
+/// The `//go:build` line (or legacy `// +build` lines) before the package clause, combined with
+/// the constraint a `_GOOS`/`_GOARCH` file-name suffix implies.
+fn build_constraint(path: &str, source: &[u8]) -> Option<String> {
+    let mut parts = Vec::new();
+    let head = std::str::from_utf8(&source[..source.len().min(8192)]).unwrap_or("");
+    let mut legacy = Vec::new();
+    for line in head.lines() {
+        let line = line.trim();
+        if line.starts_with("package ") {
+            break;
+        }
+        if let Some(expr) = line.strip_prefix("//go:build ") {
+            parts.push(expr.trim().to_string());
+        } else if let Some(expr) = line.strip_prefix("// +build ") {
+            legacy.push(expr.trim().to_string());
+        }
+    }
+    if parts.is_empty() && !legacy.is_empty() {
+        parts.push(format!("+build {}", legacy.join(" ")));
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name.strip_suffix(".go").unwrap_or(name);
+    let stem = stem.strip_suffix("_test").unwrap_or(stem);
+    let elems: Vec<&str> = stem.split('_').collect();
+    if elems.len() >= 2 {
+        let last = elems[elems.len() - 1];
+        let before = elems[elems.len() - 2];
+        if GOARCH.contains(&last) && GOOS.contains(&before) && elems.len() >= 3 {
+            parts.push(format!("{before} && {last}"));
+        } else if GOOS.contains(&last) || GOARCH.contains(&last) {
+            parts.push(last.to_string());
+        }
+    }
+    match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(
+            parts
+                .iter()
+                .map(|p| format!("({p})"))
+                .collect::<Vec<_>>()
+                .join(" && "),
+        ),
+    }
+}
+
+fn in_function(node: Node<'_>) -> bool {
+    let mut up = node.parent();
+    while let Some(p) = up {
+        if matches!(
+            p.kind(),
+            "function_declaration" | "method_declaration" | "func_literal"
+        ) {
+            return true;
+        }
+        up = p.parent();
+    }
+    false
+}
+
+fn extract_definitions(root: Node<'_>, source: &[u8], q: &GoQueries) -> Vec<Definition> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for m in query::run(&q.definitions, root, source) {
+        let Some(name) = m.get("name") else { continue };
+        let Some((capture, def)) = m
+            .captures
+            .iter()
+            .find(|(n, _)| n.starts_with("definition."))
+        else {
+            continue;
+        };
+        if !seen.insert(name.id()) {
+            continue;
+        }
+        if !matches!(*capture, "definition.function" | "definition.method") && in_function(*def) {
+            continue;
+        }
+        let name_text = text(name, source).to_string();
+        if name_text == "_" {
+            continue;
+        }
+        let mut parents = Vec::new();
+        let kind = match *capture {
+            "definition.function" => SymbolKind::Function,
+            "definition.method" => {
+                let Some(receiver) = m.get("receiver") else {
+                    continue;
+                };
+                parents.push(text(receiver, source).to_string());
+                SymbolKind::Method
+            }
+            "definition.type" => match m.get("type").map(|t| t.kind()) {
+                Some("struct_type") => SymbolKind::Struct,
+                Some("interface_type") => SymbolKind::Interface,
+                _ => SymbolKind::Type,
+            },
+            "definition.constant" => SymbolKind::Constant,
+            _ => SymbolKind::Variable,
+        };
+        // Whole declaration: a grouped `var ( … )` spec is its own range.
+        let whole = match def.parent() {
+            Some(p)
+                if matches!(
+                    p.kind(),
+                    "type_declaration" | "const_declaration" | "var_declaration"
+                ) && p.named_child_count() == 1 =>
+            {
+                p
+            }
+            _ => *def,
+        };
+        out.push(Definition {
+            exported: name_text.chars().next().is_some_and(char::is_uppercase),
+            name: name_text,
+            parents,
+            kind,
+            span: Span::of(name),
+            range: (whole.start_byte() as u32, whole.end_byte() as u32),
+        });
+    }
+    out.sort_by_key(|d| d.span.start);
+    out
+}
+
+const SCOPE_KINDS: &[&str] = &[
+    "function_declaration",
+    "method_declaration",
+    "func_literal",
+    "block",
+    "for_statement",
+    "if_statement",
+    "expression_switch_statement",
+    "type_switch_statement",
+    "select_statement",
+];
+
+/// Local declarations: scope node id → (name, byte offset from which it is visible).
+struct Scopes<'s> {
+    locals: HashMap<usize, Vec<(&'s str, usize)>>,
+    binders: HashSet<usize>,
+}
+
+impl<'s> Scopes<'s> {
+    fn collect(root: Node<'_>, source: &'s [u8], q: &GoQueries) -> Scopes<'s> {
+        let mut scopes = Scopes {
+            locals: HashMap::new(),
+            binders: HashSet::new(),
+        };
+        for m in query::run(&q.locals, root, source) {
+            for &(capture, node) in &m.captures {
+                if capture != "local.definition" {
+                    continue;
+                }
+                scopes.binders.insert(node.id());
+                let Some(scope) = enclosing_scope(node) else {
+                    continue; // package level
+                };
+                let mut visible_from = node.start_byte();
+                let mut up = node.parent();
+                while let Some(p) = up {
+                    if matches!(
+                        p.kind(),
+                        "short_var_declaration"
+                            | "var_spec"
+                            | "const_spec"
+                            | "range_clause"
+                            | "receive_statement"
+                            | "type_spec"
+                    ) {
+                        visible_from = p.end_byte();
+                        break;
+                    }
+                    if SCOPE_KINDS.contains(&p.kind()) {
+                        break;
+                    }
+                    up = p.parent();
+                }
+                scopes
+                    .locals
+                    .entry(scope.id())
+                    .or_default()
+                    .push((text(node, source), visible_from));
+            }
+        }
+        scopes
+    }
+
+    fn shadows(&self, node: Node<'_>, name: &str) -> bool {
+        let at = node.start_byte();
+        let mut up = node.parent();
+        while let Some(p) = up {
+            if let Some(decls) = self.locals.get(&p.id())
+                && decls.iter().any(|(n, from)| *n == name && *from <= at)
+            {
+                return true;
+            }
+            up = p.parent();
+        }
+        false
+    }
+}
+
+fn enclosing_scope(node: Node<'_>) -> Option<Node<'_>> {
+    let mut up = node.parent();
+    while let Some(p) = up {
+        if SCOPE_KINDS.contains(&p.kind()) {
+            return Some(p);
+        }
+        up = p.parent();
+    }
+    None
+}
+
+/// Whether an identifier stands where Go reads a name.
+fn is_read_position(node: Node<'_>) -> bool {
+    let Some(parent) = node.parent() else {
+        return false;
+    };
+    match parent.kind() {
+        "function_declaration" | "type_alias" | "labeled_statement" | "qualified_type" => false,
+        // `Order{ID: 1}`: the key of a struct literal names a field, not a value.
+        "literal_element" => parent.parent().is_none_or(|kv| {
+            kv.kind() != "keyed_element"
+                || kv
+                    .child_by_field_name("key")
+                    .is_none_or(|k| k.id() != parent.id())
+        }),
+        "selector_expression" => parent
+            .child_by_field_name("operand")
+            .is_some_and(|o| o.id() == node.id()),
+        _ => true,
+    }
+}
+
+fn extract_references(
+    root: Node<'_>,
+    source: &[u8],
+    q: &GoQueries,
+    scopes: &Scopes<'_>,
+) -> Vec<Reference> {
+    let mut out = Vec::new();
+    for m in query::run(&q.references, root, source) {
+        if let (Some(pkg), Some(name)) = (m.get("reference.package"), m.get("reference.name")) {
+            let pkg_name = text(pkg, source);
+            if scopes.shadows(pkg, pkg_name) {
+                continue;
+            }
+            out.push(Reference {
+                segments: vec![segment(pkg, source), segment(name, source)],
+                kind: ReferenceKind::Code,
+            });
+            continue;
+        }
+        let Some((_, node)) = m.captures.first() else {
+            continue;
+        };
+        let node = *node;
+        let name = text(node, source);
+        if PREDECLARED.contains(&name)
+            || scopes.binders.contains(&node.id())
+            || !is_read_position(node)
+            || scopes.shadows(node, name)
+        {
+            continue;
+        }
+        out.push(Reference {
+            segments: selector_chain(node, source),
+            kind: ReferenceKind::Code,
+        });
+    }
+    out
+}
+
+fn segment(node: Node<'_>, source: &[u8]) -> Segment {
+    Segment {
+        name: text(node, source).to_string(),
+        span: Span::of(node),
+    }
+}
+
+/// `models.Order.Total` from its root identifier `models`.
+fn selector_chain(root: Node<'_>, source: &[u8]) -> Vec<Segment> {
+    let mut segments = vec![segment(root, source)];
+    let mut current = root;
+    while let Some(parent) = current.parent() {
+        if parent.kind() != "selector_expression"
+            || parent
+                .child_by_field_name("operand")
+                .is_none_or(|o| o.id() != current.id())
+        {
+            break;
+        }
+        let Some(field) = parent.child_by_field_name("field") else {
+            break;
+        };
+        segments.push(segment(field, source));
+        current = parent;
+    }
+    segments
+}

@@ -1,0 +1,330 @@
+//! The Go resolver. A package is a folder; its import path is the module path of the nearest
+//! `go.mod` above it plus the folder's path below that `go.mod` (so a nested module is its own
+//! module). All files of a package share one scope; `package foo_test` files in the same
+//! folder form a separate external test package.
+
+use std::collections::HashMap;
+
+use crate::facts::{FileFacts, ImportKind, ReferenceKind, SymbolKind};
+use crate::lang::{
+    FileId, ImportTarget, Manifests, Resolution, ResolvedImport, ResolvedReference, SymbolDef,
+};
+
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
+}
+
+/// The `module` directive of a go.mod file.
+fn module_path(go_mod: &str) -> Option<String> {
+    go_mod.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("module")?;
+        if !rest.starts_with([' ', '\t']) {
+            return None;
+        }
+        let path = rest.trim().trim_matches('"');
+        (!path.is_empty()).then(|| path.to_string())
+    })
+}
+
+/// Modules of the repository as (folder, module path), deepest folder first.
+struct Modules(Vec<(String, String)>);
+
+impl Modules {
+    fn detect(manifests: &Manifests) -> Modules {
+        let mut mods: Vec<(String, String)> = manifests
+            .named("go.mod")
+            .filter_map(|(dir, text)| Some((dir.to_string(), module_path(text)?)))
+            .collect();
+        mods.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        Modules(mods)
+    }
+
+    /// The import path of a folder (the folder itself when no go.mod covers it).
+    fn import_path(&self, dir: &str) -> String {
+        for (mdir, mpath) in &self.0 {
+            if mdir.is_empty() {
+                return if dir.is_empty() {
+                    mpath.clone()
+                } else {
+                    format!("{mpath}/{dir}")
+                };
+            }
+            if dir == mdir {
+                return mpath.clone();
+            }
+            if let Some(rest) = dir.strip_prefix(mdir.as_str())
+                && let Some(rest) = rest.strip_prefix('/')
+            {
+                return format!("{mpath}/{rest}");
+            }
+        }
+        dir.to_string()
+    }
+
+    /// The folder an import path names, if a repository module covers it (longest module path
+    /// first, so a nested module wins over its parent).
+    fn folder(&self, import: &str) -> Option<String> {
+        let mut best: Option<(&str, &str)> = None;
+        for (mdir, mpath) in &self.0 {
+            let covers = import == mpath
+                || import
+                    .strip_prefix(mpath.as_str())
+                    .is_some_and(|r| r.starts_with('/'));
+            if covers && best.is_none_or(|(_, p)| mpath.len() > p.len()) {
+                best = Some((mdir, mpath));
+            }
+        }
+        let (mdir, mpath) = best?;
+        let rest = import[mpath.len()..].trim_start_matches('/');
+        Some(match (mdir.is_empty(), rest.is_empty()) {
+            (true, _) => rest.to_string(),
+            (false, true) => mdir.to_string(),
+            (false, false) => format!("{mdir}/{rest}"),
+        })
+    }
+}
+
+/// How JSON and text show a folder: `.` for the repository root.
+pub fn display_folder(dir: &str) -> String {
+    if dir.is_empty() {
+        ".".to_string()
+    } else {
+        dir.to_string()
+    }
+}
+
+/// The name a package is imported as when the import has no alias and the package is not in
+/// the repository: the last path element, without a `/vN` major version or `.vN` suffix.
+fn default_name(import: &str) -> String {
+    let mut elems: Vec<&str> = import.split('/').collect();
+    if elems.len() > 1
+        && let Some(last) = elems.last()
+        && last.len() > 1
+        && last.starts_with('v')
+        && last[1..].chars().all(|c| c.is_ascii_digit())
+    {
+        elems.pop();
+    }
+    let last = elems.last().copied().unwrap_or(import);
+    let last = last.split('.').next().unwrap_or(last);
+    last.trim_start_matches("go-").replace('-', "_")
+}
+
+#[derive(Default)]
+struct Package {
+    /// local path → (kind, exported)
+    defs: HashMap<String, (SymbolKind, bool)>,
+    id_prefix: String,
+}
+
+/// Resolve every Go file's imports and references.
+pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolution {
+    let modules = Modules::detect(manifests);
+    let mut out = Resolution::default();
+
+    // Packages: (folder, package name) → scope; folder → name of its non-test package.
+    let mut packages: HashMap<(String, String), Package> = HashMap::new();
+    let mut folder_names: HashMap<String, String> = HashMap::new();
+    let key_of = |facts: &FileFacts| -> (String, String) {
+        (
+            parent(&facts.path).to_string(),
+            facts.package_name.clone().unwrap_or_default(),
+        )
+    };
+    for &(file, facts) in files {
+        let key = key_of(facts);
+        let import_path = modules.import_path(&key.0);
+        let is_test = facts.path.ends_with("_test.go");
+        let external_test = is_test && key.1.ends_with("_test");
+        if !is_test {
+            folder_names
+                .entry(key.0.clone())
+                .or_insert_with(|| key.1.clone());
+        }
+        out.modules.push((file, import_path.clone()));
+        let pkg = packages.entry(key).or_insert_with(|| Package {
+            defs: HashMap::new(),
+            id_prefix: if external_test {
+                format!("{import_path}_test")
+            } else {
+                import_path
+            },
+        });
+        for (i, def) in facts.definitions.iter().enumerate() {
+            let local = def.local_path();
+            if pkg.defs.contains_key(&local) {
+                continue;
+            }
+            out.symbols.push(SymbolDef {
+                id: format!("{}.{local}", pkg.id_prefix),
+                file,
+                definition: i,
+            });
+            pkg.defs.insert(local, (def.kind, def.exported));
+        }
+    }
+
+    for &(file, facts) in files {
+        let key = key_of(facts);
+        let mut bindings: HashMap<String, String> = HashMap::new();
+        let mut dots: Vec<String> = Vec::new();
+        for import in &facts.imports {
+            let ImportKind::Package { path, alias } = &import.kind else {
+                continue;
+            };
+            let folder = modules.folder(path);
+            let target = match &folder {
+                Some(f) if folder_names.contains_key(f) => ImportTarget::Folder(display_folder(f)),
+                Some(f) => ImportTarget::Unresolved(format!(
+                    "no Go package in folder {} of this repository",
+                    display_folder(f)
+                )),
+                None if path.split('/').next().is_some_and(|e| e.contains('.')) => {
+                    ImportTarget::External
+                }
+                None => ImportTarget::Stdlib,
+            };
+            out.imports.push(ResolvedImport {
+                file,
+                line: import.span.line,
+                text: import.text.clone(),
+                target: target.clone(),
+                context: import.context,
+                dynamic: false,
+            });
+            let Some(folder) = folder.filter(|f| folder_names.contains_key(f)) else {
+                continue;
+            };
+            match alias.as_deref() {
+                Some("_") => {}
+                Some(".") => dots.push(folder),
+                Some(name) => {
+                    bindings.insert(name.to_string(), folder);
+                }
+                None => {
+                    let name = folder_names
+                        .get(&folder)
+                        .cloned()
+                        .unwrap_or_else(|| default_name(path));
+                    bindings.insert(name, folder);
+                }
+            }
+        }
+
+        let own = packages.get(&key);
+        let lookup_in = |folder: &str, name: &str, exported_only: bool| {
+            let pkg_name = folder_names.get(folder)?;
+            let pkg = packages.get(&(folder.to_string(), pkg_name.clone()))?;
+            let (kind, exported) = pkg.defs.get(name)?;
+            (!exported_only || *exported).then(|| (format!("{}.{name}", pkg.id_prefix), *kind))
+        };
+        for reference in &facts.references {
+            let Some((first, rest)) = reference.segments.split_first() else {
+                continue;
+            };
+            let mut rest = rest.iter();
+            // The first segment: an imported package, a name of this package, or a name a
+            // dot import brings in.
+            let mut current: Option<(String, SymbolKind)> = None;
+            if let Some(folder) = bindings.get(&first.name) {
+                let Some(seg) = rest.next() else { continue };
+                current = lookup_in(folder, &seg.name, true);
+                if let Some((id, _)) = &current {
+                    out.references.push(ResolvedReference {
+                        file,
+                        symbol: id.clone(),
+                        span: seg.span,
+                        kind: reference.kind,
+                    });
+                }
+            } else {
+                if let Some(pkg) = own
+                    && let Some((kind, _)) = pkg.defs.get(&first.name)
+                {
+                    current = Some((format!("{}.{}", pkg.id_prefix, first.name), *kind));
+                }
+                if current.is_none() {
+                    current = dots.iter().find_map(|f| lookup_in(f, &first.name, true));
+                }
+                if let Some((id, _)) = &current {
+                    out.references.push(ResolvedReference {
+                        file,
+                        symbol: id.clone(),
+                        span: first.span,
+                        kind: reference.kind,
+                    });
+                }
+            }
+            // Members: `Type.Method` (method expressions) when the type is known.
+            while let (Some((id, kind)), Some(seg)) = (&current, rest.next()) {
+                if !kind.has_members() {
+                    break;
+                }
+                let member = format!("{id}.{}", seg.name);
+                let (prefix, type_name) = id.rsplit_once('.').unwrap_or(("", id));
+                let found = packages
+                    .values()
+                    .find(|p| p.id_prefix == prefix)
+                    .and_then(|p| p.defs.get(&format!("{type_name}.{}", seg.name)));
+                let Some((member_kind, _)) = found else { break };
+                out.references.push(ResolvedReference {
+                    file,
+                    symbol: member.clone(),
+                    span: seg.span,
+                    kind: reference.kind,
+                });
+                current = Some((member, *member_kind));
+            }
+        }
+        if let Some(pkg) = own {
+            for def in &facts.definitions {
+                out.references.push(ResolvedReference {
+                    file,
+                    symbol: format!("{}.{}", pkg.id_prefix, def.local_path()),
+                    span: def.span,
+                    kind: ReferenceKind::Definition,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_follow_go_conventions() {
+        assert_eq!(default_name("github.com/spf13/cobra"), "cobra");
+        assert_eq!(default_name("gopkg.in/yaml.v3"), "yaml");
+        assert_eq!(default_name("github.com/jackc/pgx/v5"), "pgx");
+        assert_eq!(default_name("github.com/mattn/go-sqlite3"), "sqlite3");
+    }
+
+    #[test]
+    fn nested_modules_win_over_their_parent() {
+        let manifests = Manifests {
+            files: vec![
+                ("go.mod".into(), "module example.com/shop\n".into()),
+                (
+                    "tools/go.mod".into(),
+                    "module example.com/shop/tools\n".into(),
+                ),
+            ],
+        };
+        let m = Modules::detect(&manifests);
+        assert_eq!(m.import_path("tools/seed"), "example.com/shop/tools/seed");
+        assert_eq!(m.import_path(""), "example.com/shop");
+        assert_eq!(
+            m.folder("example.com/shop/tools/seed").as_deref(),
+            Some("tools/seed")
+        );
+        assert_eq!(
+            m.folder("example.com/shop/models").as_deref(),
+            Some("models")
+        );
+        assert_eq!(m.folder("example.com/shop").as_deref(), Some(""));
+        assert_eq!(m.folder("example.com/other"), None);
+    }
+}

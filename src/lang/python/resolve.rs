@@ -1,0 +1,645 @@
+//! The Python resolver: module names from source roots, imports to files, names to symbols.
+//!
+//! Roots come from the project's manifests (`pyproject.toml`: setuptools `where` and
+//! `package-dir`, poetry `packages.from`, hatch wheel `packages`, pytest `pythonpath`;
+//! `setup.cfg`; `setup.py`), falling back to `src/` when it holds packages; the repository root
+//! is always a root. A file's module name comes from the deepest root that contains it.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::LazyLock;
+
+use crate::facts::{FileFacts, ImportKind, ReferenceKind, Segment, SymbolKind};
+use crate::lang::{
+    FileId, ImportTarget, Manifests, Resolution, ResolvedImport, ResolvedReference, SymbolDef,
+};
+
+static STDLIB: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("stdlib.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect()
+});
+
+/// The folders module names are computed from, deepest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PythonRoots {
+    roots: Vec<String>,
+}
+
+impl PythonRoots {
+    /// Detect roots from the manifests, with `src/` as a fallback.
+    pub fn detect(manifests: &Manifests, python_paths: &[&str]) -> PythonRoots {
+        let mut roots: BTreeSet<String> = BTreeSet::new();
+        roots.insert(String::new());
+        for (dir, text) in manifests.named("pyproject.toml") {
+            if let Ok(value) = text.parse::<toml::Table>() {
+                for root in pyproject_roots(&value) {
+                    roots.insert(join(dir, &root));
+                }
+            }
+        }
+        for (dir, text) in manifests.named("setup.cfg") {
+            for root in setup_cfg_roots(text) {
+                roots.insert(join(dir, &root));
+            }
+        }
+        for (dir, text) in manifests.named("setup.py") {
+            for root in setup_py_roots(text) {
+                roots.insert(join(dir, &root));
+            }
+        }
+        // Heuristic: a `src/` folder beside a manifest (or at the root) that holds Python code.
+        let mut manifest_dirs: Vec<&str> = manifests.files.iter().map(|(p, _)| parent(p)).collect();
+        manifest_dirs.push("");
+        for dir in manifest_dirs {
+            let src = join(dir, "src");
+            let prefix = format!("{src}/");
+            if python_paths.iter().any(|p| p.starts_with(&prefix)) {
+                roots.insert(src);
+            }
+        }
+        let mut roots: Vec<String> = roots.into_iter().collect();
+        roots.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        PythonRoots { roots }
+    }
+
+    /// The roots, deepest first (`""` is the repository root).
+    pub fn roots(&self) -> &[String] {
+        &self.roots
+    }
+
+    /// The dotted module name of a Python file, or `None` when a path component is not an
+    /// identifier (such a file cannot be imported by name).
+    pub fn module_of(&self, path: &str) -> Option<String> {
+        let root = self
+            .roots
+            .iter()
+            .find(|r| r.is_empty() || path.starts_with(&format!("{r}/")))?;
+        let rel = if root.is_empty() {
+            path
+        } else {
+            &path[root.len() + 1..]
+        };
+        let rel = rel
+            .strip_suffix(".py")
+            .or_else(|| rel.strip_suffix(".pyi"))?;
+        let mut parts: Vec<&str> = rel.split('/').collect();
+        if parts.last() == Some(&"__init__") {
+            parts.pop();
+        }
+        if parts.is_empty() || !parts.iter().all(|p| is_identifier(p)) {
+            return None;
+        }
+        Some(parts.join("."))
+    }
+
+    /// The folder of a package name under the root `file` was found in.
+    fn folder_of(&self, path: &str, module: &str) -> String {
+        let root = self
+            .roots
+            .iter()
+            .find(|r| r.is_empty() || path.starts_with(&format!("{r}/")))
+            .map(String::as_str)
+            .unwrap_or("");
+        join(root, &module.replace('.', "/"))
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
+}
+
+fn join(dir: &str, rel: &str) -> String {
+    let rel = rel.trim_start_matches("./").trim_end_matches('/');
+    match (dir.is_empty(), rel.is_empty() || rel == ".") {
+        (true, true) => String::new(),
+        (true, false) => rel.to_string(),
+        (false, true) => dir.to_string(),
+        (false, false) => format!("{dir}/{rel}"),
+    }
+}
+
+fn pyproject_roots(value: &toml::Table) -> Vec<String> {
+    let mut out = Vec::new();
+    let get = |path: &[&str]| -> Option<&toml::Value> {
+        let mut v = value.get(path[0])?;
+        for key in &path[1..] {
+            v = v.get(key)?;
+        }
+        Some(v)
+    };
+    let strings = |v: Option<&toml::Value>| -> Vec<String> {
+        match v {
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+            Some(toml::Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        }
+    };
+    out.extend(strings(get(&[
+        "tool",
+        "setuptools",
+        "packages",
+        "find",
+        "where",
+    ])));
+    if let Some(toml::Value::Table(dirs)) = get(&["tool", "setuptools", "package-dir"])
+        && let Some(root) = dirs.get("").and_then(|v| v.as_str())
+    {
+        out.push(root.to_string());
+    }
+    out.extend(strings(get(&[
+        "tool",
+        "pytest",
+        "ini_options",
+        "pythonpath",
+    ])));
+    if let Some(toml::Value::Array(pkgs)) = get(&["tool", "poetry", "packages"]) {
+        for p in pkgs {
+            if let Some(from) = p.get("from").and_then(|v| v.as_str()) {
+                out.push(from.to_string());
+            }
+        }
+    }
+    for pkg in strings(get(&[
+        "tool", "hatch", "build", "targets", "wheel", "packages",
+    ])) {
+        out.push(parent(pkg.trim_end_matches('/')).to_string());
+    }
+    out
+}
+
+fn setup_cfg_roots(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut section = String::new();
+    let mut key = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') || trimmed.starts_with(';') || trimmed.is_empty() {
+            continue;
+        }
+        if trimmed.starts_with('[') {
+            section = trimmed.trim_matches(['[', ']']).trim().to_string();
+            continue;
+        }
+        let continuation = line.starts_with([' ', '\t']);
+        let value = if !continuation && let Some((k, v)) = trimmed.split_once('=') {
+            key = k.trim().to_string();
+            v.trim()
+        } else {
+            trimmed
+        };
+        match (section.as_str(), key.as_str()) {
+            ("options", "package_dir") => {
+                if let Some(root) = value.strip_prefix('=') {
+                    out.push(root.trim().to_string());
+                } else if let Some((name, root)) = value.split_once('=')
+                    && name.trim().is_empty()
+                {
+                    out.push(root.trim().to_string());
+                }
+            }
+            ("options.packages.find", "where") if !value.is_empty() => out.push(value.to_string()),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn setup_py_roots(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    for quote in ['"', '\''] {
+        let pd = format!("package_dir={{{quote}{quote}:{quote}");
+        if let Some(i) = compact.find(&pd) {
+            let rest = &compact[i + pd.len()..];
+            if let Some(end) = rest.find(quote) {
+                out.push(rest[..end].to_string());
+            }
+        }
+        let wh = format!("where={quote}");
+        if let Some(i) = compact.find(&wh) {
+            let rest = &compact[i + wh.len()..];
+            if let Some(end) = rest.find(quote) {
+                out.push(rest[..end].to_string());
+            }
+        }
+    }
+    out
+}
+
+/// What a name is bound to in a module's namespace, before it is followed.
+#[derive(Debug, Clone)]
+enum Binding {
+    /// `import a.b.c` binds `a` to module `a`; `import a.b as x` binds `x` to `a.b`.
+    Module(String),
+    /// `from m import name [as alias]` where `m.name` is not a module.
+    Name { module: String, name: String },
+}
+
+/// A resolved value: a module, or a symbol with its kind.
+#[derive(Debug, Clone)]
+enum Value {
+    Module(String),
+    Symbol(String, SymbolKind),
+}
+
+struct Module<'a> {
+    file: Option<FileId>,
+    facts: Option<&'a FileFacts>,
+    /// local path (`Class.method`) → kind; the first definition of a path wins.
+    defs: HashMap<String, SymbolKind>,
+    bindings: HashMap<String, Binding>,
+    stars: Vec<String>,
+    all: Option<Vec<String>>,
+}
+
+struct Index<'a> {
+    modules: HashMap<String, Module<'a>>,
+    /// Packages without `__init__.py` (namespace packages) → their folder.
+    namespaces: HashMap<String, String>,
+}
+
+impl Index<'_> {
+    fn exists(&self, module: &str) -> bool {
+        self.modules.contains_key(module) || self.namespaces.contains_key(module)
+    }
+
+    /// Look `name` up in `module`'s namespace, following re-exports and star imports.
+    fn lookup(&self, module: &str, name: &str, depth: u32) -> Option<Value> {
+        if depth > 16 {
+            return None;
+        }
+        let sub = format!("{module}.{name}");
+        if let Some(m) = self.modules.get(module) {
+            if let Some(kind) = m.defs.get(name) {
+                return Some(Value::Symbol(sub, *kind));
+            }
+            if let Some(b) = m.bindings.get(name)
+                && !self.exists(&sub)
+            {
+                return self.follow(b, depth + 1);
+            }
+        }
+        if self.exists(&sub) {
+            return Some(Value::Module(sub));
+        }
+        let m = self.modules.get(module)?;
+        for star in &m.stars {
+            if self.exports(star, name) {
+                return self.lookup(star, name, depth + 1);
+            }
+        }
+        None
+    }
+
+    fn follow(&self, binding: &Binding, depth: u32) -> Option<Value> {
+        match binding {
+            Binding::Module(m) => self.exists(m).then(|| Value::Module(m.clone())),
+            Binding::Name { module, name } => self.lookup(module, name, depth),
+        }
+    }
+
+    /// Whether `from module import *` brings `name`.
+    fn exports(&self, module: &str, name: &str) -> bool {
+        let Some(m) = self.modules.get(module) else {
+            return false;
+        };
+        match &m.all {
+            Some(all) => all.iter().any(|n| n == name),
+            None => {
+                !name.starts_with('_')
+                    && (m.defs.contains_key(name) || m.bindings.contains_key(name))
+            }
+        }
+    }
+
+    /// A member of a symbol (`Class.method`), when the symbol's module defines it.
+    fn member(&self, id: &str, name: &str) -> Option<Value> {
+        // Split at the module boundary: the longest prefix that is a module.
+        let mut split = id.len();
+        while let Some(i) = id[..split].rfind('.') {
+            let (module, local) = (&id[..i], &id[i + 1..]);
+            if let Some(m) = self.modules.get(module) {
+                let path = format!("{local}.{name}");
+                return m
+                    .defs
+                    .get(&path)
+                    .map(|k| Value::Symbol(format!("{id}.{name}"), *k));
+            }
+            split = i;
+        }
+        None
+    }
+}
+
+/// The package a relative import starts from: the module's own package for `__init__.py`,
+/// its parent otherwise, then one level up per extra dot.
+fn relative_base(module: &str, is_package: bool, level: u32) -> Option<String> {
+    let mut parts: Vec<&str> = module.split('.').collect();
+    if !is_package {
+        parts.pop();
+    }
+    for _ in 1..level {
+        parts.pop()?;
+    }
+    Some(parts.join("."))
+}
+
+fn dotted(base: &str, rest: &str) -> String {
+    match (base.is_empty(), rest.is_empty()) {
+        (true, _) => rest.to_string(),
+        (false, true) => base.to_string(),
+        (false, false) => format!("{base}.{rest}"),
+    }
+}
+
+/// Resolve every Python file's imports and references.
+pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolution {
+    let mut out = Resolution::default();
+    let mut module_names: HashMap<FileId, String> = HashMap::new();
+    let mut index = Index {
+        modules: HashMap::new(),
+        namespaces: HashMap::new(),
+    };
+    let mut package_folders: HashMap<String, String> = HashMap::new();
+
+    // Modules, packages and namespace packages.
+    for &(id, facts) in files {
+        let Some(module) = roots.module_of(&facts.path) else {
+            continue;
+        };
+        let is_stub = facts.path.ends_with(".pyi");
+        if let Some(existing) = index.modules.get(&module)
+            && (is_stub || existing.facts.is_some_and(|f| !f.path.ends_with(".pyi")))
+        {
+            continue; // a .py beats its .pyi stub; otherwise the first path wins
+        }
+        let parts: Vec<&str> = module.split('.').collect();
+        for n in 1..parts.len() {
+            let pkg = parts[..n].join(".");
+            package_folders
+                .entry(pkg.clone())
+                .or_insert_with(|| roots.folder_of(&facts.path, &pkg));
+        }
+        module_names.insert(id, module.clone());
+        index.modules.insert(
+            module,
+            Module {
+                file: Some(id),
+                facts: Some(facts),
+                defs: HashMap::new(),
+                bindings: HashMap::new(),
+                stars: Vec::new(),
+                all: None,
+            },
+        );
+    }
+    for (pkg, folder) in package_folders {
+        if !index.modules.contains_key(&pkg) {
+            index.namespaces.insert(pkg, folder);
+        }
+    }
+
+    // Definitions and bindings of each module (needed before any lookup).
+    let names: Vec<String> = index.modules.keys().cloned().collect();
+    for module in &names {
+        let (facts, file) = {
+            let m = &index.modules[module];
+            (m.facts, m.file)
+        };
+        let (Some(facts), Some(file)) = (facts, file) else {
+            continue;
+        };
+        let is_package =
+            facts.path.ends_with("__init__.py") || facts.path.ends_with("__init__.pyi");
+        let mut defs = HashMap::new();
+        for (i, def) in facts.definitions.iter().enumerate() {
+            let local = def.local_path();
+            if !defs.contains_key(local.as_str()) {
+                out.symbols.push(SymbolDef {
+                    id: format!("{module}.{local}"),
+                    file,
+                    definition: i,
+                });
+            }
+            defs.entry(local).or_insert(def.kind);
+        }
+        let mut bindings = HashMap::new();
+        let mut stars = Vec::new();
+        for import in &facts.imports {
+            match &import.kind {
+                ImportKind::Module { module: m, alias } => match alias {
+                    Some(a) => {
+                        bindings.insert(a.clone(), Binding::Module(m.clone()));
+                    }
+                    None => {
+                        let first = m.split('.').next().unwrap_or(m).to_string();
+                        bindings.insert(first.clone(), Binding::Module(first));
+                    }
+                },
+                ImportKind::From {
+                    level,
+                    module: m,
+                    names,
+                    star,
+                } => {
+                    let base = if *level == 0 {
+                        Some(m.clone())
+                    } else {
+                        relative_base(module, is_package, *level).map(|b| dotted(&b, m))
+                    };
+                    let Some(base) = base else { continue };
+                    if *star {
+                        stars.push(base.clone());
+                    }
+                    for n in names {
+                        let full = dotted(&base, &n.name);
+                        let bound = n.alias.clone().unwrap_or_else(|| n.name.clone());
+                        let binding = if index.exists(&full) {
+                            Binding::Module(full)
+                        } else {
+                            Binding::Name {
+                                module: base.clone(),
+                                name: n.name.clone(),
+                            }
+                        };
+                        bindings.insert(bound, binding);
+                    }
+                }
+                ImportKind::Dynamic { .. } | ImportKind::Package { .. } => {}
+            }
+        }
+        let all: Vec<String> = facts
+            .references
+            .iter()
+            .filter(|r| r.kind == ReferenceKind::AllEntry && r.segments.len() == 1)
+            .map(|r| r.segments[0].name.clone())
+            .collect();
+        let m = index
+            .modules
+            .get_mut(module)
+            .expect("module was inserted above");
+        m.defs = defs;
+        m.bindings = bindings;
+        m.stars = stars;
+        m.all = (!all.is_empty()).then_some(all);
+    }
+
+    // Imports and references of each file.
+    for &(file, facts) in files {
+        let Some(module) = module_names.get(&file) else {
+            continue;
+        };
+        out.modules.push((file, module.clone()));
+        let is_package =
+            facts.path.ends_with("__init__.py") || facts.path.ends_with("__init__.pyi");
+        resolve_imports(file, facts, module, is_package, &index, &mut out);
+        resolve_references(file, facts, module, &index, &mut out);
+    }
+    out
+}
+
+fn target_of(module: &str, index: &Index<'_>) -> ImportTarget {
+    if let Some(m) = index.modules.get(module)
+        && let Some(file) = m.file
+    {
+        return ImportTarget::File(file);
+    }
+    if let Some(folder) = index.namespaces.get(module) {
+        return ImportTarget::Folder(folder.clone());
+    }
+    let top = module.split('.').next().unwrap_or(module);
+    if index.exists(top) {
+        ImportTarget::Unresolved(format!("no module `{module}` in the repository"))
+    } else if STDLIB.contains(top) {
+        ImportTarget::Stdlib
+    } else {
+        ImportTarget::External
+    }
+}
+
+fn resolve_imports(
+    file: FileId,
+    facts: &FileFacts,
+    module: &str,
+    is_package: bool,
+    index: &Index<'_>,
+    out: &mut Resolution,
+) {
+    for import in &facts.imports {
+        let mut push = |target: ImportTarget, dynamic: bool| {
+            out.imports.push(ResolvedImport {
+                file,
+                line: import.span.line,
+                text: import.text.clone(),
+                target,
+                context: import.context,
+                dynamic,
+            });
+        };
+        match &import.kind {
+            ImportKind::Module { module: m, .. } => push(target_of(m, index), false),
+            ImportKind::Dynamic { module: Some(m) } => push(target_of(m, index), true),
+            ImportKind::Dynamic { module: None } => push(
+                ImportTarget::Unresolved("module name computed at run time".into()),
+                true,
+            ),
+            ImportKind::From {
+                level,
+                module: m,
+                names,
+                star,
+            } => {
+                let base = if *level == 0 {
+                    Some(m.clone())
+                } else {
+                    relative_base(module, is_package, *level).map(|b| dotted(&b, m))
+                };
+                let Some(base) = base.filter(|b| !b.is_empty()) else {
+                    push(
+                        ImportTarget::Unresolved("relative import beyond the top package".into()),
+                        false,
+                    );
+                    continue;
+                };
+                let mut base_needed = *star;
+                for n in names {
+                    let full = dotted(&base, &n.name);
+                    if index.exists(&full) {
+                        push(target_of(&full, index), false);
+                    } else {
+                        base_needed = true;
+                        if let Some(Value::Symbol(id, _)) = index.lookup(&base, &n.name, 0) {
+                            out.references.push(ResolvedReference {
+                                file,
+                                symbol: id,
+                                span: n.span,
+                                kind: ReferenceKind::Import,
+                            });
+                        }
+                    }
+                }
+                if base_needed {
+                    push(target_of(&base, index), false);
+                }
+            }
+            ImportKind::Package { .. } => {}
+        }
+    }
+}
+
+fn resolve_references(
+    file: FileId,
+    facts: &FileFacts,
+    module: &str,
+    index: &Index<'_>,
+    out: &mut Resolution,
+) {
+    for reference in &facts.references {
+        let Some((first, rest)) = reference.segments.split_first() else {
+            continue;
+        };
+        let mut value = index.lookup(module, &first.name, 0);
+        let mut emit = |value: &Option<Value>, seg: &Segment| {
+            if let Some(Value::Symbol(id, _)) = value {
+                out.references.push(ResolvedReference {
+                    file,
+                    symbol: id.clone(),
+                    span: seg.span,
+                    kind: reference.kind,
+                });
+            }
+        };
+        emit(&value, first);
+        for seg in rest {
+            value = match &value {
+                Some(Value::Module(m)) => index.lookup(m, &seg.name, 0),
+                Some(Value::Symbol(id, kind)) if kind.has_members() => index.member(id, &seg.name),
+                _ => None,
+            };
+            if value.is_none() {
+                break;
+            }
+            emit(&value, seg);
+        }
+    }
+    // Every definition is a place a rename must change too.
+    for def in &facts.definitions {
+        out.references.push(ResolvedReference {
+            file,
+            symbol: format!("{module}.{}", def.local_path()),
+            span: def.span,
+            kind: ReferenceKind::Definition,
+        });
+    }
+}

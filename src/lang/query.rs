@@ -1,0 +1,75 @@
+//! Compiling the embedded `.scm` queries and running them over a tree.
+//!
+//! Queries are data: each language keeps its patterns in `queries/<lang>/*.scm`, embedded with
+//! `include_str!`. A query that does not compile is reported as an error naming the file and the
+//! position inside it, never a panic, and one unit test compiles every bundled query.
+
+use tree_sitter::{Node, Query, QueryCursor, StreamingIterator};
+
+/// A bundled query failed to compile. Only a broken build can produce this; stop.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("query {file} does not compile at {row}:{column}: {message}")]
+#[diagnostic(
+    code(ripple::query),
+    help("this is a bug in git-ripple's bundled queries")
+)]
+pub struct QueryError {
+    pub file: &'static str,
+    pub row: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Compile one embedded query, naming its file in the error.
+pub(crate) fn compile(
+    language: &tree_sitter::Language,
+    file: &'static str,
+    source: &str,
+) -> Result<Query, QueryError> {
+    Query::new(language, source).map_err(|e| QueryError {
+        file,
+        row: e.row + 1,
+        column: e.column + 1,
+        message: e.message,
+    })
+}
+
+/// The compiled queries of one language, built once per process and shared by every thread
+/// (a `Query` is immutable; only cursors are per-thread).
+pub trait QuerySet: Sized + Send + Sync + 'static {
+    /// Compile every query of the set.
+    fn compile_all() -> Result<Self, QueryError>;
+}
+
+/// One match: its captures as (capture name, node).
+pub(crate) struct Match<'q, 't> {
+    pub captures: Vec<(&'q str, Node<'t>)>,
+}
+
+impl<'t> Match<'_, 't> {
+    /// The first node captured under `name`.
+    pub fn get(&self, name: &str) -> Option<Node<'t>> {
+        self.captures
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, node)| *node)
+    }
+}
+
+/// Run `query` over `root`, with text predicates (`#eq?`, `#match?`) checked against `source`.
+pub(crate) fn run<'q, 't>(query: &'q Query, root: Node<'t>, source: &[u8]) -> Vec<Match<'q, 't>> {
+    let names = query.capture_names();
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(query, root, source);
+    let mut out = Vec::new();
+    while let Some(m) = matches.next() {
+        out.push(Match {
+            captures: m
+                .captures()
+                .iter()
+                .map(|c| (names[c.index as usize], c.node))
+                .collect(),
+        });
+    }
+    out
+}

@@ -1,0 +1,24 @@
+//! git-ripple: repository-wide refactorings and migrations of Python and Go code, carried out
+//! as a sequence of small, verified, reviewable commits ordered along the code's own
+//! dependency graph.
+//!
+//! The pipeline, one module per stage, data flowing one way:
+//!
+//! ```text
+//! scan ─► facts (lang) ─► graph ─► plan ─► transform ─► apply ─► verify ─► commit
+//! ```
+//!
+//! * [`scan`] lists the files git sees;
+//! * [`lang`] extracts per-file [`facts`] with tree-sitter queries and resolves imports and
+//!   names per language;
+//! * [`graph`] assembles files, folders and symbols into a petgraph and answers dependency
+//!   questions;
+//! * [`cli`] is the command line on top.
+
+pub mod cli;
+pub mod facts;
+pub mod graph;
+pub mod lang;
+pub mod scan;
+
+pub use cli::main_with_args;

@@ -1,0 +1,184 @@
+//! Scan: the files git sees, as git sees them.
+//!
+//! Tracked files come from the index; untracked files that are not ignored come from gix's
+//! directory walk (which honours `.gitignore`, `.git/info/exclude` and `core.excludesFile`).
+//! Scanning only lists paths and classifies them by extension; it never reads a source file,
+//! so it stays cheap on large repositories. Reading, hashing and parsing happen in the graph
+//! stage, in parallel.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use crate::lang::{Language, Manifests};
+
+/// Folders never scanned: vendored and installed third-party code.
+const SKIPPED_FOLDERS: &[&str] = &["vendor", "node_modules", ".git"];
+
+/// The repository a command runs in.
+pub struct Repository {
+    pub repo: gix::Repository,
+    /// The work tree's root.
+    pub root: PathBuf,
+}
+
+/// Why the repository could not be opened or listed. Stop: nothing else can run.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ScanError {
+    #[error("{} is not inside a git repository", path.display())]
+    #[diagnostic(
+        code(ripple::not_a_repository),
+        help("run git ripple inside a git work tree, or create one with `git init`")
+    )]
+    NotARepository {
+        path: PathBuf,
+        #[source]
+        source: Box<gix::Error>,
+    },
+    #[error("the repository at {} has no work tree (it is bare)", path.display())]
+    #[diagnostic(code(ripple::bare_repository))]
+    Bare { path: PathBuf },
+    #[error("could not read git's index")]
+    #[diagnostic(code(ripple::index))]
+    Index(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("could not list the work tree's untracked files")]
+    #[diagnostic(code(ripple::dirwalk))]
+    Walk(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A source file git-ripple can parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcePath {
+    /// Repository-relative, `/`-separated.
+    pub path: String,
+    pub language: Language,
+}
+
+/// A file left out of the scan, with the reason, so that nothing is dropped silently.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+/// What the scan found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Source files, sorted by path.
+    pub sources: Vec<SourcePath>,
+    /// Manifests the resolvers read (`go.mod`, `pyproject.toml`, …), sorted by path.
+    pub manifest_paths: Vec<String>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Repository {
+    /// Find the repository containing `start`, as git does (walking up to the first `.git`).
+    pub fn discover(start: &Path) -> Result<Repository, ScanError> {
+        let repo = gix::discover(start).map_err(|e| ScanError::NotARepository {
+            path: start.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        let root = repo
+            .workdir()
+            .ok_or_else(|| ScanError::Bare {
+                path: repo.git_dir().to_path_buf(),
+            })?
+            .to_path_buf();
+        Ok(Repository { repo, root })
+    }
+}
+
+fn in_skipped_folder(path: &str) -> bool {
+    path.split('/')
+        .rev()
+        .skip(1)
+        .any(|part| SKIPPED_FOLDERS.contains(&part))
+}
+
+/// List the repository's source files and manifests: tracked plus untracked-but-not-ignored.
+pub fn scan_repo(repo: &Repository) -> Result<Scan, ScanError> {
+    let index = repo
+        .repo
+        .index_or_empty()
+        .map_err(|e| ScanError::Index(Box::new(e)))?;
+    let mut paths: BTreeSet<String> = BTreeSet::new();
+    let mut scan = Scan::default();
+
+    for entry in index.entries() {
+        let path = entry.path(&index).to_string();
+        use gix::index::entry::Mode;
+        if entry.mode == Mode::SYMLINK {
+            if Language::from_path(Path::new(&path)).is_some() {
+                scan.skipped.push(Skipped {
+                    path,
+                    reason: "symbolic link".into(),
+                });
+            }
+            continue;
+        }
+        if entry.mode == Mode::COMMIT {
+            continue; // a submodule: another repository
+        }
+        paths.insert(path);
+    }
+
+    let options = repo
+        .repo
+        .dirwalk_options()
+        .map_err(|e| ScanError::Walk(Box::new(e)))?
+        .emit_untracked(gix::dir::walk::EmissionMode::Matching)
+        .emit_tracked(false)
+        .emit_ignored(None);
+    let mut collect = gix::dir::walk::delegate::Collect::default();
+    let interrupt = AtomicBool::new(false);
+    repo.repo
+        .dirwalk(&index, None::<&str>, &interrupt, options, &mut collect)
+        .map_err(|e| ScanError::Walk(Box::new(e)))?;
+    for (entry, _) in collect.unorded_entries {
+        if entry.status != gix::dir::entry::Status::Untracked {
+            continue;
+        }
+        let path = entry.rela_path.to_string();
+        match entry.disk_kind {
+            Some(gix::dir::entry::Kind::File) => {
+                paths.insert(path);
+            }
+            Some(gix::dir::entry::Kind::Symlink) => {
+                if Language::from_path(Path::new(&path)).is_some() {
+                    scan.skipped.push(Skipped {
+                        path,
+                        reason: "symbolic link".into(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    for path in paths {
+        if in_skipped_folder(&path) {
+            continue;
+        }
+        if Manifests::is_manifest(&path) {
+            scan.manifest_paths.push(path.clone());
+        }
+        if let Some(language) = Language::from_path(Path::new(&path)) {
+            scan.sources.push(SourcePath { path, language });
+        }
+    }
+    scan.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(scan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendored_folders_are_skipped_at_any_depth() {
+        assert!(in_skipped_folder("vendor/github.com/x/y.go"));
+        assert!(in_skipped_folder("web/node_modules/a/b.py"));
+        assert!(!in_skipped_folder("vendor.go"));
+        assert!(!in_skipped_folder("src/vendors/x.py"));
+    }
+}

@@ -1,0 +1,163 @@
+//! Shared test helpers: fixture repositories and running the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// The repository's `fixtures/` folder.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create fixture folder");
+    for entry in std::fs::read_dir(from).expect("read fixture folder") {
+        let entry = entry.expect("fixture entry");
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().expect("fixture file type");
+        if kind.is_dir() {
+            if entry.file_name() == "__pycache__" || entry.file_name() == ".pytest_cache" {
+                continue;
+            }
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy fixture file");
+        }
+    }
+}
+
+/// A git command isolated from the user's and the system's configuration, with a fixed
+/// identity and clock so commit ids are reproducible.
+pub fn git_command(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Ripple Test")
+        .env("GIT_AUTHOR_EMAIL", "test@ripple.invalid")
+        .env("GIT_COMMITTER_NAME", "Ripple Test")
+        .env("GIT_COMMITTER_EMAIL", "test@ripple.invalid")
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z");
+    cmd
+}
+
+/// Run git and fail the test on error.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = git_command(dir).args(args).output().expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An empty git repository in a temp dir.
+pub fn empty_repo() -> TempDir {
+    let dir = TempDir::new().expect("temp dir");
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    dir
+}
+
+/// A fixture (`python/shop`, `go/shop`) copied into a temp dir and committed.
+pub fn fixture_repo(name: &str) -> TempDir {
+    let dir = TempDir::new().expect("temp dir");
+    copy_dir(&fixtures().join(name), dir.path());
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    commit_all(dir.path(), "fixture");
+    dir
+}
+
+/// Stage everything and commit.
+pub fn commit_all(dir: &Path, message: &str) {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", message]);
+}
+
+/// Run `git-ripple -C dir args…`.
+pub fn ripple(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_git-ripple"))
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("run git-ripple")
+}
+
+/// Run git-ripple, expect success, return stdout.
+pub fn ripple_ok(dir: &Path, args: &[&str]) -> String {
+    let out = ripple(dir, args);
+    assert!(
+        out.status.success(),
+        "git-ripple {args:?} failed ({:?}):\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// `git ripple graph --format json`, parsed.
+pub fn graph_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&ripple_ok(dir, &["graph", "--format", "json"])).expect("graph json")
+}
+
+/// The import edges of a graph as sorted `from -> to` lines.
+pub fn import_edges(graph: &serde_json::Value) -> Vec<String> {
+    let mut edges: Vec<String> = graph["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter(|e| e["kind"] == "imports")
+        .map(|e| {
+            format!(
+                "{} -> {}",
+                e["from"].as_str().unwrap_or(""),
+                e["to"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    edges.sort();
+    edges
+}
+
+/// `file:line:column` of every non-definition reference of a symbol.
+pub fn symbol_references(dir: &Path, id: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(&ripple_ok(
+        dir,
+        &["graph", "--symbol", id, "--format", "json"],
+    ))
+    .expect("symbol json");
+    let mut refs: Vec<String> = v["references"]
+        .as_array()
+        .expect("references")
+        .iter()
+        .filter(|r| r["kind"] != "definition")
+        .map(|r| {
+            format!(
+                "{}:{}:{}",
+                r["file"].as_str().unwrap_or(""),
+                r["line"],
+                r["column"]
+            )
+        })
+        .collect();
+    refs.sort();
+    refs
+}
+
+/// Lines of a file marked as decoys by the fixture (`# DECOY`, `// DECOY`), as `file:line`.
+pub fn decoy_lines(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in git(dir, &["grep", "-n", "DECOY"]).lines() {
+        let mut parts = line.splitn(3, ':');
+        if let (Some(f), Some(l)) = (parts.next(), parts.next()) {
+            out.push(format!("{f}:{l}"));
+        }
+    }
+    out
+}
