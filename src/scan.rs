@@ -143,13 +143,13 @@ pub fn scan_repo(repo: &Repository) -> Result<Scan, ScanError> {
             Some(gix::dir::entry::Kind::File) => {
                 paths.insert(path);
             }
-            Some(gix::dir::entry::Kind::Symlink) => {
-                if Language::from_path(Path::new(&path)).is_some() {
-                    scan.skipped.push(Skipped {
-                        path,
-                        reason: "symbolic link".into(),
-                    });
-                }
+            Some(gix::dir::entry::Kind::Symlink)
+                if Language::from_path(Path::new(&path)).is_some() =>
+            {
+                scan.skipped.push(Skipped {
+                    path,
+                    reason: "symbolic link".into(),
+                });
             }
             _ => {}
         }

@@ -1,1 +1,195 @@
+//! Bad and unusual input: clear errors and exit codes, never a panic; odd files are skipped
+//! and reported, not dropped silently.
 
+use std::fs;
+
+use crate::common::*;
+
+fn skipped(graph: &serde_json::Value) -> Vec<(String, String)> {
+    graph["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .map(|s| {
+            (
+                s["path"].as_str().unwrap_or("").to_string(),
+                s["reason"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn paths(graph: &serde_json::Value) -> Vec<String> {
+    graph["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["path"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn outside_a_repository_is_a_clear_error() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let out = ripple(dir.path(), &["graph"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not inside a git repository"), "{err}");
+    assert!(err.contains("git init"), "hint missing: {err}");
+}
+
+#[test]
+fn help_lists_subcommands_and_version_works() {
+    let dir = empty_repo();
+    let help = ripple_ok(dir.path(), &["--help"]);
+    assert!(
+        help.contains("graph") && help.contains("dependency graph"),
+        "{help}"
+    );
+    let version = ripple_ok(dir.path(), &["--version"]);
+    assert!(version.starts_with("git-ripple "), "{version}");
+}
+
+#[test]
+fn works_from_a_subfolder_like_git() {
+    let repo = fixture_repo("python/shop");
+    let top = ripple_ok(repo.path(), &["graph", "--format", "json"]);
+    let sub = ripple_ok(
+        &repo.path().join("src/shopcore/db"),
+        &["graph", "--format", "json"],
+    );
+    assert_eq!(top, sub);
+}
+
+#[test]
+fn sees_what_git_sees() {
+    let repo = empty_repo();
+    let root = repo.path();
+    fs::write(root.join(".gitignore"), "build/\n*.gen.py\n").expect("write");
+    fs::write(root.join("tracked.py"), "import untracked\n").expect("write");
+    commit_all(root, "init");
+    fs::write(root.join("untracked.py"), "X = 1\n").expect("write");
+    fs::create_dir_all(root.join("build")).expect("mkdir");
+    fs::write(root.join("build/out.py"), "X = 1\n").expect("write");
+    fs::write(root.join("skip.gen.py"), "X = 1\n").expect("write");
+    fs::create_dir_all(root.join("vendor/lib")).expect("mkdir");
+    fs::write(root.join("vendor/lib/x.go"), "package lib\n").expect("write");
+    fs::create_dir_all(root.join("web/node_modules/m")).expect("mkdir");
+    fs::write(root.join("web/node_modules/m/x.py"), "X = 1\n").expect("write");
+
+    let graph = graph_json(root);
+    assert_eq!(paths(&graph), ["tracked.py", "untracked.py"]);
+    let edges = import_edges(&graph);
+    assert_eq!(edges, ["tracked.py -> untracked.py"]);
+}
+
+#[test]
+fn invalid_utf8_large_files_and_symlinks_are_skipped_and_reported() {
+    let repo = empty_repo();
+    let root = repo.path();
+    fs::write(root.join("ok.py"), "def f():\n    return 1\n").expect("write");
+    fs::write(root.join("latin1.py"), b"s = '\xe9t\xe9'\n").expect("write");
+    fs::write(root.join("big.py"), "x = 1\n".repeat(400)).expect("write");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("loop.py", root.join("loop.py")).expect("symlink");
+        std::os::unix::fs::symlink("ok.py", root.join("alias.py")).expect("symlink");
+    }
+    let out = ripple(
+        root,
+        &["graph", "--format", "json", "--max-file-size", "1000"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let graph: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(paths(&graph), ["ok.py"]);
+    let skipped = skipped(&graph);
+    let reason = |p: &str| {
+        skipped
+            .iter()
+            .find(|(path, _)| path == p)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(reason("latin1.py"), "not valid UTF-8");
+    assert!(
+        reason("big.py").contains("over the 1000 byte limit"),
+        "{skipped:?}"
+    );
+    #[cfg(unix)]
+    {
+        assert_eq!(reason("loop.py"), "symbolic link");
+        assert_eq!(reason("alias.py"), "symbolic link");
+    }
+    let text = ripple_ok(root, &["graph", "--max-file-size", "1000"]);
+    assert!(
+        text.contains("skipped    4 files") || text.contains("skipped    2 files"),
+        "{text}"
+    );
+}
+
+#[test]
+fn syntax_errors_keep_recoverable_facts() {
+    let repo = empty_repo();
+    let root = repo.path();
+    fs::write(root.join("models.py"), "class Order:\n    pass\n").expect("write");
+    fs::write(
+        root.join("broken.py"),
+        "from models import Order\n\ndef ok():\n    return Order()\n\ndef broken(:\n    pass\n",
+    )
+    .expect("write");
+    let graph = graph_json(root);
+    let broken = graph["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .find(|f| f["path"] == "broken.py")
+        .cloned()
+        .unwrap_or_default();
+    assert!(broken["parse_errors"].as_u64().unwrap_or(0) > 0, "{broken}");
+    assert_eq!(import_edges(&graph), ["broken.py -> models.py"]);
+    let refs = symbol_references(root, "models.Order");
+    assert!(refs.contains(&"broken.py:4:12".to_string()), "{refs:?}");
+    let text = ripple_ok(root, &["graph"]);
+    assert!(
+        text.contains("parse      1 files with syntax errors"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_symbol_suggests_the_closest() {
+    let repo = fixture_repo("python/shop");
+    let out = ripple(
+        repo.path(),
+        &["graph", "--symbol", "shopcore.db.queries.fetch_orders"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no symbol `shopcore.db.queries.fetch_orders`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("did you mean `shopcore.db.queries.fetch_order`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dot_output_is_a_graphviz_graph() {
+    let repo = fixture_repo("go/shop");
+    let dot = ripple_ok(repo.path(), &["graph", "--format", "dot", "--packages"]);
+    assert!(dot.starts_with("digraph ripple {"), "{dot}");
+    assert!(dot.contains("\"cmd/shopd\" -> \"api/v2\";"), "{dot}");
+}
+
+#[test]
+fn text_summary_reads_at_a_glance() {
+    let repo = fixture_repo("python/shop");
+    let text = ripple_ok(repo.path(), &["graph"]);
+    insta::assert_snapshot!(text);
+}

@@ -1,4 +1,5 @@
-; Local scopes and the names declared in them. In Go a declaration shadows from its position
+; Local scopes and the names declared in them (@local.statement: the declaration, whose end
+; is where the name becomes visible). In Go a declaration shadows from its position
 ; to the end of its scope (parameters: the whole function).
 
 (function_declaration) @local.scope
@@ -16,23 +17,23 @@
 (variadic_parameter_declaration name: (identifier) @local.definition)
 
 ; FetchOrder := lookup      x, err := f()
-(short_var_declaration left: (expression_list (identifier) @local.definition))
+(short_var_declaration left: (expression_list (identifier) @local.definition)) @local.statement
 
 ; var total Cents      const limit = 3     (inside functions)
-(var_spec name: (identifier) @local.definition)
-(const_spec name: (identifier) @local.definition)
+(var_spec name: (identifier) @local.definition) @local.statement
+(const_spec name: (identifier) @local.definition) @local.statement
 
 ; for i, o := range orders
-(range_clause left: (expression_list (identifier) @local.definition))
+(range_clause left: (expression_list (identifier) @local.definition)) @local.statement
 
 ; switch v := x.(type)
 (type_switch_statement alias: (expression_list (identifier) @local.definition))
 
 ; case msg := <-ch:
-(receive_statement left: (expression_list (identifier) @local.definition))
+(receive_statement left: (expression_list (identifier) @local.definition)) @local.statement
 
 ; type local struct{}  (inside a function)
-(type_spec name: (type_identifier) @local.definition)
+(type_spec name: (type_identifier) @local.definition) @local.statement
 
 ; func Map[T any, U any](…)
 (type_parameter_declaration name: (identifier) @local.definition)

@@ -32,8 +32,8 @@
 (as_pattern alias: (_) @local.definition)
 
 ; nested def / class inside a function
-(function_definition name: (identifier) @local.definition)
-(class_definition name: (identifier) @local.definition)
+(function_definition name: (identifier) @local.definition.outer)
+(class_definition name: (identifier) @local.definition.outer)
 
 ; global name / nonlocal name: assignments in this scope are not local
 (global_statement (identifier) @local.global)

@@ -4,12 +4,13 @@
 
 mod resolve;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use tree_sitter::{Node, Query};
 
-use super::query::{self, QueryError, QuerySet};
+use super::query::{self, Match, QueryError, QuerySet};
+use super::scope::ScopeIndex;
 use crate::facts::{
     Definition, FileFacts, Import, ImportContext, ImportKind, Reference, ReferenceKind, Segment,
     Span, SymbolKind,
@@ -20,37 +21,34 @@ pub use resolve::{display_folder, resolve};
 
 /// The compiled Go queries.
 pub struct GoQueries {
-    imports: Query,
-    definitions: Query,
-    references: Query,
-    locals: Query,
+    /// imports, definitions, references and locals in one query.
+    all: Query,
 }
 
 impl QuerySet for GoQueries {
     fn compile_all() -> Result<Self, QueryError> {
-        let lang = Language::Go.grammar();
-        Ok(GoQueries {
-            imports: query::compile(
-                &lang,
-                "queries/go/imports.scm",
-                include_str!("../../queries/go/imports.scm"),
-            )?,
-            definitions: query::compile(
-                &lang,
-                "queries/go/definitions.scm",
-                include_str!("../../queries/go/definitions.scm"),
-            )?,
-            references: query::compile(
-                &lang,
-                "queries/go/references.scm",
-                include_str!("../../queries/go/references.scm"),
-            )?,
-            locals: query::compile(
-                &lang,
-                "queries/go/locals.scm",
-                include_str!("../../queries/go/locals.scm"),
-            )?,
-        })
+        let all = query::compile_combined(
+            &Language::Go.grammar(),
+            &[
+                (
+                    "queries/go/imports.scm",
+                    include_str!("../../queries/go/imports.scm"),
+                ),
+                (
+                    "queries/go/definitions.scm",
+                    include_str!("../../queries/go/definitions.scm"),
+                ),
+                (
+                    "queries/go/references.scm",
+                    include_str!("../../queries/go/references.scm"),
+                ),
+                (
+                    "queries/go/locals.scm",
+                    include_str!("../../queries/go/locals.scm"),
+                ),
+            ],
+        )?;
+        Ok(GoQueries { all })
     }
 }
 
@@ -142,9 +140,10 @@ fn text<'s>(node: Node<'_>, source: &'s [u8]) -> &'s str {
 /// Extract the facts of one Go file from its parse tree.
 pub fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &GoQueries) -> FileFacts {
     let root = tree.root_node();
+    let matches = query::run(&q.all, root, source);
     let mut package_name = None;
     let mut imports = Vec::new();
-    for m in query::run(&q.imports, root, source) {
+    for m in matches.iter() {
         if let Some(pkg) = m.get("package") {
             package_name.get_or_insert_with(|| text(pkg, source).to_string());
             continue;
@@ -165,9 +164,9 @@ pub fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &GoQuerie
         });
     }
 
-    let definitions = extract_definitions(root, source, q);
-    let scopes = Scopes::collect(root, source, q);
-    let references = extract_references(root, source, q, &scopes);
+    let definitions = extract_definitions(&matches, source);
+    let scopes = collect_scopes(&matches, source);
+    let references = extract_references(&matches, source, &scopes);
 
     FileFacts {
         path: path.to_string(),
@@ -208,10 +207,15 @@ fn build_constraint(path: &str, source: &[u8]) -> Option<String> {
     if elems.len() >= 2 {
         let last = elems[elems.len() - 1];
         let before = elems[elems.len() - 2];
-        if GOARCH.contains(&last) && GOOS.contains(&before) && elems.len() >= 3 {
-            parts.push(format!("{before} && {last}"));
+        let implied = if GOARCH.contains(&last) && GOOS.contains(&before) && elems.len() >= 3 {
+            Some(format!("{before} && {last}"))
         } else if GOOS.contains(&last) || GOARCH.contains(&last) {
-            parts.push(last.to_string());
+            Some(last.to_string())
+        } else {
+            None
+        };
+        if let Some(implied) = implied.filter(|i| !parts.contains(i)) {
+            parts.push(implied);
         }
     }
     match parts.len() {
@@ -241,10 +245,10 @@ fn in_function(node: Node<'_>) -> bool {
     false
 }
 
-fn extract_definitions(root: Node<'_>, source: &[u8], q: &GoQueries) -> Vec<Definition> {
+fn extract_definitions<'t>(matches: &[Match<'_, 't>], source: &[u8]) -> Vec<Definition> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    for m in query::run(&q.definitions, root, source) {
+    for m in matches.iter() {
         let Some(name) = m.get("name") else { continue };
         let Some((capture, def)) = m
             .captures
@@ -306,93 +310,31 @@ fn extract_definitions(root: Node<'_>, source: &[u8], q: &GoQueries) -> Vec<Defi
     out
 }
 
-const SCOPE_KINDS: &[&str] = &[
-    "function_declaration",
-    "method_declaration",
-    "func_literal",
-    "block",
-    "for_statement",
-    "if_statement",
-    "expression_switch_statement",
-    "type_switch_statement",
-    "select_statement",
-];
-
-/// Local declarations: scope node id → (name, byte offset from which it is visible).
-struct Scopes<'s> {
-    locals: HashMap<usize, Vec<(&'s str, usize)>>,
-    binders: HashSet<usize>,
-}
-
-impl<'s> Scopes<'s> {
-    fn collect(root: Node<'_>, source: &'s [u8], q: &GoQueries) -> Scopes<'s> {
-        let mut scopes = Scopes {
-            locals: HashMap::new(),
-            binders: HashSet::new(),
+/// Local scopes and declarations, from `queries/go/locals.scm`. A declaration is visible from
+/// the end of its statement (`x := x + 1` reads the outer `x`), a parameter from its position.
+fn collect_scopes<'s>(matches: &[Match<'_, '_>], source: &'s [u8]) -> ScopeIndex<'s> {
+    let mut index = ScopeIndex::default();
+    for m in matches {
+        if let Some(scope) = m.get("local.scope") {
+            index.add_scope(scope.start_byte(), scope.end_byte(), false);
+        }
+    }
+    index.seal();
+    for m in matches {
+        let Some(ident) = m.get("local.definition") else {
+            continue;
         };
-        for m in query::run(&q.locals, root, source) {
-            for &(capture, node) in &m.captures {
-                if capture != "local.definition" {
-                    continue;
-                }
-                scopes.binders.insert(node.id());
-                let Some(scope) = enclosing_scope(node) else {
-                    continue; // package level
-                };
-                let mut visible_from = node.start_byte();
-                let mut up = node.parent();
-                while let Some(p) = up {
-                    if matches!(
-                        p.kind(),
-                        "short_var_declaration"
-                            | "var_spec"
-                            | "const_spec"
-                            | "range_clause"
-                            | "receive_statement"
-                            | "type_spec"
-                    ) {
-                        visible_from = p.end_byte();
-                        break;
-                    }
-                    if SCOPE_KINDS.contains(&p.kind()) {
-                        break;
-                    }
-                    up = p.parent();
-                }
-                scopes
-                    .locals
-                    .entry(scope.id())
-                    .or_default()
-                    .push((text(node, source), visible_from));
-            }
+        index.binders.insert(ident.id());
+        let visible_from = m
+            .get("local.statement")
+            .map_or(ident.start_byte(), |s| s.end_byte());
+        // The scope is the innermost one around the declaration; a package-level declaration
+        // has none and is not a local.
+        if let Some(scope) = index.scope_at(ident.start_byte(), 0) {
+            index.bind(text(ident, source), scope, visible_from);
         }
-        scopes
     }
-
-    fn shadows(&self, node: Node<'_>, name: &str) -> bool {
-        let at = node.start_byte();
-        let mut up = node.parent();
-        while let Some(p) = up {
-            if let Some(decls) = self.locals.get(&p.id())
-                && decls.iter().any(|(n, from)| *n == name && *from <= at)
-            {
-                return true;
-            }
-            up = p.parent();
-        }
-        false
-    }
-}
-
-fn enclosing_scope(node: Node<'_>) -> Option<Node<'_>> {
-    let mut up = node.parent();
-    while let Some(p) = up {
-        if SCOPE_KINDS.contains(&p.kind()) {
-            return Some(p);
-        }
-        up = p.parent();
-    }
-    None
+    index
 }
 
 /// Whether an identifier stands where Go reads a name.
@@ -417,16 +359,15 @@ fn is_read_position(node: Node<'_>) -> bool {
 }
 
 fn extract_references(
-    root: Node<'_>,
+    matches: &[Match<'_, '_>],
     source: &[u8],
-    q: &GoQueries,
-    scopes: &Scopes<'_>,
+    scopes: &ScopeIndex<'_>,
 ) -> Vec<Reference> {
     let mut out = Vec::new();
-    for m in query::run(&q.references, root, source) {
+    for m in matches.iter() {
         if let (Some(pkg), Some(name)) = (m.get("reference.package"), m.get("reference.name")) {
             let pkg_name = text(pkg, source);
-            if scopes.shadows(pkg, pkg_name) {
+            if scopes.shadows(pkg_name, pkg.start_byte()) {
                 continue;
             }
             out.push(Reference {
@@ -435,15 +376,14 @@ fn extract_references(
             });
             continue;
         }
-        let Some((_, node)) = m.captures.first() else {
+        let Some(node) = m.get("reference").or_else(|| m.get("reference.type")) else {
             continue;
         };
-        let node = *node;
         let name = text(node, source);
         if PREDECLARED.contains(&name)
             || scopes.binders.contains(&node.id())
+            || scopes.shadows(name, node.start_byte())
             || !is_read_position(node)
-            || scopes.shadows(node, name)
         {
             continue;
         }

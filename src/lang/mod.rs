@@ -8,6 +8,7 @@
 pub mod go;
 pub mod python;
 mod query;
+mod scope;
 
 use std::path::Path;
 
@@ -188,4 +189,33 @@ pub enum ExtractError {
     /// A bundled query is broken: a build problem; stop.
     #[error(transparent)]
     Query(#[from] &'static QueryError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every bundled query compiles: a broken `.scm` fails here, not in a user's run.
+    #[test]
+    fn all_bundled_queries_compile() {
+        python::queries().expect("python queries compile");
+        go::queries().expect("go queries compile");
+    }
+
+    #[test]
+    fn languages_are_chosen_by_extension() {
+        assert_eq!(
+            Language::from_path(Path::new("a/b.py")),
+            Some(Language::Python)
+        );
+        assert_eq!(
+            Language::from_path(Path::new("a/b.pyi")),
+            Some(Language::Python)
+        );
+        assert_eq!(
+            Language::from_path(Path::new("x_test.go")),
+            Some(Language::Go)
+        );
+        assert_eq!(Language::from_path(Path::new("go.mod")), None);
+    }
 }

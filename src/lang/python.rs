@@ -4,12 +4,13 @@
 
 mod resolve;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use tree_sitter::{Node, Query};
 
-use super::query::{self, QueryError, QuerySet};
+use super::query::{self, Match, QueryError, QuerySet};
+use super::scope::ScopeIndex;
 use crate::facts::{
     Definition, FileFacts, Import, ImportContext, ImportKind, ImportedName, Reference,
     ReferenceKind, Segment, Span, SymbolKind,
@@ -20,37 +21,34 @@ pub use resolve::{PythonRoots, resolve};
 
 /// The compiled Python queries.
 pub struct PythonQueries {
-    imports: Query,
-    definitions: Query,
-    references: Query,
-    locals: Query,
+    /// imports, definitions, references and locals in one query.
+    all: Query,
 }
 
 impl QuerySet for PythonQueries {
     fn compile_all() -> Result<Self, QueryError> {
-        let lang = Language::Python.grammar();
-        Ok(PythonQueries {
-            imports: query::compile(
-                &lang,
-                "queries/python/imports.scm",
-                include_str!("../../queries/python/imports.scm"),
-            )?,
-            definitions: query::compile(
-                &lang,
-                "queries/python/definitions.scm",
-                include_str!("../../queries/python/definitions.scm"),
-            )?,
-            references: query::compile(
-                &lang,
-                "queries/python/references.scm",
-                include_str!("../../queries/python/references.scm"),
-            )?,
-            locals: query::compile(
-                &lang,
-                "queries/python/locals.scm",
-                include_str!("../../queries/python/locals.scm"),
-            )?,
-        })
+        let all = query::compile_combined(
+            &Language::Python.grammar(),
+            &[
+                (
+                    "queries/python/imports.scm",
+                    include_str!("../../queries/python/imports.scm"),
+                ),
+                (
+                    "queries/python/definitions.scm",
+                    include_str!("../../queries/python/definitions.scm"),
+                ),
+                (
+                    "queries/python/references.scm",
+                    include_str!("../../queries/python/references.scm"),
+                ),
+                (
+                    "queries/python/locals.scm",
+                    include_str!("../../queries/python/locals.scm"),
+                ),
+            ],
+        )?;
+        Ok(PythonQueries { all })
     }
 }
 
@@ -62,16 +60,6 @@ pub fn queries() -> Result<&'static PythonQueries, &'static QueryError> {
     QUERIES.as_ref()
 }
 
-const SCOPE_KINDS: &[&str] = &[
-    "function_definition",
-    "lambda",
-    "class_definition",
-    "list_comprehension",
-    "set_comprehension",
-    "dictionary_comprehension",
-    "generator_expression",
-];
-
 /// Extract the facts of one Python file from its parse tree.
 pub fn extract(
     path: &str,
@@ -80,9 +68,10 @@ pub fn extract(
     q: &PythonQueries,
 ) -> FileFacts {
     let root = tree.root_node();
-    let imports = extract_imports(root, source, q);
-    let definitions = extract_definitions(root, source, q);
-    let scopes = Scopes::collect(root, source, q);
+    let matches = query::run(&q.all, root, source);
+    let imports = extract_imports(&matches, source);
+    let definitions = extract_definitions(&matches, source);
+    let scopes = collect_scopes(&matches, source);
 
     let mut bound: HashSet<&str> = definitions
         .iter()
@@ -107,7 +96,7 @@ pub fn extract(
             ImportKind::Dynamic { .. } | ImportKind::Package { .. } => {}
         }
     }
-    let references = extract_references(root, source, q, &scopes, &bound, star);
+    let references = extract_references(&matches, source, &scopes, &bound, star);
 
     FileFacts {
         path: path.to_string(),
@@ -125,9 +114,9 @@ fn text<'s>(node: Node<'_>, source: &'s [u8]) -> &'s str {
     node.utf8_text(source).unwrap_or("")
 }
 
-fn extract_imports(root: Node<'_>, source: &[u8], q: &PythonQueries) -> Vec<Import> {
+fn extract_imports<'t>(matches: &[Match<'_, 't>], source: &[u8]) -> Vec<Import> {
     let mut out = Vec::new();
-    for m in query::run(&q.imports, root, source) {
+    for m in matches.iter() {
         for &(name, node) in &m.captures {
             match name {
                 "import" => {
@@ -252,10 +241,8 @@ fn string_literal<'s>(node: Node<'_>, source: &'s [u8]) -> Option<&'s str> {
 
 fn string_content_node(node: Node<'_>) -> Option<Node<'_>> {
     let mut cursor = node.walk();
-    let found = node
-        .children(&mut cursor)
-        .find(|c| c.kind() == "string_content");
-    found
+    node.children(&mut cursor)
+        .find(|c| c.kind() == "string_content")
 }
 
 fn import_context(node: Node<'_>, source: &[u8]) -> ImportContext {
@@ -293,9 +280,9 @@ fn import_context(node: Node<'_>, source: &[u8]) -> ImportContext {
     ImportContext::Module
 }
 
-fn extract_definitions(root: Node<'_>, source: &[u8], q: &PythonQueries) -> Vec<Definition> {
+fn extract_definitions<'t>(matches: &[Match<'_, 't>], source: &[u8]) -> Vec<Definition> {
     let mut out = Vec::new();
-    for m in query::run(&q.definitions, root, source) {
+    for m in matches.iter() {
         let Some(name) = m.get("name") else { continue };
         let Some((capture, def)) = m
             .captures
@@ -367,78 +354,46 @@ fn extract_definitions(root: Node<'_>, source: &[u8], q: &PythonQueries) -> Vec<
     out
 }
 
-/// Names bound in each local scope, keyed by the scope node's id.
-struct Scopes<'s> {
-    locals: HashMap<usize, HashSet<&'s str>>,
-    globals: HashMap<usize, HashSet<&'s str>>,
-    /// Identifier nodes that bind a name (never references themselves).
-    binders: HashSet<usize>,
-}
-
-impl<'s> Scopes<'s> {
-    fn collect(root: Node<'_>, source: &'s [u8], q: &PythonQueries) -> Scopes<'s> {
-        let mut scopes = Scopes {
-            locals: HashMap::new(),
-            globals: HashMap::new(),
-            binders: HashSet::new(),
-        };
-        for m in query::run(&q.locals, root, source) {
-            for &(capture, node) in &m.captures {
-                match capture {
-                    "local.definition" => {
-                        let mut names = Vec::new();
-                        binding_identifiers(node, &mut names);
-                        for ident in names {
-                            scopes.binders.insert(ident.id());
-                            if let Some(scope) = binding_scope(ident) {
-                                scopes
-                                    .locals
-                                    .entry(scope.id())
-                                    .or_default()
-                                    .insert(text(ident, source));
-                            }
-                        }
-                    }
-                    "local.global" => {
-                        if let Some(scope) = enclosing_scope(node) {
-                            scopes
-                                .globals
-                                .entry(scope.id())
-                                .or_default()
-                                .insert(text(node, source));
-                        }
-                    }
-                    _ => {}
-                }
+/// Local scopes and their bindings, from `queries/python/locals.scm`.
+fn collect_scopes<'s>(matches: &[Match<'_, '_>], source: &'s [u8]) -> ScopeIndex<'s> {
+    let mut index = ScopeIndex::default();
+    for m in matches {
+        for &(capture, node) in &m.captures {
+            if capture == "local.scope" {
+                index.add_scope(
+                    node.start_byte(),
+                    node.end_byte(),
+                    node.kind() == "class_definition",
+                );
             }
         }
-        scopes
     }
-
-    /// Whether `name` used at `node` refers to a local binding rather than a module-level one.
-    fn shadows(&self, node: Node<'_>, name: &str) -> bool {
-        let mut innermost = true;
-        let mut up = node.parent();
-        while let Some(p) = up {
-            if SCOPE_KINDS.contains(&p.kind()) {
-                // A class body's names are visible only directly in that body.
-                if p.kind() != "class_definition" || innermost {
-                    let id = p.id();
-                    let local = self.locals.get(&id).is_some_and(|s| s.contains(name));
-                    let global = self.globals.get(&id).is_some_and(|s| s.contains(name));
-                    if local && !global {
-                        return true;
-                    }
-                    if global {
-                        return false;
+    index.seal();
+    for m in matches {
+        for &(capture, node) in &m.captures {
+            match capture {
+                "local.definition" | "local.definition.outer" => {
+                    // A def's or class's own name binds in the scope around it.
+                    let skip = usize::from(capture == "local.definition.outer");
+                    let mut names = Vec::new();
+                    binding_identifiers(node, &mut names);
+                    for ident in names {
+                        index.binders.insert(ident.id());
+                        if let Some(scope) = index.scope_at(ident.start_byte(), skip) {
+                            index.bind(text(ident, source), scope, 0);
+                        }
                     }
                 }
-                innermost = false;
+                "local.global" => {
+                    if let Some(scope) = index.scope_at(node.start_byte(), 0) {
+                        index.declare_global(text(node, source), scope);
+                    }
+                }
+                _ => {}
             }
-            up = p.parent();
         }
-        false
     }
+    index
 }
 
 /// The identifiers a binding target binds (`a`, `a, b`, `(a, [b, *c])`), not the ones inside
@@ -465,31 +420,6 @@ fn binding_identifiers<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
     }
 }
 
-fn enclosing_scope(node: Node<'_>) -> Option<Node<'_>> {
-    let mut up = node.parent();
-    while let Some(p) = up {
-        if SCOPE_KINDS.contains(&p.kind()) {
-            return Some(p);
-        }
-        up = p.parent();
-    }
-    None
-}
-
-/// The scope a binding identifier binds in: a def's or class's own name belongs to the scope
-/// around it, everything else to the nearest enclosing scope.
-fn binding_scope(ident: Node<'_>) -> Option<Node<'_>> {
-    let parent = ident.parent()?;
-    if matches!(parent.kind(), "function_definition" | "class_definition")
-        && parent
-            .child_by_field_name("name")
-            .is_some_and(|n| n.id() == ident.id())
-    {
-        return enclosing_scope(parent);
-    }
-    enclosing_scope(ident)
-}
-
 /// Whether an identifier stands where Python reads a name (not a definition, a parameter, a
 /// keyword, an attribute after a dot or part of an import statement).
 fn is_read_position(node: Node<'_>) -> bool {
@@ -513,23 +443,23 @@ fn is_read_position(node: Node<'_>) -> bool {
 }
 
 fn extract_references(
-    root: Node<'_>,
+    matches: &[Match<'_, '_>],
     source: &[u8],
-    q: &PythonQueries,
-    scopes: &Scopes<'_>,
+    scopes: &ScopeIndex<'_>,
     bound: &HashSet<&str>,
     star: bool,
 ) -> Vec<Reference> {
     let mut out = Vec::new();
-    for m in query::run(&q.references, root, source) {
+    for m in matches.iter() {
         for &(capture, node) in &m.captures {
             match capture {
                 "reference" => {
-                    if scopes.binders.contains(&node.id()) || !is_read_position(node) {
-                        continue;
-                    }
                     let name = text(node, source);
-                    if !(star || bound.contains(name)) || scopes.shadows(node, name) {
+                    if !(star || bound.contains(name))
+                        || scopes.binders.contains(&node.id())
+                        || scopes.shadows(name, node.start_byte())
+                        || !is_read_position(node)
+                    {
                         continue;
                     }
                     out.push(Reference {

@@ -34,6 +34,27 @@ pub(crate) fn compile(
     })
 }
 
+/// Compile a language's query files as one query, so that extraction walks each tree once
+/// (one traversal instead of one per file roughly halves the time spent in queries). On error,
+/// the files are compiled one by one to name the one at fault and the position inside it.
+pub(crate) fn compile_combined(
+    language: &tree_sitter::Language,
+    files: &[(&'static str, &'static str)],
+) -> Result<Query, QueryError> {
+    let combined: String = files.iter().map(|(_, src)| format!("{src}\n")).collect();
+    Query::new(language, &combined).map_err(|e| {
+        files
+            .iter()
+            .find_map(|(file, src)| compile(language, file, src).err())
+            .unwrap_or(QueryError {
+                file: "(combined queries)",
+                row: e.row + 1,
+                column: e.column + 1,
+                message: e.message,
+            })
+    })
+}
+
 /// The compiled queries of one language, built once per process and shared by every thread
 /// (a `Query` is immutable; only cursors are per-thread).
 pub trait QuerySet: Sized + Send + Sync + 'static {

@@ -1,0 +1,95 @@
+//! Local scopes as byte ranges, so that "is this name bound locally here?" is a hash lookup
+//! plus a range check instead of a walk up the tree (`Node::parent` costs a descent from the
+//! root in tree-sitter, and the graph build asks this for every identifier).
+
+use std::collections::{HashMap, HashSet};
+
+/// One scope: its byte range and whether it is a class body (Python's class scope is visible
+/// only directly inside it, not in nested functions).
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    start: usize,
+    end: usize,
+    class_body: bool,
+}
+
+/// The local scopes of one file and the names bound in each.
+#[derive(Debug, Default)]
+pub(crate) struct ScopeIndex<'s> {
+    ranges: Vec<Range>,
+    /// name → (scope index, byte offset from which the binding is visible)
+    bindings: HashMap<&'s str, Vec<(usize, usize)>>,
+    /// name → scopes that declare it `global` / `nonlocal`
+    globals: HashMap<&'s str, Vec<usize>>,
+    /// Identifier nodes that bind a name (never references themselves).
+    pub binders: HashSet<usize>,
+}
+
+impl<'s> ScopeIndex<'s> {
+    /// Register a scope node (call for all scopes before adding bindings).
+    pub fn add_scope(&mut self, start: usize, end: usize, class_body: bool) {
+        self.ranges.push(Range {
+            start,
+            end,
+            class_body,
+        });
+    }
+
+    /// Sort the scopes so that lookups can find the innermost one.
+    pub fn seal(&mut self) {
+        self.ranges
+            .sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    }
+
+    /// The innermost scope containing `pos`, skipping `skip` levels outwards.
+    pub fn scope_at(&self, pos: usize, skip: usize) -> Option<usize> {
+        let mut containing: Vec<usize> = self
+            .ranges
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.start <= pos && pos < r.end)
+            .map(|(i, _)| i)
+            .collect();
+        // Sorted by start (then larger first): the last containing range is the innermost.
+        for _ in 0..skip {
+            containing.pop();
+        }
+        containing.pop()
+    }
+
+    pub fn bind(&mut self, name: &'s str, scope: usize, visible_from: usize) {
+        self.bindings
+            .entry(name)
+            .or_default()
+            .push((scope, visible_from));
+    }
+
+    pub fn declare_global(&mut self, name: &'s str, scope: usize) {
+        self.globals.entry(name).or_default().push(scope);
+    }
+
+    /// Whether `name` read at byte `pos` refers to a local binding.
+    pub fn shadows(&self, name: &str, pos: usize) -> bool {
+        let Some(bindings) = self.bindings.get(name) else {
+            return false;
+        };
+        let mut innermost = None;
+        for &(scope, from) in bindings {
+            let r = self.ranges[scope];
+            if !(r.start <= pos && pos < r.end && from <= pos) {
+                continue;
+            }
+            if r.class_body {
+                let inner = *innermost.get_or_insert_with(|| self.scope_at(pos, 0));
+                if inner != Some(scope) {
+                    continue;
+                }
+            }
+            if self.globals.get(name).is_some_and(|g| g.contains(&scope)) {
+                continue;
+            }
+            return true;
+        }
+        false
+    }
+}
