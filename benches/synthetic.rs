@@ -19,7 +19,7 @@ pub fn write_repo(root: &Path, python: usize, go: usize) -> std::io::Result<()> 
             std::fs::create_dir_all(&dir)?;
             std::fs::write(
                 dir.join("__init__.py"),
-                format!("from .m0 import f0_0\n\n__all__ = [\"f0_0\"]\n"),
+                "from .m0 import f0_0\n\n__all__ = [\"f0_0\"]\n",
             )?;
         }
         let mut s =

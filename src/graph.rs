@@ -6,7 +6,7 @@
 //! needs: file A depends on file B when A imports B (Python), imports B's package (Go), or uses
 //! a symbol B defines.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::Path;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -522,6 +522,26 @@ impl Graph {
             });
         }
         out.into_iter().collect()
+    }
+
+    /// How many import, use and define edges there are (without materialising them).
+    pub fn edge_counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        let mut imports = HashSet::new();
+        for e in self.graph.raw_edges() {
+            match e.weight {
+                EdgeKind::Contains => continue,
+                EdgeKind::Imports => {
+                    // Folder nodes are shared; an import edge is unique per (file, target).
+                    if !imports.insert((e.source(), e.target())) {
+                        continue;
+                    }
+                }
+                EdgeKind::Uses | EdgeKind::Defines => {}
+            }
+            *counts.entry(e.weight.name()).or_default() += 1;
+        }
+        counts
     }
 
     fn node_name(&self, node: &Node) -> String {

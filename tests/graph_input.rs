@@ -193,3 +193,36 @@ fn text_summary_reads_at_a_glance() {
     let text = ripple_ok(repo.path(), &["graph"]);
     insta::assert_snapshot!(text);
 }
+
+/// The fixtures are real projects: their own builds and tests pass with the real toolchains,
+/// so later stages can use them as verification targets.
+#[test]
+fn fixtures_pass_their_own_tests() {
+    let python = fixture_repo("python/shop");
+    let out = std::process::Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .current_dir(python.path())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("run pytest");
+    assert!(
+        out.status.success(),
+        "pytest: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let go = fixture_repo("go/shop");
+    for args in [["build", "./..."], ["vet", "./..."], ["test", "./..."]] {
+        let out = std::process::Command::new("go")
+            .args(args)
+            .current_dir(go.path())
+            .env("GOPROXY", "off")
+            .output()
+            .expect("run go");
+        assert!(
+            out.status.success(),
+            "go {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

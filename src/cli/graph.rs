@@ -105,8 +105,8 @@ pub fn render_text(graph: &Graph) -> String {
         "symbols    {} ({exported} exported)",
         graph.symbols.len()
     );
-    let edges = graph.edges();
-    let count = |k: &str| edges.iter().filter(|e| e.kind == k).count();
+    let edges = graph.edge_counts();
+    let count = |k: &str| edges.get(k).copied().unwrap_or(0);
     let _ = writeln!(
         s,
         "edges      {} imports, {} uses, {} defines",
