@@ -215,3 +215,66 @@ fn module_edges_agree_with_grimp() {
     );
     assert!(ours.len() >= 30, "{}", ours.len());
 }
+
+/// The queries later stages plan with: direct and transitive dependencies and dependents, and
+/// the import cycle kept as one strongly connected component.
+#[test]
+fn dependency_queries_follow_imports_and_uses() {
+    use git_ripple::graph::{GraphOptions, build_graph};
+    use git_ripple::scan::{Repository, scan_repo};
+
+    let repo = fixture_repo("python/shop");
+    let opened = Repository::discover(repo.path()).expect("open");
+    let scan = scan_repo(&opened).expect("scan");
+    let graph = build_graph(&opened.root, &scan, &GraphOptions::default()).expect("graph");
+    let id = |p: &str| graph.file_id(p).unwrap_or_else(|| panic!("no file {p}"));
+    let names = |files: &[usize]| -> Vec<String> {
+        let mut v: Vec<String> = files.iter().map(|&f| graph.files[f].path.clone()).collect();
+        v.sort();
+        v
+    };
+
+    let queries = id("src/shopcore/db/queries.py");
+    let direct = names(graph.dependencies(queries));
+    assert_eq!(
+        direct,
+        ["src/shopcore/db/connection.py", "src/shopcore/models.py"]
+    );
+
+    let dependents = names(graph.dependents(queries));
+    for user in [
+        "src/shopcore/db/__init__.py",
+        "src/shopcore/db/cache.py",
+        "src/shopcore/services/orders.py",
+        "src/shopcore/services/shipping.py",
+        "tests/test_queries.py",
+    ] {
+        assert!(
+            dependents.iter().any(|d| d == user),
+            "{user} not in {dependents:?}"
+        );
+    }
+
+    // One hop out from the definition reaches direct users only; unlimited reaches callers of
+    // callers (the API layer uses the services).
+    let one: Vec<usize> = graph
+        .transitive_dependents(&[queries], Some(1))
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(names(&one), dependents);
+    let all = graph.transitive_dependents(&[queries], None);
+    let handlers = id("src/shopcore/api/handlers.py");
+    assert!(all.iter().any(|&(f, hops)| f == handlers && hops >= 1));
+    assert!(all.len() > one.len());
+
+    let cycles = graph.cycles();
+    assert_eq!(cycles.len(), 1);
+    assert_eq!(
+        names(&cycles[0]),
+        [
+            "src/shopcore/services/billing.py",
+            "src/shopcore/services/orders.py"
+        ]
+    );
+}
