@@ -27,27 +27,8 @@ pub struct GoQueries {
 
 impl QuerySet for GoQueries {
     fn compile_all() -> Result<Self, QueryError> {
-        let all = query::compile_combined(
-            &Language::Go.grammar(),
-            &[
-                (
-                    "queries/go/imports.scm",
-                    include_str!("../../queries/go/imports.scm"),
-                ),
-                (
-                    "queries/go/definitions.scm",
-                    include_str!("../../queries/go/definitions.scm"),
-                ),
-                (
-                    "queries/go/references.scm",
-                    include_str!("../../queries/go/references.scm"),
-                ),
-                (
-                    "queries/go/locals.scm",
-                    include_str!("../../queries/go/locals.scm"),
-                ),
-            ],
-        )?;
+        let files = query::bundled_queries!("go");
+        let all = query::compile_combined(&Language::Go.grammar(), &files)?;
         Ok(GoQueries { all })
     }
 }

@@ -27,27 +27,8 @@ pub struct PythonQueries {
 
 impl QuerySet for PythonQueries {
     fn compile_all() -> Result<Self, QueryError> {
-        let all = query::compile_combined(
-            &Language::Python.grammar(),
-            &[
-                (
-                    "queries/python/imports.scm",
-                    include_str!("../../queries/python/imports.scm"),
-                ),
-                (
-                    "queries/python/definitions.scm",
-                    include_str!("../../queries/python/definitions.scm"),
-                ),
-                (
-                    "queries/python/references.scm",
-                    include_str!("../../queries/python/references.scm"),
-                ),
-                (
-                    "queries/python/locals.scm",
-                    include_str!("../../queries/python/locals.scm"),
-                ),
-            ],
-        )?;
+        let files = query::bundled_queries!("python");
+        let all = query::compile_combined(&Language::Python.grammar(), &files)?;
         Ok(PythonQueries { all })
     }
 }

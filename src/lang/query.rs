@@ -34,6 +34,33 @@ pub(crate) fn compile(
     })
 }
 
+/// The four query files of a language (`imports`, `definitions`, `references`, `locals`), as
+/// (name, embedded text), for [`compile_combined`].
+macro_rules! bundled_queries {
+    ($lang:literal) => {
+        [
+            $crate::lang::query::bundled_queries!(@one $lang, "imports"),
+            $crate::lang::query::bundled_queries!(@one $lang, "definitions"),
+            $crate::lang::query::bundled_queries!(@one $lang, "references"),
+            $crate::lang::query::bundled_queries!(@one $lang, "locals"),
+        ]
+    };
+    (@one $lang:literal, $file:literal) => {
+        (
+            concat!("queries/", $lang, "/", $file, ".scm"),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/queries/",
+                $lang,
+                "/",
+                $file,
+                ".scm"
+            )),
+        )
+    };
+}
+pub(crate) use bundled_queries;
+
 /// Compile a language's query files as one query, so that extraction walks each tree once
 /// (one traversal instead of one per file roughly halves the time spent in queries). On error,
 /// the files are compiled one by one to name the one at fault and the position inside it.

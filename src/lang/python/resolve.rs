@@ -355,6 +355,16 @@ fn relative_base(module: &str, is_package: bool, level: u32) -> Option<String> {
     Some(parts.join("."))
 }
 
+/// The module a `from [.]*m import …` in `module` imports from, or `None` when the dots climb
+/// above the top package.
+fn from_base(module: &str, is_package: bool, level: u32, m: &str) -> Option<String> {
+    if level == 0 {
+        Some(m.to_string())
+    } else {
+        relative_base(module, is_package, level).map(|b| dotted(&b, m))
+    }
+}
+
 fn dotted(base: &str, rest: &str) -> String {
     match (base.is_empty(), rest.is_empty()) {
         (true, _) => rest.to_string(),
@@ -453,12 +463,9 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
                     names,
                     star,
                 } => {
-                    let base = if *level == 0 {
-                        Some(m.clone())
-                    } else {
-                        relative_base(module, is_package, *level).map(|b| dotted(&b, m))
+                    let Some(base) = from_base(module, is_package, *level, m) else {
+                        continue;
                     };
-                    let Some(base) = base else { continue };
                     if *star {
                         stars.push(base.clone());
                     }
@@ -560,11 +567,7 @@ fn resolve_imports(
                 names,
                 star,
             } => {
-                let base = if *level == 0 {
-                    Some(m.clone())
-                } else {
-                    relative_base(module, is_package, *level).map(|b| dotted(&b, m))
-                };
+                let base = from_base(module, is_package, *level, m);
                 let Some(base) = base.filter(|b| !b.is_empty()) else {
                     push(
                         ImportTarget::Unresolved("relative import beyond the top package".into()),
