@@ -325,12 +325,14 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
         })
     };
     let mut deps: Vec<BTreeSet<FileId>> = vec![BTreeSet::new(); files.len()];
+    // One import edge per (file, target), however many statements name the target.
     let mut seen_imports = HashSet::new();
     for import in &imports {
+        let from = file_nodes[import.file];
         match &import.target {
             ImportTarget::File(t) => {
-                if seen_imports.insert((import.file, Node::File(*t).key())) {
-                    graph.add_edge(file_nodes[import.file], file_nodes[*t], EdgeKind::Imports);
+                if seen_imports.insert((from, file_nodes[*t])) {
+                    graph.add_edge(from, file_nodes[*t], EdgeKind::Imports);
                 }
                 if *t != import.file {
                     deps[import.file].insert(*t);
@@ -338,8 +340,8 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
             }
             ImportTarget::Folder(folder) => {
                 let n = folder_node(&mut graph, folder);
-                if seen_imports.insert((import.file, format!("d:{folder}"))) {
-                    graph.add_edge(file_nodes[import.file], n, EdgeKind::Imports);
+                if seen_imports.insert((from, n)) {
+                    graph.add_edge(from, n, EdgeKind::Imports);
                 }
                 for &f in folder_files.get(folder).into_iter().flatten() {
                     if f != import.file {
@@ -389,16 +391,6 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
         graph,
         deps,
         rdeps,
-    }
-}
-
-impl Node {
-    fn key(&self) -> String {
-        match self {
-            Node::File(f) => format!("f:{f}"),
-            Node::Folder(d) => format!("d:{d}"),
-            Node::Symbol(s) => format!("s:{s}"),
-        }
     }
 }
 
@@ -527,19 +519,10 @@ impl Graph {
     /// How many import, use and define edges there are (without materialising them).
     pub fn edge_counts(&self) -> BTreeMap<&'static str, usize> {
         let mut counts = BTreeMap::new();
-        let mut imports = HashSet::new();
         for e in self.graph.raw_edges() {
-            match e.weight {
-                EdgeKind::Contains => continue,
-                EdgeKind::Imports => {
-                    // Folder nodes are shared; an import edge is unique per (file, target).
-                    if !imports.insert((e.source(), e.target())) {
-                        continue;
-                    }
-                }
-                EdgeKind::Uses | EdgeKind::Defines => {}
+            if e.weight != EdgeKind::Contains {
+                *counts.entry(e.weight.name()).or_default() += 1;
             }
-            *counts.entry(e.weight.name()).or_default() += 1;
         }
         counts
     }

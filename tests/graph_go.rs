@@ -173,12 +173,7 @@ fn fetch_order_references_are_exact_and_exclude_decoys() {
             "internal/store/store_test.go:63:13",
         ]
     );
-    let decoys = decoy_lines(repo.path());
-    assert!(decoys.len() >= 14, "{decoys:?}");
-    for r in &refs {
-        let line = r.rsplit_once(':').map(|(l, _)| l).unwrap_or(r);
-        assert!(!decoys.iter().any(|d| d == line), "decoy reported: {r}");
-    }
+    assert_no_decoys(repo.path(), &refs, 14);
 }
 
 #[test]

@@ -77,18 +77,7 @@ fn fetch_order_references_are_exact_and_exclude_decoys() {
     expected.sort();
     assert_eq!(refs, expected);
 
-    let decoys = decoy_lines(repo.path());
-    assert!(
-        decoys.len() >= 15,
-        "the fixture marks its decoys: {decoys:?}"
-    );
-    for r in &refs {
-        let line = r.rsplit_once(':').map(|(l, _)| l).unwrap_or(r);
-        assert!(
-            !decoys.iter().any(|d| d == line),
-            "decoy reported as a reference: {r}"
-        );
-    }
+    assert_no_decoys(repo.path(), &refs, 15);
 }
 
 #[test]

@@ -161,3 +161,20 @@ pub fn decoy_lines(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+/// Assert that the fixture marks at least `at_least` decoy lines and that no reference
+/// (`file:line:column`) falls on one of them.
+pub fn assert_no_decoys(dir: &Path, refs: &[String], at_least: usize) {
+    let decoys = decoy_lines(dir);
+    assert!(
+        decoys.len() >= at_least,
+        "the fixture marks its decoys: {decoys:?}"
+    );
+    for r in refs {
+        let line = r.rsplit_once(':').map(|(l, _)| l).unwrap_or(r);
+        assert!(
+            !decoys.iter().any(|d| d == line),
+            "decoy reported as a reference: {r}"
+        );
+    }
+}
