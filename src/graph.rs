@@ -54,6 +54,9 @@ pub struct FileNode {
     /// Git blob id of the content read (what a facts cache is keyed by).
     #[serde(skip)]
     pub blob: gix::ObjectId,
+    /// Size in bytes of the content read (what batch token estimates start from).
+    #[serde(skip)]
+    pub size: u64,
 }
 
 /// A repository symbol.
@@ -130,6 +133,7 @@ pub struct Graph {
 struct Loaded {
     facts: FileFacts,
     blob: gix::ObjectId,
+    size: u64,
 }
 
 fn load(
@@ -172,7 +176,11 @@ fn load(
     let blob = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, &bytes)
         .unwrap_or_else(|_| gix::ObjectId::null(gix::hash::Kind::Sha1));
     match lang::extract_facts(language, path, &bytes) {
-        Ok(facts) => Ok(Ok(Loaded { facts, blob })),
+        Ok(facts) => Ok(Ok(Loaded {
+            facts,
+            blob,
+            size: bytes.len() as u64,
+        })),
         Err(ExtractError::Parse) => skip("tree-sitter could not parse it".into()),
         Err(e) => Err(e),
     }
@@ -208,8 +216,10 @@ pub fn build_graph(root: &Path, scan: &Scan, options: &GraphOptions) -> Result<G
 /// Build a graph from facts already extracted (used by the build above and by tests and
 /// benchmarks that generate facts in memory).
 fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -> Graph {
-    let (facts, blobs): (Vec<FileFacts>, Vec<gix::ObjectId>) =
-        loaded.into_iter().map(|l| (l.facts, l.blob)).unzip();
+    let (facts, blobs): (Vec<FileFacts>, Vec<(gix::ObjectId, u64)>) = loaded
+        .into_iter()
+        .map(|l| (l.facts, (l.blob, l.size)))
+        .unzip();
 
     let python: Vec<(FileId, &FileFacts)> = facts
         .iter()
@@ -231,13 +241,14 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
     let mut files: Vec<FileNode> = facts
         .iter()
         .zip(&blobs)
-        .map(|(f, blob)| FileNode {
+        .map(|(f, &(blob, size))| FileNode {
             path: f.path.clone(),
             language: f.language,
             module: None,
             parse_errors: f.parse_errors,
             build_constraint: f.build_constraint.clone(),
-            blob: *blob,
+            blob,
+            size,
         })
         .collect();
     let mut symbol_defs = Vec::new();

@@ -148,17 +148,13 @@ impl Manifests {
     }
 }
 
-/// Extract facts from one file's source with the language's queries.
-pub fn extract_facts(
-    language: Language,
-    path: &str,
-    source: &[u8],
-) -> Result<crate::facts::FileFacts, ExtractError> {
+/// Parse a file with the language's grammar, reusing one parser per thread and language.
+pub fn parse(language: Language, source: &[u8]) -> Result<tree_sitter::Tree, ExtractError> {
     thread_local! {
         static PARSERS: std::cell::RefCell<[Option<tree_sitter::Parser>; 2]> =
             const { std::cell::RefCell::new([None, None]) };
     }
-    let tree = PARSERS.with(|parsers| {
+    PARSERS.with(|parsers| {
         let mut parsers = parsers.borrow_mut();
         let slot = &mut parsers[language as usize];
         if slot.is_none() {
@@ -170,11 +166,39 @@ pub fn extract_facts(
         }
         let parser = slot.as_mut().ok_or(ExtractError::Parse)?;
         parser.parse(source, None).ok_or(ExtractError::Parse)
-    })?;
+    })
+}
+
+/// Extract facts from one file's source with the language's queries.
+pub fn extract_facts(
+    language: Language,
+    path: &str,
+    source: &[u8],
+) -> Result<crate::facts::FileFacts, ExtractError> {
+    let tree = parse(language, source)?;
     Ok(match language {
         Language::Python => python::extract(path, source, &tree, python::queries()?),
         Language::Go => go::extract(path, source, &tree, go::queries()?),
     })
+}
+
+/// How many distinct nodes `query` captures as `capture` in `source` (a node captured by
+/// several matches counts once). Text predicates (`#eq?`, `#match?`) are checked.
+pub fn count_captures(
+    language: Language,
+    query: &tree_sitter::Query,
+    capture: &str,
+    source: &[u8],
+) -> Result<usize, ExtractError> {
+    let tree = parse(language, source)?;
+    let mut ranges: Vec<(usize, usize)> = query::run(query, tree.root_node(), source)
+        .iter()
+        .filter_map(|m| m.get(capture))
+        .map(|n| (n.start_byte(), n.end_byte()))
+        .collect();
+    ranges.sort_unstable();
+    ranges.dedup();
+    Ok(ranges.len())
 }
 
 /// Why a file's facts could not be extracted at all.
