@@ -1,0 +1,524 @@
+//! Recipes: the checked-in description of one change. A recipe is TOML (the format is
+//! documented in `recipes/README.md`); it is read into a serde form that mirrors the file
+//! (`RecipeFile`, every value kept with its span), then checked into a [`Recipe`] whose queries
+//! are compiled, templates parsed and globs built. Checking against the repository (do the
+//! symbols and modules exist?) is a second step, [`Recipe::check`], because it needs the graph.
+//!
+//! Every error points at the exact span in the recipe file. This module reads recipe files and
+//! the bundled recipes; it never looks at the repository's sources.
+
+mod check;
+mod file;
+mod parse;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use globset::GlobSet;
+use miette::{NamedSource, SourceSpan};
+use toml::Spanned;
+
+use crate::lang::Language;
+
+pub use parse::{fill_placeholders, parse_recipe, placeholders};
+
+/// Where a recipe's text came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A file: `.ripple/recipes/NAME.toml` in the repository, or any path.
+    File(PathBuf),
+    /// Compiled into the binary from `recipes/NAME.toml`.
+    Bundled(&'static str),
+}
+
+/// A recipe's text and where it came from, before it is parsed.
+#[derive(Debug, Clone)]
+pub struct RecipeSource {
+    pub origin: Origin,
+    pub text: String,
+    /// How messages name it: a file relative to where the command was started, or
+    /// `recipes/NAME.toml (bundled)`.
+    pub display: String,
+}
+
+/// Recipes shipped with git-ripple (`recipes/*.toml`), loaded through exactly the same path as
+/// a user's recipe files.
+pub const BUNDLED: &[(&str, &str)] = &[
+    (
+        "rename-fetch-order",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/recipes/rename-fetch-order.toml"
+        )),
+    ),
+    (
+        "rename-go-fetch-order",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/recipes/rename-go-fetch-order.toml"
+        )),
+    ),
+    (
+        "go-ioutil",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/recipes/go-ioutil.toml"
+        )),
+    ),
+    (
+        "python-utcnow",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/recipes/python-utcnow.toml"
+        )),
+    ),
+    (
+        "model-rename-fetch-order",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/recipes/model-rename-fetch-order.toml"
+        )),
+    ),
+];
+
+/// Where a repository keeps its recipes.
+pub const REPO_RECIPES: &str = ".ripple/recipes";
+
+impl RecipeSource {
+    /// How error messages and reports name this recipe.
+    pub fn display_name(&self) -> String {
+        self.display.clone()
+    }
+
+    /// A bundled recipe's source.
+    pub fn bundled(name: &'static str, text: &str) -> RecipeSource {
+        RecipeSource {
+            origin: Origin::Bundled(name),
+            text: text.to_string(),
+            display: format!("recipes/{name}.toml (bundled)"),
+        }
+    }
+
+    fn named_source(&self) -> NamedSource<String> {
+        NamedSource::new(self.display_name(), self.text.clone()).with_language("toml")
+    }
+}
+
+/// Why a recipe could not be found, read or accepted. All of these stop the command: the user
+/// fixes the recipe or the command line.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RecipeError {
+    /// The file exists but cannot be read.
+    #[error("cannot read recipe {path}: {source}")]
+    #[diagnostic(code(ripple::recipe::read))]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// Neither a path nor the name of a repository or bundled recipe.
+    #[error("no recipe `{name}`")]
+    #[diagnostic(code(ripple::recipe::not_found), help("{help}"))]
+    NotFound { name: String, help: String },
+    /// The recipe says something wrong at a span.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(Box<InvalidRecipe>),
+}
+
+/// One mistake in a recipe, with the span it is at.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(ripple::recipe::invalid))]
+pub struct InvalidRecipe {
+    pub message: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("{label}")]
+    pub span: SourceSpan,
+    pub label: String,
+    #[help]
+    pub help: Option<String>,
+}
+
+impl InvalidRecipe {
+    /// The byte range the error points at (tests check it).
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.span.offset()..self.span.offset() + self.span.len()
+    }
+}
+
+struct Errors<'a> {
+    source: &'a RecipeSource,
+}
+
+impl Errors<'_> {
+    fn at(
+        &self,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) -> RecipeError {
+        RecipeError::Invalid(Box::new(InvalidRecipe {
+            message: message.into(),
+            src: self.source.named_source(),
+            span: span.into(),
+            label: label.into(),
+            help,
+        }))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checked form.
+
+/// A parsed, checked recipe.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    pub name: String,
+    pub description: String,
+    pub steps: Vec<Step>,
+    pub batch: BatchLimits,
+    pub verify: VerifySpec,
+    pub commit: CommitSpec,
+    pub source: Arc<RecipeSource>,
+}
+
+/// One step; each step is planned into its own batches, and a run carries out the steps in
+/// order.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// What reports and `{step}` call it.
+    pub title: String,
+    pub action: StepAction,
+    span: std::ops::Range<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub enum StepAction {
+    Rename(RenameStep),
+    Rewrite(RewriteStep),
+    Move(MoveStep),
+    Model(ModelStep),
+}
+
+impl StepAction {
+    /// The `kind` as written in the recipe.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StepAction::Rename(_) => "rename",
+            StepAction::Rewrite(_) => "rewrite",
+            StepAction::Move(_) => "move",
+            StepAction::Model(_) => "model",
+        }
+    }
+}
+
+/// A value from the recipe with the span it was written at, for errors found after parsing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located<T> {
+    pub value: T,
+    pub span: std::ops::Range<usize>,
+}
+
+impl<T> Located<T> {
+    fn from_spanned(s: Spanned<T>) -> Self {
+        let span = s.span();
+        Located {
+            value: s.into_inner(),
+            span,
+        }
+    }
+}
+
+/// How a rename keeps every intermediate commit green.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compat {
+    /// Expand / migrate / contract: the first batch keeps the old name as a deprecated alias,
+    /// the last removes it.
+    Alias,
+    /// One batch for the whole step.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct RenameStep {
+    pub symbol: Located<String>,
+    pub to: Located<String>,
+    pub compat: Compat,
+}
+
+#[derive(Debug, Clone)]
+pub struct MoveStep {
+    pub from: Located<String>,
+    pub to: Located<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RewriteStep {
+    pub language: Language,
+    pub rules: Vec<RewriteRule>,
+    pub paths: PathFilter,
+}
+
+/// One query + template pair of a rewrite step.
+#[derive(Debug, Clone)]
+pub struct RewriteRule {
+    pub query_text: String,
+    pub query: Arc<tree_sitter::Query>,
+    /// The capture whose node the template replaces.
+    pub replace: String,
+    pub template: Template,
+    /// Imports the replacement needs (Go import paths; Python `import …` / `from … import …`).
+    pub imports: Vec<String>,
+}
+
+/// A replacement template: literal text and `$capture` holes (`$$` is a literal `$`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub parts: Vec<TemplatePart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplatePart {
+    Text(String),
+    Capture(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelStep {
+    pub instructions: String,
+    pub select: Selection,
+}
+
+/// Which files a model step works on.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Files defining or referencing these symbols.
+    pub references: Vec<Located<String>>,
+    /// Files where this query matches.
+    pub query: Option<(Language, Arc<tree_sitter::Query>)>,
+    /// Globs: select on their own, restrict when combined with `references` or `query`.
+    pub paths: PathFilter,
+    /// Also the dependents of the selected files, up to this many hops.
+    pub propagate: usize,
+}
+
+/// Include and exclude globs over repository paths (`*` stays inside a folder, `**` crosses).
+#[derive(Debug, Clone, Default)]
+pub struct PathFilter {
+    pub include: Option<GlobSet>,
+    pub exclude: Option<GlobSet>,
+    pub include_patterns: Vec<String>,
+    pub exclude_patterns: Vec<String>,
+}
+
+impl PathFilter {
+    /// Whether the filter allows `path` (no include globs allow everything not excluded).
+    pub fn allows(&self, path: &str) -> bool {
+        self.include.as_ref().is_none_or(|g| g.is_match(path))
+            && !self.exclude.as_ref().is_some_and(|g| g.is_match(path))
+    }
+
+    /// Whether an exclude glob matches `path`.
+    pub fn excludes(&self, path: &str) -> bool {
+        self.exclude.as_ref().is_some_and(|g| g.is_match(path))
+    }
+
+    pub fn has_include(&self) -> bool {
+        self.include.is_some()
+    }
+}
+
+/// How batches are bounded and grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    pub max_files: usize,
+    /// Estimated from the files' text (about four bytes per token).
+    pub max_tokens: u64,
+    pub group: Grouping,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits {
+            max_files: 8,
+            max_tokens: 32_000,
+            group: Grouping::Package,
+        }
+    }
+}
+
+/// What a batch is kept cohesive by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// Files of one package (a Go package folder, a Python package) share batches.
+    Package,
+    /// Dependency order only.
+    None,
+}
+
+/// Commands that decide whether a batch is good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifySpec {
+    /// Run after every batch; `{files}`, `{packages}` and `{tests}` are filled per batch.
+    pub commands: Vec<String>,
+    pub timeout: Duration,
+    /// Run once after the last batch.
+    pub final_commands: Vec<String>,
+}
+
+/// The commit message template (`{recipe}`, `{step}`, `{batch}`, `{total}`, `{summary}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitSpec {
+    pub message: String,
+}
+
+/// The default commit message: subject names the recipe, step and batch; the body is the
+/// batch summary.
+pub const DEFAULT_COMMIT_MESSAGE: &str = "{recipe}: {step} ({batch}/{total})\n\n{summary}";
+
+const VERIFY_PLACEHOLDERS: &[&str] = &["files", "packages", "tests"];
+const COMMIT_PLACEHOLDERS: &[&str] = &["recipe", "step", "batch", "total", "summary"];
+const STEP_KINDS: &[&str] = &["rename", "rewrite", "move", "model"];
+
+// ---------------------------------------------------------------------------------------------
+// Finding and listing recipes.
+
+/// Find the recipe `arg` names: a path to a file, else `.ripple/recipes/ARG.toml` in the
+/// repository, else a bundled recipe called ARG.
+pub fn find_recipe(root: &Path, cwd: &Path, arg: &str) -> Result<RecipeSource, RecipeError> {
+    let as_path = cwd.join(arg);
+    let in_repo = root.join(REPO_RECIPES).join(format!("{arg}.toml"));
+    let looks_like_path = arg.ends_with(".toml") || arg.contains('/');
+    for candidate in [as_path, in_repo] {
+        if candidate.is_file() {
+            let shown = candidate
+                .strip_prefix(cwd)
+                .or_else(|_| candidate.strip_prefix(root))
+                .unwrap_or(&candidate);
+            return read_recipe(&candidate, shown);
+        }
+    }
+    if !looks_like_path && let Some((name, text)) = BUNDLED.iter().find(|(n, _)| *n == arg) {
+        return Ok(RecipeSource::bundled(name, text));
+    }
+    let mut names: Vec<String> = list_recipes(root).into_iter().map(|e| e.name).collect();
+    names.sort();
+    names.dedup();
+    let help = if looks_like_path {
+        format!("no file at {}", cwd.join(arg).display())
+    } else {
+        let mut scored: Vec<(usize, &String)> = names
+            .iter()
+            .map(|n| (crate::graph::edit_distance(arg, n), n))
+            .collect();
+        scored.sort();
+        match scored.first() {
+            Some((d, n)) if *d <= arg.len().max(3) / 2 => {
+                format!("did you mean `{n}`? `git ripple recipes` lists them all")
+            }
+            _ => "give a path to a .toml file, or a name `git ripple recipes` lists".to_string(),
+        }
+    };
+    Err(RecipeError::NotFound {
+        name: arg.to_string(),
+        help,
+    })
+}
+
+/// Read a recipe file; `shown` is how messages name it.
+pub fn read_recipe(path: &Path, shown: &Path) -> Result<RecipeSource, RecipeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read {
+        path: shown.display().to_string(),
+        source,
+    })?;
+    Ok(RecipeSource {
+        origin: Origin::File(path.to_path_buf()),
+        text,
+        display: shown.display().to_string(),
+    })
+}
+
+/// One line of `git ripple recipes`.
+#[derive(Debug, Clone)]
+pub struct RecipeEntry {
+    /// What `plan` and `run` accept.
+    pub name: String,
+    pub origin: Origin,
+    /// The description, or why the recipe does not parse.
+    pub description: Result<String, String>,
+}
+
+/// The repository's recipes (`.ripple/recipes/*.toml`, sorted) then the bundled ones.
+pub fn list_recipes(root: &Path) -> Vec<RecipeEntry> {
+    let mut out = Vec::new();
+    let dir = root.join(REPO_RECIPES);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    for path in files {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let shown = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+        let description = read_recipe(&path, &shown)
+            .map_err(|e| e.to_string())
+            .and_then(|src| parse_recipe(src).map_err(|e| e.to_string()))
+            .map(|r| r.description);
+        out.push(RecipeEntry {
+            name,
+            origin: Origin::File(path),
+            description,
+        });
+    }
+    for (name, text) in BUNDLED {
+        let source = RecipeSource::bundled(name, text);
+        out.push(RecipeEntry {
+            name: (*name).to_string(),
+            origin: Origin::Bundled(name),
+            description: parse_recipe(source)
+                .map(|r| r.description)
+                .map_err(|e| e.to_string()),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_recipe_parses_and_is_listed() {
+        for (name, text) in BUNDLED {
+            let source = RecipeSource::bundled(name, text);
+            if let Err(e) = parse_recipe(source) {
+                panic!("bundled recipe {name}: {:?}", miette::Report::new(e));
+            }
+        }
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .expect("recipes folder")
+            .flatten()
+            .filter_map(|e| {
+                let p = e.path();
+                if p.extension()? != "toml" {
+                    return None;
+                }
+                Some(p.file_stem()?.to_string_lossy().into_owned())
+            })
+            .collect();
+        on_disk.sort();
+        let mut bundled: Vec<String> = BUNDLED.iter().map(|(n, _)| n.to_string()).collect();
+        bundled.sort();
+        assert_eq!(on_disk, bundled, "every recipes/*.toml is bundled");
+    }
+}
