@@ -5,7 +5,7 @@
 //! The pipeline, one module per stage, data flowing one way:
 //!
 //! ```text
-//! scan ─► facts (lang) ─► graph ─► plan ─► transform ─► apply ─► verify ─► commit
+//! scan ─► facts (lang) ─► graph ─► (recipe) plan ─► transform ─► apply ─► verify ─► commit
 //! ```
 //!
 //! * [`scan`] lists the files git sees;
@@ -13,12 +13,16 @@
 //!   names per language;
 //! * [`graph`] assembles files, folders and symbols into a petgraph and answers dependency
 //!   questions;
+//! * [`recipe`] reads and checks the TOML recipes that describe a change;
+//! * [`plan`] cuts a recipe's targets into ordered, bounded batches;
 //! * [`cli`] is the command line on top.
 
 pub mod cli;
 pub mod facts;
 pub mod graph;
 pub mod lang;
+pub mod plan;
+pub mod recipe;
 pub mod scan;
 
 pub use cli::main_with_args;

@@ -5,3 +5,6 @@ mod common;
 mod graph_go;
 mod graph_input;
 mod graph_python;
+mod plan;
+mod plan_properties;
+mod recipe_errors;

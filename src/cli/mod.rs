@@ -3,6 +3,8 @@
 //! and its children do.
 
 mod graph;
+mod plan;
+mod recipes;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -25,7 +27,9 @@ Examples:
   git ripple graph                       summary of the repository's dependency graph
   git ripple graph --format json         files, edges, symbols and unresolved imports
   git ripple graph --symbol shopcore.db.queries.fetch_order
-                                         where a symbol is defined and used";
+                                         where a symbol is defined and used
+  git ripple recipes                     the repository's and the bundled recipes
+  git ripple plan rename-fetch-order     the batches a recipe will make, in order";
 
 /// Repository-wide refactorings and migrations of Python and Go code, batch by batch.
 #[derive(Debug, Parser)]
@@ -43,6 +47,10 @@ pub struct Cli {
 pub enum Command {
     /// Show the repository's dependency graph: a summary, JSON, Graphviz, or one symbol's uses.
     Graph(graph::GraphArgs),
+    /// List the repository's recipes (.ripple/recipes/) and the bundled ones.
+    Recipes(recipes::RecipesArgs),
+    /// Show the batches a recipe will make, in order, with the reason for every file.
+    Plan(plan::PlanArgs),
 }
 
 /// Run git-ripple with these arguments (the first is the program name), as `main` does; tests
@@ -70,6 +78,8 @@ where
     };
     let result = match cli.command {
         Command::Graph(args) => graph::run_graph(&cwd, args),
+        Command::Recipes(args) => recipes::run_recipes(&cwd, args),
+        Command::Plan(args) => plan::run_plan(&cwd, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

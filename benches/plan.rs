@@ -1,0 +1,101 @@
+//! Planning over a generated repository of 5,000 Python and 5,000 Go files: packing every file
+//! into batches, a rename of a symbol used by thousands of files, and a rewrite whose query runs
+//! over every Go file.
+
+mod synthetic;
+
+use std::process::Command;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use git_ripple::graph::{GraphOptions, build_graph};
+use git_ripple::plan::{PackItem, pack, plan_recipe};
+use git_ripple::recipe::{RecipeSource, parse_recipe};
+use git_ripple::scan::{Repository, scan_repo};
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "bench")
+        .env("GIT_AUTHOR_EMAIL", "bench@ripple.invalid")
+        .env("GIT_COMMITTER_NAME", "bench")
+        .env("GIT_COMMITTER_EMAIL", "bench@ripple.invalid")
+        .status()
+        .expect("run git");
+    assert!(status.success(), "git {args:?}");
+}
+
+const RENAME: &str = r#"
+name = "bench-rename"
+[[step]]
+kind = "rename"
+symbol = "synth.p0.m0.f0_0"
+to = "g0_0"
+[batch]
+max_files = 20
+"#;
+
+const REWRITE: &str = r#"
+name = "bench-rewrite"
+[[step]]
+kind = "rewrite"
+language = "go"
+query = '((call_expression function: (selector_expression operand: (identifier) @pkg field: (field_identifier) @fn)) @match (#eq? @pkg "strings") (#eq? @fn "ToUpper"))'
+template = "strings.ToUpper"
+[batch]
+max_files = 20
+"#;
+
+fn bench_plan(c: &mut Criterion) {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    synthetic::write_repo(dir.path(), 5000, 5000).expect("generate repository");
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "synthetic"]);
+    let repo = Repository::discover(dir.path()).expect("open repository");
+    let scan = scan_repo(&repo).expect("scan");
+    let graph = build_graph(&repo.root, &scan, &GraphOptions::default()).expect("graph");
+
+    let mut group = c.benchmark_group("plan");
+    group.sample_size(10);
+
+    let items: Vec<PackItem> = graph
+        .files
+        .iter()
+        .enumerate()
+        .map(|(f, node)| PackItem {
+            name: node.path.clone(),
+            group: node
+                .path
+                .rsplit_once('/')
+                .map(|(d, _)| d)
+                .unwrap_or("")
+                .to_string(),
+            tokens: node.size / 4,
+            deps: graph.dependencies(f).to_vec(),
+        })
+        .collect();
+    group.throughput(Throughput::Elements(items.len() as u64));
+    group.bench_function("pack_10k_files", |b| b.iter(|| pack(&items, 20, 32_000)));
+
+    for (name, text) in [("rename_fan_in", RENAME), ("rewrite_5k_go_files", REWRITE)] {
+        let recipe = parse_recipe(RecipeSource::bundled(name, text)).expect("recipe");
+        recipe.check(&graph).expect("recipe checks");
+        let plan = plan_recipe(&repo.root, &graph, &recipe).expect("plan");
+        eprintln!(
+            "{name}: {} targets, {} batches",
+            plan.steps[0].targets.len(),
+            plan.totals.batches
+        );
+        group.throughput(Throughput::Elements(plan.steps[0].targets.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| plan_recipe(&repo.root, &graph, &recipe).expect("plan"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_plan);
+criterion_main!(benches);
