@@ -22,12 +22,16 @@ use crate::scan::{Scan, Skipped};
 pub struct GraphOptions {
     /// Files larger than this are skipped (generated code, data files with a source extension).
     pub max_file_size: u64,
+    /// File contents that differ from the work tree (`None`: deleted), for planning on top of
+    /// changes not written yet (a dry run's earlier steps).
+    pub overlay: BTreeMap<String, Option<String>>,
 }
 
 impl Default for GraphOptions {
     fn default() -> Self {
         GraphOptions {
             max_file_size: 1024 * 1024,
+            overlay: BTreeMap::new(),
         }
     }
 }
@@ -148,6 +152,23 @@ fn load(
             reason,
         }))
     };
+    if let Some(over) = options.overlay.get(path) {
+        let Some(text) = over else {
+            return skip("deleted in the work tree".into());
+        };
+        let bytes = text.as_bytes();
+        let blob = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, bytes)
+            .unwrap_or_else(|_| gix::ObjectId::null(gix::hash::Kind::Sha1));
+        return match lang::extract_facts(language, path, bytes) {
+            Ok(facts) => Ok(Ok(Loaded {
+                facts,
+                blob,
+                size: bytes.len() as u64,
+            })),
+            Err(ExtractError::Parse) => skip("tree-sitter could not parse it".into()),
+            Err(e) => Err(e),
+        };
+    }
     let full = root.join(path);
     let meta = match std::fs::metadata(&full) {
         Ok(m) => m,
@@ -188,10 +209,23 @@ fn load(
 
 /// Read, parse and resolve every scanned file, and build the graph.
 pub fn build_graph(root: &Path, scan: &Scan, options: &GraphOptions) -> Result<Graph, GraphError> {
-    let results: Vec<_> = scan
+    let mut sources: Vec<(&str, Language)> = scan
         .sources
+        .iter()
+        .map(|s| (s.path.as_str(), s.language))
+        .collect();
+    for (path, text) in &options.overlay {
+        if text.is_some()
+            && !sources.iter().any(|(p, _)| p == path)
+            && let Some(language) = Language::from_path(Path::new(path))
+        {
+            sources.push((path.as_str(), language));
+        }
+    }
+    sources.sort();
+    let results: Vec<_> = sources
         .par_iter()
-        .map(|s| load(root, &s.path, s.language, options))
+        .map(|(path, language)| load(root, path, *language, options))
         .collect();
     let mut skipped = scan.skipped.clone();
     let mut loaded = Vec::with_capacity(results.len());

@@ -18,11 +18,16 @@
 //! * [`cli`] is the command line on top.
 
 pub mod cli;
+pub mod edit;
 pub mod facts;
 pub mod graph;
 pub mod lang;
 pub mod plan;
 pub mod recipe;
+pub mod rules;
+pub mod run;
 pub mod scan;
+pub mod vcs;
+pub mod verify;
 
 pub use cli::main_with_args;

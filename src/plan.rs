@@ -20,7 +20,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::facts::ReferenceKind;
+use crate::facts::{ReferenceKind, SymbolKind};
 use crate::graph::Graph;
 use crate::lang::{self, FileId, ImportTarget, Language};
 use crate::recipe::{
@@ -405,27 +405,72 @@ fn comp_levels(deps: &[BTreeSet<usize>]) -> Vec<usize> {
 // ---------------------------------------------------------------------------------------------
 // Planning a recipe.
 
-/// Plan every step of a (checked) recipe on this repository.
+/// Plan every step of a (checked) recipe on one graph. (A run plans each step on the
+/// repository as the earlier steps leave it: see [`PlanBuilder`].)
 pub fn plan_recipe(root: &Path, graph: &Graph, recipe: &Recipe) -> Result<Plan, PlanError> {
-    let mut steps = Vec::with_capacity(recipe.steps.len());
-    // (global index, files) of every batch planned so far, for cross-step dependencies.
-    let mut earlier: Vec<(usize, BTreeSet<FileId>)> = Vec::new();
-    let mut next_index = 1;
-    let mut level_offset = 0;
-    for (i, step) in recipe.steps.iter().enumerate() {
+    let mut builder = PlanBuilder::new();
+    for i in 0..recipe.steps.len() {
+        builder.plan_step(root, graph, recipe, i)?;
+    }
+    Ok(builder.finish(recipe))
+}
+
+/// Plans a recipe step by step, each step on its own graph, numbering batches and levels on
+/// from the steps before.
+#[derive(Debug)]
+pub struct PlanBuilder {
+    steps: Vec<StepPlan>,
+    /// (global index, paths) of every batch planned so far, for cross-step dependencies.
+    earlier: Vec<(usize, BTreeSet<String>)>,
+    next_index: usize,
+    level_offset: usize,
+}
+
+impl Default for PlanBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PlanBuilder {
+    pub fn new() -> PlanBuilder {
+        PlanBuilder {
+            steps: Vec::new(),
+            earlier: Vec::new(),
+            next_index: 1,
+            level_offset: 0,
+        }
+    }
+
+    /// Plan step `i` of the recipe on `graph` (the repository as the earlier steps leave it).
+    pub fn plan_step(
+        &mut self,
+        root: &Path,
+        graph: &Graph,
+        recipe: &Recipe,
+        i: usize,
+    ) -> Result<&StepPlan, PlanError> {
+        let step = &recipe.steps[i];
         let targets = select_targets(root, graph, &step.action)?;
         let mut notes = Vec::new();
-        let packed = cut_step(graph, &step.action, &targets, &recipe.batch, &mut notes);
+        let packed = cut_step(
+            root,
+            graph,
+            &step.action,
+            &targets,
+            &recipe.batch,
+            &mut notes,
+        );
         let mut batches = Vec::with_capacity(packed.len());
-        let step_first = next_index;
+        let step_first = self.next_index;
         let mut step_levels = 0;
         for b in packed {
-            let index = next_index;
-            next_index += 1;
+            let index = self.next_index;
+            self.next_index += 1;
             let mut depends_on: BTreeSet<usize> =
                 b.depends_on.iter().map(|&d| step_first + d).collect();
             // Earlier steps: any batch that touched these files or their direct neighbours.
-            let near: BTreeSet<FileId> = b
+            let near: BTreeSet<&str> = b
                 .files
                 .iter()
                 .flat_map(|&f| {
@@ -433,9 +478,10 @@ pub fn plan_recipe(root: &Path, graph: &Graph, recipe: &Recipe) -> Result<Plan, 
                         .chain(graph.dependencies(f).iter().copied())
                         .chain(graph.dependents(f).iter().copied())
                 })
+                .map(|f| graph.files[f].path.as_str())
                 .collect();
-            for (idx, files) in &earlier {
-                if !files.is_disjoint(&near) {
+            for (idx, files) in &self.earlier {
+                if files.iter().any(|f| near.contains(f.as_str())) {
                     depends_on.insert(*idx);
                 }
             }
@@ -447,7 +493,7 @@ pub fn plan_recipe(root: &Path, graph: &Graph, recipe: &Recipe) -> Result<Plan, 
                 .collect();
             batches.push(Batch {
                 index,
-                level: level_offset + b.level,
+                level: self.level_offset + b.level,
                 phase: b.phase,
                 group: b.group,
                 verify: recipe
@@ -464,14 +510,14 @@ pub fn plan_recipe(root: &Path, graph: &Graph, recipe: &Recipe) -> Result<Plan, 
             });
         }
         for b in &batches {
-            let files = b.files.iter().filter_map(|p| graph.file_id(p)).collect();
-            earlier.push((b.index, files));
+            self.earlier
+                .push((b.index, b.files.iter().cloned().collect()));
         }
-        level_offset += step_levels;
+        self.level_offset += step_levels;
         if targets.is_empty() {
             notes.push("nothing to change: no file matches this step".to_string());
         }
-        steps.push(StepPlan {
+        self.steps.push(StepPlan {
             index: i + 1,
             kind: step.action.kind(),
             title: step.title.clone(),
@@ -485,38 +531,51 @@ pub fn plan_recipe(root: &Path, graph: &Graph, recipe: &Recipe) -> Result<Plan, 
             batches,
             notes,
         });
+        Ok(self.steps.last().expect("just pushed"))
     }
-    let files: BTreeSet<&str> = steps
-        .iter()
-        .flat_map(|s| s.batches.iter().flat_map(|b| b.files.iter()))
-        .map(String::as_str)
-        .collect();
-    let totals = Totals {
-        steps: steps.len(),
-        batches: steps.iter().map(|s| s.batches.len()).sum(),
-        files: files.len(),
-        tokens: steps
+
+    /// Add a note to the step planned last.
+    pub fn note(&mut self, note: String) {
+        if let Some(s) = self.steps.last_mut() {
+            s.notes.push(note);
+        }
+    }
+
+    /// The plan of the steps planned so far.
+    pub fn finish(self, recipe: &Recipe) -> Plan {
+        let steps = self.steps;
+        let files: BTreeSet<&str> = steps
             .iter()
-            .flat_map(|s| &s.batches)
-            .map(|b| b.tokens)
-            .sum(),
-        levels: level_offset,
-    };
-    Ok(Plan {
-        recipe: recipe.name.clone(),
-        description: recipe.description.clone(),
-        source: recipe.source.display_name(),
-        limits: LimitsView {
-            max_files: recipe.batch.max_files,
-            max_tokens: recipe.batch.max_tokens,
-            group: match recipe.batch.group {
-                Grouping::Package => "package",
-                Grouping::None => "none",
+            .flat_map(|s| s.batches.iter().flat_map(|b| b.files.iter()))
+            .map(String::as_str)
+            .collect();
+        let totals = Totals {
+            steps: steps.len(),
+            batches: steps.iter().map(|s| s.batches.len()).sum(),
+            files: files.len(),
+            tokens: steps
+                .iter()
+                .flat_map(|s| &s.batches)
+                .map(|b| b.tokens)
+                .sum(),
+            levels: self.level_offset,
+        };
+        Plan {
+            recipe: recipe.name.clone(),
+            description: recipe.description.clone(),
+            source: recipe.source.display_name(),
+            limits: LimitsView {
+                max_files: recipe.batch.max_files,
+                max_tokens: recipe.batch.max_tokens,
+                group: match recipe.batch.group {
+                    Grouping::Package => "package",
+                    Grouping::None => "none",
+                },
             },
-        },
-        steps,
-        totals,
-    })
+            totals,
+            steps,
+        }
+    }
 }
 
 /// Targets with their reasons, sorted by file (path order).
@@ -816,7 +875,36 @@ fn file_tokens(graph: &Graph, f: FileId) -> u64 {
     graph.files[f].size.div_ceil(BYTES_PER_TOKEN).max(1)
 }
 
+/// Why a rename's old name cannot be kept as an alias while callers move (then the rename
+/// is one batch), or `None` when it can.
+fn alias_blocker(root: &Path, graph: &Graph, symbol: usize) -> Option<String> {
+    let sym = &graph.symbols[symbol];
+    let language = graph.files[sym.file].language;
+    match (language, sym.kind) {
+        (Language::Python, SymbolKind::Variable) => Some(
+            "an alias of a module variable would be a second variable, not the same one".into(),
+        ),
+        (Language::Go, SymbolKind::Variable) => {
+            Some("an alias of a Go variable would be a second variable, not the same one".into())
+        }
+        (Language::Go, SymbolKind::Method) => {
+            Some("a Go method cannot be aliased without a forwarding method".into())
+        }
+        (Language::Go, SymbolKind::Function) => {
+            let source =
+                std::fs::read_to_string(root.join(&graph.files[sym.file].path)).unwrap_or_default();
+            let after = source.get(sym.span.end as usize..).unwrap_or("");
+            after
+                .trim_start()
+                .starts_with('[')
+                .then(|| "a generic Go function cannot be aliased with a variable".into())
+        }
+        _ => None,
+    }
+}
+
 fn cut_step(
+    root: &Path,
     graph: &Graph,
     action: &StepAction,
     targets: &Targets,
@@ -850,10 +938,21 @@ fn cut_step(
         StepAction::Rename(r) => Some(r),
         _ => None,
     };
-    if let Some(r) = rename
-        && r.compat == Compat::None
-    {
-        notes.push("compat = \"none\": the whole rename is one batch and one commit".to_string());
+    let single = match action {
+        StepAction::Rename(r) if r.compat == Compat::None => {
+            Some("compat = \"none\": the whole rename is one batch and one commit".to_string())
+        }
+        StepAction::Rename(r) => graph
+            .symbol_id(&r.symbol.value)
+            .and_then(|sid| alias_blocker(root, graph, sid))
+            .map(|why| format!("one batch: {why}")),
+        StepAction::Move(_) => Some(
+            "a move is one batch: importers cannot build against a module that is gone".to_string(),
+        ),
+        _ => None,
+    };
+    if let Some(why) = single {
+        notes.push(why.clone());
         let tokens = items.iter().map(|i| i.tokens).sum();
         return vec![StepBatch {
             oversized: files.len() > limits.max_files || tokens > limits.max_tokens,
@@ -862,7 +961,7 @@ fn cut_step(
             depends_on: Vec::new(),
             phase: None,
             group: "*".to_string(),
-            reason: "the whole rename at once (compat = \"none\")".to_string(),
+            reason: why,
             tokens,
         }];
     }

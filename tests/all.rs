@@ -8,3 +8,4 @@ mod graph_python;
 mod plan;
 mod plan_properties;
 mod recipe_errors;
+mod run;

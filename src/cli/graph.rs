@@ -60,6 +60,7 @@ pub fn run_graph(cwd: &Path, args: GraphArgs) -> Result<u8> {
     let scan = scan_repo(&repo)?;
     let options = GraphOptions {
         max_file_size: args.max_file_size,
+        ..GraphOptions::default()
     };
     let graph = build_graph(&repo.root, &scan, &options)?;
     let out = match (&args.symbol, args.format) {

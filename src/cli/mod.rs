@@ -5,6 +5,7 @@
 mod graph;
 mod plan;
 mod recipes;
+mod run;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -16,8 +17,13 @@ use clap::{Parser, Subcommand};
 pub mod exit {
     /// Everything asked for was done.
     pub const SUCCESS: u8 = 0;
+    /// A batch's (or the final) verify command failed; the failed batch was rolled back.
+    pub const VERIFY_FAILED: u8 = 1;
     /// Bad input: not a repository, an unknown symbol, a bad option or recipe.
     pub const BAD_INPUT: u8 = 2;
+    /// A batch could not be transformed (a rule refused, or its edits were unsafe); nothing of
+    /// it was written.
+    pub const TRANSFORM_FAILED: u8 = 3;
     /// git-ripple itself failed (a bug, or the machine: disk full, permissions).
     pub const INTERNAL: u8 = 70;
 }
@@ -29,7 +35,8 @@ Examples:
   git ripple graph --symbol shopcore.db.queries.fetch_order
                                          where a symbol is defined and used
   git ripple recipes                     the repository's and the bundled recipes
-  git ripple plan rename-fetch-order     the batches a recipe will make, in order";
+  git ripple plan rename-fetch-order     the batches a recipe will make, in order
+  git ripple run rename-fetch-order      carry it out: one verified commit per batch";
 
 /// Repository-wide refactorings and migrations of Python and Go code, batch by batch.
 #[derive(Debug, Parser)]
@@ -51,6 +58,8 @@ pub enum Command {
     Recipes(recipes::RecipesArgs),
     /// Show the batches a recipe will make, in order, with the reason for every file.
     Plan(plan::PlanArgs),
+    /// Carry out a recipe: one verified commit per batch on a new branch (or --dry-run).
+    Run(run::RunArgs),
 }
 
 /// Run git-ripple with these arguments (the first is the program name), as `main` does; tests
@@ -80,6 +89,7 @@ where
         Command::Graph(args) => graph::run_graph(&cwd, args),
         Command::Recipes(args) => recipes::run_recipes(&cwd, args),
         Command::Plan(args) => plan::run_plan(&cwd, args),
+        Command::Run(args) => run::run_run(&cwd, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

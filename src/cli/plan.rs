@@ -9,9 +9,10 @@ use clap::{Args, ValueEnum};
 use miette::{IntoDiagnostic, Result};
 
 use super::exit;
-use crate::graph::{GraphOptions, build_graph};
-use crate::plan::{Phase, Plan, plan_recipe};
+use crate::graph::GraphOptions;
+use crate::plan::{Phase, Plan};
 use crate::recipe::{find_recipe, parse_recipe};
+use crate::run::simulate;
 use crate::scan::{Repository, scan_repo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,15 +50,12 @@ pub fn run_plan(cwd: &Path, args: PlanArgs) -> Result<u8> {
     let source = find_recipe(&repo.root, cwd, &args.recipe)?;
     let recipe = parse_recipe(source)?;
     let scan = scan_repo(&repo)?;
-    let graph = build_graph(
-        &repo.root,
-        &scan,
-        &GraphOptions {
-            max_file_size: args.max_file_size,
-        },
-    )?;
-    recipe.check(&graph)?;
-    let plan = plan_recipe(&repo.root, &graph, &recipe)?;
+    let options = GraphOptions {
+        max_file_size: args.max_file_size,
+        ..GraphOptions::default()
+    };
+    // Each step is planned on the repository as the earlier steps leave it.
+    let plan = simulate(&repo.root, &scan, &recipe, &options, false)?.plan;
     let out = match args.format {
         PlanFormat::Text => render_text(&plan),
         PlanFormat::Json => {
@@ -90,12 +88,15 @@ pub fn render_text(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Plan for {}: {}", plan.recipe, plan.description);
     let _ = writeln!(s, "Recipe:  {}", plan.source);
+    let grouping = match plan.limits.group {
+        "none" => "in dependency order only".to_string(),
+        g => format!("grouped by {g}"),
+    };
     let _ = writeln!(
         s,
-        "Limits:  {} and {} per batch, grouped by {}",
+        "Limits:  {} and {} per batch, {grouping}",
         plural(plan.limits.max_files, "file", "files"),
         tokens(plan.limits.max_tokens),
-        plan.limits.group
     );
     for step in &plan.steps {
         let levels: std::collections::BTreeSet<usize> =

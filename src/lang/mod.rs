@@ -201,6 +201,51 @@ pub fn count_captures(
     Ok(ranges.len())
 }
 
+/// One match's captures: (capture name, byte range), in capture order.
+pub type MatchCaptures = Vec<(String, std::ops::Range<usize>)>;
+
+/// Every match of `query` in `source`: for each match, its captures as (name, byte range), in
+/// capture order. Text predicates are checked.
+pub fn captures(
+    language: Language,
+    query: &tree_sitter::Query,
+    source: &[u8],
+) -> Result<Vec<MatchCaptures>, ExtractError> {
+    let tree = parse(language, source)?;
+    Ok(query::run(query, tree.root_node(), source)
+        .into_iter()
+        .map(|m| {
+            m.captures
+                .iter()
+                .map(|(name, node)| (name.to_string(), node.byte_range()))
+                .collect()
+        })
+        .collect())
+}
+
+/// Whether a Go file still uses the package imported under `name` (`name.X` in code or types).
+pub fn go_uses_package(source: &str, name: &str) -> Result<bool, ExtractError> {
+    static QUERY: std::sync::OnceLock<Result<tree_sitter::Query, QueryError>> =
+        std::sync::OnceLock::new();
+    let query = QUERY
+        .get_or_init(|| {
+            query::compile(
+                &Language::Go.grammar(),
+                "queries/go/qualifiers.scm",
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/queries/go/qualifiers.scm"
+                )),
+            )
+        })
+        .as_ref()
+        .map_err(ExtractError::Query)?;
+    Ok(captures(Language::Go, query, source.as_bytes())?
+        .iter()
+        .flatten()
+        .any(|(_, r)| &source[r.clone()] == name))
+}
+
 /// Why a file's facts could not be extracted at all.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ExtractError {
@@ -224,6 +269,9 @@ mod tests {
     fn all_bundled_queries_compile() {
         python::queries().expect("python queries compile");
         go::queries().expect("go queries compile");
+        assert!(
+            go_uses_package("package a\nvar x = os.Args\n", "os").expect("qualifiers.scm compiles")
+        );
     }
 
     #[test]

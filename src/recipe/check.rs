@@ -12,6 +12,11 @@ impl Recipe {
     /// Check what needs the repository: symbols exist (with the closest IDs as a hint), new
     /// names are free and legal in the symbol's language, moved modules exist.
     pub fn check(&self, graph: &Graph) -> Result<(), RecipeError> {
+        (0..self.steps.len()).try_for_each(|i| self.check_step(graph, i))
+    }
+
+    /// [`Recipe::check`] for one step, against the repository as the earlier steps leave it.
+    pub fn check_step(&self, graph: &Graph, index: usize) -> Result<(), RecipeError> {
         let errors = Errors {
             source: &self.source,
         };
@@ -36,7 +41,8 @@ impl Recipe {
                 Some(help),
             )
         };
-        for step in &self.steps {
+        {
+            let step = &self.steps[index];
             match &step.action {
                 StepAction::Rename(r) => {
                     let Some(sid) = graph.symbol_id(&r.symbol.value) else {

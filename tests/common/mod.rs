@@ -66,6 +66,9 @@ pub fn fixture_repo(name: &str) -> TempDir {
     let dir = TempDir::new().expect("temp dir");
     copy_dir(&fixtures().join(name), dir.path());
     git(dir.path(), &["init", "-q", "-b", "main"]);
+    // The identity git-ripple commits with, as a user would have configured it.
+    git(dir.path(), &["config", "user.name", "Ripple User"]);
+    git(dir.path(), &["config", "user.email", "user@ripple.invalid"]);
     commit_all(dir.path(), "fixture");
     dir
 }
@@ -177,4 +180,48 @@ pub fn assert_no_decoys(dir: &Path, refs: &[String], at_least: usize) {
             "decoy reported as a reference: {r}"
         );
     }
+}
+
+/// Commits on `branch` since `base`, oldest first.
+pub fn commits_between(dir: &Path, base: &str, branch: &str) -> Vec<String> {
+    git(
+        dir,
+        &["rev-list", "--reverse", &format!("{base}..{branch}")],
+    )
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+/// Check out each commit on its own (detached, clean) and run `commands` in it; every one must
+/// pass. Leaves the repository on `back`.
+pub fn assert_each_commit_passes(dir: &Path, commits: &[String], commands: &[&[&str]], back: &str) {
+    for c in commits {
+        git(dir, &["checkout", "-q", "--detach", c]);
+        for cmd in commands {
+            let out = Command::new(cmd[0])
+                .args(&cmd[1..])
+                .current_dir(dir)
+                .env("GOFLAGS", "-mod=mod")
+                .output()
+                .expect("run verifier");
+            assert!(
+                out.status.success(),
+                "{cmd:?} fails at commit {c}:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    git(dir, &["checkout", "-q", back]);
+}
+
+/// The lines marked as decoys, with their text, at a revision.
+pub fn decoy_texts(dir: &Path, rev: &str) -> Vec<String> {
+    let mut lines: Vec<String> = git(dir, &["grep", "-h", "DECOY", rev])
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    lines.sort();
+    lines
 }

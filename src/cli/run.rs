@@ -1,0 +1,241 @@
+//! `git ripple run`: carry out a recipe batch by batch on its own branch, each batch verified
+//! and committed, or rolled back.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use clap::{Args, ValueEnum};
+use miette::{IntoDiagnostic, Result};
+
+use super::exit;
+use crate::graph::GraphOptions;
+use crate::recipe::{find_recipe, parse_recipe};
+use crate::run::{BatchStatus, Event, Outcome, RunOptions, RunReport, run_recipe};
+use crate::scan::Repository;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    /// A line per batch, then totals.
+    Text,
+    /// The run report for tools (schema in the README).
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+RECIPE is a path to a .toml file, the name of a recipe in .ripple/recipes/, or the name of a
+bundled recipe (`git ripple recipes` lists them). The run works on a new branch (default
+ripple/<recipe name>) created from HEAD; it never rewrites commits and never pushes.
+
+Examples:
+  git ripple run rename-fetch-order --dry-run      the diff of every batch, nothing changed
+  git ripple run rename-fetch-order                 one verified commit per batch
+  git ripple run go-ioutil --branch chore/ioutil --keep-going --format json > report.json")]
+pub struct RunArgs {
+    /// The recipe: a path, or a repository or bundled recipe name.
+    pub recipe: String,
+    /// The branch to create for the run's commits.
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// Print the diff each batch would produce; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// When a batch fails, restore it and go on with the next instead of stopping.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Output format of the final report.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
+    /// Skip source files larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    pub max_file_size: u64,
+}
+
+pub fn run_run(cwd: &Path, args: RunArgs) -> Result<u8> {
+    let repo = Repository::discover(cwd)?;
+    let source = find_recipe(&repo.root, cwd, &args.recipe)?;
+    let recipe = parse_recipe(source)?;
+    let options = RunOptions {
+        branch: args.branch.clone(),
+        dry_run: args.dry_run,
+        keep_going: args.keep_going,
+        graph: GraphOptions {
+            max_file_size: args.max_file_size,
+            ..GraphOptions::default()
+        },
+    };
+    let mut stderr = std::io::stderr();
+    let mut on_event = |event: Event<'_>| {
+        let line = match event {
+            Event::Planned { plan } => format!(
+                "git ripple: {} batch{} planned for {}{}",
+                plan.totals.batches,
+                if plan.totals.batches == 1 { "" } else { "es" },
+                plan.recipe,
+                if args.dry_run { " (dry run)" } else { "" }
+            ),
+            Event::Stage {
+                batch,
+                total,
+                stage,
+            } => format!("batch {batch}/{total}: {stage}"),
+            Event::BatchDone { report, total } => {
+                format!(
+                    "batch {}/{}: {}",
+                    report.index,
+                    total,
+                    status_word(report.status)
+                )
+            }
+        };
+        let _ = writeln!(stderr, "{line}");
+    };
+    let report = run_recipe(&repo, &recipe, &options, &mut on_event)?;
+    let out = match args.format {
+        RunFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&report).into_diagnostic()?;
+            s.push('\n');
+            s
+        }
+        RunFormat::Text => render_text(&report),
+    };
+    print!("{out}");
+    Ok(match report.outcome {
+        Outcome::Success => exit::SUCCESS,
+        Outcome::VerificationFailed => exit::VERIFY_FAILED,
+        Outcome::TransformFailed => exit::TRANSFORM_FAILED,
+    })
+}
+
+fn status_word(status: BatchStatus) -> &'static str {
+    match status {
+        BatchStatus::Committed => "committed",
+        BatchStatus::WouldCommit => "would commit",
+        BatchStatus::Unchanged => "nothing to change",
+        BatchStatus::VerificationFailed => "FAILED verification, rolled back",
+        BatchStatus::TransformFailed => "FAILED to transform, nothing written",
+        BatchStatus::NotRun => "not run",
+    }
+}
+
+/// The report a person reads at the end of a run (and, for a dry run, every batch's diff).
+pub fn render_text(report: &RunReport) -> String {
+    let mut s = String::new();
+    let total = report.batches.len();
+    let from = format!(
+        "{} at {}",
+        report
+            .started_from
+            .branch
+            .as_deref()
+            .unwrap_or("detached HEAD"),
+        &report.started_from.commit[..7.min(report.started_from.commit.len())]
+    );
+    match &report.branch {
+        Some(branch) => {
+            let _ = writeln!(s, "Run {} on branch {branch} (from {from})", report.recipe);
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "Dry run of {} (from {from}): nothing was changed",
+                report.recipe
+            );
+        }
+    }
+    for b in &report.batches {
+        let mut line = format!("  batch {}/{total}  {}", b.index, status_word(b.status));
+        if let Some(c) = &b.commit {
+            let _ = write!(line, " {}", &c[..7.min(c.len())]);
+        }
+        if !b.files.is_empty() {
+            let _ = write!(
+                line,
+                "  {} file{} +{} -{}",
+                b.files.len(),
+                if b.files.len() == 1 { "" } else { "s" },
+                b.lines_added,
+                b.lines_removed
+            );
+        }
+        for v in &b.verify {
+            let _ = write!(line, "  {}: {}", v.command, v.summary);
+        }
+        if b.duration_ms > 0 {
+            let _ = write!(line, "  ({:.1}s)", b.duration_ms as f64 / 1000.0);
+        }
+        let _ = writeln!(s, "{line}");
+        if !b.summary.is_empty() && report.dry_run {
+            let _ = writeln!(s, "    {}", b.summary);
+        }
+        for n in &b.notes {
+            let _ = writeln!(s, "    note: {n}");
+        }
+        if let Some(e) = &b.error {
+            let _ = writeln!(s, "    {e}");
+        }
+        if let Some(tail) = &b.output_tail {
+            for l in tail.lines() {
+                let _ = writeln!(s, "    | {l}");
+            }
+        }
+        if let Some(diff) = &b.diff {
+            for l in diff.lines() {
+                let _ = writeln!(s, "    {l}");
+            }
+        }
+    }
+    for v in &report.final_verify {
+        let _ = writeln!(
+            s,
+            "  final  {}: {}{}",
+            v.command,
+            v.summary,
+            if v.success { "" } else { " (FAILED)" }
+        );
+    }
+    let committed = report
+        .batches
+        .iter()
+        .filter(|b| b.status == BatchStatus::Committed)
+        .count();
+    let secs = report.duration_ms as f64 / 1000.0;
+    match (report.dry_run, report.outcome) {
+        (true, Outcome::Success) => {
+            let _ = writeln!(
+                s,
+                "Would commit {} batch{}, changing {} file{}. Run it without --dry-run to make the commits.",
+                report
+                    .batches
+                    .iter()
+                    .filter(|b| b.status == BatchStatus::WouldCommit)
+                    .count(),
+                if total == 1 { "" } else { "es" },
+                report.files_changed,
+                if report.files_changed == 1 { "" } else { "s" }
+            );
+        }
+        (true, _) => {
+            let _ = writeln!(s, "Some batches cannot be transformed (see above).");
+        }
+        (false, outcome) => {
+            let verdict = match outcome {
+                Outcome::Success => "Done",
+                Outcome::VerificationFailed => "Stopped: verification failed",
+                Outcome::TransformFailed => "Stopped: a batch could not be transformed",
+            };
+            let _ = writeln!(
+                s,
+                "{verdict}: {committed} of {total} batch{} committed, {} file{} changed, {secs:.1}s.",
+                if total == 1 { "" } else { "es" },
+                report.files_changed,
+                if report.files_changed == 1 { "" } else { "s" },
+            );
+            if let (Some(branch), Some(start)) = (&report.branch, &report.started_from.branch) {
+                let _ = writeln!(s, "Review: git log --stat {start}..{branch}");
+            }
+        }
+    }
+    s
+}

@@ -1,0 +1,214 @@
+//! Git, through gix: is the work tree clean, which branch and commit are we on, create and
+//! switch to the run's branch, and commit one batch. The only writer of git objects and refs.
+//!
+//! A commit is made without touching the work tree: blobs for the changed files, the HEAD tree
+//! edited, a commit on top of HEAD (refused if HEAD moved since the run began), and the index
+//! rewritten from the new tree so `git status` is clean. Nothing is ever pushed and no
+//! existing commit is rewritten.
+
+use std::collections::BTreeSet;
+
+use gix::ObjectId;
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+
+use crate::edit::ChangeSet;
+
+/// Why a git operation failed. All stop the run (nothing half-done is left: a failed commit
+/// leaves the batch's files written but uncommitted, and the run restores them).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum VcsError {
+    /// gix reported an error.
+    #[error("git: {what}: {message}")]
+    #[diagnostic(code(ripple::git))]
+    Git { what: &'static str, message: String },
+    /// No author or committer identity is configured.
+    #[error("git has no identity to commit with")]
+    #[diagnostic(
+        code(ripple::git::identity),
+        help(
+            "set it like for any commit: git config user.name \"Your Name\" && git config user.email you@example.com"
+        )
+    )]
+    NoIdentity,
+    /// HEAD moved under the run (another process committed or switched branches).
+    #[error("HEAD moved from {expected} to {found} while the run was working")]
+    #[diagnostic(
+        code(ripple::git::head_moved),
+        help(
+            "another git command changed the repository during the run; nothing was committed for this batch"
+        )
+    )]
+    HeadMoved { expected: String, found: String },
+}
+
+fn git_err(what: &'static str) -> impl FnOnce(gix::Error) -> VcsError {
+    move |e| VcsError::Git {
+        what,
+        message: e.to_string(),
+    }
+}
+
+/// Where the repository stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadState {
+    /// `refs/heads/main`, or `None` when HEAD is detached.
+    pub branch: Option<String>,
+    pub commit: ObjectId,
+}
+
+/// The branch and commit HEAD points at.
+pub fn head_state(repo: &gix::Repository) -> Result<HeadState, VcsError> {
+    let commit = repo.head_id().map_err(git_err("read HEAD"))?.detach();
+    let branch = repo
+        .head_name()
+        .map_err(git_err("read HEAD"))?
+        .map(|n| n.as_bstr().to_string());
+    Ok(HeadState { branch, commit })
+}
+
+/// Tracked files with changes, staged or not (untracked files are not listed).
+pub fn dirty_files(repo: &gix::Repository) -> Result<Vec<String>, VcsError> {
+    let iter = repo
+        .status(gix::progress::Discard)
+        .map_err(git_err("status"))?
+        .untracked_files(gix::status::UntrackedFiles::None)
+        .into_iter(Vec::new())
+        .map_err(git_err("status"))?;
+    let mut out = BTreeSet::new();
+    for item in iter {
+        let item = item.map_err(git_err("status"))?;
+        out.insert(item.location().to_string());
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Whether `path` is in the index.
+pub fn is_tracked(repo: &gix::Repository, path: &str) -> Result<bool, VcsError> {
+    let index = repo.index_or_empty().map_err(git_err("read the index"))?;
+    Ok(index.entry_by_path(path.into()).is_some())
+}
+
+/// Whether a local branch exists.
+pub fn branch_exists(repo: &gix::Repository, name: &str) -> Result<bool, VcsError> {
+    Ok(repo
+        .try_find_reference(format!("refs/heads/{name}").as_str())
+        .map_err(git_err("look up a branch"))?
+        .is_some())
+}
+
+/// Create `refs/heads/NAME` at `at` (refusing if it exists) and point HEAD at it. The work
+/// tree and index already match `at`, so nothing else changes.
+pub fn create_and_switch(repo: &gix::Repository, name: &str, at: ObjectId) -> Result<(), VcsError> {
+    let full = format!("refs/heads/{name}");
+    repo.reference(
+        full.as_str(),
+        at,
+        PreviousValue::MustNotExist,
+        "branch: Created from HEAD by git-ripple",
+    )
+    .map_err(git_err("create the branch"))?;
+    switch_head(repo, &full, "checkout: moving to the run's branch")
+}
+
+/// Point HEAD at a branch (no work tree change: callers only switch between branches at the
+/// same commit, or after restoring files themselves).
+pub fn switch_head(repo: &gix::Repository, full_name: &str, log: &str) -> Result<(), VcsError> {
+    let target: gix::refs::FullName =
+        full_name
+            .try_into()
+            .map_err(|e: gix::validate::reference::name::Error| VcsError::Git {
+                what: "switch branch",
+                message: e.to_string(),
+            })?;
+    repo.edit_reference(RefEdit {
+        change: Change::Update {
+            log: LogChange {
+                mode: RefLog::AndReference,
+                force_create_reflog: false,
+                message: log.into(),
+            },
+            expected: PreviousValue::Any,
+            new: gix::refs::Target::Symbolic(target),
+        },
+        name: "HEAD"
+            .try_into()
+            .map_err(|e: gix::validate::reference::name::Error| VcsError::Git {
+                what: "switch branch",
+                message: e.to_string(),
+            })?,
+        deref: false,
+    })
+    .map_err(git_err("switch branch"))?;
+    Ok(())
+}
+
+/// Commit the change set on top of `parent` (which must still be HEAD), and make the index
+/// match the new tree.
+pub fn commit_changes(
+    repo: &gix::Repository,
+    changes: &ChangeSet,
+    message: &str,
+    parent: ObjectId,
+) -> Result<ObjectId, VcsError> {
+    let head = repo.head_id().map_err(git_err("read HEAD"))?.detach();
+    if head != parent {
+        return Err(VcsError::HeadMoved {
+            expected: parent.to_hex().to_string(),
+            found: head.to_hex().to_string(),
+        });
+    }
+    if repo.author().is_none() || repo.committer().is_none() {
+        return Err(VcsError::NoIdentity);
+    }
+    let commit = repo
+        .find_commit(parent)
+        .map_err(git_err("read HEAD's commit"))?;
+    let tree = commit.tree_id().map_err(git_err("read HEAD's tree"))?;
+    let mut editor = repo.edit_tree(tree).map_err(git_err("edit the tree"))?;
+    let head_tree = repo.find_tree(tree).map_err(git_err("read HEAD's tree"))?;
+    for c in &changes.changes {
+        match &c.after {
+            Some(text) => {
+                let blob = repo
+                    .write_blob(text.as_bytes())
+                    .map_err(git_err("write a blob"))?;
+                // Keep an existing file's mode (executable scripts stay executable).
+                let kind = head_tree
+                    .lookup_entry_by_path(&c.path)
+                    .ok()
+                    .flatten()
+                    .map(|e| e.mode().kind())
+                    .filter(|k| matches!(k, gix::object::tree::EntryKind::BlobExecutable))
+                    .unwrap_or(gix::object::tree::EntryKind::Blob);
+                editor
+                    .upsert(c.path.as_str(), kind, blob.detach())
+                    .map_err(git_err("edit the tree"))?;
+            }
+            None => {
+                editor
+                    .remove(c.path.as_str())
+                    .map_err(git_err("edit the tree"))?;
+            }
+        }
+    }
+    let new_tree = editor.write().map_err(git_err("write the tree"))?.detach();
+    let id = repo
+        .commit("HEAD", message, new_tree, [parent])
+        .map_err(git_err("commit"))?
+        .detach();
+    let mut index = repo
+        .index_from_tree(&new_tree)
+        .map_err(git_err("rebuild the index"))?;
+    index
+        .write(gix::index::write::Options::default())
+        .map_err(|e| VcsError::Git {
+            what: "write the index",
+            message: e.to_string(),
+        })?;
+    Ok(id)
+}
+
+/// The short form of a commit id, as `git log --oneline` prints it.
+pub fn short(id: &ObjectId) -> String {
+    id.to_hex_with_len(7).to_string()
+}

@@ -1,0 +1,244 @@
+//! Verification: run a batch's build and test commands (from the recipe, never from a model)
+//! through `sh -c` at the repository root, with a timeout, capturing what they print.
+//!
+//! A command that outlives its timeout is killed with its whole process group, so a `go test`
+//! or `pytest` that spawned children does not linger. The captured output is capped (its tail
+//! is what matters for a report); a summary line is taken from the end of it.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// Output kept per command: the last 256 KiB.
+const MAX_OUTPUT: usize = 256 * 1024;
+
+/// How one verify command went.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandResult {
+    pub command: String,
+    pub success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub duration_ms: u64,
+    /// The last meaningful line of output (`22 passed in 0.31s`), or `ok`.
+    pub summary: String,
+    /// Combined stdout and stderr (the tail, when long).
+    #[serde(skip)]
+    pub output: String,
+}
+
+/// Why a command could not even be started: stop (the machine has no `sh`?).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("cannot run `{command}`: {source}")]
+#[diagnostic(code(ripple::verify::spawn))]
+pub struct SpawnError {
+    pub command: String,
+    pub source: std::io::Error,
+}
+
+/// Run one command at `root`, killing it after `timeout`.
+pub fn run_command(
+    root: &Path,
+    command: &str,
+    timeout: Duration,
+) -> Result<CommandResult, SpawnError> {
+    let start = Instant::now();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let mut child = cmd.spawn().map_err(|source| SpawnError {
+        command: command.to_string(),
+        source,
+    })?;
+    let buffer = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let readers: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|mut stream| {
+        let buffer = Arc::clone(&buffer);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n) = stream.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut b) = buffer.lock() {
+                    b.extend_from_slice(&chunk[..n]);
+                    if b.len() > 2 * MAX_OUTPUT {
+                        let cut = b.len() - MAX_OUTPUT;
+                        b.drain(..cut);
+                    }
+                }
+            }
+        })
+    })
+    .collect();
+
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        if start.elapsed() >= timeout {
+            timed_out = true;
+            kill_group(&mut child);
+            break child.wait().ok();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // A grandchild may still hold the pipes open after the shell exits; give the readers a
+    // moment, then stop waiting for them.
+    kill_group_if_alive(&child);
+    for r in readers {
+        let _ = r.join();
+    }
+    let raw = buffer.lock().map(|b| b.clone()).unwrap_or_default();
+    let raw = if raw.len() > MAX_OUTPUT {
+        raw[raw.len() - MAX_OUTPUT..].to_vec()
+    } else {
+        raw
+    };
+    let output = String::from_utf8_lossy(&raw).into_owned();
+    let exit_code = status.and_then(|s| s.code());
+    let success = !timed_out && status.is_some_and(|s| s.success());
+    let duration = start.elapsed();
+    let summary = if timed_out {
+        format!("timed out after {}s", timeout.as_secs())
+    } else {
+        summarize(&output, success, exit_code)
+    };
+    Ok(CommandResult {
+        command: command.to_string(),
+        success,
+        exit_code,
+        timed_out,
+        duration_ms: duration.as_millis() as u64,
+        summary,
+        output,
+    })
+}
+
+#[cfg(unix)]
+fn kill_group(child: &mut std::process::Child) {
+    let pid = child.id() as i32;
+    // SAFETY: kill(2) with a negative pid signals the process group we created for the
+    // command (process_group(0) above); it touches no memory of ours.
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
+    let _ = child.kill();
+}
+
+#[cfg(not(unix))]
+fn kill_group(child: &mut std::process::Child) {
+    let _ = child.kill();
+}
+
+/// After the shell exited, kill what it left behind in its group (background processes that
+/// would otherwise keep the output pipes open).
+#[cfg(unix)]
+fn kill_group_if_alive(child: &std::process::Child) {
+    let pid = child.id() as i32;
+    // SAFETY: as in kill_group; signalling a group that no longer exists is harmless (ESRCH).
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_group_if_alive(_child: &std::process::Child) {}
+
+/// The line a person would look at: the last non-empty one (pytest's and go test's totals
+/// are last), trimmed; `ok` for a silent success.
+fn summarize(output: &str, success: bool, exit_code: Option<i32>) -> String {
+    let last = output
+        .lines()
+        .rev()
+        .map(|l| l.trim().trim_matches('='))
+        .map(str::trim)
+        .find(|l| !l.is_empty());
+    let line = match last {
+        Some(l) if l.chars().count() > 100 => {
+            let l = l.split_whitespace().collect::<Vec<_>>().join(" ");
+            let cut: String = l.chars().take(99).collect();
+            format!("{cut}…")
+        }
+        Some(l) => l.split_whitespace().collect::<Vec<_>>().join(" "),
+        None if success => "ok".to_string(),
+        None => String::new(),
+    };
+    match (success, exit_code) {
+        (true, _) => line,
+        (false, Some(code)) if line.is_empty() => format!("exit {code}"),
+        (false, Some(code)) => format!("exit {code}: {line}"),
+        (false, None) => format!("killed by a signal: {line}"),
+    }
+}
+
+/// The last `lines` lines of an output, for failure reports.
+pub fn tail(output: &str, lines: usize) -> String {
+    let all: Vec<&str> = output.lines().collect();
+    let from = all.len().saturating_sub(lines);
+    all[from..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_failure_and_timeout() {
+        let dir = std::env::temp_dir();
+        let ok = run_command(
+            &dir,
+            "echo one; echo '22 passed in 0.1s'",
+            Duration::from_secs(10),
+        )
+        .expect("run");
+        assert!(ok.success);
+        assert_eq!(ok.summary, "22 passed in 0.1s");
+        let fail =
+            run_command(&dir, "echo boom >&2; exit 3", Duration::from_secs(10)).expect("run");
+        assert!(!fail.success);
+        assert_eq!(fail.exit_code, Some(3));
+        assert_eq!(fail.summary, "exit 3: boom");
+        let slow = run_command(&dir, "sleep 5 & sleep 5", Duration::from_millis(200)).expect("run");
+        assert!(slow.timed_out && !slow.success);
+        assert!(
+            slow.duration_ms < 4000,
+            "killed promptly: {}ms",
+            slow.duration_ms
+        );
+    }
+
+    #[test]
+    fn tails() {
+        assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(tail("a", 5), "a");
+    }
+}

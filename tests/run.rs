@@ -1,0 +1,442 @@
+//! `git ripple run` end to end on the fixtures: the bundled recipes make the expected commits,
+//! every commit passes the real toolchain on its own, the final diffs match snapshots, decoys
+//! stay untouched; failures roll back exactly; dirty trees are refused; dry runs change nothing.
+
+use std::path::Path;
+
+use crate::common::{
+    assert_each_commit_passes, commit_all, commits_between, decoy_texts, fixture_repo, git, ripple,
+};
+
+const PYTEST: &[&str] = &["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"];
+const GO_BUILD: &[&str] = &["go", "build", "./..."];
+const GO_VET: &[&str] = &["go", "vet", "./..."];
+const GO_TEST: &[&str] = &["go", "test", "./..."];
+
+fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let out = ripple(dir, args);
+    assert!(
+        out.status.success(),
+        "git ripple {args:?} failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Everything that identifies the repository's state: refs, HEAD, index and work tree.
+fn repo_state(dir: &Path) -> String {
+    let mut s = git(dir, &["show-ref"]);
+    s.push_str(&git(dir, &["symbolic-ref", "HEAD"]));
+    s.push_str(&git(dir, &["ls-files", "-s"]));
+    s.push_str(&git(
+        dir,
+        &["status", "--porcelain", "--untracked-files=all"],
+    ));
+    s.push_str(&git(dir, &["diff"]));
+    s
+}
+
+#[test]
+fn python_rename_makes_one_green_commit_per_batch() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    let main_before = git(dir, &["rev-parse", "main"]);
+    let report: serde_json::Value = serde_json::from_str(&run_ok(
+        dir,
+        &["run", "rename-fetch-order", "--format", "json"],
+    ))
+    .expect("json report");
+    assert_eq!(report["outcome"], "success");
+    assert_eq!(report["branch"], "ripple/rename-fetch-order");
+
+    let commits = commits_between(dir, "main", "ripple/rename-fetch-order");
+    assert_eq!(commits.len(), 5, "one commit per planned batch");
+    assert_eq!(report["commits"].as_array().map(Vec::len), Some(5));
+    assert_eq!(
+        git(dir, &["rev-parse", "main"]),
+        main_before,
+        "main untouched"
+    );
+    assert_eq!(
+        git(dir, &["symbolic-ref", "--short", "HEAD"]).trim(),
+        "ripple/rename-fetch-order"
+    );
+    assert_eq!(git(dir, &["status", "--porcelain"]), "", "clean work tree");
+
+    // Trailers and the user's identity.
+    let last = git(dir, &["log", "-1", "--format=%an <%ae>%n%B"]);
+    assert!(
+        last.starts_with("Ripple User <user@ripple.invalid>"),
+        "{last}"
+    );
+    for trailer in [
+        "Ripple-Recipe: rename-fetch-order",
+        "Ripple-Step: 1/1 rename",
+        "Ripple-Batch: 5/5",
+        "Ripple-Verified: python -m pytest -q (22 passed",
+    ] {
+        assert!(last.contains(trailer), "missing {trailer:?} in:\n{last}");
+    }
+    let trailers = git(
+        dir,
+        &[
+            "log",
+            "-1",
+            "--format=%(trailers:key=Ripple-Batch,valueonly)",
+        ],
+    );
+    assert_eq!(trailers.trim(), "5/5", "git parses the trailers");
+
+    insta::assert_snapshot!(
+        "python_rename_diff",
+        git(dir, &["diff", "main", "ripple/rename-fetch-order"])
+    );
+    assert_eq!(decoy_texts(dir, "main"), decoy_texts(dir, "HEAD"));
+    assert_each_commit_passes(dir, &commits, &[PYTEST], "ripple/rename-fetch-order");
+    // The old name is gone except in the decoys and test names.
+    let left = git(dir, &["grep", "-n", "fetch_order", "--", "*.py"]);
+    for line in left.lines() {
+        assert!(
+            line.contains("DECOY") || line.contains("def test_fetch_order"),
+            "left behind: {line}"
+        );
+    }
+}
+
+#[test]
+fn go_rename_keeps_every_commit_building() {
+    let repo = fixture_repo("go/shop");
+    let dir = repo.path();
+    run_ok(dir, &["run", "rename-go-fetch-order"]);
+    let commits = commits_between(dir, "main", "ripple/rename-go-fetch-order");
+    assert_eq!(commits.len(), 4);
+    insta::assert_snapshot!(
+        "go_rename_diff",
+        git(dir, &["diff", "main", "ripple/rename-go-fetch-order"])
+    );
+    assert_eq!(decoy_texts(dir, "main"), decoy_texts(dir, "HEAD"));
+    // The expand commit keeps the old name as an alias; the last one removes it.
+    let first = git(dir, &["show", &commits[0], "--", "internal/store/store.go"]);
+    assert!(first.contains("+var FetchOrder = LoadOrder"), "{first}");
+    assert_each_commit_passes(
+        dir,
+        &commits,
+        &[GO_BUILD, GO_VET, GO_TEST],
+        "ripple/rename-go-fetch-order",
+    );
+}
+
+#[test]
+fn go_ioutil_rewrite_fixes_imports() {
+    let repo = fixture_repo("go/shop");
+    let dir = repo.path();
+    run_ok(dir, &["run", "go-ioutil"]);
+    let commits = commits_between(dir, "main", "ripple/go-ioutil");
+    assert_eq!(commits.len(), 1);
+    insta::assert_snapshot!(
+        "go_ioutil_diff",
+        git(dir, &["diff", "main", "ripple/go-ioutil"])
+    );
+    let left = crate::common::git_command(dir)
+        .args(["grep", "-n", "ioutil", "--", "*.go"])
+        .output()
+        .expect("git grep");
+    assert!(
+        !left.status.success(),
+        "no ioutil left:\n{}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+    let gofmt = std::process::Command::new("gofmt")
+        .args(["-l", "."])
+        .current_dir(dir)
+        .output()
+        .expect("gofmt");
+    assert_eq!(String::from_utf8_lossy(&gofmt.stdout), "", "gofmt-clean");
+    assert_each_commit_passes(
+        dir,
+        &commits,
+        &[GO_BUILD, GO_VET, GO_TEST],
+        "ripple/go-ioutil",
+    );
+}
+
+#[test]
+fn python_utcnow_rewrite_adds_the_import() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    run_ok(dir, &["run", "python-utcnow"]);
+    let commits = commits_between(dir, "main", "ripple/python-utcnow");
+    assert_eq!(commits.len(), 1);
+    insta::assert_snapshot!(
+        "python_utcnow_diff",
+        git(dir, &["diff", "main", "ripple/python-utcnow"])
+    );
+    assert_each_commit_passes(dir, &commits, &[PYTEST], "ripple/python-utcnow");
+}
+
+#[test]
+fn a_failing_batch_is_rolled_back_and_earlier_ones_stay() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    // Passes for batch 1, fails as soon as a batch renames the handlers (batch 2).
+    std::fs::create_dir_all(dir.join(".ripple/recipes")).expect("dir");
+    std::fs::write(
+        dir.join(".ripple/recipes/fail-second.toml"),
+        r#"name = "fail-second"
+[[step]]
+kind = "rename"
+symbol = "shopcore.db.queries.fetch_order"
+to = "load_order"
+[batch]
+max_files = 5
+[verify]
+commands = ["python -m pytest -q -p no:cacheprovider", "echo checking handlers; ! grep -q load_order src/shopcore/api/handlers.py"]
+"#,
+    )
+    .expect("recipe");
+    commit_all(dir, "add recipe");
+    let out = ripple(dir, &["run", "fail-second", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "verification failed exit code");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["outcome"], "verification_failed");
+    let batches = report["batches"].as_array().expect("batches");
+    assert_eq!(batches[0]["status"], "committed");
+    assert_eq!(batches[1]["status"], "verification_failed");
+    assert!(
+        batches[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("grep -q load_order")),
+        "names the command: {}",
+        batches[1]["error"]
+    );
+    assert!(
+        batches[1]["output_tail"]
+            .as_str()
+            .is_some_and(|t| t.contains("checking handlers")),
+        "keeps the output's tail"
+    );
+    assert_eq!(batches[2]["status"], "not_run");
+
+    let commits = commits_between(dir, "main", "ripple/fail-second");
+    assert_eq!(commits.len(), 1, "batch 1 stays committed");
+    assert_eq!(git(dir, &["rev-parse", "HEAD"]).trim(), commits[0]);
+    assert_eq!(
+        git(dir, &["status", "--porcelain", "--untracked-files=all"]),
+        "",
+        "the work tree is exactly batch 1's commit"
+    );
+}
+
+#[test]
+fn keep_going_skips_the_failed_batch() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("fail-second.toml"),
+        r#"name = "fail-second"
+[[step]]
+kind = "rename"
+symbol = "shopcore.db.queries.fetch_order"
+to = "load_order"
+compat = "alias"
+[batch]
+max_files = 5
+[verify]
+commands = ["! grep -q load_order src/shopcore/api/handlers.py"]
+"#,
+    )
+    .expect("recipe");
+    commit_all(dir, "add recipe");
+    let out = ripple(
+        dir,
+        &[
+            "run",
+            "fail-second.toml",
+            "--keep-going",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let statuses: Vec<&str> = report["batches"]
+        .as_array()
+        .expect("batches")
+        .iter()
+        .map(|b| b["status"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(statuses[1], "verification_failed");
+    assert!(
+        statuses[2..].iter().all(|s| *s == "committed"),
+        "{statuses:?}"
+    );
+    assert_eq!(git(dir, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn dirty_work_tree_is_refused_and_left_alone() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    let path = dir.join("src/shopcore/db/queries.py");
+    let mut text = std::fs::read_to_string(&path).expect("read");
+    text.push_str("\n# work in progress\n");
+    std::fs::write(&path, &text).expect("write");
+    let before = repo_state(dir);
+    let out = ripple(dir, &["run", "rename-fetch-order"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("uncommitted changes"), "{err}");
+    assert!(
+        err.contains("src/shopcore/db/queries.py"),
+        "lists the file: {err}"
+    );
+    assert_eq!(repo_state(dir), before);
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+}
+
+#[test]
+fn dry_run_prints_diffs_and_changes_nothing() {
+    let repo = fixture_repo("go/shop");
+    let dir = repo.path();
+    let before = repo_state(dir);
+    let out = run_ok(dir, &["run", "rename-go-fetch-order", "--dry-run"]);
+    assert_eq!(
+        repo_state(dir),
+        before,
+        "refs, index and work tree unchanged"
+    );
+    assert!(
+        out.contains("-func FetchOrder(id string) (models.Order, error) {"),
+        "{out}"
+    );
+    assert!(out.contains("+func LoadOrder(id string) (models.Order, error) {"));
+    assert!(out.contains("batch 4/4  would commit"), "{out}");
+    assert!(
+        out.contains("-var FetchOrder = LoadOrder"),
+        "the contract batch: {out}"
+    );
+}
+
+#[test]
+fn existing_branch_and_untracked_targets_are_refused() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    git(dir, &["branch", "ripple/rename-fetch-order"]);
+    let out = ripple(dir, &["run", "rename-fetch-order"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("src/shopcore/api/scratch.py"),
+        "from shopcore.db.queries import fetch_order\n\nfetch_order(1)\n",
+    )
+    .expect("write");
+    let before = repo_state(dir);
+    let out = ripple(dir, &["run", "rename-fetch-order"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("scratch.py would be changed but is not tracked"),
+        "{err}"
+    );
+    assert_eq!(repo_state(dir), before);
+}
+
+#[test]
+fn a_rule_that_breaks_syntax_is_refused_before_writing() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("break.toml"),
+        r#"name = "break"
+[[step]]
+kind = "rewrite"
+language = "python"
+query = '((identifier) @match (#eq? @match "fetch_order"))'
+template = "fetch order"
+"#,
+    )
+    .expect("recipe");
+    commit_all(dir, "add recipe");
+    let out = ripple(dir, &["run", "break.toml", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(3), "transform failed exit code");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["batches"][0]["status"], "transform_failed");
+    assert!(
+        report["batches"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("introduces syntax errors")),
+        "{}",
+        report["batches"][0]["error"]
+    );
+    assert_eq!(git(dir, &["status", "--porcelain"]), "");
+    assert_eq!(commits_between(dir, "main", "ripple/break").len(), 0);
+}
+
+#[test]
+fn python_module_move_updates_every_import() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("move.toml"),
+        r#"name = "move-queries"
+[[step]]
+kind = "move"
+from = "shopcore.db.queries"
+to = "shopcore.storage.queries"
+[verify]
+commands = ["python -m pytest -q -p no:cacheprovider"]
+"#,
+    )
+    .expect("recipe");
+    commit_all(dir, "add recipe");
+    run_ok(dir, &["run", "move.toml"]);
+    let commits = commits_between(dir, "main", "ripple/move-queries");
+    assert_eq!(commits.len(), 1);
+    assert!(dir.join("src/shopcore/storage/queries.py").is_file());
+    assert!(dir.join("src/shopcore/storage/__init__.py").is_file());
+    assert!(!dir.join("src/shopcore/db/queries.py").exists());
+    insta::assert_snapshot!(
+        "python_move_diff",
+        git(dir, &["diff", "-M", "main", "ripple/move-queries"])
+    );
+    assert_each_commit_passes(dir, &commits, &[PYTEST], "ripple/move-queries");
+}
+
+#[test]
+fn go_package_move_renames_the_package_and_its_qualifiers() {
+    let repo = fixture_repo("go/shop");
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("move.toml"),
+        r#"name = "move-store"
+[[step]]
+kind = "move"
+from = "example.com/shop/internal/store"
+to = "example.com/shop/internal/storage"
+[verify]
+commands = ["go build ./...", "go vet ./..."]
+"#,
+    )
+    .expect("recipe");
+    commit_all(dir, "add recipe");
+    run_ok(dir, &["run", "move.toml"]);
+    let commits = commits_between(dir, "main", "ripple/move-store");
+    assert_eq!(commits.len(), 1);
+    assert!(dir.join("internal/storage/store.go").is_file());
+    assert!(!dir.join("internal/store").exists());
+    insta::assert_snapshot!(
+        "go_move_diff",
+        git(dir, &["diff", "-M", "main", "ripple/move-store"])
+    );
+    assert_each_commit_passes(
+        dir,
+        &commits,
+        &[GO_BUILD, GO_VET, GO_TEST],
+        "ripple/move-store",
+    );
+}
