@@ -75,6 +75,7 @@ fn bench_plan(c: &mut Criterion) {
                 .to_string(),
             tokens: node.size / 4,
             deps: graph.dependencies(f).to_vec(),
+            together: Vec::new(),
         })
         .collect();
     group.throughput(Throughput::Elements(items.len() as u64));

@@ -597,6 +597,84 @@ impl Graph {
     }
 }
 
+/// A Go composite literal that sets, by name, the field a struct gets by embedding a type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedFieldUse {
+    /// The file declaring the embedding struct.
+    pub struct_file: FileId,
+    pub struct_name: String,
+    /// The file with the literal, and the byte ranges of the `Field:` keys.
+    pub literal_file: FileId,
+    pub keys: Vec<(usize, usize)>,
+}
+
+impl Graph {
+    /// Where a Go type's name is also a field name: structs embedding it, and the literals
+    /// that set that field by name. Renaming the type renames the field, so those literals
+    /// must change in the same commit as the struct. `read` gives a file's current text.
+    pub fn embedded_field_uses(
+        &self,
+        symbol: SymbolId,
+        read: &dyn Fn(&str) -> Option<String>,
+    ) -> Vec<EmbeddedFieldUse> {
+        let sym = &self.symbols[symbol];
+        if self.files[sym.file].language != Language::Go
+            || !matches!(
+                sym.kind,
+                SymbolKind::Type | SymbolKind::Struct | SymbolKind::Interface
+            )
+        {
+            return Vec::new();
+        }
+        let mut by_file: BTreeMap<FileId, Vec<usize>> = BTreeMap::new();
+        for r in self.references(symbol) {
+            if r.kind == ReferenceKind::Code {
+                by_file
+                    .entry(r.file)
+                    .or_default()
+                    .push(r.span.start as usize);
+            }
+        }
+        let mut out = Vec::new();
+        for (file, starts) in by_file {
+            let Some(source) = read(&self.files[file].path) else {
+                continue;
+            };
+            for name in lang::go::embedding_structs(source.as_bytes(), &starts) {
+                let Some(module) = self.files[file].module.as_deref() else {
+                    continue;
+                };
+                let Some(embedder) = self.symbol_id(&format!("{module}.{name}")) else {
+                    continue;
+                };
+                let mut files: Vec<FileId> =
+                    self.references(embedder).iter().map(|r| r.file).collect();
+                files.sort_unstable();
+                files.dedup();
+                for literal_file in files {
+                    let Some(text) = read(&self.files[literal_file].path) else {
+                        continue;
+                    };
+                    let keys = lang::go::keyed_fields(
+                        text.as_bytes(),
+                        std::slice::from_ref(&name),
+                        &sym.name,
+                    );
+                    if !keys.is_empty() {
+                        out.push(EmbeddedFieldUse {
+                            struct_file: file,
+                            struct_name: name.clone(),
+                            literal_file,
+                            keys,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Levenshtein distance over chars (short strings only: symbol IDs).
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();

@@ -20,6 +20,7 @@
 pub mod cli;
 pub mod edit;
 pub mod facts;
+pub mod format;
 pub mod graph;
 pub mod lang;
 pub mod plan;

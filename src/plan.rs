@@ -140,6 +140,8 @@ pub struct PackItem {
     pub tokens: u64,
     /// Indices of items this one depends on.
     pub deps: Vec<usize>,
+    /// Indices of items that must land in the same batch as this one (like a cycle).
+    pub together: Vec<usize>,
 }
 
 /// One batch produced by [`pack`], in run order.
@@ -150,7 +152,8 @@ pub struct Packed {
     pub level: usize,
     /// Indices of earlier packed batches this one depends on.
     pub depends_on: Vec<usize>,
-    /// Cycles (strongly connected components of two or more items) inside this batch.
+    /// Items that cannot be split (import cycles, and items kept `together`) inside this
+    /// batch.
     pub cycles: Vec<Vec<usize>>,
     pub oversized: bool,
     pub tokens: u64,
@@ -171,6 +174,12 @@ pub fn pack(items: &[PackItem], max_files: usize, max_tokens: u64) -> Vec<Packed
         for &d in &item.deps {
             if d < n && d != i {
                 g.add_edge(nodes[i], nodes[d], ());
+            }
+        }
+        for &t in &item.together {
+            if t < n && t != i {
+                g.add_edge(nodes[i], nodes[t], ());
+                g.add_edge(nodes[t], nodes[i], ());
             }
         }
     }
@@ -594,6 +603,17 @@ fn select_targets(root: &Path, graph: &Graph, action: &StepAction) -> Result<Tar
         StepAction::Rename(r) => {
             if let Some(sid) = graph.symbol_id(&r.symbol.value) {
                 add_symbol_targets(graph, sid, &mut targets);
+                let read = |p: &str| std::fs::read_to_string(root.join(p)).ok();
+                for u in graph.embedded_field_uses(sid, &read) {
+                    add_reason(
+                        &mut targets,
+                        u.literal_file,
+                        format!(
+                            "sets the field `{}` that `{}` embeds, by name",
+                            graph.symbols[sid].name, u.struct_name
+                        ),
+                    );
+                }
             }
         }
         StepAction::Model(m) => select_model_targets(root, graph, &m.select, &mut targets)?,
@@ -920,9 +940,25 @@ fn cut_step(
         Grouping::Package => folder_of(&graph.files[f].path).to_string(),
         Grouping::None => String::new(),
     };
+    // A renamed Go type that is embedded renames a field too: the struct and the literals
+    // setting that field by name change in one batch.
+    let mut together: HashMap<usize, Vec<usize>> = HashMap::new();
+    if let StepAction::Rename(r) = action
+        && let Some(sid) = graph.symbol_id(&r.symbol.value)
+    {
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).ok();
+        for u in graph.embedded_field_uses(sid, &read) {
+            if let (Some(&a), Some(&b)) =
+                (position.get(&u.struct_file), position.get(&u.literal_file))
+            {
+                together.entry(a).or_default().push(b);
+            }
+        }
+    }
     let items: Vec<PackItem> = files
         .iter()
-        .map(|&f| PackItem {
+        .enumerate()
+        .map(|(i, &f)| PackItem {
             name: graph.files[f].path.clone(),
             group: group_of(f),
             tokens: file_tokens(graph, f),
@@ -931,6 +967,7 @@ fn cut_step(
                 .iter()
                 .filter_map(|d| position.get(d).copied())
                 .collect(),
+            together: together.get(&i).cloned().unwrap_or_default(),
         })
         .collect();
 
@@ -993,7 +1030,7 @@ fn cut_step(
             for cycle in &p.cycles {
                 let names: Vec<&str> = cycle.iter().map(|&i| items[i].name.as_str()).collect();
                 reason.push_str(&format!(
-                    "; import cycle of {} files kept together ({})",
+                    "; {} files that cannot be split (an import cycle, or an embedded field renamed with its struct): {}",
                     cycle.len(),
                     names.join(", ")
                 ));
@@ -1184,6 +1221,7 @@ mod tests {
             group: group.to_string(),
             tokens: 10,
             deps: deps.to_vec(),
+            together: Vec::new(),
         }
     }
 

@@ -14,6 +14,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::edit::EditError;
+use crate::format::keep_gofmt_clean;
 use crate::graph::{Graph, GraphError, GraphOptions, build_graph};
 use crate::plan::{Phase, Plan, PlanBuilder, PlanError};
 use crate::recipe::{Recipe, RecipeError, StepAction, fill_placeholders};
@@ -233,7 +234,12 @@ pub fn simulate(
                 files: &b.files,
                 phase: b.phase,
             };
-            let result = transform_batch(&ctx, action, &input).map_err(|e| e.to_string());
+            let result = transform_batch(&ctx, action, &input)
+                .map(|mut t| {
+                    keep_gofmt_clean(&mut t.changes);
+                    t
+                })
+                .map_err(|e| e.to_string());
             // Later batches (the contract batch of a rename) see this one's changes.
             if let Ok(t) = &result {
                 for c in &t.changes.changes {
@@ -412,6 +418,10 @@ pub fn run_recipe(
                 phase: b.phase,
             };
             let transformed = transform_batch(&ctx, &step.action, &input)
+                .map(|mut t| {
+                    keep_gofmt_clean(&mut t.changes);
+                    t
+                })
                 .map_err(|e| e.to_string())
                 .and_then(|t| t.changes.check().map(|()| t).map_err(|e| e.to_string()));
             let t = match transformed {

@@ -192,5 +192,25 @@ fn type_references_cover_every_form() {
             "missing {expected} in {refs:?}"
         );
     }
+    // Ground truth (go/types): the two code blocks of EXPECTED.md's `models.Order` section.
+    let expected_md =
+        std::fs::read_to_string(crate::common::fixtures().join("go/shop/EXPECTED.md"))
+            .expect("EXPECTED.md");
+    let section = expected_md
+        .split("## `example.com/shop/models.Order`")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("models.Order section");
+    let mut truth: Vec<String> = section
+        .split("```")
+        .skip(1)
+        .step_by(2)
+        .flat_map(|block| block.lines())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    truth.sort();
+    assert_eq!(refs, truth, "references of models.Order vs go/types");
     insta::assert_snapshot!(refs.join("\n"));
 }

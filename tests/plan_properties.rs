@@ -20,6 +20,7 @@ fn items() -> impl Strategy<Value = Vec<PackItem>> {
                         group: format!("pkg{}", groups[i]),
                         tokens: tokens[i],
                         deps: deps[i].clone(),
+                        together: Vec::new(),
                     })
                     .collect()
             })

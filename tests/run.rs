@@ -440,3 +440,169 @@ commands = ["go build ./...", "go vet ./..."]
         "ripple/move-store",
     );
 }
+
+fn gofmt_clean(dir: &Path) {
+    let gofmt = std::process::Command::new("gofmt")
+        .args(["-l", "."])
+        .current_dir(dir)
+        .output()
+        .expect("gofmt");
+    assert_eq!(String::from_utf8_lossy(&gofmt.stdout), "", "gofmt-clean");
+}
+
+#[test]
+fn go_type_rename_follows_embedded_fields_and_stays_gofmt_clean() {
+    let repo = fixture_repo("go/shop");
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("order.toml"),
+        r#"name = "rename-order-type"
+[[step]]
+kind = "rename"
+symbol = "example.com/shop/models.Order"
+to = "PurchaseOrder"
+[batch]
+max_files = 6
+[verify]
+commands = ["go build ./...", "go vet ./..."]
+"#,
+    )
+    .expect("recipe");
+    // A literal in another package sets the embedded field by name.
+    std::fs::write(
+        dir.join("cmd/shopd/render.go"),
+        "package main\n\nimport (\n\tapi \"example.com/shop/api/v2\"\n\t\"example.com/shop/models\"\n)\n\nfunc render(o models.Order) api.OrderResponse {\n\treturn api.OrderResponse{Order: o, Total: \"0\"}\n}\n",
+    )
+    .expect("write");
+    commit_all(dir, "add recipe");
+    let plan: serde_json::Value =
+        serde_json::from_str(&run_ok(dir, &["plan", "order.toml", "--format", "json"]))
+            .expect("plan");
+    let batches = plan["steps"][0]["batches"].as_array().expect("batches");
+    let batch_of = |f: &str| {
+        batches.iter().position(|b| {
+            b["files"]
+                .as_array()
+                .is_some_and(|fs| fs.iter().any(|x| x == f))
+        })
+    };
+    assert!(batch_of("cmd/shopd/render.go").is_some());
+    assert_eq!(
+        batch_of("cmd/shopd/render.go"),
+        batch_of("api/v2/types.go"),
+        "the struct and the literal setting its embedded field change together"
+    );
+    let targets = plan["steps"][0]["targets"].as_array().expect("targets");
+    assert!(
+        targets.iter().any(|t| t["path"] == "cmd/shopd/render.go"
+            && t["reasons"]
+                .to_string()
+                .contains("that `OrderResponse` embeds")),
+        "{targets:?}"
+    );
+    run_ok(dir, &["run", "order.toml"]);
+    let render = std::fs::read_to_string(dir.join("cmd/shopd/render.go")).expect("read");
+    assert!(
+        render.contains("api.OrderResponse{PurchaseOrder: o"),
+        "{render}"
+    );
+    let commits = commits_between(dir, "main", "ripple/rename-order-type");
+    assert!(commits.len() > 2, "expand, migrate, contract");
+    let types = std::fs::read_to_string(dir.join("api/v2/types.go")).expect("read");
+    assert!(
+        types.contains("\tmodels.PurchaseOrder\n"),
+        "embedded type renamed"
+    );
+    assert!(types.contains("PurchaseOrder: o,"), "keyed field renamed");
+    let pricing = std::fs::read_to_string(dir.join("pricing/pricing.go")).expect("read");
+    assert!(
+        pricing.contains("Quote(sku string, qty int, price Cents) PurchaseOrder"),
+        "{pricing}"
+    );
+    gofmt_clean(dir);
+    assert_eq!(decoy_texts(dir, "main"), decoy_texts(dir, "HEAD"));
+    assert_each_commit_passes(
+        dir,
+        &commits,
+        &[GO_BUILD, GO_VET, GO_TEST],
+        "ripple/rename-order-type",
+    );
+}
+
+#[test]
+fn python_class_rename_covers_string_annotations() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("order.toml"),
+        r#"name = "rename-order-class"
+[[step]]
+kind = "rename"
+symbol = "shopcore.models.Order"
+to = "PurchaseOrder"
+[batch]
+max_files = 6
+[verify]
+commands = ["python -m pytest -q -p no:cacheprovider"]
+"#,
+    )
+    .expect("recipe");
+    commit_all(dir, "add recipe");
+    run_ok(dir, &["run", "order.toml"]);
+    let commits = commits_between(dir, "main", "ripple/rename-order-class");
+    let diff = git(dir, &["diff", "main", "ripple/rename-order-class"]);
+    assert!(
+        diff.contains("+def serialize(order: \"PurchaseOrder\") -> dict:"),
+        "{diff}"
+    );
+    assert_eq!(decoy_texts(dir, "main"), decoy_texts(dir, "HEAD"));
+    assert_each_commit_passes(dir, &commits, &[PYTEST], "ripple/rename-order-class");
+}
+
+#[test]
+fn later_steps_are_planned_on_what_earlier_steps_leave() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    // Step 2 renames a symbol that only exists once step 1 has run.
+    std::fs::write(
+        dir.join("two-steps.toml"),
+        r#"name = "two-steps"
+[[step]]
+kind = "rename"
+symbol = "shopcore.db.queries.fetch_order"
+to = "load_order"
+compat = "none"
+
+[[step]]
+kind = "rename"
+symbol = "shopcore.db.queries.load_order"
+to = "get_order"
+compat = "none"
+
+[verify]
+commands = ["python -m pytest -q -p no:cacheprovider"]
+"#,
+    )
+    .expect("recipe");
+    commit_all(dir, "add recipe");
+    let plan: serde_json::Value = serde_json::from_str(&run_ok(
+        dir,
+        &["plan", "two-steps.toml", "--format", "json"],
+    ))
+    .expect("json");
+    assert_eq!(plan["steps"][1]["batches"][0]["index"], 2);
+    assert_eq!(plan["steps"][1]["batches"][0]["level"], 1, "after step 1");
+    let before = repo_state(dir);
+    let dry = run_ok(dir, &["run", "two-steps.toml", "--dry-run"]);
+    assert!(
+        dry.contains("+def get_order(order_id: int) -> Order:"),
+        "{dry}"
+    );
+    assert_eq!(repo_state(dir), before);
+    run_ok(dir, &["run", "two-steps.toml"]);
+    let commits = commits_between(dir, "main", "ripple/two-steps");
+    assert_eq!(commits.len(), 2);
+    let queries = std::fs::read_to_string(dir.join("src/shopcore/db/queries.py")).expect("read");
+    assert!(queries.contains("def get_order("));
+    assert_each_commit_passes(dir, &commits, &[PYTEST], "ripple/two-steps");
+}

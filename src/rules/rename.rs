@@ -121,6 +121,9 @@ pub(super) fn rename(
         .ok_or_else(|| RuleError::Stale(format!("the definition of `{old}` moved")))?;
     let keep_old = batch.phase.is_some();
 
+    // Literals that set a field named after the renamed type (Go embedding).
+    let reader = |p: &str| read(ctx, p).ok();
+    let field_uses = graph.embedded_field_uses(sid, &reader);
     let mut changes = ChangeSet::default();
     let mut renamed = 0;
     for path in batch.files {
@@ -167,6 +170,14 @@ pub(super) fn rename(
             };
             edits.push(TextEdit::new(s, e, text));
             renamed += 1;
+        }
+        for u in field_uses.iter().filter(|u| u.literal_file == fid) {
+            for &(s, e) in &u.keys {
+                if source.get(s..e) == Some(old) {
+                    edits.push(TextEdit::new(s, e, new));
+                    renamed += 1;
+                }
+            }
         }
         if *path == def_path {
             edits.extend(doc_mentions(language, def, &source, old, new)?);
