@@ -159,6 +159,22 @@ impl ChangeSet {
         self
     }
 
+    /// Files that used CRLF line endings throughout keep them: text the transforms insert
+    /// is written with `\n`.
+    pub fn keep_line_endings(mut self) -> ChangeSet {
+        for c in &mut self.changes {
+            let (Some(before), Some(after)) = (&c.before, &c.after) else {
+                continue;
+            };
+            let lines = before.matches('\n').count();
+            if lines == 0 || before.matches("\r\n").count() != lines {
+                continue;
+            }
+            c.after = Some(after.replace("\r\n", "\n").replace('\n', "\r\n"));
+        }
+        self
+    }
+
     /// Check every path, and that no source file gains syntax errors.
     pub fn check(&self) -> Result<(), EditError> {
         for c in &self.changes {
@@ -348,6 +364,22 @@ mod tests {
         for good in ["a.py", "src/a/b.go", ".github/workflows/ci.yml", "a/..b/c"] {
             assert!(check_path(good).is_ok(), "{good}");
         }
+    }
+
+    #[test]
+    fn crlf_files_stay_crlf() {
+        let set = ChangeSet {
+            changes: vec![FileChange {
+                path: "a.py".into(),
+                before: Some("x = 1\r\ny = 2\r\n".into()),
+                after: Some("x = 1\r\n\nz = 3\r\ny = 2\r\n".into()),
+            }],
+        }
+        .keep_line_endings();
+        assert_eq!(
+            set.changes[0].after.as_deref(),
+            Some("x = 1\r\n\r\nz = 3\r\ny = 2\r\n")
+        );
     }
 
     #[test]

@@ -1029,11 +1029,13 @@ fn cut_step(
             };
             for cycle in &p.cycles {
                 let names: Vec<&str> = cycle.iter().map(|&i| items[i].name.as_str()).collect();
-                reason.push_str(&format!(
-                    "; {} files that cannot be split (an import cycle, or an embedded field renamed with its struct): {}",
-                    cycle.len(),
-                    names.join(", ")
-                ));
+                let linked = cycle.iter().any(|&i| !items[i].together.is_empty());
+                let what = if linked {
+                    "files that change together (a struct and the literals setting the field it gets by embedding the renamed type)"
+                } else {
+                    "files in an import cycle, kept together"
+                };
+                reason.push_str(&format!("; {} {what}: {}", cycle.len(), names.join(", ")));
             }
             if p.oversized {
                 let n = p.items.len();

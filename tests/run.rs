@@ -606,3 +606,27 @@ commands = ["python -m pytest -q -p no:cacheprovider"]
     assert!(queries.contains("def get_order("));
     assert_each_commit_passes(dir, &commits, &[PYTEST], "ripple/two-steps");
 }
+
+#[test]
+fn crlf_files_keep_their_line_endings() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    let path = dir.join("src/shopcore/db/queries.py");
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, text.replace('\n', "\r\n")).expect("write");
+    // Keep git from normalising the line endings we are testing.
+    git(dir, &["config", "core.autocrlf", "false"]);
+    commit_all(dir, "queries.py with CRLF line endings");
+    run_ok(dir, &["run", "rename-fetch-order"]);
+    let after = std::fs::read_to_string(&path).expect("read");
+    assert!(after.contains("def load_order(order_id: int) -> Order:\r\n"));
+    assert_eq!(
+        after.matches('\n').count(),
+        after.matches("\r\n").count(),
+        "every line still ends with CRLF"
+    );
+    assert!(
+        !after.contains("fetch_order = load_order"),
+        "alias removed again"
+    );
+}

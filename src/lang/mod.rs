@@ -212,7 +212,16 @@ pub fn captures(
     source: &[u8],
 ) -> Result<Vec<MatchCaptures>, ExtractError> {
     let tree = parse(language, source)?;
-    Ok(query::run(query, tree.root_node(), source)
+    Ok(captures_in(query, &tree, source))
+}
+
+/// [`captures`] on a tree already parsed (several queries over one parse).
+pub fn captures_in(
+    query: &tree_sitter::Query,
+    tree: &tree_sitter::Tree,
+    source: &[u8],
+) -> Vec<MatchCaptures> {
+    query::run(query, tree.root_node(), source)
         .into_iter()
         .map(|m| {
             m.captures
@@ -220,7 +229,7 @@ pub fn captures(
                 .map(|(name, node)| (name.to_string(), node.byte_range()))
                 .collect()
         })
-        .collect())
+        .collect()
 }
 
 /// Whether a Go file still uses the package imported under `name` (`name.X` in code or types).

@@ -84,7 +84,7 @@ pub fn transform_batch(
         }
     };
     Ok(Transformed {
-        changes: out.changes.normalize(),
+        changes: out.changes.normalize().keep_line_endings(),
         ..out
     })
 }

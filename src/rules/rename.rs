@@ -347,6 +347,10 @@ fn contract(
 /// The source without the alias block (comment line, alias line and the blank lines before
 /// them), or `None` when it is not there.
 fn remove_alias(source: &str, comment: &str, old: &str, new: &str) -> Option<String> {
+    if source.contains("\r\n") {
+        // Work on `\n` line endings; the caller restores CRLF files.
+        return remove_alias(&source.replace("\r\n", "\n"), comment, old, new);
+    }
     let mut from = 0;
     while let Some(i) = source[from..].find(comment) {
         let at = from + i;
