@@ -897,7 +897,7 @@ fn file_tokens(graph: &Graph, f: FileId) -> u64 {
 
 /// Why a rename's old name cannot be kept as an alias while callers move (then the rename
 /// is one batch), or `None` when it can.
-fn alias_blocker(root: &Path, graph: &Graph, symbol: usize) -> Option<String> {
+fn alias_blocker(graph: &Graph, symbol: usize) -> Option<String> {
     let sym = &graph.symbols[symbol];
     let language = graph.files[sym.file].language;
     match (language, sym.kind) {
@@ -906,18 +906,6 @@ fn alias_blocker(root: &Path, graph: &Graph, symbol: usize) -> Option<String> {
         ),
         (Language::Go, SymbolKind::Variable) => {
             Some("an alias of a Go variable would be a second variable, not the same one".into())
-        }
-        (Language::Go, SymbolKind::Method) => {
-            Some("a Go method cannot be aliased without a forwarding method".into())
-        }
-        (Language::Go, SymbolKind::Function) => {
-            let source =
-                std::fs::read_to_string(root.join(&graph.files[sym.file].path)).unwrap_or_default();
-            let after = source.get(sym.span.end as usize..).unwrap_or("");
-            after
-                .trim_start()
-                .starts_with('[')
-                .then(|| "a generic Go function cannot be aliased with a variable".into())
         }
         _ => None,
     }
@@ -981,7 +969,7 @@ fn cut_step(
         }
         StepAction::Rename(r) => graph
             .symbol_id(&r.symbol.value)
-            .and_then(|sid| alias_blocker(root, graph, sid))
+            .and_then(|sid| alias_blocker(graph, sid))
             .map(|why| format!("one batch: {why}")),
         StepAction::Move(_) => Some(
             "a move is one batch: importers cannot build against a module that is gone".to_string(),

@@ -9,6 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -33,6 +35,9 @@ pub struct RunOptions {
     /// Skip a failed batch instead of stopping.
     pub keep_going: bool,
     pub graph: GraphOptions,
+    /// Set (by a Ctrl-C handler) to stop: the current batch is finished or rolled back, the
+    /// rest are not run.
+    pub interrupt: Arc<AtomicBool>,
 }
 
 /// Why a run could not start or had to stop. Outcomes that are not errors (a batch failed
@@ -97,6 +102,8 @@ pub enum BatchStatus {
     Unchanged,
     VerificationFailed,
     TransformFailed,
+    /// Interrupted while verifying: rolled back.
+    Interrupted,
     /// Not reached (the run stopped before it).
     NotRun,
 }
@@ -137,6 +144,8 @@ pub enum Outcome {
     Success,
     VerificationFailed,
     TransformFailed,
+    /// Stopped by Ctrl-C (or SIGTERM) between or during batches; nothing is half-applied.
+    Interrupted,
 }
 
 /// Where the run started.
@@ -400,6 +409,10 @@ pub fn run_recipe(
         };
         let step = &recipe.steps[i];
         for b in &step_plan.batches {
+            if options.interrupt.load(Ordering::SeqCst) && !stopped {
+                outcome = Outcome::Interrupted;
+                stopped = true;
+            }
             if stopped {
                 let mut r = failed_report(b.index, step_plan.index, b.phase, String::new());
                 r.status = BatchStatus::NotRun;
@@ -473,13 +486,29 @@ pub fn run_recipe(
                     total,
                     stage: "verify",
                 });
-                let result = verify::run_command(root, command, recipe.verify.timeout)?;
+                let result =
+                    verify::run_command(root, command, recipe.verify.timeout, &options.interrupt)?;
                 let ok = result.success;
                 report.verify.push(result);
                 if !ok {
                     failed = report.verify.last().cloned();
                     break;
                 }
+            }
+            if failed.as_ref().is_some_and(|f| f.interrupted) {
+                t.changes.restore(root).map_err(RunError::Write)?;
+                report.status = BatchStatus::Interrupted;
+                report.error =
+                    Some("interrupted while verifying; the batch was rolled back".into());
+                report.duration_ms = batch_started.elapsed().as_millis() as u64;
+                on_event(Event::BatchDone {
+                    report: &report,
+                    total,
+                });
+                reports.push(report);
+                outcome = Outcome::Interrupted;
+                stopped = true;
+                continue;
             }
             if let Some(result) = failed {
                 t.changes.restore(root).map_err(RunError::Write)?;
@@ -534,7 +563,8 @@ pub fn run_recipe(
                 total,
                 stage: "final verify",
             });
-            let result = verify::run_command(root, command, recipe.verify.timeout)?;
+            let result =
+                verify::run_command(root, command, recipe.verify.timeout, &options.interrupt)?;
             let ok = result.success;
             final_verify.push(result);
             if !ok {

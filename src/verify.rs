@@ -8,6 +8,7 @@
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,9 @@ pub struct CommandResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     pub timed_out: bool,
+    /// Stopped because the run was interrupted (Ctrl-C).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     pub duration_ms: u64,
     /// The last meaningful line of output (`22 passed in 0.31s`), or `ok`.
     pub summary: String,
@@ -41,11 +45,12 @@ pub struct SpawnError {
     pub source: std::io::Error,
 }
 
-/// Run one command at `root`, killing it after `timeout`.
+/// Run one command at `root`, killing it after `timeout`, or as soon as `cancel` is set.
 pub fn run_command(
     root: &Path,
     command: &str,
     timeout: Duration,
+    cancel: &AtomicBool,
 ) -> Result<CommandResult, SpawnError> {
     let start = Instant::now();
     let mut cmd = Command::new("sh");
@@ -98,6 +103,7 @@ pub fn run_command(
     .collect();
 
     let mut timed_out = false;
+    let mut interrupted = false;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
@@ -106,6 +112,11 @@ pub fn run_command(
         }
         if start.elapsed() >= timeout {
             timed_out = true;
+            kill_group(&mut child);
+            break child.wait().ok();
+        }
+        if cancel.load(Ordering::SeqCst) {
+            interrupted = true;
             kill_group(&mut child);
             break child.wait().ok();
         }
@@ -125,10 +136,12 @@ pub fn run_command(
     };
     let output = String::from_utf8_lossy(&raw).into_owned();
     let exit_code = status.and_then(|s| s.code());
-    let success = !timed_out && status.is_some_and(|s| s.success());
+    let success = !timed_out && !interrupted && status.is_some_and(|s| s.success());
     let duration = start.elapsed();
     let summary = if timed_out {
         format!("timed out after {}s", timeout.as_secs())
+    } else if interrupted {
+        "interrupted".to_string()
     } else {
         summarize(&output, success, exit_code)
     };
@@ -137,6 +150,7 @@ pub fn run_command(
         success,
         exit_code,
         timed_out,
+        interrupted,
         duration_ms: duration.as_millis() as u64,
         summary,
         output,
@@ -214,26 +228,32 @@ mod tests {
     #[test]
     fn success_failure_and_timeout() {
         let dir = std::env::temp_dir();
+        let go = AtomicBool::new(false);
         let ok = run_command(
             &dir,
             "echo one; echo '22 passed in 0.1s'",
             Duration::from_secs(10),
+            &go,
         )
         .expect("run");
         assert!(ok.success);
         assert_eq!(ok.summary, "22 passed in 0.1s");
         let fail =
-            run_command(&dir, "echo boom >&2; exit 3", Duration::from_secs(10)).expect("run");
+            run_command(&dir, "echo boom >&2; exit 3", Duration::from_secs(10), &go).expect("run");
         assert!(!fail.success);
         assert_eq!(fail.exit_code, Some(3));
         assert_eq!(fail.summary, "exit 3: boom");
-        let slow = run_command(&dir, "sleep 5 & sleep 5", Duration::from_millis(200)).expect("run");
+        let slow =
+            run_command(&dir, "sleep 5 & sleep 5", Duration::from_millis(200), &go).expect("run");
         assert!(slow.timed_out && !slow.success);
         assert!(
             slow.duration_ms < 4000,
             "killed promptly: {}ms",
             slow.duration_ms
         );
+        let stop = AtomicBool::new(true);
+        let cancelled = run_command(&dir, "sleep 5", Duration::from_secs(10), &stop).expect("run");
+        assert!(cancelled.interrupted && !cancelled.success);
     }
 
     #[test]

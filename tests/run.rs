@@ -630,3 +630,121 @@ fn crlf_files_keep_their_line_endings() {
         "alias removed again"
     );
 }
+
+#[test]
+fn ctrl_c_during_verify_rolls_the_batch_back() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    // The first batch verifies quickly; the second waits, and is interrupted while it does.
+    std::fs::write(
+        dir.join("slow.toml"),
+        r#"name = "slow"
+[[step]]
+kind = "rename"
+symbol = "shopcore.db.queries.fetch_order"
+to = "load_order"
+[batch]
+max_files = 5
+[verify]
+commands = ["if grep -q load_order src/shopcore/api/handlers.py; then touch .verifying; sleep 30; fi"]
+"#,
+    )
+    .expect("recipe");
+    std::fs::write(dir.join(".gitignore"), "__pycache__/\n.verifying\n").expect("ignore");
+    commit_all(dir, "add recipe");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_git-ripple"))
+        .arg("-C")
+        .arg(dir)
+        .args(["run", "slow.toml", "--format", "json"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start git-ripple");
+    let started = std::time::Instant::now();
+    while !dir.join(".verifying").exists() {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "batch 2 never started verifying"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: signalling the child we spawned.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130), "the interrupted exit code");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["outcome"], "interrupted");
+    assert_eq!(report["batches"][0]["status"], "committed");
+    assert_eq!(report["batches"][1]["status"], "interrupted");
+    assert_eq!(report["batches"][2]["status"], "not_run");
+    assert_eq!(commits_between(dir, "main", "ripple/slow").len(), 1);
+    assert_eq!(
+        git(dir, &["status", "--porcelain"]),
+        "",
+        "batch 2 was rolled back: the tree is batch 1's commit"
+    );
+}
+
+#[test]
+fn go_generic_function_rename_keeps_a_forwarder_while_callers_move() {
+    let repo = crate::common::empty_repo();
+    let dir = repo.path();
+    git(dir, &["config", "user.name", "Ripple User"]);
+    git(dir, &["config", "user.email", "user@ripple.invalid"]);
+    let files = [
+        ("go.mod", "module example.com/gen\n\ngo 1.22\n"),
+        (
+            "util/util.go",
+            "// Package util has helpers.\npackage util\n\n// Map applies f to every element.\nfunc Map[T any, U any](xs []T, f func(T) U) []U {\n\tout := make([]U, 0, len(xs))\n\tfor _, x := range xs {\n\t\tout = append(out, f(x))\n\t}\n\treturn out\n}\n\n// Box holds a value.\ntype Box struct{ V int }\n\n// Add adds n to the box, variadically.\nfunc (b *Box) Add(n int, more ...int) int {\n\tb.V += n\n\tfor _, m := range more {\n\t\tb.V += m\n\t}\n\treturn b.V\n}\n",
+        ),
+        (
+            "a/a.go",
+            "package a\n\nimport \"example.com/gen/util\"\n\n// Doubled doubles.\nfunc Doubled(xs []int) []int { return util.Map(xs, func(x int) int { return 2 * x }) }\n",
+        ),
+        (
+            "b/b.go",
+            "package b\n\nimport (\n\t\"strconv\"\n\n\t\"example.com/gen/util\"\n)\n\n// Strings formats.\nfunc Strings(xs []int) []string { return util.Map(xs, strconv.Itoa) }\n",
+        ),
+    ];
+    for (path, text) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("dir");
+        std::fs::write(p, text).expect("write");
+    }
+    std::fs::write(
+        dir.join("rename.toml"),
+        r#"name = "rename-map"
+[[step]]
+kind = "rename"
+symbol = "example.com/gen/util.Map"
+to = "Transform"
+[batch]
+max_files = 1
+[verify]
+commands = ["go build ./...", "go vet ./..."]
+"#,
+    )
+    .expect("recipe");
+    commit_all(dir, "generic module");
+    run_ok(dir, &["run", "rename.toml"]);
+    let commits = commits_between(dir, "main", "ripple/rename-map");
+    assert_eq!(commits.len(), 4, "expand, two callers, contract");
+    let expand = git(dir, &["show", &commits[0], "--", "util/util.go"]);
+    assert!(
+        expand.contains(
+            "+func Map[T any, U any](xs []T, f func(T) U) []U { return Transform[T, U](xs, f) }"
+        ),
+        "{expand}"
+    );
+    let util = std::fs::read_to_string(dir.join("util/util.go")).expect("read");
+    assert!(
+        !util.contains("func Map"),
+        "the forwarder is gone at the end: {util}"
+    );
+    gofmt_clean(dir);
+    assert_each_commit_passes(dir, &commits, &[GO_BUILD, GO_VET], "ripple/rename-map");
+}

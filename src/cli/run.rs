@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use clap::{Args, ValueEnum};
 use miette::{IntoDiagnostic, Result};
@@ -56,6 +58,12 @@ pub fn run_run(cwd: &Path, args: RunArgs) -> Result<u8> {
     let repo = Repository::discover(cwd)?;
     let source = find_recipe(&repo.root, cwd, &args.recipe)?;
     let recipe = parse_recipe(source)?;
+    // Ctrl-C (or SIGTERM) asks the run to stop cleanly: the current batch is rolled back or
+    // finished, nothing is left half-applied. A second Ctrl-C is handled the same way.
+    let interrupt = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&interrupt)).into_diagnostic()?;
+    }
     let options = RunOptions {
         branch: args.branch.clone(),
         dry_run: args.dry_run,
@@ -64,6 +72,7 @@ pub fn run_run(cwd: &Path, args: RunArgs) -> Result<u8> {
             max_file_size: args.max_file_size,
             ..GraphOptions::default()
         },
+        interrupt,
     };
     let mut stderr = std::io::stderr();
     let mut on_event = |event: Event<'_>| {
@@ -105,6 +114,7 @@ pub fn run_run(cwd: &Path, args: RunArgs) -> Result<u8> {
         Outcome::Success => exit::SUCCESS,
         Outcome::VerificationFailed => exit::VERIFY_FAILED,
         Outcome::TransformFailed => exit::TRANSFORM_FAILED,
+        Outcome::Interrupted => exit::INTERRUPTED,
     })
 }
 
@@ -115,6 +125,7 @@ fn status_word(status: BatchStatus) -> &'static str {
         BatchStatus::Unchanged => "nothing to change",
         BatchStatus::VerificationFailed => "FAILED verification, rolled back",
         BatchStatus::TransformFailed => "FAILED to transform, nothing written",
+        BatchStatus::Interrupted => "interrupted, rolled back",
         BatchStatus::NotRun => "not run",
     }
 }
@@ -224,6 +235,7 @@ pub fn render_text(report: &RunReport) -> String {
                 Outcome::Success => "Done",
                 Outcome::VerificationFailed => "Stopped: verification failed",
                 Outcome::TransformFailed => "Stopped: a batch could not be transformed",
+                Outcome::Interrupted => "Interrupted",
             };
             let _ = writeln!(
                 s,

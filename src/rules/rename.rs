@@ -76,7 +76,12 @@ fn alias_block(
                     format!("{old} = {new}")
                 }
                 SymbolKind::Constant => format!("{old} = {new}"),
-                SymbolKind::Function => format!("{old} = {new}"),
+                SymbolKind::Function | SymbolKind::Method => {
+                    if let Some(forwarder) = go_forwarder(def, source, old, new)? {
+                        return Ok(format!("\n\n{comment}\n{forwarder}"));
+                    }
+                    format!("{old} = {new}")
+                }
                 other => {
                     return Err(RuleError::Unsupported(format!(
                         "cannot keep a Go {} as an alias; use compat = \"none\"",
@@ -96,6 +101,130 @@ fn alias_block(
             }
         }
     }
+}
+
+/// A forwarding function or method for the old name, when a variable cannot stand in for it
+/// (a method, or a generic function): `func (s *Store) Old(id string) (T, error) { return
+/// s.New(id) }`. `None` for a plain function, which `var Old = New` aliases exactly.
+fn go_forwarder(
+    def: &Definition,
+    source: &str,
+    old: &str,
+    new: &str,
+) -> Result<Option<String>, RuleError> {
+    let tree = crate::lang::parse(Language::Go, source.as_bytes())?;
+    let Some(mut node) = tree
+        .root_node()
+        .descendant_for_byte_range(def.span.start as usize, def.span.end as usize)
+    else {
+        return Ok(None);
+    };
+    while !matches!(node.kind(), "function_declaration" | "method_declaration") {
+        match node.parent() {
+            Some(p) => node = p,
+            None => return Ok(None),
+        }
+    }
+    let text = |n: tree_sitter::Node<'_>| &source[n.byte_range()];
+    let receiver = node.child_by_field_name("receiver");
+    let type_params = node.child_by_field_name("type_parameters");
+    if receiver.is_none() && type_params.is_none() {
+        return Ok(None);
+    }
+    let mut used: Vec<String> = Vec::new();
+    let fresh = |base: &str, used: &mut Vec<String>| {
+        let mut name = base.to_string();
+        let mut i = 0;
+        while used.contains(&name) {
+            i += 1;
+            name = format!("{base}{i}");
+        }
+        used.push(name.clone());
+        name
+    };
+    // Parameters: keep their names, invent one where there is none (or `_`).
+    let mut params = Vec::new();
+    let mut args = Vec::new();
+    if let Some(list) = node.child_by_field_name("parameters") {
+        let mut cursor = list.walk();
+        for p in list.named_children(&mut cursor) {
+            let Some(ty) = p.child_by_field_name("type") else {
+                continue;
+            };
+            let variadic = p.kind() == "variadic_parameter_declaration";
+            let mut names: Vec<String> = {
+                let mut c = p.walk();
+                p.children_by_field_name("name", &mut c)
+                    .map(|n| text(n).to_string())
+                    .collect()
+            };
+            if names.is_empty() {
+                names.push("_".to_string());
+            }
+            let names: Vec<String> = names
+                .into_iter()
+                .map(|n| {
+                    if n == "_" {
+                        fresh("p", &mut used)
+                    } else {
+                        used.push(n.clone());
+                        n
+                    }
+                })
+                .collect();
+            let dots = if variadic { "..." } else { "" };
+            params.push(format!("{} {dots}{}", names.join(", "), text(ty)));
+            for n in names {
+                args.push(format!("{n}{dots}"));
+            }
+        }
+    }
+    let recv = match receiver {
+        Some(list) => {
+            let Some(p) = list.named_child(0) else {
+                return Ok(None);
+            };
+            let Some(ty) = p.child_by_field_name("type") else {
+                return Ok(None);
+            };
+            let name = p
+                .child_by_field_name("name")
+                .map(|n| text(n).to_string())
+                .filter(|n| n != "_")
+                .unwrap_or_else(|| fresh("r", &mut used));
+            Some((name, text(ty).to_string()))
+        }
+        None => None,
+    };
+    let (tparams, targs) = match type_params {
+        Some(list) => {
+            let mut names = Vec::new();
+            let mut cursor = list.walk();
+            for d in list.named_children(&mut cursor) {
+                let mut c = d.walk();
+                names.extend(
+                    d.children_by_field_name("name", &mut c)
+                        .map(|n| text(n).to_string()),
+                );
+            }
+            (text(list).to_string(), format!("[{}]", names.join(", ")))
+        }
+        None => (String::new(), String::new()),
+    };
+    let result = node
+        .child_by_field_name("result")
+        .map(|r| format!(" {}", text(r)))
+        .unwrap_or_default();
+    let ret = if result.is_empty() { "" } else { "return " };
+    let (head, call) = match &recv {
+        Some((name, ty)) => (format!("func ({name} {ty}) "), format!("{name}.")),
+        None => ("func ".to_string(), String::new()),
+    };
+    Ok(Some(format!(
+        "{head}{old}{tparams}({}){result} {{ {ret}{call}{new}{targs}({}) }}",
+        params.join(", "),
+        args.join(", ")
+    )))
 }
 
 pub(super) fn rename(
@@ -367,20 +496,13 @@ fn remove_alias(source: &str, comment: &str, old: &str, new: &str) -> Option<Str
         let Some(next) = next.strip_prefix(indent) else {
             continue;
         };
-        let alias_line = [
-            format!("{old} = {new}"),
-            format!("var {old} = {new}"),
-            format!("type {old} = {new}"),
-            format!("const {old} = {new}"),
-        ]
-        .into_iter()
-        .find(|l| {
-            next.starts_with(l.as_str())
-                && next[l.len()..]
-                    .chars()
-                    .next()
-                    .is_none_or(|c| c == '\n' || c == '\r')
-        })?;
+        // The alias line: `old = new`, `var Old = New`, … or a one-line forwarding function.
+        let alias_line = &next[..next.find('\n').unwrap_or(next.len())];
+        let has_word =
+            |w: &str| !super::word_occurrences(alias_line, 0..alias_line.len(), w).is_empty();
+        if !has_word(old) || !has_word(new) {
+            continue;
+        }
         let end = at + comment.len() + 1 + indent.len() + alias_line.len();
         // The newlines the expand batch put between the definition's last character and the
         // comment (one to three): the definition itself never ends with a newline.
@@ -401,6 +523,23 @@ fn remove_alias(source: &str, comment: &str, old: &str, new: &str) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_methods_forward_with_their_parameters() {
+        let src = "package util\n\ntype Box struct{ V int }\n\nfunc (*Box) Add(_ int, more ...int) int {\n\treturn 0\n}\n";
+        let facts =
+            crate::lang::extract_facts(Language::Go, "u.go", src.as_bytes()).expect("facts");
+        let def = facts
+            .definitions
+            .iter()
+            .find(|d| d.name == "Add")
+            .expect("Add");
+        let fwd = go_forwarder(def, src, "Add", "Plus").expect("parse");
+        assert_eq!(
+            fwd.as_deref(),
+            Some("func (r *Box) Add(p int, more ...int) int { return r.Plus(p, more...) }")
+        );
+    }
 
     #[test]
     fn alias_block_round_trips() {
