@@ -3,33 +3,14 @@
 
 mod synthetic;
 
-use std::process::Command;
-
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use git_ripple::graph::{GraphOptions, build_graph};
 use git_ripple::scan::{Repository, scan_repo};
 
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@ripple.invalid")
-        .env("GIT_COMMITTER_NAME", "bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@ripple.invalid")
-        .status()
-        .expect("run git");
-    assert!(status.success(), "git {args:?}");
-}
-
 fn bench_graph(c: &mut Criterion) {
     let dir = tempfile::TempDir::new().expect("temp dir");
     synthetic::write_repo(dir.path(), 5000, 5000).expect("generate repository");
-    git(dir.path(), &["init", "-q"]);
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "synthetic"]);
+    synthetic::commit_repo(dir.path());
     let repo = Repository::discover(dir.path()).expect("open repository");
 
     let mut group = c.benchmark_group("graph");

@@ -5,7 +5,6 @@
 mod synthetic;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use git_ripple::graph::{GraphOptions, build_graph};
@@ -13,21 +12,6 @@ use git_ripple::plan::{PackItem, pack, plan_recipe};
 use git_ripple::recipe::{RecipeSource, parse_recipe};
 use git_ripple::rules::{BatchInput, RuleContext, transform_batch};
 use git_ripple::scan::{Repository, scan_repo};
-
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@ripple.invalid")
-        .env("GIT_COMMITTER_NAME", "bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@ripple.invalid")
-        .status()
-        .expect("run git");
-    assert!(status.success(), "git {args:?}");
-}
 
 const RENAME: &str = r#"
 name = "bench-rename"
@@ -53,9 +37,7 @@ max_files = 20
 fn bench_plan(c: &mut Criterion) {
     let dir = tempfile::TempDir::new().expect("temp dir");
     synthetic::write_repo(dir.path(), 5000, 5000).expect("generate repository");
-    git(dir.path(), &["init", "-q"]);
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "synthetic"]);
+    synthetic::commit_repo(dir.path());
     let repo = Repository::discover(dir.path()).expect("open repository");
     let scan = scan_repo(&repo).expect("scan");
     let graph = build_graph(&repo.root, &scan, &GraphOptions::default()).expect("graph");

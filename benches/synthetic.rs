@@ -5,6 +5,29 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// `git init` the folder and commit everything, as a user's repository would be (isolated from
+/// the user's git configuration).
+pub fn commit_repo(root: &Path) {
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"][..],
+        &["commit", "-q", "-m", "synthetic"][..],
+    ] {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "bench")
+            .env("GIT_AUTHOR_EMAIL", "bench@ripple.invalid")
+            .env("GIT_COMMITTER_NAME", "bench")
+            .env("GIT_COMMITTER_EMAIL", "bench@ripple.invalid")
+            .status()
+            .expect("run git");
+        assert!(status.success(), "git {args:?}");
+    }
+}
+
 /// Write the repository's files under `root` (which must exist).
 pub fn write_repo(root: &Path, python: usize, go: usize) -> std::io::Result<()> {
     std::fs::write(

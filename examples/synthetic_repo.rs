@@ -1,9 +1,9 @@
-//! Write the benchmark's generated repository to a folder, to measure the real binary on it:
+//! Write the benchmark's generated repository to a folder and commit it, to measure the real
+//! binary on it:
 //!
 //! ```sh
 //! cargo run --release --example synthetic_repo -- /tmp/synth 5000 5000
-//! cd /tmp/synth && git init -q && git add -A && git commit -qm synth
-//! /usr/bin/time -v git ripple graph
+//! cd /tmp/synth && /usr/bin/time -v git ripple graph
 //! ```
 
 #[path = "../benches/synthetic.rs"]
@@ -16,6 +16,7 @@ fn main() -> std::io::Result<()> {
     let go = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(5000);
     std::fs::create_dir_all(dir)?;
     synthetic::write_repo(std::path::Path::new(dir), python, go)?;
-    println!("wrote {python} Python and {go} Go files to {dir}");
+    synthetic::commit_repo(std::path::Path::new(dir));
+    println!("wrote and committed {python} Python and {go} Go files in {dir}");
     Ok(())
 }

@@ -152,44 +152,33 @@ fn load(
             reason,
         }))
     };
-    if let Some(over) = options.overlay.get(path) {
-        let Some(text) = over else {
-            return skip("deleted in the work tree".into());
-        };
-        let bytes = text.as_bytes();
-        let blob = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, bytes)
-            .unwrap_or_else(|_| gix::ObjectId::null(gix::hash::Kind::Sha1));
-        return match lang::extract_facts(language, path, bytes) {
-            Ok(facts) => Ok(Ok(Loaded {
-                facts,
-                blob,
-                size: bytes.len() as u64,
-            })),
-            Err(ExtractError::Parse) => skip("tree-sitter could not parse it".into()),
-            Err(e) => Err(e),
-        };
-    }
-    let full = root.join(path);
-    let meta = match std::fs::metadata(&full) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return skip("deleted in the work tree".into());
+    let bytes: std::borrow::Cow<'_, [u8]> = match options.overlay.get(path) {
+        Some(Some(text)) => std::borrow::Cow::Borrowed(text.as_bytes()),
+        Some(None) => return skip("deleted in the work tree".into()),
+        None => {
+            let full = root.join(path);
+            let meta = match std::fs::metadata(&full) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return skip("deleted in the work tree".into());
+                }
+                Err(e) => return skip(format!("unreadable: {e}")),
+            };
+            if !meta.is_file() {
+                return skip("not a regular file".into());
+            }
+            if meta.len() > options.max_file_size {
+                return skip(format!(
+                    "{} bytes, over the {} byte limit",
+                    meta.len(),
+                    options.max_file_size
+                ));
+            }
+            match std::fs::read(&full) {
+                Ok(b) => std::borrow::Cow::Owned(b),
+                Err(e) => return skip(format!("unreadable: {e}")),
+            }
         }
-        Err(e) => return skip(format!("unreadable: {e}")),
-    };
-    if !meta.is_file() {
-        return skip("not a regular file".into());
-    }
-    if meta.len() > options.max_file_size {
-        return skip(format!(
-            "{} bytes, over the {} byte limit",
-            meta.len(),
-            options.max_file_size
-        ));
-    }
-    let bytes = match std::fs::read(&full) {
-        Ok(b) => b,
-        Err(e) => return skip(format!("unreadable: {e}")),
     };
     if std::str::from_utf8(&bytes).is_err() {
         return skip("not valid UTF-8".into());

@@ -1120,13 +1120,7 @@ fn fill_verify(root: &Path, graph: &Graph, command: &str, files: &[FileId]) -> S
 /// `./dir` patterns of the Go packages the files are in plus every package depending on
 /// them, within the repository's root module (`./...` when there are none).
 fn go_packages(root: &Path, graph: &Graph, files: &[FileId]) -> String {
-    let mut all: Vec<FileId> = files.to_vec();
-    all.extend(
-        graph
-            .transitive_dependents(files, None)
-            .into_iter()
-            .map(|(f, _)| f),
-    );
+    let all = with_dependents(graph, files);
     let folders: BTreeSet<&str> = all
         .iter()
         .filter(|&&f| graph.files[f].language == Language::Go)
@@ -1149,6 +1143,18 @@ fn go_packages(root: &Path, graph: &Graph, files: &[FileId]) -> String {
         .join(" ")
 }
 
+/// The files and everything depending on them, directly or not.
+fn with_dependents(graph: &Graph, files: &[FileId]) -> Vec<FileId> {
+    let mut all: Vec<FileId> = files.to_vec();
+    all.extend(
+        graph
+            .transitive_dependents(files, None)
+            .into_iter()
+            .map(|(f, _)| f),
+    );
+    all
+}
+
 /// Whether a folder belongs to a Go module nested below the repository root (its packages
 /// cannot be named from the root module's `go` commands).
 fn in_nested_go_module(root: &Path, folder: &str) -> bool {
@@ -1164,13 +1170,7 @@ fn in_nested_go_module(root: &Path, folder: &str) -> bool {
 
 /// Python test files among the files and everything depending on them.
 fn python_tests(graph: &Graph, files: &[FileId]) -> String {
-    let mut all: Vec<FileId> = files.to_vec();
-    all.extend(
-        graph
-            .transitive_dependents(files, None)
-            .into_iter()
-            .map(|(f, _)| f),
-    );
+    let all = with_dependents(graph, files);
     let tests: BTreeSet<&str> = all
         .iter()
         .map(|&f| &graph.files[f])

@@ -25,6 +25,13 @@ fn run_ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Write a recipe file into the repository (committed by the caller, or left untracked).
+fn add_recipe(dir: &Path, file: &str, text: &str) {
+    let path = dir.join(file);
+    std::fs::create_dir_all(path.parent().expect("recipe folder")).expect("create folder");
+    std::fs::write(path, text).expect("write recipe");
+}
+
 /// Everything that identifies the repository's state: refs, HEAD, index and work tree.
 fn repo_state(dir: &Path) -> String {
     let mut s = git(dir, &["show-ref"]);
@@ -181,9 +188,9 @@ fn a_failing_batch_is_rolled_back_and_earlier_ones_stay() {
     let repo = fixture_repo("python/shop");
     let dir = repo.path();
     // Passes for batch 1, fails as soon as a batch renames the handlers (batch 2).
-    std::fs::create_dir_all(dir.join(".ripple/recipes")).expect("dir");
-    std::fs::write(
-        dir.join(".ripple/recipes/fail-second.toml"),
+    add_recipe(
+        dir,
+        ".ripple/recipes/fail-second.toml",
         r#"name = "fail-second"
 [[step]]
 kind = "rename"
@@ -194,8 +201,7 @@ max_files = 5
 [verify]
 commands = ["python -m pytest -q -p no:cacheprovider", "echo checking handlers; ! grep -q load_order src/shopcore/api/handlers.py"]
 "#,
-    )
-    .expect("recipe");
+    );
     commit_all(dir, "add recipe");
     let out = ripple(dir, &["run", "fail-second", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "verification failed exit code");
@@ -233,8 +239,9 @@ commands = ["python -m pytest -q -p no:cacheprovider", "echo checking handlers; 
 fn keep_going_skips_the_failed_batch() {
     let repo = fixture_repo("python/shop");
     let dir = repo.path();
-    std::fs::write(
-        dir.join("fail-second.toml"),
+    add_recipe(
+        dir,
+        "fail-second.toml",
         r#"name = "fail-second"
 [[step]]
 kind = "rename"
@@ -246,8 +253,7 @@ max_files = 5
 [verify]
 commands = ["! grep -q load_order src/shopcore/api/handlers.py"]
 "#,
-    )
-    .expect("recipe");
+    );
     commit_all(dir, "add recipe");
     let out = ripple(
         dir,
@@ -350,8 +356,9 @@ fn existing_branch_and_untracked_targets_are_refused() {
 fn a_rule_that_breaks_syntax_is_refused_before_writing() {
     let repo = fixture_repo("python/shop");
     let dir = repo.path();
-    std::fs::write(
-        dir.join("break.toml"),
+    add_recipe(
+        dir,
+        "break.toml",
         r#"name = "break"
 [[step]]
 kind = "rewrite"
@@ -359,8 +366,7 @@ language = "python"
 query = '((identifier) @match (#eq? @match "fetch_order"))'
 template = "fetch order"
 "#,
-    )
-    .expect("recipe");
+    );
     commit_all(dir, "add recipe");
     let out = ripple(dir, &["run", "break.toml", "--format", "json"]);
     assert_eq!(out.status.code(), Some(3), "transform failed exit code");
@@ -381,8 +387,9 @@ template = "fetch order"
 fn python_module_move_updates_every_import() {
     let repo = fixture_repo("python/shop");
     let dir = repo.path();
-    std::fs::write(
-        dir.join("move.toml"),
+    add_recipe(
+        dir,
+        "move.toml",
         r#"name = "move-queries"
 [[step]]
 kind = "move"
@@ -391,8 +398,7 @@ to = "shopcore.storage.queries"
 [verify]
 commands = ["python -m pytest -q -p no:cacheprovider"]
 "#,
-    )
-    .expect("recipe");
+    );
     commit_all(dir, "add recipe");
     run_ok(dir, &["run", "move.toml"]);
     let commits = commits_between(dir, "main", "ripple/move-queries");
@@ -411,8 +417,9 @@ commands = ["python -m pytest -q -p no:cacheprovider"]
 fn go_package_move_renames_the_package_and_its_qualifiers() {
     let repo = fixture_repo("go/shop");
     let dir = repo.path();
-    std::fs::write(
-        dir.join("move.toml"),
+    add_recipe(
+        dir,
+        "move.toml",
         r#"name = "move-store"
 [[step]]
 kind = "move"
@@ -421,8 +428,7 @@ to = "example.com/shop/internal/storage"
 [verify]
 commands = ["go build ./...", "go vet ./..."]
 "#,
-    )
-    .expect("recipe");
+    );
     commit_all(dir, "add recipe");
     run_ok(dir, &["run", "move.toml"]);
     let commits = commits_between(dir, "main", "ripple/move-store");
@@ -454,8 +460,9 @@ fn gofmt_clean(dir: &Path) {
 fn go_type_rename_follows_embedded_fields_and_stays_gofmt_clean() {
     let repo = fixture_repo("go/shop");
     let dir = repo.path();
-    std::fs::write(
-        dir.join("order.toml"),
+    add_recipe(
+        dir,
+        "order.toml",
         r#"name = "rename-order-type"
 [[step]]
 kind = "rename"
@@ -466,8 +473,7 @@ max_files = 6
 [verify]
 commands = ["go build ./...", "go vet ./..."]
 "#,
-    )
-    .expect("recipe");
+    );
     // A literal in another package sets the embedded field by name.
     std::fs::write(
         dir.join("cmd/shopd/render.go"),
@@ -533,8 +539,9 @@ commands = ["go build ./...", "go vet ./..."]
 fn python_class_rename_covers_string_annotations() {
     let repo = fixture_repo("python/shop");
     let dir = repo.path();
-    std::fs::write(
-        dir.join("order.toml"),
+    add_recipe(
+        dir,
+        "order.toml",
         r#"name = "rename-order-class"
 [[step]]
 kind = "rename"
@@ -545,8 +552,7 @@ max_files = 6
 [verify]
 commands = ["python -m pytest -q -p no:cacheprovider"]
 "#,
-    )
-    .expect("recipe");
+    );
     commit_all(dir, "add recipe");
     run_ok(dir, &["run", "order.toml"]);
     let commits = commits_between(dir, "main", "ripple/rename-order-class");
@@ -564,8 +570,9 @@ fn later_steps_are_planned_on_what_earlier_steps_leave() {
     let repo = fixture_repo("python/shop");
     let dir = repo.path();
     // Step 2 renames a symbol that only exists once step 1 has run.
-    std::fs::write(
-        dir.join("two-steps.toml"),
+    add_recipe(
+        dir,
+        "two-steps.toml",
         r#"name = "two-steps"
 [[step]]
 kind = "rename"
@@ -582,8 +589,7 @@ compat = "none"
 [verify]
 commands = ["python -m pytest -q -p no:cacheprovider"]
 "#,
-    )
-    .expect("recipe");
+    );
     commit_all(dir, "add recipe");
     let plan: serde_json::Value = serde_json::from_str(&run_ok(
         dir,
@@ -636,8 +642,9 @@ fn ctrl_c_during_verify_rolls_the_batch_back() {
     let repo = fixture_repo("python/shop");
     let dir = repo.path();
     // The first batch verifies quickly; the second waits, and is interrupted while it does.
-    std::fs::write(
-        dir.join("slow.toml"),
+    add_recipe(
+        dir,
+        "slow.toml",
         r#"name = "slow"
 [[step]]
 kind = "rename"
@@ -648,8 +655,7 @@ max_files = 5
 [verify]
 commands = ["if grep -q load_order src/shopcore/api/handlers.py; then touch .verifying; sleep 30; fi"]
 "#,
-    )
-    .expect("recipe");
+    );
     std::fs::write(dir.join(".gitignore"), "__pycache__/\n.verifying\n").expect("ignore");
     commit_all(dir, "add recipe");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_git-ripple"))
@@ -715,8 +721,9 @@ fn go_generic_function_rename_keeps_a_forwarder_while_callers_move() {
         std::fs::create_dir_all(p.parent().expect("parent")).expect("dir");
         std::fs::write(p, text).expect("write");
     }
-    std::fs::write(
-        dir.join("rename.toml"),
+    add_recipe(
+        dir,
+        "rename.toml",
         r#"name = "rename-map"
 [[step]]
 kind = "rename"
@@ -727,8 +734,7 @@ max_files = 1
 [verify]
 commands = ["go build ./...", "go vet ./..."]
 "#,
-    )
-    .expect("recipe");
+    );
     commit_all(dir, "generic module");
     run_ok(dir, &["run", "rename.toml"]);
     let commits = commits_between(dir, "main", "ripple/rename-map");

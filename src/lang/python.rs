@@ -17,7 +17,7 @@ use crate::facts::{
 };
 use crate::lang::Language;
 
-pub use resolve::{PythonRoots, resolve};
+pub use resolve::{PythonRoots, from_base, resolve};
 
 /// The compiled Python queries.
 pub struct PythonQueries {

@@ -20,6 +20,7 @@ use crate::recipe::MoveStep;
 
 use super::imports::go_local_name;
 use super::{BatchInput, RuleContext, RuleError, Transformed, read};
+use crate::lang::python::from_base;
 
 pub(super) fn move_module(
     ctx: &RuleContext<'_>,
@@ -68,18 +69,6 @@ fn remap(module: &str, from: &str, to: &str) -> Option<String> {
     }
 }
 
-fn python_package_of(module: &str, path: &str) -> String {
-    if path.ends_with("__init__.py") {
-        module.to_string()
-    } else {
-        module
-            .rsplit_once('.')
-            .map(|(p, _)| p)
-            .unwrap_or("")
-            .to_string()
-    }
-}
-
 fn move_python(
     ctx: &RuleContext<'_>,
     from: &str,
@@ -122,7 +111,7 @@ fn move_python(
         let source = read(ctx, path)?;
         let facts = &graph.facts[fid];
         let module = graph.files[fid].module.clone().unwrap_or_default();
-        let package = python_package_of(&module, path);
+        let is_package = path.ends_with("__init__.py");
         let is_moved = moves.contains_key(path);
         let mut edits = Vec::new();
         for imp in &facts.imports {
@@ -144,22 +133,9 @@ fn move_python(
                     names,
                     star,
                 } => {
-                    let absolute = if *level == 0 {
-                        m.clone()
-                    } else {
-                        let mut base: Vec<&str> =
-                            package.split('.').filter(|p| !p.is_empty()).collect();
-                        for _ in 1..*level {
-                            base.pop();
-                        }
-                        let mut full = base.join(".");
-                        if !m.is_empty() {
-                            if !full.is_empty() {
-                                full.push('.');
-                            }
-                            full.push_str(m);
-                        }
-                        full
+                    // The module the statement imports from, as the resolver computes it.
+                    let Some(absolute) = from_base(&module, is_package, *level, m) else {
+                        continue;
                     };
                     // Where the module text sits in the statement (after `from` and dots).
                     let written = imp.text.as_str();

@@ -113,18 +113,10 @@ fn go_forwarder(
     new: &str,
 ) -> Result<Option<String>, RuleError> {
     let tree = crate::lang::parse(Language::Go, source.as_bytes())?;
-    let Some(mut node) = tree
-        .root_node()
-        .descendant_for_byte_range(def.span.start as usize, def.span.end as usize)
+    let Some(node) = declaration(&tree, def, &["function_declaration", "method_declaration"])
     else {
         return Ok(None);
     };
-    while !matches!(node.kind(), "function_declaration" | "method_declaration") {
-        match node.parent() {
-            Some(p) => node = p,
-            None => return Ok(None),
-        }
-    }
     let text = |n: tree_sitter::Node<'_>| &source[n.byte_range()];
     let receiver = node.child_by_field_name("receiver");
     let type_params = node.child_by_field_name("type_parameters");
@@ -369,23 +361,29 @@ fn doc_mentions(
         .unwrap_or_default())
 }
 
+/// The node of one of `kinds` that declares `def` (found up from its name).
+fn declaration<'t>(
+    tree: &'t tree_sitter::Tree,
+    def: &Definition,
+    kinds: &[&str],
+) -> Option<tree_sitter::Node<'t>> {
+    let mut node = tree
+        .root_node()
+        .descendant_for_byte_range(def.span.start as usize, def.span.end as usize)?;
+    while !kinds.contains(&node.kind()) {
+        node = node.parent()?;
+    }
+    Some(node)
+}
+
 fn python_docstring(
     def: &Definition,
     source: &str,
 ) -> Result<Option<std::ops::Range<usize>>, RuleError> {
     let tree = crate::lang::parse(Language::Python, source.as_bytes())?;
-    let Some(mut node) = tree
-        .root_node()
-        .descendant_for_byte_range(def.span.start as usize, def.span.end as usize)
-    else {
+    let Some(node) = declaration(&tree, def, &["function_definition", "class_definition"]) else {
         return Ok(None);
     };
-    while !matches!(node.kind(), "function_definition" | "class_definition") {
-        match node.parent() {
-            Some(p) => node = p,
-            None => return Ok(None),
-        }
-    }
     let doc = node
         .child_by_field_name("body")
         .and_then(|b| b.named_child(0))

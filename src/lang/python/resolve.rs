@@ -357,7 +357,7 @@ fn relative_base(module: &str, is_package: bool, level: u32) -> Option<String> {
 
 /// The module a `from [.]*m import …` in `module` imports from, or `None` when the dots climb
 /// above the top package.
-fn from_base(module: &str, is_package: bool, level: u32, m: &str) -> Option<String> {
+pub fn from_base(module: &str, is_package: bool, level: u32, m: &str) -> Option<String> {
     if level == 0 {
         Some(m.to_string())
     } else {
