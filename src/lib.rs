@@ -28,6 +28,7 @@ pub mod recipe;
 pub mod rules;
 pub mod run;
 pub mod scan;
+pub mod state;
 pub mod vcs;
 pub mod verify;
 

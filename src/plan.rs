@@ -18,7 +18,7 @@ use std::path::Path;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::facts::{ReferenceKind, SymbolKind};
 use crate::graph::Graph;
@@ -33,7 +33,7 @@ use crate::recipe::{
 pub const BYTES_PER_TOKEN: u64 = 4;
 
 /// A recipe cut into ordered batches.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     pub recipe: String,
     pub description: String,
@@ -45,14 +45,14 @@ pub struct Plan {
 }
 
 /// The batch limits, as the plan reports them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LimitsView {
     pub max_files: usize,
     pub max_tokens: u64,
-    pub group: &'static str,
+    pub group: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Totals {
     pub steps: usize,
     pub batches: usize,
@@ -63,11 +63,11 @@ pub struct Totals {
 }
 
 /// One step's targets and batches.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepPlan {
     /// 1-based.
     pub index: usize,
-    pub kind: &'static str,
+    pub kind: String,
     pub title: String,
     pub targets: Vec<Target>,
     pub batches: Vec<Batch>,
@@ -76,14 +76,14 @@ pub struct StepPlan {
 }
 
 /// A file the step must touch and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     pub path: String,
     pub reasons: Vec<String>,
 }
 
 /// Which part of an expand / migrate / contract rename a batch is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     /// Renames the definition and keeps the old name as a deprecated alias.
@@ -95,7 +95,7 @@ pub enum Phase {
 }
 
 /// Files transformed, verified and committed together.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
     /// 1-based, across the whole run (what `{batch}` and `--batch K` use).
     pub index: usize,
@@ -528,7 +528,7 @@ impl PlanBuilder {
         }
         self.steps.push(StepPlan {
             index: i + 1,
-            kind: step.action.kind(),
+            kind: step.action.kind().to_string(),
             title: step.title.clone(),
             targets: targets
                 .into_iter()
@@ -579,7 +579,8 @@ impl PlanBuilder {
                 group: match recipe.batch.group {
                     Grouping::Package => "package",
                     Grouping::None => "none",
-                },
+                }
+                .to_string(),
             },
             totals,
             steps,

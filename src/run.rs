@@ -8,20 +8,23 @@
 //! stages in order.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::edit::EditError;
 use crate::format::keep_gofmt_clean;
 use crate::graph::{Graph, GraphError, GraphOptions, build_graph};
-use crate::plan::{Phase, Plan, PlanBuilder, PlanError};
-use crate::recipe::{Recipe, RecipeError, StepAction, fill_placeholders};
+use crate::plan::{Batch, Phase, Plan, PlanBuilder, PlanError};
+use crate::recipe::{
+    BUNDLED, Origin, Recipe, RecipeError, RecipeSource, StepAction, fill_placeholders, parse_recipe,
+};
 use crate::rules::{BatchInput, RuleContext, Transformed, transform_batch};
 use crate::scan::{Repository, Scan, ScanError, scan_repo};
+use crate::state::{self, InProgress, RecipeRecord, RunState, RunStatus, SavedFile, StateError};
 use crate::vcs::{self, VcsError};
 use crate::verify::{self, CommandResult, SpawnError};
 
@@ -34,6 +37,8 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Skip a failed batch instead of stopping.
     pub keep_going: bool,
+    /// Stop (resumably) after this many batches.
+    pub max_batches: Option<usize>,
     pub graph: GraphOptions,
     /// Set (by a Ctrl-C handler) to stop: the current batch is finished or rolled back, the
     /// rest are not run.
@@ -89,10 +94,43 @@ pub enum RunError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Spawn(#[from] SpawnError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    State(#[from] StateError),
+    /// `resume`, `status` or `abort` without a run in progress.
+    #[error("no git-ripple run is in progress in this repository")]
+    #[diagnostic(
+        code(ripple::run::none),
+        help("start one with `git ripple run RECIPE`")
+    )]
+    NoRun,
+    /// A new run while another one is unfinished.
+    #[error("run {id} (branch {branch}) is not finished")]
+    #[diagnostic(
+        code(ripple::run::in_progress),
+        help("continue it with `git ripple resume`, or give it up with `git ripple abort`")
+    )]
+    RunInProgress { id: String, branch: String },
+    /// The recipe file changed since the run began.
+    #[error("the recipe {display} changed since the run began")]
+    #[diagnostic(
+        code(ripple::run::recipe_changed),
+        help(
+            "`git ripple resume --force` carries on with the recipe as it was when the run began; `git ripple abort` starts over"
+        )
+    )]
+    RecipeChanged { display: String },
+    /// HEAD is not on the run's branch.
+    #[error("HEAD is not on the run's branch {branch}")]
+    #[diagnostic(
+        code(ripple::run::wrong_branch),
+        help("switch back with `git switch {branch}`, then `git ripple resume`")
+    )]
+    NotOnRunBranch { branch: String },
 }
 
 /// How a batch ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchStatus {
     Committed,
@@ -108,8 +146,15 @@ pub enum BatchStatus {
     NotRun,
 }
 
+impl BatchStatus {
+    /// Committed, or nothing to change: a resumed run does not redo it.
+    pub fn is_done(self) -> bool {
+        matches!(self, BatchStatus::Committed | BatchStatus::Unchanged)
+    }
+}
+
 /// One batch in the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchReport {
     pub index: usize,
     pub step: usize,
@@ -129,7 +174,7 @@ pub struct BatchReport {
     /// The last lines of the failing command's output.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output_tail: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub duration_ms: u64,
     /// Dry run: the unified diff.
@@ -138,7 +183,7 @@ pub struct BatchReport {
 }
 
 /// How the whole run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Success,
@@ -149,14 +194,14 @@ pub enum Outcome {
 }
 
 /// Where the run started.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StartPoint {
     pub branch: Option<String>,
     pub commit: String,
 }
 
 /// The final report (`--format json` prints it as is).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     pub recipe: String,
     pub dry_run: bool,
@@ -392,15 +437,110 @@ pub fn run_recipe(
     if vcs::branch_exists(&repo.repo, &branch)? {
         return Err(RunError::BranchExists { name: branch });
     }
+    if let Some(running) = state::load_current(repo.repo.git_dir())? {
+        return Err(RunError::RunInProgress {
+            id: running.id,
+            branch: running.branch,
+        });
+    }
     vcs::create_and_switch(&repo.repo, &branch, head.commit)?;
+    let batches = sim
+        .plan
+        .steps
+        .iter()
+        .flat_map(|s| s.batches.iter().map(move |b| (s.index, b)))
+        .map(|(step, b)| not_run(b.index, step, b.phase))
+        .collect();
+    let mut state = RunState {
+        version: state::VERSION,
+        id: state::new_id(&recipe.name),
+        recipe: RecipeRecord {
+            name: recipe.name.clone(),
+            display: recipe.source.display_name(),
+            path: match &recipe.source.origin {
+                Origin::File(p) => Some(std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+                Origin::Bundled(_) => None,
+            },
+            hash: text_hash(&recipe.source.text),
+            text: recipe.source.text.clone(),
+        },
+        started_from: start_point,
+        branch,
+        status: RunStatus::Running,
+        plan: sim.plan,
+        batches,
+        in_progress: None,
+        keep_going: options.keep_going,
+        last_error: None,
+        updated_ms: 0,
+    };
+    state.save(repo.repo.git_dir())?;
+    execute(repo, recipe, &mut state, options, on_event, started)
+}
 
-    let mut parent = head.commit;
-    let mut reports: Vec<BatchReport> = Vec::new();
-    let mut commits = Vec::new();
+fn text_hash(text: &str) -> String {
+    gix::objs::compute_hash(
+        gix::hash::Kind::Sha1,
+        gix::object::Kind::Blob,
+        text.as_bytes(),
+    )
+    .map(|id| id.to_hex().to_string())
+    .unwrap_or_default()
+}
+
+fn not_run(index: usize, step: usize, phase: Option<Phase>) -> BatchReport {
+    let mut r = failed_report(index, step, phase, String::new());
+    r.status = BatchStatus::NotRun;
+    r.error = None;
+    r
+}
+
+/// A testing hook: with `RIPPLE_FAILPOINT=<point>:<batch>` in the environment, the process
+/// kills itself with SIGKILL at that point, exactly as `kill -9` would, so tests can check
+/// that a run resumes from anywhere. Points: `transformed`, `applied`, `verified`,
+/// `committed`.
+fn failpoint(point: &str, batch: usize) {
+    if let Ok(want) = std::env::var("RIPPLE_FAILPOINT")
+        && want == format!("{point}:{batch}")
+    {
+        #[cfg(unix)]
+        // SAFETY: signalling our own process; nothing after this runs.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+        std::process::abort();
+    }
+}
+
+/// Carry out every batch of the state's plan that is not committed yet, saving the state at
+/// every step.
+fn execute(
+    repo: &Repository,
+    recipe: &Recipe,
+    state: &mut RunState,
+    options: &RunOptions,
+    on_event: &mut dyn FnMut(Event<'_>),
+    started: Instant,
+) -> Result<RunReport, RunError> {
+    let root = repo.root.as_path();
+    let git_dir = repo.repo.git_dir().to_path_buf();
+    let total = state.plan.totals.batches;
+    let mut parent = vcs::head_state(&repo.repo)?.commit;
     let mut outcome = Outcome::Success;
     let mut stopped = false;
+    let mut paused = false;
+    let mut executed = 0;
     let no_overlay = BTreeMap::new();
-    for (i, step_plan) in sim.plan.steps.iter().enumerate() {
+    let steps = state.plan.steps.clone();
+    for (i, step_plan) in steps.iter().enumerate() {
+        let pending: Vec<&Batch> = step_plan
+            .batches
+            .iter()
+            .filter(|b| !state.batches[b.index - 1].status.is_done())
+            .collect();
+        if pending.is_empty() || stopped {
+            continue;
+        }
         let graph: Graph = build_graph(root, &scan_repo(repo)?, &options.graph)?;
         let ctx = RuleContext {
             root,
@@ -408,18 +548,20 @@ pub fn run_recipe(
             overlay: &no_overlay,
         };
         let step = &recipe.steps[i];
-        for b in &step_plan.batches {
+        for b in pending {
             if options.interrupt.load(Ordering::SeqCst) && !stopped {
                 outcome = Outcome::Interrupted;
                 stopped = true;
             }
+            if options.max_batches.is_some_and(|m| executed >= m) && !stopped {
+                paused = true;
+                stopped = true;
+            }
             if stopped {
-                let mut r = failed_report(b.index, step_plan.index, b.phase, String::new());
-                r.status = BatchStatus::NotRun;
-                r.error = None;
-                reports.push(r);
                 continue;
             }
+            executed += 1;
+            let slot = b.index - 1;
             let batch_started = Instant::now();
             on_event(Event::Stage {
                 batch: b.index,
@@ -437,13 +579,16 @@ pub fn run_recipe(
                 })
                 .map_err(|e| e.to_string())
                 .and_then(|t| t.changes.check().map(|()| t).map_err(|e| e.to_string()));
+            failpoint("transformed", b.index);
             let t = match transformed {
                 Ok(t) => t,
                 Err(e) => {
-                    let mut r = failed_report(b.index, step_plan.index, b.phase, e);
+                    let mut r = failed_report(b.index, step_plan.index, b.phase, e.clone());
                     r.duration_ms = batch_started.elapsed().as_millis() as u64;
                     on_event(Event::BatchDone { report: &r, total });
-                    reports.push(r);
+                    state.batches[slot] = r;
+                    state.last_error = Some(format!("batch {}: {e}", b.index));
+                    state.save(&git_dir)?;
                     if outcome == Outcome::Success {
                         outcome = Outcome::TransformFailed;
                     }
@@ -475,10 +620,27 @@ pub fn run_recipe(
                     report: &report,
                     total,
                 });
-                reports.push(report);
+                state.batches[slot] = report;
+                state.save(&git_dir)?;
                 continue;
             }
+            // Save what the files were before writing them: a batch interrupted from here on
+            // can be put back exactly.
+            state.in_progress = Some(InProgress {
+                batch: b.index,
+                files: t
+                    .changes
+                    .changes
+                    .iter()
+                    .map(|c| SavedFile {
+                        path: c.path.clone(),
+                        before: c.before.clone(),
+                    })
+                    .collect(),
+            });
+            state.save(&git_dir)?;
             t.changes.write(root).map_err(RunError::Write)?;
+            failpoint("applied", b.index);
             let mut failed = None;
             for command in &b.verify {
                 on_event(Event::Stage {
@@ -495,39 +657,39 @@ pub fn run_recipe(
                     break;
                 }
             }
-            if failed.as_ref().is_some_and(|f| f.interrupted) {
-                t.changes.restore(root).map_err(RunError::Write)?;
-                report.status = BatchStatus::Interrupted;
-                report.error =
-                    Some("interrupted while verifying; the batch was rolled back".into());
-                report.duration_ms = batch_started.elapsed().as_millis() as u64;
-                on_event(Event::BatchDone {
-                    report: &report,
-                    total,
-                });
-                reports.push(report);
-                outcome = Outcome::Interrupted;
-                stopped = true;
-                continue;
-            }
+            failpoint("verified", b.index);
             if let Some(result) = failed {
                 t.changes.restore(root).map_err(RunError::Write)?;
-                report.status = BatchStatus::VerificationFailed;
-                report.error = Some(format!(
-                    "verification failed: `{}` ({}); the batch was rolled back",
-                    result.command, result.summary
-                ));
-                report.output_tail = Some(verify::tail(&result.output, 30));
+                state.in_progress = None;
                 report.duration_ms = batch_started.elapsed().as_millis() as u64;
+                if result.interrupted {
+                    report.status = BatchStatus::Interrupted;
+                    report.error =
+                        Some("interrupted while verifying; the batch was rolled back".into());
+                    outcome = Outcome::Interrupted;
+                    stopped = true;
+                } else {
+                    report.status = BatchStatus::VerificationFailed;
+                    report.error = Some(format!(
+                        "verification failed: `{}` ({}); the batch was rolled back",
+                        result.command, result.summary
+                    ));
+                    report.output_tail = Some(verify::tail(&result.output, 30));
+                    if outcome == Outcome::Success {
+                        outcome = Outcome::VerificationFailed;
+                    }
+                    stopped = !options.keep_going;
+                }
+                state.last_error = report
+                    .error
+                    .clone()
+                    .map(|e| format!("batch {}: {e}", b.index));
                 on_event(Event::BatchDone {
                     report: &report,
                     total,
                 });
-                reports.push(report);
-                if outcome == Outcome::Success {
-                    outcome = Outcome::VerificationFailed;
-                }
-                stopped = !options.keep_going;
+                state.batches[slot] = report;
+                state.save(&git_dir)?;
                 continue;
             }
             on_event(Event::Stage {
@@ -540,23 +702,30 @@ pub fn run_recipe(
                 Ok(id) => id,
                 Err(e) => {
                     t.changes.restore(root).map_err(RunError::Write)?;
+                    state.in_progress = None;
+                    state.last_error = Some(e.to_string());
+                    state.status = RunStatus::Stopped;
+                    state.save(&git_dir)?;
                     return Err(e.into());
                 }
             };
+            failpoint("committed", b.index);
             parent = id;
             report.status = BatchStatus::Committed;
             report.commit = Some(id.to_hex().to_string());
-            commits.push(id.to_hex().to_string());
             report.duration_ms = batch_started.elapsed().as_millis() as u64;
             on_event(Event::BatchDone {
                 report: &report,
                 total,
             });
-            reports.push(report);
+            state.batches[slot] = report;
+            state.in_progress = None;
+            state.save(&git_dir)?;
         }
     }
+    let all_done = state.batches.iter().all(|b| b.status.is_done());
     let mut final_verify = Vec::new();
-    if outcome == Outcome::Success && !commits.is_empty() {
+    if outcome == Outcome::Success && all_done {
         for command in &recipe.verify.final_commands {
             on_event(Event::Stage {
                 batch: total,
@@ -569,22 +738,241 @@ pub fn run_recipe(
             final_verify.push(result);
             if !ok {
                 outcome = Outcome::VerificationFailed;
+                state.last_error = Some(format!("final verify command `{command}` failed"));
                 break;
             }
         }
     }
-    let files = distinct_files(&reports);
-    Ok(RunReport {
-        recipe: recipe.name.clone(),
+    state.status = match outcome {
+        Outcome::Success if all_done => RunStatus::Done,
+        Outcome::Success => {
+            debug_assert!(paused || state.batches.iter().any(|b| !b.status.is_done()));
+            RunStatus::Stopped
+        }
+        Outcome::Interrupted => RunStatus::Interrupted,
+        Outcome::VerificationFailed | Outcome::TransformFailed => {
+            if all_done {
+                RunStatus::Done
+            } else {
+                RunStatus::Stopped
+            }
+        }
+    };
+    state.save(&git_dir)?;
+    Ok(report_of(state, outcome, final_verify, started))
+}
+
+/// The report of a run's state.
+pub fn report_of(
+    state: &RunState,
+    outcome: Outcome,
+    final_verify: Vec<CommandResult>,
+    started: Instant,
+) -> RunReport {
+    RunReport {
+        recipe: state.recipe.name.clone(),
         dry_run: false,
-        branch: Some(branch),
-        started_from: start_point,
+        branch: Some(state.branch.clone()),
+        started_from: state.started_from.clone(),
         outcome,
-        batches: reports,
+        commits: state
+            .batches
+            .iter()
+            .filter_map(|b| b.commit.clone())
+            .collect(),
+        files_changed: distinct_files(&state.batches),
+        batches: state.batches.clone(),
         final_verify,
-        commits,
-        files_changed: files,
         duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// Continue the run in progress after Ctrl-C, `kill -9`, a crash or a failed batch: put back a
+/// half-applied batch (or notice that it was committed just before the process died), check
+/// that nobody moved the branch or changed the recipe, and carry out the remaining batches.
+pub fn resume_run(
+    repo: &Repository,
+    options: &RunOptions,
+    force: bool,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let git_dir = repo.repo.git_dir().to_path_buf();
+    let mut state = state::load_current(&git_dir)?.ok_or(RunError::NoRun)?;
+    // The recipe as it was when the run began is what the run carries out.
+    let now = match &state.recipe.path {
+        Some(p) => std::fs::read_to_string(p).ok(),
+        None => BUNDLED
+            .iter()
+            .find(|(n, _)| *n == state.recipe.name)
+            .map(|(_, t)| t.to_string()),
+    };
+    if now.as_deref().map(text_hash).as_deref() != Some(state.recipe.hash.as_str()) && !force {
+        return Err(RunError::RecipeChanged {
+            display: state.recipe.display.clone(),
+        });
+    }
+    let source = RecipeSource {
+        origin: match &state.recipe.path {
+            Some(p) => Origin::File(p.clone()),
+            None => BUNDLED
+                .iter()
+                .find(|(n, _)| *n == state.recipe.name)
+                .map(|(n, _)| Origin::Bundled(n))
+                .unwrap_or(Origin::File(PathBuf::from(&state.recipe.display))),
+        },
+        text: state.recipe.text.clone(),
+        display: state.recipe.display.clone(),
+    };
+    let recipe = parse_recipe(source)?;
+    let head = vcs::head_state(&repo.repo)?;
+    let run_ref = format!("refs/heads/{}", state.branch);
+    if head.branch.as_deref() != Some(run_ref.as_str()) {
+        return Err(RunError::NotOnRunBranch {
+            branch: state.branch.clone(),
+        });
+    }
+    let expected = last_commit(&state)?;
+    if let Some(ip) = state.in_progress.take() {
+        let slot = ip.batch - 1;
+        if head.commit != expected
+            && vcs::is_batch_commit(
+                &repo.repo,
+                head.commit,
+                expected,
+                &state.recipe.name,
+                ip.batch,
+            )?
+        {
+            // The commit was made just before the process died: keep it, fix the index.
+            vcs::reset_index(&repo.repo, head.commit)?;
+            let b = &mut state.batches[slot];
+            b.status = BatchStatus::Committed;
+            b.commit = Some(head.commit.to_hex().to_string());
+            b.files = ip.files.iter().map(|f| f.path.clone()).collect();
+            b.notes
+                .push("committed just before the run was interrupted".to_string());
+        } else {
+            let changes = crate::edit::ChangeSet {
+                changes: ip
+                    .files
+                    .iter()
+                    .map(|f| crate::edit::FileChange {
+                        path: f.path.clone(),
+                        before: f.before.clone(),
+                        after: None,
+                    })
+                    .collect(),
+            };
+            changes.restore(&repo.root).map_err(RunError::Write)?;
+        }
+        state.save(&git_dir)?;
+    }
+    let expected = last_commit(&state)?;
+    if head.commit != expected && !force {
+        return Err(RunError::Vcs(VcsError::HeadMoved {
+            expected: expected.to_hex().to_string(),
+            found: head.commit.to_hex().to_string(),
+        }));
+    }
+    let dirty = vcs::dirty_files(&repo.repo)?;
+    if !dirty.is_empty() {
+        return Err(RunError::Dirty { files: dirty });
+    }
+    on_event(Event::Planned { plan: &state.plan });
+    state.status = RunStatus::Running;
+    state.last_error = None;
+    state.save(&git_dir)?;
+    let options = RunOptions {
+        keep_going: state.keep_going || options.keep_going,
+        ..options.clone()
+    };
+    execute(repo, &recipe, &mut state, &options, on_event, started)
+}
+
+/// The commit the run's branch should be at: the last committed batch's, or where it began.
+fn last_commit(state: &RunState) -> Result<gix::ObjectId, RunError> {
+    let hex = state
+        .batches
+        .iter()
+        .rev()
+        .find_map(|b| b.commit.clone())
+        .unwrap_or_else(|| state.started_from.commit.clone());
+    gix::ObjectId::from_hex(hex.as_bytes()).map_err(|e| {
+        RunError::State(StateError::Read {
+            path: state.id.clone(),
+            message: e.to_string(),
+        })
+    })
+}
+
+/// What `abort` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct AbortReport {
+    pub id: String,
+    pub restored_to: StartPoint,
+    pub branch: String,
+    pub branch_deleted: bool,
+}
+
+/// Go back to where the run began: the original branch checked out with its files exactly as
+/// they were; the run's branch is kept unless `delete_branch`.
+pub fn abort_run(repo: &Repository, delete_branch: bool) -> Result<AbortReport, RunError> {
+    let git_dir = repo.repo.git_dir().to_path_buf();
+    let mut state = state::load_current(&git_dir)?.ok_or(RunError::NoRun)?;
+    let mut touched: std::collections::BTreeSet<String> = state
+        .batches
+        .iter()
+        .filter(|b| b.status == BatchStatus::Committed)
+        .flat_map(|b| b.files.iter().cloned())
+        .collect();
+    if let Some(ip) = state.in_progress.take() {
+        touched.extend(ip.files.into_iter().map(|f| f.path));
+    }
+    // Anything else changed in the work tree is the user's: refuse rather than lose it.
+    let dirty: Vec<String> = vcs::dirty_files(&repo.repo)?
+        .into_iter()
+        .filter(|f| !touched.contains(f))
+        .collect();
+    if !dirty.is_empty() {
+        return Err(RunError::Dirty { files: dirty });
+    }
+    let start = gix::ObjectId::from_hex(state.started_from.commit.as_bytes()).map_err(|e| {
+        RunError::State(StateError::Read {
+            path: state.id.clone(),
+            message: e.to_string(),
+        })
+    })?;
+    let changes = crate::edit::ChangeSet {
+        changes: touched
+            .iter()
+            .map(|path| {
+                Ok(crate::edit::FileChange {
+                    path: path.clone(),
+                    before: vcs::file_at(&repo.repo, start, path)?,
+                    after: None,
+                })
+            })
+            .collect::<Result<_, VcsError>>()?,
+    };
+    changes.restore(&repo.root).map_err(RunError::Write)?;
+    match &state.started_from.branch {
+        Some(b) => vcs::switch_head(&repo.repo, &format!("refs/heads/{b}"), "git ripple abort")?,
+        None => vcs::detach_head(&repo.repo, start)?,
+    }
+    vcs::reset_index(&repo.repo, start)?;
+    let mut branch_deleted = false;
+    if delete_branch && state.started_from.branch.as_deref() != Some(state.branch.as_str()) {
+        vcs::delete_branch(&repo.repo, &state.branch)?;
+        branch_deleted = true;
+    }
+    state.status = RunStatus::Aborted;
+    state.save(&git_dir)?;
+    Ok(AbortReport {
+        id: state.id.clone(),
+        restored_to: state.started_from.clone(),
+        branch: state.branch.clone(),
+        branch_deleted,
     })
 }
 

@@ -212,3 +212,142 @@ pub fn commit_changes(
 pub fn short(id: &ObjectId) -> String {
     id.to_hex_with_len(7).to_string()
 }
+
+/// Make the index match a commit's tree (after a commit whose index write was interrupted, or
+/// when going back to where a run began).
+pub fn reset_index(repo: &gix::Repository, commit: ObjectId) -> Result<(), VcsError> {
+    let tree = repo
+        .find_commit(commit)
+        .map_err(git_err("read a commit"))?
+        .tree_id()
+        .map_err(git_err("read a commit's tree"))?;
+    let mut index = repo
+        .index_from_tree(&tree)
+        .map_err(git_err("rebuild the index"))?;
+    index
+        .write(gix::index::write::Options::default())
+        .map_err(|e| VcsError::Git {
+            what: "write the index",
+            message: e.to_string(),
+        })
+}
+
+/// A file's text at a commit (`None` when the commit has no such file).
+pub fn file_at(
+    repo: &gix::Repository,
+    commit: ObjectId,
+    path: &str,
+) -> Result<Option<String>, VcsError> {
+    let tree = repo
+        .find_commit(commit)
+        .map_err(git_err("read a commit"))?
+        .tree()
+        .map_err(git_err("read a commit's tree"))?;
+    let Some(entry) = tree
+        .lookup_entry_by_path(path)
+        .map_err(git_err("look up a file"))?
+    else {
+        return Ok(None);
+    };
+    let blob = entry.object().map_err(git_err("read a file"))?;
+    Ok(Some(String::from_utf8_lossy(&blob.data).into_owned()))
+}
+
+/// Whether `commit` is the run's commit of batch `batch` on top of `parent` (made just before
+/// the process died, so the state does not know it yet).
+pub fn is_batch_commit(
+    repo: &gix::Repository,
+    commit: ObjectId,
+    parent: ObjectId,
+    recipe: &str,
+    batch: usize,
+) -> Result<bool, VcsError> {
+    let c = repo.find_commit(commit).map_err(git_err("read a commit"))?;
+    let parents: Vec<ObjectId> = c.parent_ids().map(|p| p.detach()).collect();
+    if parents != [parent] {
+        return Ok(false);
+    }
+    let message = c.message_raw_sloppy().to_string();
+    Ok(message.contains(&format!("\nRipple-Recipe: {recipe}\n"))
+        && message.contains(&format!("\nRipple-Batch: {batch}/")))
+}
+
+/// Point HEAD at a commit directly (the run began on a detached HEAD).
+pub fn detach_head(repo: &gix::Repository, commit: ObjectId) -> Result<(), VcsError> {
+    repo.edit_reference(RefEdit {
+        change: Change::Update {
+            log: LogChange {
+                mode: RefLog::AndReference,
+                force_create_reflog: false,
+                message: "git ripple abort".into(),
+            },
+            expected: PreviousValue::Any,
+            new: gix::refs::Target::Object(commit),
+        },
+        name: "HEAD"
+            .try_into()
+            .map_err(|e: gix::validate::reference::name::Error| VcsError::Git {
+                what: "detach HEAD",
+                message: e.to_string(),
+            })?,
+        deref: false,
+    })
+    .map_err(git_err("detach HEAD"))?;
+    Ok(())
+}
+
+/// Delete a local branch.
+pub fn delete_branch(repo: &gix::Repository, name: &str) -> Result<(), VcsError> {
+    let full: gix::refs::FullName = format!("refs/heads/{name}").try_into().map_err(
+        |e: gix::validate::reference::name::Error| VcsError::Git {
+            what: "delete the branch",
+            message: e.to_string(),
+        },
+    )?;
+    repo.edit_reference(RefEdit {
+        change: Change::Delete {
+            expected: PreviousValue::Any,
+            log: RefLog::AndReference,
+        },
+        name: full,
+        deref: false,
+    })
+    .map_err(git_err("delete the branch"))?;
+    Ok(())
+}
+
+/// A commit git-ripple made, as `git ripple log` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RippleCommit {
+    pub commit: String,
+    pub subject: String,
+    /// The `Ripple-*` trailers, in order.
+    pub trailers: Vec<(String, String)>,
+}
+
+/// The commits with `Ripple-*` trailers at the tip of the current branch, newest first,
+/// following first parents until the first commit without them.
+pub fn ripple_commits(repo: &gix::Repository) -> Result<Vec<RippleCommit>, VcsError> {
+    let mut out = Vec::new();
+    let mut next = Some(repo.head_id().map_err(git_err("read HEAD"))?.detach());
+    while let Some(id) = next {
+        let c = repo.find_commit(id).map_err(git_err("read a commit"))?;
+        let message = c.message_raw_sloppy().to_string();
+        let trailers: Vec<(String, String)> = message
+            .lines()
+            .filter_map(|l| l.split_once(": "))
+            .filter(|(k, _)| k.starts_with("Ripple-"))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if trailers.is_empty() {
+            break;
+        }
+        out.push(RippleCommit {
+            commit: id.to_hex().to_string(),
+            subject: message.lines().next().unwrap_or("").to_string(),
+            trailers,
+        });
+        next = c.parent_ids().next().map(|p| p.detach());
+    }
+    Ok(out)
+}

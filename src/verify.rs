@@ -12,13 +12,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Output kept per command: the last 256 KiB.
 const MAX_OUTPUT: usize = 256 * 1024;
 
 /// How one verify command went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommandResult {
     pub command: String,
     pub success: bool,
@@ -26,7 +26,7 @@ pub struct CommandResult {
     pub exit_code: Option<i32>,
     pub timed_out: bool,
     /// Stopped because the run was interrupted (Ctrl-C).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
     pub duration_ms: u64,
     /// The last meaningful line of output (`22 passed in 0.31s`), or `ok`.

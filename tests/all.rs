@@ -8,4 +8,5 @@ mod graph_python;
 mod plan;
 mod plan_properties;
 mod recipe_errors;
+mod resume;
 mod run;

@@ -2,10 +2,14 @@
 //! the mapping from outcomes and errors to exit codes. Library stages never print; this module
 //! and its children do.
 
+mod abort;
 mod graph;
+mod log;
 mod plan;
 mod recipes;
+mod resume;
 mod run;
+mod status;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -38,7 +42,11 @@ Examples:
                                          where a symbol is defined and used
   git ripple recipes                     the repository's and the bundled recipes
   git ripple plan rename-fetch-order     the batches a recipe will make, in order
-  git ripple run rename-fetch-order      carry it out: one verified commit per batch";
+  git ripple run rename-fetch-order      carry it out: one verified commit per batch
+  git ripple status                      the run in progress
+  git ripple resume                      continue it after Ctrl-C, a crash or a fix
+  git ripple abort                       back to where the run began
+  git ripple log                         the run's commits and their trailers";
 
 /// Repository-wide refactorings and migrations of Python and Go code, batch by batch.
 #[derive(Debug, Parser)]
@@ -62,6 +70,14 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Carry out a recipe: one verified commit per batch on a new branch (or --dry-run).
     Run(run::RunArgs),
+    /// Continue the interrupted or stopped run.
+    Resume(resume::ResumeArgs),
+    /// Show the run in progress: branch, batches done, failed and left, last error.
+    Status(status::StatusArgs),
+    /// Give up the run in progress: back to the original branch and files.
+    Abort(abort::AbortArgs),
+    /// List the run's commits with their batch and verification trailers.
+    Log(log::LogArgs),
 }
 
 /// Run git-ripple with these arguments (the first is the program name), as `main` does; tests
@@ -92,6 +108,10 @@ where
         Command::Recipes(args) => recipes::run_recipes(&cwd, args),
         Command::Plan(args) => plan::run_plan(&cwd, args),
         Command::Run(args) => run::run_run(&cwd, args),
+        Command::Resume(args) => resume::run_resume(&cwd, args),
+        Command::Status(args) => status::run_status(&cwd, args),
+        Command::Abort(args) => abort::run_abort(&cwd, args),
+        Command::Log(args) => log::run_log(&cwd, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

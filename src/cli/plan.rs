@@ -88,7 +88,7 @@ pub fn render_text(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Plan for {}: {}", plan.recipe, plan.description);
     let _ = writeln!(s, "Recipe:  {}", plan.source);
-    let grouping = match plan.limits.group {
+    let grouping = match plan.limits.group.as_str() {
         "none" => "in dependency order only".to_string(),
         g => format!("grouped by {g}"),
     };

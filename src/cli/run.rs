@@ -13,7 +13,7 @@ use miette::{IntoDiagnostic, Result};
 use super::exit;
 use crate::graph::GraphOptions;
 use crate::recipe::{find_recipe, parse_recipe};
-use crate::run::{BatchStatus, Event, Outcome, RunOptions, RunReport, run_recipe};
+use crate::run::{BatchStatus, Event, Outcome, RunOptions, RunReport, resume_run, run_recipe};
 use crate::scan::Repository;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,7 +36,17 @@ Examples:
   git ripple run go-ioutil --branch chore/ioutil --keep-going --format json > report.json")]
 pub struct RunArgs {
     /// The recipe: a path, or a repository or bundled recipe name.
-    pub recipe: String,
+    #[arg(required_unless_present = "resume")]
+    pub recipe: Option<String>,
+    /// Continue the interrupted or stopped run instead (same as `git ripple resume`).
+    #[arg(long, conflicts_with_all = ["recipe", "dry_run", "branch"])]
+    pub resume: bool,
+    /// With --resume: carry on although the recipe file changed or HEAD moved.
+    #[arg(long, requires = "resume")]
+    pub force: bool,
+    /// Stop after this many batches (resume later): a first small run to review.
+    #[arg(long, value_name = "N")]
+    pub max_batches: Option<usize>,
     /// The branch to create for the run's commits.
     #[arg(long, value_name = "NAME")]
     pub branch: Option<String>,
@@ -54,60 +64,78 @@ pub struct RunArgs {
     pub max_file_size: u64,
 }
 
-pub fn run_run(cwd: &Path, args: RunArgs) -> Result<u8> {
-    let repo = Repository::discover(cwd)?;
-    let source = find_recipe(&repo.root, cwd, &args.recipe)?;
-    let recipe = parse_recipe(source)?;
-    // Ctrl-C (or SIGTERM) asks the run to stop cleanly: the current batch is rolled back or
-    // finished, nothing is left half-applied. A second Ctrl-C is handled the same way.
+/// Ctrl-C (or SIGTERM) asks the run to stop cleanly: the current batch is rolled back or
+/// finished, nothing is left half-applied.
+pub(super) fn interrupt_flag() -> Result<Arc<AtomicBool>> {
     let interrupt = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&interrupt)).into_diagnostic()?;
     }
-    let options = RunOptions {
-        branch: args.branch.clone(),
-        dry_run: args.dry_run,
-        keep_going: args.keep_going,
-        graph: GraphOptions {
-            max_file_size: args.max_file_size,
-            ..GraphOptions::default()
-        },
-        interrupt,
-    };
+    Ok(interrupt)
+}
+
+/// Progress as plain lines on stderr (CI logs read them as they come).
+pub(super) fn progress_printer(dry_run: bool) -> impl FnMut(Event<'_>) {
     let mut stderr = std::io::stderr();
-    let mut on_event = |event: Event<'_>| {
+    move |event: Event<'_>| {
         let line = match event {
             Event::Planned { plan } => format!(
                 "git ripple: {} batch{} planned for {}{}",
                 plan.totals.batches,
                 if plan.totals.batches == 1 { "" } else { "es" },
                 plan.recipe,
-                if args.dry_run { " (dry run)" } else { "" }
+                if dry_run { " (dry run)" } else { "" }
             ),
             Event::Stage {
                 batch,
                 total,
                 stage,
             } => format!("batch {batch}/{total}: {stage}"),
-            Event::BatchDone { report, total } => {
-                format!(
-                    "batch {}/{}: {}",
-                    report.index,
-                    total,
-                    status_word(report.status)
-                )
-            }
+            Event::BatchDone { report, total } => format!(
+                "batch {}/{}: {}",
+                report.index,
+                total,
+                status_word(report.status)
+            ),
         };
         let _ = writeln!(stderr, "{line}");
+    }
+}
+
+pub fn run_run(cwd: &Path, args: RunArgs) -> Result<u8> {
+    let repo = Repository::discover(cwd)?;
+    let options = RunOptions {
+        branch: args.branch.clone(),
+        dry_run: args.dry_run,
+        keep_going: args.keep_going,
+        max_batches: args.max_batches,
+        graph: GraphOptions {
+            max_file_size: args.max_file_size,
+            ..GraphOptions::default()
+        },
+        interrupt: interrupt_flag()?,
     };
-    let report = run_recipe(&repo, &recipe, &options, &mut on_event)?;
-    let out = match args.format {
+    let mut on_event = progress_printer(args.dry_run);
+    let report = match &args.recipe {
+        Some(name) if !args.resume => {
+            let source = find_recipe(&repo.root, cwd, name)?;
+            let recipe = parse_recipe(source)?;
+            run_recipe(&repo, &recipe, &options, &mut on_event)?
+        }
+        _ => resume_run(&repo, &options, args.force, &mut on_event)?,
+    };
+    print_report(&report, args.format)
+}
+
+/// Print the report and map its outcome to the exit code.
+pub(super) fn print_report(report: &RunReport, format: RunFormat) -> Result<u8> {
+    let out = match format {
         RunFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&report).into_diagnostic()?;
+            let mut s = serde_json::to_string_pretty(report).into_diagnostic()?;
             s.push('\n');
             s
         }
-        RunFormat::Text => render_text(&report),
+        RunFormat::Text => render_text(report),
     };
     print!("{out}");
     Ok(match report.outcome {

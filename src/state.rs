@@ -1,0 +1,202 @@
+//! Run state: what a run has done so far, kept under `.git/ripple/runs/<id>/state.json` so that
+//! `status`, `resume` and `abort` work after Ctrl-C, `kill -9`, a crash or a reboot.
+//!
+//! The state is rewritten at every step of a batch, atomically (a temporary file renamed over
+//! the old one), so a reader never sees half a file. `.git/ripple/current` names the run in
+//! progress. Before a batch's files are written, their previous contents are saved in the
+//! state (`in_progress`), so a batch interrupted anywhere can be put back exactly.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Plan;
+use crate::run::{BatchReport, StartPoint};
+
+/// The state file's format version.
+pub const VERSION: u32 = 1;
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Batches are being carried out (or the process died while they were).
+    Running,
+    /// Stopped by Ctrl-C; resumable.
+    Interrupted,
+    /// Stopped on a failed batch; resumable (the failed batch is tried again).
+    Stopped,
+    Done,
+    Aborted,
+}
+
+/// The recipe a run carries out, as it was when the run began.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecipeRecord {
+    pub name: String,
+    /// How messages name it.
+    pub display: String,
+    /// The file it was read from (absolute), or `None` for a bundled recipe.
+    pub path: Option<PathBuf>,
+    /// Git blob id of the text: a changed recipe is noticed on resume.
+    pub hash: String,
+    pub text: String,
+}
+
+/// A file of the batch in progress, as it was before the batch (`None`: it did not exist).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedFile {
+    pub path: String,
+    pub before: Option<String>,
+}
+
+/// The batch whose files may be on disk but not committed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InProgress {
+    pub batch: usize,
+    pub files: Vec<SavedFile>,
+}
+
+/// Everything needed to report on, resume or abort a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    pub version: u32,
+    pub id: String,
+    pub recipe: RecipeRecord,
+    pub started_from: StartPoint,
+    /// The run's branch (short name).
+    pub branch: String,
+    pub status: RunStatus,
+    pub plan: Plan,
+    /// One per planned batch, in order (`not_run` until reached).
+    pub batches: Vec<BatchReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<InProgress>,
+    pub keep_going: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub updated_ms: u64,
+}
+
+/// Why the state could not be read or written. Stop: without it a run cannot be resumed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum StateError {
+    #[error("cannot write the run state in {path}: {source}")]
+    #[diagnostic(code(ripple::state::write))]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read the run state {path}: {message}")]
+    #[diagnostic(
+        code(ripple::state::read),
+        help(
+            "the file is git-ripple's own; if it is damaged, `git ripple abort` cannot use it either: switch branches with git and delete .git/ripple/current"
+        )
+    )]
+    Read { path: String, message: String },
+}
+
+fn ripple_dir(git_dir: &Path) -> PathBuf {
+    git_dir.join("ripple")
+}
+
+fn state_path(git_dir: &Path, id: &str) -> PathBuf {
+    ripple_dir(git_dir).join("runs").join(id).join("state.json")
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let err = |source| StateError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp).map_err(err)?;
+        f.write_all(bytes).map_err(err)?;
+        f.sync_all().map_err(err)?;
+    }
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+impl RunState {
+    /// Save the state and mark it as the current run.
+    pub fn save(&mut self, git_dir: &Path) -> Result<(), StateError> {
+        self.updated_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let json = serde_json::to_vec_pretty(self).map_err(|e| StateError::Write {
+            path: self.id.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        write_atomically(&state_path(git_dir, &self.id), &json)?;
+        let current = ripple_dir(git_dir).join("current");
+        match self.status {
+            RunStatus::Done | RunStatus::Aborted => match std::fs::remove_file(&current) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(source) => Err(StateError::Write {
+                    path: current.display().to_string(),
+                    source,
+                }),
+            },
+            _ => write_atomically(&current, format!("{}\n", self.id).as_bytes()),
+        }
+    }
+}
+
+/// The run in progress, if any.
+pub fn load_current(git_dir: &Path) -> Result<Option<RunState>, StateError> {
+    let current = ripple_dir(git_dir).join("current");
+    let id = match std::fs::read_to_string(&current) {
+        Ok(id) => id.trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(StateError::Read {
+                path: current.display().to_string(),
+                message: e.to_string(),
+            });
+        }
+    };
+    let path = state_path(git_dir, &id);
+    let read_err = |message: String| StateError::Read {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| read_err(e.to_string()))?;
+    let state: RunState = serde_json::from_str(&text).map_err(|e| read_err(e.to_string()))?;
+    if state.version != VERSION {
+        return Err(read_err(format!(
+            "written by a git-ripple with state version {}, this one reads {VERSION}",
+            state.version
+        )));
+    }
+    Ok(Some(state))
+}
+
+/// A run id: the recipe's name and when it began (sortable, readable, unique enough for one
+/// repository).
+pub fn new_id(recipe: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let safe: String = recipe
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{safe}-{now}")
+}

@@ -1,0 +1,259 @@
+//! Runs that survive: killed with SIGKILL at every stage of a batch and resumed, they end with
+//! the same commits as an uninterrupted run; abort puts everything back; status and log report.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::{commit_all, commits_between, fixture_repo, git, ripple};
+
+/// Durations (`0.11s`) blanked: the one thing in a commit message that depends on the clock.
+fn blank_durations(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let starts_number =
+            chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric());
+        if starts_number {
+            let mut j = i;
+            while j < chars.len() && (chars[j].is_ascii_digit() || chars[j] == '.') {
+                j += 1;
+            }
+            if j < chars.len()
+                && chars[j] == 's'
+                && chars.get(j + 1).is_none_or(|c| !c.is_alphanumeric())
+            {
+                out.push_str("Ts");
+                i = j + 1;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The run's commits as (tree, message): what must not depend on interruptions.
+fn commit_contents(dir: &Path, branch: &str) -> Vec<(String, String)> {
+    commits_between(dir, "main", branch)
+        .iter()
+        .map(|c| {
+            let tree = git(dir, &["rev-parse", &format!("{c}^{{tree}}")]);
+            let message = git(dir, &["log", "-1", "--format=%B", c]);
+            (tree.trim().to_string(), blank_durations(&message))
+        })
+        .collect()
+}
+
+/// A diagnostic as one line (miette wraps long messages to the terminal's width).
+fn one_line(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .replace(['│', '×'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn ripple_with_failpoint(dir: &Path, failpoint: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_git-ripple"))
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("RIPPLE_FAILPOINT", failpoint)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("run git-ripple")
+}
+
+fn expect_ok(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}):\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn killed_anywhere_then_resumed_gives_the_same_commits() {
+    let reference = fixture_repo("python/shop");
+    expect_ok(
+        &ripple(reference.path(), &["run", "rename-fetch-order"]),
+        "uninterrupted run",
+    );
+    let expected = commit_contents(reference.path(), "ripple/rename-fetch-order");
+    assert_eq!(expected.len(), 5);
+
+    for point in ["transformed:2", "applied:2", "verified:3", "committed:3"] {
+        let repo = fixture_repo("python/shop");
+        let dir = repo.path();
+        let main_before = git(dir, &["rev-parse", "main"]);
+        let killed = ripple_with_failpoint(dir, point, &["run", "rename-fetch-order"]);
+        assert_eq!(killed.status.code(), None, "{point}: killed by a signal");
+        let status = ripple(dir, &["status", "--format", "json"]);
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status");
+        assert_eq!(status["run"]["recipe"], "rename-fetch-order", "{point}");
+        assert!(
+            status["run"]["left"].as_u64().is_some_and(|n| n >= 2),
+            "{point}: {status}"
+        );
+
+        let resumed = ripple(dir, &["resume", "--format", "json"]);
+        expect_ok(&resumed, point);
+        let report: serde_json::Value = serde_json::from_slice(&resumed.stdout).expect("report");
+        assert_eq!(report["outcome"], "success", "{point}");
+        assert_eq!(
+            commit_contents(dir, "ripple/rename-fetch-order"),
+            expected,
+            "{point}: same trees and messages as the uninterrupted run"
+        );
+        assert_eq!(git(dir, &["status", "--porcelain"]), "", "{point}: clean");
+        assert_eq!(
+            git(dir, &["rev-parse", "main"]),
+            main_before,
+            "{point}: main untouched"
+        );
+        git(dir, &["fsck", "--no-progress"]);
+        let after: serde_json::Value =
+            serde_json::from_slice(&ripple(dir, &["status", "--format", "json"]).stdout)
+                .expect("status");
+        assert_eq!(
+            after["run"],
+            serde_json::Value::Null,
+            "{point}: the run is done"
+        );
+    }
+}
+
+#[test]
+fn max_batches_pauses_and_resume_finishes() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    expect_ok(
+        &ripple(dir, &["run", "rename-fetch-order", "--max-batches", "2"]),
+        "first two batches",
+    );
+    assert_eq!(
+        commits_between(dir, "main", "ripple/rename-fetch-order").len(),
+        2
+    );
+    let status = String::from_utf8_lossy(&ripple(dir, &["status"]).stdout).into_owned();
+    assert!(
+        status.contains("2 done, 0 failed, 3 left, of 5"),
+        "{status}"
+    );
+    // A second run must not start while this one is unfinished.
+    let again = ripple(dir, &["run", "python-utcnow"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        one_line(&again.stderr).contains("is not finished"),
+        "{}",
+        one_line(&again.stderr)
+    );
+    expect_ok(&ripple(dir, &["run", "--resume"]), "resume");
+    assert_eq!(
+        commits_between(dir, "main", "ripple/rename-fetch-order").len(),
+        5
+    );
+    let log = String::from_utf8_lossy(&ripple(dir, &["log"]).stdout).into_owned();
+    assert_eq!(log.matches("Ripple-Batch: ").count(), 5, "{log}");
+    assert!(
+        log.contains("Ripple-Verified: python -m pytest -q"),
+        "{log}"
+    );
+}
+
+#[test]
+fn abort_restores_the_starting_state_exactly() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    let state = |dir: &Path| {
+        let mut s = git(dir, &["symbolic-ref", "HEAD"]);
+        s.push_str(&git(dir, &["rev-parse", "HEAD", "main"]));
+        s.push_str(&git(dir, &["ls-files", "-s"]));
+        s.push_str(&git(
+            dir,
+            &["status", "--porcelain", "--untracked-files=all"],
+        ));
+        s
+    };
+    let before = state(dir);
+    // Killed with a batch half-applied, then aborted.
+    let killed = ripple_with_failpoint(dir, "applied:3", &["run", "rename-fetch-order"]);
+    assert_eq!(killed.status.code(), None);
+    let out = ripple(dir, &["abort"]);
+    expect_ok(&out, "abort");
+    assert_eq!(
+        state(dir),
+        before,
+        "branch, files and index as before the run"
+    );
+    assert!(
+        git(dir, &["branch", "--list", "ripple/rename-fetch-order"]).contains("ripple/"),
+        "the run's branch is kept"
+    );
+    assert_eq!(
+        commits_between(dir, "main", "ripple/rename-fetch-order").len(),
+        2
+    );
+    let status = String::from_utf8_lossy(&ripple(dir, &["status"]).stdout).into_owned();
+    assert!(status.contains("No git-ripple run in progress"), "{status}");
+    let again = ripple(dir, &["abort"]);
+    assert_eq!(again.status.code(), Some(2), "nothing to abort");
+
+    // --delete-branch removes it too.
+    git(dir, &["branch", "-D", "ripple/rename-fetch-order"]);
+    expect_ok(
+        &ripple(dir, &["run", "rename-fetch-order", "--max-batches", "1"]),
+        "run",
+    );
+    expect_ok(&ripple(dir, &["abort", "--delete-branch"]), "abort");
+    assert_eq!(git(dir, &["branch", "--list", "ripple/*"]), "");
+    assert_eq!(state(dir), before);
+}
+
+#[test]
+fn resume_refuses_a_changed_recipe_or_a_moved_branch() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    let recipe = dir.join("rename.toml");
+    std::fs::write(
+        &recipe,
+        "name = \"r\"\n[[step]]\nkind = \"rename\"\nsymbol = \"shopcore.db.queries.fetch_order\"\nto = \"load_order\"\n[batch]\nmax_files = 5\n",
+    )
+    .expect("write");
+    commit_all(dir, "recipe");
+    expect_ok(
+        &ripple(dir, &["run", "rename.toml", "--max-batches", "1"]),
+        "run",
+    );
+
+    // The recipe changes (and is committed, so the tree is clean).
+    std::fs::write(
+        &recipe,
+        format!(
+            "{}\n# edited\n",
+            std::fs::read_to_string(&recipe).expect("read")
+        ),
+    )
+    .expect("write");
+    commit_all(dir, "edit the recipe on the run branch");
+    let out = ripple(dir, &["resume"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = one_line(&out.stderr);
+    assert!(err.contains("changed since the run began"), "{err}");
+
+    // Put the recipe back: now the branch has moved (the extra commit).
+    git(dir, &["reset", "-q", "--hard", "HEAD~1"]);
+    std::fs::write(dir.join("extra.txt"), "x\n").expect("write");
+    commit_all(dir, "someone else's commit");
+    let out = ripple(dir, &["resume"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = one_line(&out.stderr);
+    assert!(err.contains("HEAD moved"), "{err}");
+    expect_ok(&ripple(dir, &["resume", "--force"]), "resume --force");
+    assert_eq!(git(dir, &["status", "--porcelain"]), "");
+}
