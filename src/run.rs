@@ -39,6 +39,12 @@ pub struct RunOptions {
     pub keep_going: bool,
     /// Stop (resumably) after this many batches.
     pub max_batches: Option<usize>,
+    /// Carry out only this batch, on top of HEAD (CI fan-out); its dependencies must be in
+    /// HEAD's history already.
+    pub batch: Option<usize>,
+    /// The plan to take batches from (what `git ripple plan --format json` printed), instead of
+    /// planning again on HEAD.
+    pub plan: Option<Plan>,
     pub graph: GraphOptions,
     /// Set (by a Ctrl-C handler) to stop: the current batch is finished or rolled back, the
     /// rest are not run.
@@ -120,6 +126,30 @@ pub enum RunError {
         )
     )]
     RecipeChanged { display: String },
+    /// `--plan` was made for another recipe.
+    #[error("the plan is for recipe `{plan}`, not `{recipe}`")]
+    #[diagnostic(code(ripple::run::plan_mismatch))]
+    PlanMismatch { plan: String, recipe: String },
+    /// `--batch K` names no batch of the plan.
+    #[error("the plan has no batch {batch} (it has {total})")]
+    #[diagnostic(
+        code(ripple::run::no_batch),
+        help("`git ripple plan RECIPE` lists the batches")
+    )]
+    NoSuchBatch { batch: usize, total: usize },
+    /// `--batch K` whose dependencies are not in HEAD's history.
+    #[error("batch {batch} builds on batches {missing}, which are not applied on HEAD")]
+    #[diagnostic(
+        code(ripple::run::missing_dependencies),
+        help(
+            "run (and merge) the batches of the earlier levels first; `git ripple plan --format json` gives every batch's level and depends_on"
+        )
+    )]
+    MissingDependencies { batch: usize, missing: String },
+    /// `--batch K` that HEAD already has.
+    #[error("batch {batch} is already applied on HEAD")]
+    #[diagnostic(code(ripple::run::already_applied))]
+    AlreadyApplied { batch: usize },
     /// HEAD is not on the run's branch.
     #[error("HEAD is not on the run's branch {branch}")]
     #[diagnostic(
@@ -327,7 +357,55 @@ pub fn run_recipe(
         }
     }
     let scan = scan_repo(repo)?;
-    let sim = simulate(root, &scan, recipe, &options.graph, options.dry_run)?;
+    let sim = match &options.plan {
+        Some(plan) if !options.dry_run => {
+            if plan.recipe != recipe.name {
+                return Err(RunError::PlanMismatch {
+                    plan: plan.recipe.clone(),
+                    recipe: recipe.name.clone(),
+                });
+            }
+            Simulation {
+                plan: plan.clone(),
+                batches: Vec::new(),
+            }
+        }
+        _ => simulate(root, &scan, recipe, &options.graph, options.dry_run)?,
+    };
+    if let Some(k) = options.batch {
+        let Some(batch) = sim
+            .plan
+            .steps
+            .iter()
+            .flat_map(|s| &s.batches)
+            .find(|b| b.index == k)
+        else {
+            return Err(RunError::NoSuchBatch {
+                batch: k,
+                total: sim.plan.totals.batches,
+            });
+        };
+        let applied = vcs::applied_batches(&repo.repo, &recipe.name)?;
+        if applied.contains(&k) {
+            return Err(RunError::AlreadyApplied { batch: k });
+        }
+        let missing: Vec<usize> = batch
+            .depends_on
+            .iter()
+            .copied()
+            .filter(|d| !applied.contains(d))
+            .collect();
+        if !missing.is_empty() && !options.dry_run {
+            return Err(RunError::MissingDependencies {
+                batch: k,
+                missing: missing
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
     on_event(Event::Planned { plan: &sim.plan });
     let total = sim.plan.totals.batches;
     let start_point = StartPoint {
@@ -346,6 +424,9 @@ pub fn run_recipe(
             .iter()
             .flat_map(|s| s.batches.iter().map(move |b| (s.index, b)))
         {
+            if options.batch.is_some_and(|k| k != b.index) {
+                continue;
+            }
             let t = sim.batches.get(b.index - 1);
             let report = match t {
                 Some(Ok(t)) => {
@@ -422,7 +503,11 @@ pub fn run_recipe(
     }
     // Untracked files never get committed behind the user's back.
     for step in &sim.plan.steps {
-        for b in &step.batches {
+        for b in step
+            .batches
+            .iter()
+            .filter(|b| options.batch.is_none_or(|k| k == b.index))
+        {
             for f in &b.files {
                 if root.join(f).exists() && !vcs::is_tracked(&repo.repo, f)? {
                     return Err(RunError::UntrackedTarget { path: f.clone() });
@@ -433,7 +518,10 @@ pub fn run_recipe(
     let branch = options
         .branch
         .clone()
-        .unwrap_or_else(|| format!("ripple/{}", recipe.name));
+        .unwrap_or_else(|| match options.batch {
+            Some(k) => format!("ripple/{}-batch-{k}", recipe.name),
+            None => format!("ripple/{}", recipe.name),
+        });
     if vcs::branch_exists(&repo.repo, &branch)? {
         return Err(RunError::BranchExists { name: branch });
     }
@@ -471,6 +559,7 @@ pub fn run_recipe(
         batches,
         in_progress: None,
         keep_going: options.keep_going,
+        only: options.batch,
         last_error: None,
         updated_ms: 0,
     };
@@ -537,6 +626,7 @@ fn execute(
             .batches
             .iter()
             .filter(|b| !state.batches[b.index - 1].status.is_done())
+            .filter(|b| state.only.is_none_or(|k| k == b.index))
             .collect();
         if pending.is_empty() || stopped {
             continue;
@@ -723,7 +813,11 @@ fn execute(
             state.save(&git_dir)?;
         }
     }
-    let all_done = state.batches.iter().all(|b| b.status.is_done());
+    let all_done = state
+        .batches
+        .iter()
+        .filter(|b| state.only.is_none_or(|k| k == b.index))
+        .all(|b| b.status.is_done());
     let mut final_verify = Vec::new();
     if outcome == Outcome::Success && all_done {
         for command in &recipe.verify.final_commands {
@@ -781,7 +875,13 @@ pub fn report_of(
             .filter_map(|b| b.commit.clone())
             .collect(),
         files_changed: distinct_files(&state.batches),
-        batches: state.batches.clone(),
+        // A `--batch K` run reports on its one batch.
+        batches: state
+            .batches
+            .iter()
+            .filter(|b| state.only.is_none_or(|k| k == b.index))
+            .cloned()
+            .collect(),
         final_verify,
         duration_ms: started.elapsed().as_millis() as u64,
     }

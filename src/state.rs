@@ -73,6 +73,9 @@ pub struct RunState {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub in_progress: Option<InProgress>,
     pub keep_going: bool,
+    /// `run --batch K`: the one batch this run carries out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// Milliseconds since the Unix epoch.

@@ -351,3 +351,36 @@ pub fn ripple_commits(repo: &gix::Repository) -> Result<Vec<RippleCommit>, VcsEr
     }
     Ok(out)
 }
+
+/// The batches of `recipe` already in HEAD's history (any ancestor, merges included), read from
+/// the commits' `Ripple-Recipe` and `Ripple-Batch` trailers.
+pub fn applied_batches(
+    repo: &gix::Repository,
+    recipe: &str,
+) -> Result<std::collections::BTreeSet<usize>, VcsError> {
+    const MAX_COMMITS: usize = 50_000;
+    let mut found = std::collections::BTreeSet::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut queue = std::collections::VecDeque::new();
+    queue.push_back(repo.head_id().map_err(git_err("read HEAD"))?.detach());
+    let recipe_line = format!("Ripple-Recipe: {recipe}");
+    while let Some(id) = queue.pop_front() {
+        if !seen.insert(id) || seen.len() > MAX_COMMITS {
+            continue;
+        }
+        let c = repo.find_commit(id).map_err(git_err("read a commit"))?;
+        let message = c.message_raw_sloppy().to_string();
+        if message.lines().any(|l| l == recipe_line) {
+            let batch = message
+                .lines()
+                .find_map(|l| l.strip_prefix("Ripple-Batch: "))
+                .and_then(|v| v.split('/').next())
+                .and_then(|k| k.trim().parse().ok());
+            if let Some(k) = batch {
+                found.insert(k);
+            }
+        }
+        queue.extend(c.parent_ids().map(|p| p.detach()));
+    }
+    Ok(found)
+}

@@ -257,3 +257,169 @@ fn resume_refuses_a_changed_recipe_or_a_moved_branch() {
     expect_ok(&ripple(dir, &["resume", "--force"]), "resume --force");
     assert_eq!(git(dir, &["status", "--porcelain"]), "");
 }
+
+/// Validate a JSON document against `docs/run-report.schema.json` with Python's jsonschema
+/// (installed by scripts/test).
+fn assert_matches_schema(report: &[u8]) {
+    let schema =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/run-report.schema.json");
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let path = dir.path().join("report.json");
+    std::fs::write(&path, report).expect("write report");
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             jsonschema.Draft202012Validator.check_schema(schema)\n\
+             jsonschema.validate(json.load(open(sys.argv[2])), schema, cls=jsonschema.Draft202012Validator)",
+        ])
+        .arg(&schema)
+        .arg(&path)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "report does not match the schema:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn reports_match_their_documented_schema() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    // A dry run (diffs), a partial run, a failing batch, and a resumed success.
+    let dry = ripple(
+        dir,
+        &["run", "rename-fetch-order", "--dry-run", "--format", "json"],
+    );
+    expect_ok(&dry, "dry run");
+    assert_matches_schema(&dry.stdout);
+    let first = ripple(
+        dir,
+        &[
+            "run",
+            "rename-fetch-order",
+            "--max-batches",
+            "1",
+            "--format",
+            "json",
+        ],
+    );
+    expect_ok(&first, "first batch");
+    assert_matches_schema(&first.stdout);
+    let rest = ripple(dir, &["resume", "--format", "json"]);
+    expect_ok(&rest, "resume");
+    assert_matches_schema(&rest.stdout);
+
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("fail.toml"),
+        "name = \"fail\"\n[[step]]\nkind = \"rename\"\nsymbol = \"shopcore.db.queries.fetch_order\"\nto = \"load_order\"\n[verify]\ncommands = [\"false\"]\n",
+    )
+    .expect("write");
+    commit_all(dir, "recipe");
+    let failed = ripple(dir, &["run", "fail.toml", "--format", "json"]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert_matches_schema(&failed.stdout);
+}
+
+#[test]
+fn one_batch_of_a_level_runs_on_top_of_its_dependencies() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    let plan = ripple(dir, &["plan", "rename-fetch-order", "--format", "json"]);
+    expect_ok(&plan, "plan");
+    std::fs::write(dir.join("plan.json"), &plan.stdout).expect("write plan");
+    std::fs::write(dir.join(".gitignore"), "__pycache__/\nplan.json\n").expect("ignore");
+    commit_all(dir, "ignore the plan");
+
+    // Batch 2 needs batch 1: refused on main.
+    let out = ripple(
+        dir,
+        &[
+            "run",
+            "rename-fetch-order",
+            "--batch",
+            "2",
+            "--plan",
+            "plan.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        one_line(&out.stderr)
+            .contains("batch 2 builds on batches 1, which are not applied on HEAD"),
+        "{}",
+        one_line(&out.stderr)
+    );
+    // Level 0: batch 1 on its own branch.
+    expect_ok(
+        &ripple(
+            dir,
+            &[
+                "run",
+                "rename-fetch-order",
+                "--batch",
+                "1",
+                "--plan",
+                "plan.json",
+            ],
+        ),
+        "batch 1",
+    );
+    assert_eq!(
+        git(dir, &["symbolic-ref", "--short", "HEAD"]).trim(),
+        "ripple/rename-fetch-order-batch-1"
+    );
+    assert_eq!(commits_between(dir, "main", "HEAD").len(), 1);
+    // Level 1 on top of it, as a CI job would after merging level 0.
+    let out = ripple(
+        dir,
+        &[
+            "run",
+            "rename-fetch-order",
+            "--batch",
+            "2",
+            "--plan",
+            "plan.json",
+            "--format",
+            "json",
+        ],
+    );
+    expect_ok(&out, "batch 2");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        report["batches"].as_array().map(Vec::len),
+        Some(1),
+        "reports its one batch"
+    );
+    assert_eq!(report["batches"][0]["index"], 2);
+    let log = git(
+        dir,
+        &[
+            "log",
+            "--format=%(trailers:key=Ripple-Batch,valueonly)",
+            "-2",
+        ],
+    );
+    assert_eq!(log.split_whitespace().collect::<Vec<_>>(), ["2/5", "1/5"]);
+    // The same batch again is refused.
+    let again = ripple(
+        dir,
+        &[
+            "run",
+            "rename-fetch-order",
+            "--batch",
+            "2",
+            "--plan",
+            "plan.json",
+            "--branch",
+            "x",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(one_line(&again.stderr).contains("already applied"));
+}

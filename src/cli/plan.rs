@@ -23,6 +23,8 @@ pub enum PlanFormat {
     Json,
     /// Graphviz: batches and what each builds on.
     Dot,
+    /// Mermaid flowchart of the same (renders in GitHub Markdown).
+    Mermaid,
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +66,7 @@ pub fn run_plan(cwd: &Path, args: PlanArgs) -> Result<u8> {
             s
         }
         PlanFormat::Dot => render_dot(&plan),
+        PlanFormat::Mermaid => render_mermaid(&plan),
     };
     print!("{out}");
     Ok(exit::SUCCESS)
@@ -230,5 +233,49 @@ pub fn render_dot(plan: &Plan) -> String {
         }
     }
     let _ = writeln!(s, "}}");
+    s
+}
+
+fn mermaid_escape(s: &str) -> String {
+    s.replace('"', "#quot;")
+}
+
+/// The batch graph as a Mermaid flowchart: one subgraph per step, an edge from each batch to
+/// the ones built on it.
+pub fn render_mermaid(plan: &Plan) -> String {
+    let mut s = String::from("flowchart LR\n");
+    for step in &plan.steps {
+        let _ = writeln!(
+            s,
+            "  subgraph step{}[\"step {}: {}\"]",
+            step.index,
+            step.index,
+            mermaid_escape(&step.title)
+        );
+        for b in &step.batches {
+            let phase = b
+                .phase
+                .and_then(|p| serde_json::to_value(p).ok())
+                .and_then(|v| v.as_str().map(|p| format!(" · {p}")))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "    b{}[\"batch {} · level {}{phase}<br/>{} · {}\"]",
+                b.index,
+                b.index,
+                b.level,
+                mermaid_escape(&b.group),
+                plural(b.files.len(), "file", "files")
+            );
+        }
+        let _ = writeln!(s, "  end");
+    }
+    for step in &plan.steps {
+        for b in &step.batches {
+            for d in &b.depends_on {
+                let _ = writeln!(s, "  b{d} --> b{}", b.index);
+            }
+        }
+    }
     s
 }

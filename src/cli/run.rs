@@ -33,7 +33,9 @@ ripple/<recipe name>) created from HEAD; it never rewrites commits and never pus
 Examples:
   git ripple run rename-fetch-order --dry-run      the diff of every batch, nothing changed
   git ripple run rename-fetch-order                 one verified commit per batch
-  git ripple run go-ioutil --branch chore/ioutil --keep-going --format json > report.json")]
+  git ripple run go-ioutil --branch chore/ioutil --keep-going --format json > report.json
+  git ripple run rename-fetch-order --max-batches 2             a first small run; then: git ripple resume
+  git ripple run rename-fetch-order --batch 3 --plan plan.json  one batch of a CI matrix")]
 pub struct RunArgs {
     /// The recipe: a path, or a repository or bundled recipe name.
     #[arg(required_unless_present = "resume")]
@@ -47,6 +49,14 @@ pub struct RunArgs {
     /// Stop after this many batches (resume later): a first small run to review.
     #[arg(long, value_name = "N")]
     pub max_batches: Option<usize>,
+    /// Carry out only batch K on top of the current HEAD (CI fan-out: one job per batch of a
+    /// level). Its dependencies must already be in HEAD's history.
+    #[arg(long, value_name = "K")]
+    pub batch: Option<usize>,
+    /// With --batch: take the batch from this plan (`git ripple plan --format json` output)
+    /// instead of planning again on HEAD.
+    #[arg(long, value_name = "FILE", requires = "batch")]
+    pub plan: Option<std::path::PathBuf>,
     /// The branch to create for the run's commits.
     #[arg(long, value_name = "NAME")]
     pub branch: Option<String>,
@@ -109,6 +119,11 @@ pub fn run_run(cwd: &Path, args: RunArgs) -> Result<u8> {
         dry_run: args.dry_run,
         keep_going: args.keep_going,
         max_batches: args.max_batches,
+        batch: args.batch,
+        plan: match &args.plan {
+            Some(path) => Some(load_plan(&cwd.join(path))?),
+            None => None,
+        },
         graph: GraphOptions {
             max_file_size: args.max_file_size,
             ..GraphOptions::default()
@@ -125,6 +140,19 @@ pub fn run_run(cwd: &Path, args: RunArgs) -> Result<u8> {
         _ => resume_run(&repo, &options, args.force, &mut on_event)?,
     };
     print_report(&report, args.format)
+}
+
+/// Read a plan `git ripple plan --format json` wrote.
+fn load_plan(path: &Path) -> Result<crate::plan::Plan> {
+    let text = std::fs::read_to_string(path)
+        .into_diagnostic()
+        .map_err(|e| e.context(format!("cannot read the plan {}", path.display())))?;
+    serde_json::from_str(&text).into_diagnostic().map_err(|e| {
+        e.context(format!(
+            "{} is not a plan `git ripple plan --format json` printed",
+            path.display()
+        ))
+    })
 }
 
 /// Print the report and map its outcome to the exit code.
