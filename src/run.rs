@@ -31,14 +31,18 @@ use crate::verify::{self, CommandResult, SpawnError};
 /// How to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// The run's branch (default `ripple/<recipe name>`).
+    /// The run's branch (default `<prefix><recipe name>`).
     pub branch: Option<String>,
+    /// The default branch's prefix (`git config ripple.branchPrefix`; `ripple/` when unset).
+    pub branch_prefix: Option<String>,
     /// Print what each batch would change; change nothing.
     pub dry_run: bool,
     /// Skip a failed batch instead of stopping.
     pub keep_going: bool,
     /// Stop (resumably) after this many batches.
     pub max_batches: Option<usize>,
+    /// Ask [`Hooks::review`] about every verified batch before committing it.
+    pub interactive: bool,
     /// Carry out only this batch, on top of HEAD (CI fan-out); its dependencies must be in
     /// HEAD's history already.
     pub batch: Option<usize>,
@@ -172,6 +176,8 @@ pub enum BatchStatus {
     TransformFailed,
     /// Interrupted while verifying: rolled back.
     Interrupted,
+    /// Skipped by the reviewer (`--interactive`): rolled back, not redone on resume.
+    Skipped,
     /// Not reached (the run stopped before it).
     NotRun,
 }
@@ -179,7 +185,10 @@ pub enum BatchStatus {
 impl BatchStatus {
     /// Committed, or nothing to change: a resumed run does not redo it.
     pub fn is_done(self) -> bool {
-        matches!(self, BatchStatus::Committed | BatchStatus::Unchanged)
+        matches!(
+            self,
+            BatchStatus::Committed | BatchStatus::Unchanged | BatchStatus::Skipped
+        )
     }
 }
 
@@ -264,6 +273,46 @@ pub enum Event<'a> {
     },
 }
 
+/// What a reviewer decides about a verified batch (`--interactive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Commit it.
+    Accept,
+    /// Put its files back and go on with the next batch.
+    Skip,
+    /// The files were edited by hand: verify again, then ask again.
+    Edit,
+    /// Put its files back and stop; `resume` starts again from this batch.
+    Quit,
+}
+
+/// A verified batch shown for review.
+#[derive(Debug)]
+pub struct Review<'a> {
+    /// The repository root (the files are relative to it).
+    pub root: &'a Path,
+    pub batch: usize,
+    pub total: usize,
+    pub diff: &'a str,
+    pub files: &'a [String],
+}
+
+/// How a run talks to whoever drives it: progress events, and (with `--interactive`) a
+/// decision about each verified batch. A closure over events is enough for the rest.
+pub trait Hooks {
+    fn event(&mut self, event: Event<'_>);
+    /// Only called when `RunOptions::interactive` is set.
+    fn review(&mut self, _review: &Review<'_>) -> Decision {
+        Decision::Accept
+    }
+}
+
+impl<F: FnMut(Event<'_>)> Hooks for F {
+    fn event(&mut self, event: Event<'_>) {
+        self(event)
+    }
+}
+
 /// The plan of every step, each step planned on the repository as the earlier ones leave it
 /// (their edits computed in memory), with the edits of every batch when `transform_all`.
 pub struct Simulation {
@@ -345,7 +394,7 @@ pub fn run_recipe(
     repo: &Repository,
     recipe: &Recipe,
     options: &RunOptions,
-    on_event: &mut dyn FnMut(Event<'_>),
+    on_event: &mut dyn Hooks,
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let root = repo.root.as_path();
@@ -406,7 +455,7 @@ pub fn run_recipe(
             });
         }
     }
-    on_event(Event::Planned { plan: &sim.plan });
+    on_event.event(Event::Planned { plan: &sim.plan });
     let total = sim.plan.totals.batches;
     let start_point = StartPoint {
         branch: head
@@ -461,7 +510,7 @@ pub fn run_recipe(
                     "not simulated: it follows a model step".to_string(),
                 ),
             };
-            on_event(Event::BatchDone {
+            on_event.event(Event::BatchDone {
                 report: &report,
                 total,
             });
@@ -515,12 +564,13 @@ pub fn run_recipe(
             }
         }
     }
+    let prefix = options.branch_prefix.as_deref().unwrap_or("ripple/");
     let branch = options
         .branch
         .clone()
         .unwrap_or_else(|| match options.batch {
-            Some(k) => format!("ripple/{}-batch-{k}", recipe.name),
-            None => format!("ripple/{}", recipe.name),
+            Some(k) => format!("{prefix}{}-batch-{k}", recipe.name),
+            None => format!("{prefix}{}", recipe.name),
         });
     if vcs::branch_exists(&repo.repo, &branch)? {
         return Err(RunError::BranchExists { name: branch });
@@ -608,7 +658,7 @@ fn execute(
     recipe: &Recipe,
     state: &mut RunState,
     options: &RunOptions,
-    on_event: &mut dyn FnMut(Event<'_>),
+    on_event: &mut dyn Hooks,
     started: Instant,
 ) -> Result<RunReport, RunError> {
     let root = repo.root.as_path();
@@ -653,7 +703,7 @@ fn execute(
             executed += 1;
             let slot = b.index - 1;
             let batch_started = Instant::now();
-            on_event(Event::Stage {
+            on_event.event(Event::Stage {
                 batch: b.index,
                 total,
                 stage: "transform",
@@ -675,7 +725,7 @@ fn execute(
                 Err(e) => {
                     let mut r = failed_report(b.index, step_plan.index, b.phase, e.clone());
                     r.duration_ms = batch_started.elapsed().as_millis() as u64;
-                    on_event(Event::BatchDone { report: &r, total });
+                    on_event.event(Event::BatchDone { report: &r, total });
                     state.batches[slot] = r;
                     state.last_error = Some(format!("batch {}: {e}", b.index));
                     state.save(&git_dir)?;
@@ -706,7 +756,7 @@ fn execute(
             };
             if t.changes.is_empty() {
                 report.duration_ms = batch_started.elapsed().as_millis() as u64;
-                on_event(Event::BatchDone {
+                on_event.event(Event::BatchDone {
                     report: &report,
                     total,
                 });
@@ -731,23 +781,97 @@ fn execute(
             state.save(&git_dir)?;
             t.changes.write(root).map_err(RunError::Write)?;
             failpoint("applied", b.index);
-            let mut failed = None;
-            for command in &b.verify {
-                on_event(Event::Stage {
-                    batch: b.index,
-                    total,
-                    stage: "verify",
-                });
-                let result =
-                    verify::run_command(root, command, recipe.verify.timeout, &options.interrupt)?;
-                let ok = result.success;
-                report.verify.push(result);
-                if !ok {
-                    failed = report.verify.last().cloned();
-                    break;
+            // Verify; with --interactive, show the verified batch and let the user accept,
+            // skip, edit (then verify again) or quit.
+            let mut t = t;
+            let (failed, decision) =
+                loop {
+                    report.verify.clear();
+                    let mut failed = None;
+                    for command in &b.verify {
+                        on_event.event(Event::Stage {
+                            batch: b.index,
+                            total,
+                            stage: "verify",
+                        });
+                        let result = verify::run_command(
+                            root,
+                            command,
+                            recipe.verify.timeout,
+                            &options.interrupt,
+                        )?;
+                        let ok = result.success;
+                        report.verify.push(result);
+                        if !ok {
+                            failed = report.verify.last().cloned();
+                            break;
+                        }
+                    }
+                    failpoint("verified", b.index);
+                    if failed.is_some() || !options.interactive {
+                        break (failed, Decision::Accept);
+                    }
+                    let diff = t.changes.diff();
+                    match on_event.review(&Review {
+                        root,
+                        batch: b.index,
+                        total,
+                        diff: &diff,
+                        files: &report.files,
+                    }) {
+                        Decision::Edit => {
+                            // The user edited the batch's files: take them as they are now.
+                            for c in &mut t.changes.changes {
+                                if c.after.is_some() {
+                                    c.after = std::fs::read_to_string(root.join(&c.path)).ok();
+                                }
+                            }
+                            if let Err(e) = t.changes.check() {
+                                let mut result =
+                                    report.verify.last().cloned().unwrap_or_else(|| {
+                                        CommandResult {
+                                            command: "edit".into(),
+                                            success: false,
+                                            exit_code: None,
+                                            timed_out: false,
+                                            interrupted: false,
+                                            duration_ms: 0,
+                                            summary: String::new(),
+                                            output: String::new(),
+                                        }
+                                    });
+                                result.success = false;
+                                result.summary = e.to_string();
+                                break (Some(result), Decision::Accept);
+                            }
+                            report.notes.push("edited during review".to_string());
+                            let (_, added, removed) = t.changes.stats();
+                            report.lines_added = added;
+                            report.lines_removed = removed;
+                        }
+                        other => break (None, other),
+                    }
+                };
+            if matches!(decision, Decision::Skip | Decision::Quit) {
+                t.changes.restore(root).map_err(RunError::Write)?;
+                state.in_progress = None;
+                report.duration_ms = batch_started.elapsed().as_millis() as u64;
+                if decision == Decision::Skip {
+                    report.status = BatchStatus::Skipped;
+                    report.notes.push("skipped during review".to_string());
+                } else {
+                    report.status = BatchStatus::NotRun;
+                    outcome = Outcome::Interrupted;
+                    stopped = true;
                 }
+                on_event.event(Event::BatchDone {
+                    report: &report,
+                    total,
+                });
+                state.batches[slot] = report;
+                state.save(&git_dir)?;
+                continue;
             }
-            failpoint("verified", b.index);
             if let Some(result) = failed {
                 t.changes.restore(root).map_err(RunError::Write)?;
                 state.in_progress = None;
@@ -774,7 +898,7 @@ fn execute(
                     .error
                     .clone()
                     .map(|e| format!("batch {}: {e}", b.index));
-                on_event(Event::BatchDone {
+                on_event.event(Event::BatchDone {
                     report: &report,
                     total,
                 });
@@ -782,7 +906,7 @@ fn execute(
                 state.save(&git_dir)?;
                 continue;
             }
-            on_event(Event::Stage {
+            on_event.event(Event::Stage {
                 batch: b.index,
                 total,
                 stage: "commit",
@@ -804,7 +928,7 @@ fn execute(
             report.status = BatchStatus::Committed;
             report.commit = Some(id.to_hex().to_string());
             report.duration_ms = batch_started.elapsed().as_millis() as u64;
-            on_event(Event::BatchDone {
+            on_event.event(Event::BatchDone {
                 report: &report,
                 total,
             });
@@ -821,7 +945,7 @@ fn execute(
     let mut final_verify = Vec::new();
     if outcome == Outcome::Success && all_done {
         for command in &recipe.verify.final_commands {
-            on_event(Event::Stage {
+            on_event.event(Event::Stage {
                 batch: total,
                 total,
                 stage: "final verify",
@@ -894,7 +1018,7 @@ pub fn resume_run(
     repo: &Repository,
     options: &RunOptions,
     force: bool,
-    on_event: &mut dyn FnMut(Event<'_>),
+    on_event: &mut dyn Hooks,
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let git_dir = repo.repo.git_dir().to_path_buf();
@@ -979,7 +1103,7 @@ pub fn resume_run(
     if !dirty.is_empty() {
         return Err(RunError::Dirty { files: dirty });
     }
-    on_event(Event::Planned { plan: &state.plan });
+    on_event.event(Event::Planned { plan: &state.plan });
     state.status = RunStatus::Running;
     state.last_error = None;
     state.save(&git_dir)?;

@@ -384,3 +384,22 @@ pub fn applied_batches(
     }
     Ok(found)
 }
+
+/// A value of the repository's git configuration (`ripple.branchPrefix`), the last one set.
+pub fn config_string(repo: &gix::Repository, key: &str) -> Option<String> {
+    repo.config_snapshot()
+        .plumbing()
+        .string(key)
+        .map(|v| v.to_string())
+}
+
+/// Every value of a multi-valued key (`git config --add ripple.verify "go test ./..."`).
+pub fn config_strings(repo: &gix::Repository, key: &str) -> Vec<String> {
+    repo.config_snapshot()
+        .plumbing()
+        .strings(key)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.to_string())
+        .collect()
+}

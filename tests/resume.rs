@@ -423,3 +423,112 @@ fn one_batch_of_a_level_runs_on_top_of_its_dependencies() {
     assert_eq!(again.status.code(), Some(2));
     assert!(one_line(&again.stderr).contains("already applied"));
 }
+
+#[test]
+fn interactive_review_accepts_skips_edits_and_quits() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_git-ripple"))
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "run",
+            "rename-fetch-order",
+            "--interactive",
+            "--format",
+            "json",
+        ])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("NO_COLOR", "1")
+        // An editor that changes nothing: the batch is verified again and asked about again.
+        .env("EDITOR", "true")
+        .env_remove("VISUAL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        // batch 1: accept; batch 2: skip; batch 3: edit, then accept; batch 4: quit.
+        stdin.write_all(b"a\ns\ne\na\nq\n").expect("answers");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let statuses: Vec<&str> = report["batches"]
+        .as_array()
+        .expect("batches")
+        .iter()
+        .map(|b| b["status"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        statuses,
+        ["committed", "skipped", "committed", "not_run", "not_run"]
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Batch 1/5 passed verification"),
+        "prompts on stderr"
+    );
+    assert_eq!(
+        commits_between(dir, "main", "ripple/rename-fetch-order").len(),
+        2
+    );
+    assert_eq!(
+        git(dir, &["status", "--porcelain"]),
+        "",
+        "quit put batch 4 back"
+    );
+    let status = String::from_utf8_lossy(&ripple(dir, &["status"]).stdout).into_owned();
+    assert!(status.contains("status   interrupted"), "{status}");
+}
+
+#[test]
+fn git_config_sets_the_branch_prefix_and_default_verify_commands() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    git(dir, &["config", "ripple.branchPrefix", "migrations/"]);
+    git(dir, &["config", "--add", "ripple.verify", "true"]);
+    git(
+        dir,
+        &[
+            "config",
+            "--add",
+            "ripple.verify",
+            "python -m pytest -q -p no:cacheprovider",
+        ],
+    );
+    std::fs::write(
+        dir.join("plain.toml"),
+        "name = \"plain\"\n[[step]]\nkind = \"rename\"\nsymbol = \"shopcore.db.queries.fetch_order\"\nto = \"load_order\"\ncompat = \"none\"\n",
+    )
+    .expect("write");
+    commit_all(dir, "recipe without verify commands");
+    expect_ok(&ripple(dir, &["run", "plain.toml", "--ci"]), "run");
+    let message = git(dir, &["log", "-1", "--format=%B", "migrations/plain"]);
+    assert!(message.contains("Ripple-Verified: true (ok)"), "{message}");
+    assert!(
+        message.contains("Ripple-Verified: python -m pytest -q -p no:cacheprovider (22 passed"),
+        "{message}"
+    );
+}
+
+#[test]
+fn quiet_prints_only_the_report() {
+    let repo = fixture_repo("python/shop");
+    let out = ripple(repo.path(), &["-q", "run", "python-utcnow"]);
+    expect_ok(&out, "quiet run");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "no progress lines"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Done: 1 of 1 batch committed"));
+}

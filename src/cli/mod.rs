@@ -6,6 +6,7 @@ mod abort;
 mod graph;
 mod log;
 mod plan;
+mod progress;
 mod recipes;
 mod resume;
 mod run;
@@ -56,6 +57,19 @@ pub struct Cli {
     #[arg(short = 'C', global = true, value_name = "PATH")]
     pub directory: Option<PathBuf>,
 
+    /// Only errors and the final report.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// More detail: every verify command's result as it finishes.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Plain line-oriented progress for CI logs: no progress bars, no colours, no prompts.
+    /// Implied when stderr is not a terminal.
+    #[arg(long, global = true)]
+    pub ci: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -78,6 +92,23 @@ pub enum Command {
     Abort(abort::AbortArgs),
     /// List the run's commits with their batch and verification trailers.
     Log(log::LogArgs),
+}
+
+/// How much to print and whether a person is watching (global flags).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Output {
+    pub quiet: bool,
+    pub verbose: bool,
+    pub ci: bool,
+}
+
+/// Settings from `git config`, so git-ripple behaves like a git subcommand: `ripple.verify`
+/// (verify commands for recipes that have none; repeat the key for several) and
+/// `ripple.branchPrefix` (the run branch's prefix).
+pub(crate) fn apply_git_config(repo: &crate::scan::Repository, recipe: &mut crate::recipe::Recipe) {
+    if recipe.verify.commands.is_empty() {
+        recipe.verify.commands = crate::vcs::config_strings(&repo.repo, "ripple.verify");
+    }
 }
 
 /// Run git-ripple with these arguments (the first is the program name), as `main` does; tests
@@ -103,12 +134,17 @@ where
         Some(dir) => dir.clone(),
         None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
     };
+    let output = Output {
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+        ci: cli.ci,
+    };
     let result = match cli.command {
         Command::Graph(args) => graph::run_graph(&cwd, args),
         Command::Recipes(args) => recipes::run_recipes(&cwd, args),
         Command::Plan(args) => plan::run_plan(&cwd, args),
-        Command::Run(args) => run::run_run(&cwd, args),
-        Command::Resume(args) => resume::run_resume(&cwd, args),
+        Command::Run(args) => run::run_run(&cwd, args, &output),
+        Command::Resume(args) => resume::run_resume(&cwd, args, &output),
         Command::Status(args) => status::run_status(&cwd, args),
         Command::Abort(args) => abort::run_abort(&cwd, args),
         Command::Log(args) => log::run_log(&cwd, args),

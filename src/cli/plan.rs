@@ -50,7 +50,8 @@ pub struct PlanArgs {
 pub fn run_plan(cwd: &Path, args: PlanArgs) -> Result<u8> {
     let repo = Repository::discover(cwd)?;
     let source = find_recipe(&repo.root, cwd, &args.recipe)?;
-    let recipe = parse_recipe(source)?;
+    let mut recipe = parse_recipe(source)?;
+    super::apply_git_config(&repo, &mut recipe);
     let scan = scan_repo(&repo)?;
     let options = GraphOptions {
         max_file_size: args.max_file_size,

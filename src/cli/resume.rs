@@ -5,7 +5,9 @@ use std::path::Path;
 use clap::Args;
 use miette::Result;
 
-use super::run::{RunFormat, interrupt_flag, print_report, progress_printer};
+use super::Output;
+use super::progress::Progress;
+use super::run::{RunFormat, interrupt_flag, print_report};
 use crate::graph::GraphOptions;
 use crate::run::{RunOptions, resume_run};
 use crate::scan::Repository;
@@ -35,7 +37,7 @@ pub struct ResumeArgs {
     pub format: RunFormat,
 }
 
-pub fn run_resume(cwd: &Path, args: ResumeArgs) -> Result<u8> {
+pub fn run_resume(cwd: &Path, args: ResumeArgs, output: &Output) -> Result<u8> {
     let repo = Repository::discover(cwd)?;
     let options = RunOptions {
         keep_going: args.keep_going,
@@ -44,7 +46,8 @@ pub fn run_resume(cwd: &Path, args: ResumeArgs) -> Result<u8> {
         interrupt: interrupt_flag()?,
         ..RunOptions::default()
     };
-    let mut on_event = progress_printer(false);
+    let mut on_event = Progress::new(output, false);
     let report = resume_run(&repo, &options, args.force, &mut on_event)?;
+    drop(on_event);
     print_report(&report, args.format)
 }

@@ -2,7 +2,6 @@
 //! and committed, or rolled back.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -10,10 +9,12 @@ use std::sync::atomic::AtomicBool;
 use clap::{Args, ValueEnum};
 use miette::{IntoDiagnostic, Result};
 
+use super::Output;
 use super::exit;
+use super::progress::Progress;
 use crate::graph::GraphOptions;
 use crate::recipe::{find_recipe, parse_recipe};
-use crate::run::{BatchStatus, Event, Outcome, RunOptions, RunReport, resume_run, run_recipe};
+use crate::run::{BatchStatus, Outcome, RunOptions, RunReport, resume_run, run_recipe};
 use crate::scan::Repository;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,6 +54,10 @@ pub struct RunArgs {
     /// level). Its dependencies must already be in HEAD's history.
     #[arg(long, value_name = "K")]
     pub batch: Option<usize>,
+    /// Show every verified batch's diff and ask: accept (commit), skip, edit ($EDITOR on the
+    /// batch's files, then verify again) or quit (resume later).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub interactive: bool,
     /// With --batch: take the batch from this plan (`git ripple plan --format json` output)
     /// instead of planning again on HEAD.
     #[arg(long, value_name = "FILE", requires = "batch")]
@@ -84,41 +89,21 @@ pub(super) fn interrupt_flag() -> Result<Arc<AtomicBool>> {
     Ok(interrupt)
 }
 
-/// Progress as plain lines on stderr (CI logs read them as they come).
-pub(super) fn progress_printer(dry_run: bool) -> impl FnMut(Event<'_>) {
-    let mut stderr = std::io::stderr();
-    move |event: Event<'_>| {
-        let line = match event {
-            Event::Planned { plan } => format!(
-                "git ripple: {} batch{} planned for {}{}",
-                plan.totals.batches,
-                if plan.totals.batches == 1 { "" } else { "es" },
-                plan.recipe,
-                if dry_run { " (dry run)" } else { "" }
-            ),
-            Event::Stage {
-                batch,
-                total,
-                stage,
-            } => format!("batch {batch}/{total}: {stage}"),
-            Event::BatchDone { report, total } => format!(
-                "batch {}/{}: {}",
-                report.index,
-                total,
-                status_word(report.status)
-            ),
-        };
-        let _ = writeln!(stderr, "{line}");
-    }
-}
-
-pub fn run_run(cwd: &Path, args: RunArgs) -> Result<u8> {
+pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
     let repo = Repository::discover(cwd)?;
+    if args.interactive && output.ci {
+        return Err(miette::miette!(
+            help = "drop --ci, or run without --interactive in CI",
+            "--interactive asks a person about every batch; --ci promises no prompts"
+        ));
+    }
     let options = RunOptions {
         branch: args.branch.clone(),
+        branch_prefix: crate::vcs::config_string(&repo.repo, "ripple.branchPrefix"),
         dry_run: args.dry_run,
         keep_going: args.keep_going,
         max_batches: args.max_batches,
+        interactive: args.interactive,
         batch: args.batch,
         plan: match &args.plan {
             Some(path) => Some(load_plan(&cwd.join(path))?),
@@ -130,15 +115,17 @@ pub fn run_run(cwd: &Path, args: RunArgs) -> Result<u8> {
         },
         interrupt: interrupt_flag()?,
     };
-    let mut on_event = progress_printer(args.dry_run);
+    let mut on_event = Progress::new(output, args.dry_run);
     let report = match &args.recipe {
         Some(name) if !args.resume => {
             let source = find_recipe(&repo.root, cwd, name)?;
-            let recipe = parse_recipe(source)?;
+            let mut recipe = parse_recipe(source)?;
+            super::apply_git_config(&repo, &mut recipe);
             run_recipe(&repo, &recipe, &options, &mut on_event)?
         }
         _ => resume_run(&repo, &options, args.force, &mut on_event)?,
     };
+    drop(on_event);
     print_report(&report, args.format)
 }
 
@@ -174,7 +161,7 @@ pub(super) fn print_report(report: &RunReport, format: RunFormat) -> Result<u8> 
     })
 }
 
-fn status_word(status: BatchStatus) -> &'static str {
+pub(super) fn status_word(status: BatchStatus) -> &'static str {
     match status {
         BatchStatus::Committed => "committed",
         BatchStatus::WouldCommit => "would commit",
@@ -183,6 +170,7 @@ fn status_word(status: BatchStatus) -> &'static str {
         BatchStatus::TransformFailed => "FAILED to transform, nothing written",
         BatchStatus::Interrupted => "interrupted, rolled back",
         BatchStatus::NotRun => "not run",
+        BatchStatus::Skipped => "skipped",
     }
 }
 
