@@ -532,3 +532,38 @@ fn quiet_prints_only_the_report() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Done: 1 of 1 batch committed"));
 }
+
+#[test]
+fn killed_while_a_verify_command_runs_then_resumed() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("slow.toml"),
+        "name = \"slow\"\n[[step]]\nkind = \"rename\"\nsymbol = \"shopcore.db.queries.fetch_order\"\nto = \"load_order\"\n[batch]\nmax_files = 5\n[verify]\ncommands = [\"touch .verifying; sleep 1; python -m pytest -q -p no:cacheprovider\"]\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join(".gitignore"), "__pycache__/\n.verifying\n").expect("ignore");
+    commit_all(dir, "recipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_git-ripple"))
+        .arg("-C")
+        .arg(dir)
+        .args(["run", "slow.toml"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start");
+    let started = std::time::Instant::now();
+    while !dir.join(".verifying").exists() {
+        assert!(started.elapsed().as_secs() < 60, "never verified");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let out = ripple(dir, &["resume", "--format", "json"]);
+    expect_ok(&out, "resume");
+    assert_eq!(commits_between(dir, "main", "ripple/slow").len(), 5);
+    assert_eq!(git(dir, &["status", "--porcelain"]), "");
+    git(dir, &["fsck", "--no-progress"]);
+}

@@ -3,9 +3,10 @@
 use std::path::Path;
 
 use clap::Args;
-use miette::Result;
+use miette::{IntoDiagnostic, Result};
 
 use super::exit;
+use super::run::RunFormat;
 use crate::run::abort_run;
 use crate::scan::Repository;
 
@@ -21,11 +22,21 @@ pub struct AbortArgs {
     /// Also delete the run's branch.
     #[arg(long)]
     pub delete_branch: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
 }
 
 pub fn run_abort(cwd: &Path, args: AbortArgs) -> Result<u8> {
     let repo = Repository::discover(cwd)?;
     let report = abort_run(&repo, args.delete_branch)?;
+    if args.format == RunFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).into_diagnostic()?
+        );
+        return Ok(exit::SUCCESS);
+    }
     let back = report
         .restored_to
         .branch
