@@ -196,21 +196,20 @@ pub fn commit_changes(
         .commit("HEAD", message, new_tree, [parent])
         .map_err(git_err("commit"))?
         .detach();
+    write_index_from_tree(repo, new_tree)?;
+    Ok(id)
+}
+
+fn write_index_from_tree(repo: &gix::Repository, tree: ObjectId) -> Result<(), VcsError> {
     let mut index = repo
-        .index_from_tree(&new_tree)
+        .index_from_tree(&tree)
         .map_err(git_err("rebuild the index"))?;
     index
         .write(gix::index::write::Options::default())
         .map_err(|e| VcsError::Git {
             what: "write the index",
             message: e.to_string(),
-        })?;
-    Ok(id)
-}
-
-/// The short form of a commit id, as `git log --oneline` prints it.
-pub fn short(id: &ObjectId) -> String {
-    id.to_hex_with_len(7).to_string()
+        })
 }
 
 /// Make the index match a commit's tree (after a commit whose index write was interrupted, or
@@ -221,15 +220,7 @@ pub fn reset_index(repo: &gix::Repository, commit: ObjectId) -> Result<(), VcsEr
         .map_err(git_err("read a commit"))?
         .tree_id()
         .map_err(git_err("read a commit's tree"))?;
-    let mut index = repo
-        .index_from_tree(&tree)
-        .map_err(git_err("rebuild the index"))?;
-    index
-        .write(gix::index::write::Options::default())
-        .map_err(|e| VcsError::Git {
-            what: "write the index",
-            message: e.to_string(),
-        })
+    write_index_from_tree(repo, tree.detach())
 }
 
 /// A file's text at a commit (`None` when the commit has no such file).

@@ -139,6 +139,17 @@ where
         verbose: cli.verbose,
         ci: cli.ci,
     };
+    if cli.ci {
+        // Error reports without colour or Unicode art in CI logs.
+        let _ = miette::set_hook(Box::new(|_| {
+            Box::new(
+                miette::MietteHandlerOpts::new()
+                    .color(false)
+                    .unicode(false)
+                    .build(),
+            )
+        }));
+    }
     let result = match cli.command {
         Command::Graph(args) => graph::run_graph(&cwd, args),
         Command::Recipes(args) => recipes::run_recipes(&cwd, args),

@@ -21,7 +21,10 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(output: &Output, dry_run: bool) -> Progress {
-        let terminal = std::io::stderr().is_terminal() && !output.ci;
+        // A person is watching when both streams are a terminal (`| tee log` or a CI runner
+        // means plain lines).
+        let terminal =
+            std::io::stdout().is_terminal() && std::io::stderr().is_terminal() && !output.ci;
         let bar = (terminal && !output.quiet).then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
