@@ -6,6 +6,8 @@
 //! `..`, nothing under `.git/`), and no changed source file gains syntax errors (tree-sitter
 //! re-parse).
 
+pub mod protocol;
+
 use std::path::{Component, Path};
 
 use crate::lang::{self, Language};
