@@ -754,3 +754,44 @@ commands = ["go build ./...", "go vet ./..."]
     gofmt_clean(dir);
     assert_each_commit_passes(dir, &commits, &[GO_BUILD, GO_VET], "ripple/rename-map");
 }
+
+#[test]
+fn python_rewrite_adds_and_removes_imports() {
+    let repo = crate::common::empty_repo();
+    let dir = repo.path();
+    git(dir, &["config", "user.name", "Ripple User"]);
+    git(dir, &["config", "user.email", "user@ripple.invalid"]);
+    std::fs::create_dir_all(dir.join("app")).expect("dir");
+    std::fs::write(dir.join("app/__init__.py"), "").expect("write");
+    std::fs::write(
+        dir.join("app/timing.py"),
+        "\"\"\"Timing helpers.\"\"\"\nimport time\nfrom os import sep\n\n\ndef elapsed(start):\n    return time.time() - start\n\n\ndef joined(a, b):\n    return a + sep + b\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("test_timing.py"),
+        "from app.timing import elapsed, joined\n\n\ndef test_elapsed():\n    assert elapsed(0) > 0\n\n\ndef test_joined():\n    assert joined('a', 'b') == 'a/b'\n",
+    )
+    .expect("write");
+    add_recipe(
+        dir,
+        "monotonic.toml",
+        r#"name = "monotonic"
+[[step]]
+kind = "rewrite"
+language = "python"
+query = '''((call function: (attribute object: (identifier) @m attribute: (identifier) @f) arguments: (argument_list) @args) @match (#eq? @m "time") (#eq? @f "time") (#eq? @args "()"))'''
+template = "monotonic()"
+imports = ["from time import monotonic"]
+[verify]
+commands = ["python -m pytest -q -p no:cacheprovider"]
+"#,
+    );
+    commit_all(dir, "timing module");
+    run_ok(dir, &["run", "monotonic.toml"]);
+    let timing = std::fs::read_to_string(dir.join("app/timing.py")).expect("read");
+    assert_eq!(
+        timing,
+        "\"\"\"Timing helpers.\"\"\"\nfrom os import sep\nfrom time import monotonic\n\n\ndef elapsed(start):\n    return monotonic() - start\n\n\ndef joined(a, b):\n    return a + sep + b\n"
+    );
+}

@@ -304,6 +304,117 @@ pub(super) fn python_add_import(path: &str, source: &str, stmt: &str) -> Result<
     Ok(source.to_string())
 }
 
+/// The names a Python file binds by module-level imports, with what removing each takes:
+/// (bound name, statement range, name item range, number of names in the statement).
+struct PythonBinding {
+    name: String,
+    statement: std::ops::Range<usize>,
+    item: std::ops::Range<usize>,
+    siblings: usize,
+    index: usize,
+}
+
+fn python_bindings(source: &str, facts: &crate::facts::FileFacts) -> Vec<PythonBinding> {
+    let mut out = Vec::new();
+    for i in facts
+        .imports
+        .iter()
+        .filter(|i| i.context == ImportContext::Module)
+    {
+        match &i.kind {
+            ImportKind::From {
+                names, star: false, ..
+            } => {
+                let statement = line_range(source, i.span.start as usize, i.span.end as usize);
+                for (k, n) in names.iter().enumerate() {
+                    let start = n.span.start as usize;
+                    let mut end = n.span.end as usize;
+                    if let Some(a) = &n.alias
+                        && let Some(p) = source[end..].find(a.as_str())
+                    {
+                        end += p + a.len();
+                    }
+                    out.push(PythonBinding {
+                        name: n.alias.clone().unwrap_or_else(|| n.name.clone()),
+                        statement: statement.clone(),
+                        item: start..end,
+                        siblings: names.len(),
+                        index: k,
+                    });
+                }
+            }
+            ImportKind::Module { module, alias } => {
+                // `import a.b` binds `a`; `import a.b as c` binds `c`. Only whole-statement
+                // removal is attempted for these (one module per statement).
+                let bound = alias
+                    .clone()
+                    .unwrap_or_else(|| module.split('.').next().unwrap_or(module).to_string());
+                let statement = line_range(source, i.span.start as usize, i.span.end as usize);
+                let text = &source[statement.clone()];
+                if text.trim_start().starts_with("import ") && !text.contains(',') {
+                    out.push(PythonBinding {
+                        name: bound,
+                        statement: statement.clone(),
+                        item: statement,
+                        siblings: 1,
+                        index: 0,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Remove the import binding `name` when nothing in the file uses it any more (after a
+/// rewrite replaced its last use). A name in `__all__` counts as a use.
+pub(super) fn python_remove_unused(
+    path: &str,
+    source: &str,
+    name: &str,
+) -> Result<String, RuleError> {
+    let facts = lang::extract_facts(Language::Python, path, source.as_bytes())?;
+    let used = facts.references.iter().any(|r| {
+        r.segments.first().is_some_and(|s| s.name == name)
+            && !matches!(r.kind, crate::facts::ReferenceKind::Import)
+    });
+    if used {
+        return Ok(source.to_string());
+    }
+    let bindings = python_bindings(source, &facts);
+    let Some(b) = bindings.iter().find(|b| b.name == name) else {
+        return Ok(source.to_string());
+    };
+    // Conservative: any other whole-word mention outside import statements keeps it.
+    let in_imports = |at: usize| bindings.iter().any(|o| o.statement.contains(&at));
+    if super::word_occurrences(source, 0..source.len(), name)
+        .into_iter()
+        .any(|at| !in_imports(at))
+    {
+        return Ok(source.to_string());
+    }
+    let edit = if b.siblings == 1 {
+        TextEdit::new(b.statement.start, b.statement.end, "")
+    } else {
+        // Remove the item and one separating comma (the one after it, or before the last).
+        let sibling = |k: usize| {
+            bindings
+                .iter()
+                .find(|o| o.statement == b.statement && o.index == k)
+        };
+        match (
+            sibling(b.index + 1),
+            b.index.checked_sub(1).and_then(sibling),
+        ) {
+            (Some(next), _) => TextEdit::new(b.item.start, next.item.start, ""),
+            (None, Some(prev)) => TextEdit::new(prev.item.end, b.item.end, ""),
+            (None, None) => return Ok(source.to_string()),
+        }
+    };
+    Ok(apply_text_edits(path, source, vec![edit])?)
+}
+
 /// Insert a whole import line after the last module-level import, or after the module
 /// docstring and `from __future__` imports when there are none.
 fn insert_python_import_line(
@@ -389,6 +500,23 @@ mod tests {
         let src = "package a\n\nimport (\n\t\"io/ioutil\"\n\n\t\"example.com/x\"\n)\n";
         let out = go_remove_import("a.go", src, "io/ioutil").expect("remove");
         assert_eq!(out, "package a\n\nimport (\n\t\"example.com/x\"\n)\n");
+    }
+
+    #[test]
+    fn python_unused_imports_are_removed() {
+        let src = "import time\nfrom os import path, sep\n\nx = sep\n";
+        let out = python_remove_unused("a.py", src, "time").expect("remove");
+        assert_eq!(out, "from os import path, sep\n\nx = sep\n");
+        let out = python_remove_unused("a.py", &out, "path").expect("remove");
+        assert_eq!(out, "from os import sep\n\nx = sep\n");
+        assert_eq!(
+            python_remove_unused("a.py", &out, "sep").expect("kept"),
+            out,
+            "still used"
+        );
+        let src = "from os import sep, path\n\nx = sep\n";
+        let out = python_remove_unused("a.py", src, "path").expect("remove");
+        assert_eq!(out, "from os import sep\n\nx = sep\n");
     }
 
     #[test]

@@ -14,7 +14,9 @@ use crate::facts::ImportKind;
 use crate::lang::{self, Language};
 use crate::recipe::{RewriteStep, TemplatePart};
 
-use super::imports::{go_add_import, go_local_name, go_remove_import, python_add_import};
+use super::imports::{
+    go_add_import, go_local_name, go_remove_import, python_add_import, python_remove_unused,
+};
 use super::{BatchInput, RuleContext, RuleError, Transformed, read};
 
 pub(super) fn rewrite(
@@ -133,6 +135,40 @@ fn rewrite_file(
         Language::Python => {
             for import in &needed {
                 after = python_add_import(path, &after, import)?;
+            }
+            // Names the replaced code used and the new code no longer does.
+            let facts = lang::extract_facts(Language::Python, path, source.as_bytes())?;
+            let mut names: Vec<String> = Vec::new();
+            names.extend(facts.imports.iter().filter_map(|i| match &i.kind {
+                ImportKind::Module { module, alias } => {
+                    Some(
+                        alias.clone().unwrap_or_else(|| {
+                            module.split('.').next().unwrap_or(module).to_string()
+                        }),
+                    )
+                }
+                _ => None,
+            }));
+            names.extend(facts.imports.iter().flat_map(|i| {
+                match &i.kind {
+                    ImportKind::From { names, .. } => names
+                        .iter()
+                        .map(|n| n.alias.clone().unwrap_or_else(|| n.name.clone()))
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            }));
+            names.sort();
+            names.dedup();
+            for name in names {
+                let used_before =
+                    super::word_occurrences(&replaced_text, 0..replaced_text.len(), &name)
+                        .into_iter()
+                        .next()
+                        .is_some();
+                if used_before {
+                    after = python_remove_unused(path, &after, &name)?;
+                }
             }
         }
     }
