@@ -18,6 +18,7 @@
 //! * [`cli`] is the command line on top.
 
 pub mod cli;
+pub mod context;
 pub mod edit;
 pub mod facts;
 pub mod format;

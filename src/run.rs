@@ -130,6 +130,15 @@ pub enum RunError {
         )
     )]
     RecipeChanged { display: String },
+    /// A `model` step, which this build cannot carry out yet: refused before any change.
+    #[error("step {step} is a `model` step, and this git-ripple cannot call a model yet")]
+    #[diagnostic(
+        code(ripple::run::model_step),
+        help(
+            "`git ripple explain RECIPE --batch K` shows what each batch would send; `git ripple plan` its batches; rename, rewrite and move steps run without a model"
+        )
+    )]
+    ModelStep { step: usize },
     /// `--plan` was made for another recipe.
     #[error("the plan is for recipe `{plan}`, not `{recipe}`")]
     #[diagnostic(code(ripple::run::plan_mismatch))]
@@ -398,6 +407,14 @@ pub fn run_recipe(
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let root = repo.root.as_path();
+    if !options.dry_run
+        && let Some(i) = recipe
+            .steps
+            .iter()
+            .position(|s| matches!(s.action, StepAction::Model(_)))
+    {
+        return Err(RunError::ModelStep { step: i + 1 });
+    }
     let head = vcs::head_state(&repo.repo)?;
     if !options.dry_run {
         let dirty = vcs::dirty_files(&repo.repo)?;

@@ -3,6 +3,7 @@
 //! and its children do.
 
 mod abort;
+mod explain;
 mod graph;
 mod log;
 mod plan;
@@ -92,6 +93,8 @@ pub enum Command {
     Abort(abort::AbortArgs),
     /// List the run's commits with their batch and verification trailers.
     Log(log::LogArgs),
+    /// Print exactly what a model step's batch would send to a model, with token counts.
+    Explain(explain::ExplainArgs),
 }
 
 /// How much to print and whether a person is watching (global flags).
@@ -159,6 +162,7 @@ where
         Command::Status(args) => status::run_status(&cwd, args),
         Command::Abort(args) => abort::run_abort(&cwd, args),
         Command::Log(args) => log::run_log(&cwd, args),
+        Command::Explain(args) => explain::run_explain(&cwd, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,123 @@
+//! `git ripple explain`: exactly what would be sent to a model for one batch, with token counts
+//! per part, without calling any model.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use clap::Args;
+use miette::{IntoDiagnostic, Result, miette};
+use serde_json::json;
+
+use super::exit;
+use super::run::RunFormat;
+use crate::context::build_prompt;
+use crate::graph::{GraphOptions, build_graph};
+use crate::recipe::{StepAction, find_recipe, parse_recipe};
+use crate::run::simulate;
+use crate::scan::{Repository, scan_repo};
+
+/// Prompt budget per batch when none is given.
+pub const DEFAULT_BUDGET: usize = 24_000;
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Prints the prompt of a model step's batch: the instructions, the contracts of what the batch's
+files use from elsewhere (nearest first; the farthest are dropped to fit the budget), and the
+files in full. Files that look like secrets are withheld and token-like strings redacted.
+
+Examples:
+  git ripple explain model-rename-fetch-order --batch 2
+  git ripple explain model-rename-fetch-order --batch 2 --budget 4000 --format json")]
+pub struct ExplainArgs {
+    /// The recipe: a path, or a repository or bundled recipe name.
+    pub recipe: String,
+    /// The batch (its index in `git ripple plan`).
+    #[arg(long, value_name = "K")]
+    pub batch: usize,
+    /// Token budget of the prompt.
+    #[arg(long, value_name = "TOKENS", default_value_t = DEFAULT_BUDGET)]
+    pub budget: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
+}
+
+pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
+    let repo = Repository::discover(cwd)?;
+    let recipe = parse_recipe(find_recipe(&repo.root, cwd, &args.recipe)?)?;
+    let scan = scan_repo(&repo)?;
+    let options = GraphOptions::default();
+    let plan = simulate(&repo.root, &scan, &recipe, &options, false)?.plan;
+    let Some((step_index, batch)) = plan
+        .steps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.batches.iter().map(move |b| (i, b)))
+        .find(|(_, b)| b.index == args.batch)
+    else {
+        return Err(miette!(
+            help = "`git ripple plan` lists the batches",
+            "the plan has no batch {} (it has {})",
+            args.batch,
+            plan.totals.batches
+        ));
+    };
+    let StepAction::Model(step) = &recipe.steps[step_index].action else {
+        return Err(miette!(
+            help = "only model steps send anything; `git ripple run --dry-run` shows what this batch changes",
+            "batch {} belongs to a `{}` step, which runs without a model",
+            args.batch,
+            recipe.steps[step_index].action.kind()
+        ));
+    };
+    let graph = build_graph(&repo.root, &scan, &options)?;
+    let read = |p: &str| std::fs::read_to_string(repo.root.join(p)).ok();
+    let prompt = build_prompt(
+        &step.instructions,
+        &batch.files,
+        &graph,
+        &read,
+        &[],
+        args.budget,
+    );
+    let out = match args.format {
+        RunFormat::Json => {
+            let v = json!({
+                "recipe": recipe.name,
+                "batch": batch.index,
+                "tokens": prompt.tokens,
+                "budget": prompt.budget,
+                "parts": prompt.parts.iter().map(|p| json!({
+                    "kind": p.kind, "name": p.name, "tokens": p.tokens,
+                })).collect::<Vec<_>>(),
+                "dropped": prompt.dropped,
+                "withheld": prompt.withheld,
+                "text": prompt.text,
+            });
+            let mut s = serde_json::to_string_pretty(&v).into_diagnostic()?;
+            s.push('\n');
+            s
+        }
+        RunFormat::Text => {
+            let mut s = String::new();
+            let _ = writeln!(
+                s,
+                "Batch {} of {}: {} tokens of a {} token budget",
+                batch.index, recipe.name, prompt.tokens, prompt.budget
+            );
+            for p in &prompt.parts {
+                let _ = writeln!(s, "  {:>6} tokens  {:<12} {}", p.tokens, p.kind, p.name);
+            }
+            for d in &prompt.dropped {
+                let _ = writeln!(s, "  dropped to fit the budget: contract of {d}");
+            }
+            for w in &prompt.withheld {
+                let _ = writeln!(s, "  withheld (looks like a secret): {w}");
+            }
+            let _ = writeln!(s, "\n----- the prompt -----\n{}", prompt.text);
+            s
+        }
+    };
+    print!("{out}");
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,117 @@
+//! `git ripple explain`: the prompt of a model batch, exactly as it would be sent, with token
+//! counts; contracts never carry bodies; the budget drops the farthest contracts first.
+
+use crate::common::{fixture_repo, ripple, ripple_ok};
+
+#[test]
+fn the_prompt_of_a_model_batch() {
+    let repo = fixture_repo("python/shop");
+    let json: serde_json::Value = serde_json::from_str(&ripple_ok(
+        repo.path(),
+        &[
+            "explain",
+            "model-rename-fetch-order",
+            "--batch",
+            "2",
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("json");
+    let text = json["text"].as_str().expect("prompt text");
+    insta::assert_snapshot!("model_batch_prompt", text);
+    // Contracts are signatures: the body of fetch_order is not there, its signature is.
+    assert!(text.contains("def fetch_order(order_id: int) -> Order:"));
+    assert!(!text.contains("connection.get_connection().get(order_id)"));
+    let parts = json["parts"].as_array().expect("parts");
+    let sum: u64 = parts.iter().filter_map(|p| p["tokens"].as_u64()).sum();
+    assert!(
+        sum > 0 && sum <= json["tokens"].as_u64().unwrap_or(0),
+        "parts are counted"
+    );
+}
+
+#[test]
+fn a_small_budget_drops_the_farthest_contracts_first() {
+    let repo = fixture_repo("python/shop");
+    let full: serde_json::Value = serde_json::from_str(&ripple_ok(
+        repo.path(),
+        &[
+            "explain",
+            "model-rename-fetch-order",
+            "--batch",
+            "2",
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("json");
+    let contracts: Vec<String> = full["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .filter(|p| p["kind"] == "contract")
+        .map(|p| p["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(contracts.len() > 3);
+    let budget = (full["tokens"].as_u64().expect("tokens") - 150).to_string();
+    let small: serde_json::Value = serde_json::from_str(&ripple_ok(
+        repo.path(),
+        &[
+            "explain",
+            "model-rename-fetch-order",
+            "--batch",
+            "2",
+            "--budget",
+            &budget,
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("json");
+    let dropped: Vec<&str> = small["dropped"]
+        .as_array()
+        .expect("dropped")
+        .iter()
+        .filter_map(|d| d.as_str())
+        .collect();
+    assert!(!dropped.is_empty());
+    // The dropped ones are the last (farthest) of the full list, farthest first.
+    let tail: Vec<&str> = contracts
+        .iter()
+        .rev()
+        .take(dropped.len())
+        .map(String::as_str)
+        .collect();
+    assert_eq!(dropped, tail);
+    assert!(small["tokens"].as_u64().expect("tokens") <= budget.parse::<u64>().expect("n"));
+}
+
+#[test]
+fn explain_refuses_batches_without_a_model() {
+    let repo = fixture_repo("python/shop");
+    let out = ripple(
+        repo.path(),
+        &["explain", "rename-fetch-order", "--batch", "1"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("runs without a model"));
+}
+
+#[test]
+fn a_model_step_is_refused_before_any_change() {
+    let repo = fixture_repo("python/shop");
+    let before = crate::common::git(repo.path(), &["show-ref"]);
+    let out = ripple(repo.path(), &["run", "model-rename-fetch-order"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a `model` step"));
+    assert_eq!(
+        crate::common::git(repo.path(), &["show-ref"]),
+        before,
+        "no branch made"
+    );
+    assert_eq!(
+        crate::common::git(repo.path(), &["status", "--porcelain"]),
+        ""
+    );
+}
