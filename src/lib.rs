@@ -24,6 +24,7 @@ pub mod facts;
 pub mod format;
 pub mod graph;
 pub mod lang;
+pub mod model;
 pub mod plan;
 pub mod recipe;
 pub mod rules;

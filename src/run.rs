@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::context;
 use crate::edit::EditError;
 use crate::format::keep_gofmt_clean;
 use crate::graph::{Graph, GraphError, GraphOptions, build_graph};
@@ -43,6 +44,15 @@ pub struct RunOptions {
     pub max_batches: Option<usize>,
     /// Ask [`Hooks::review`] about every verified batch before committing it.
     pub interactive: bool,
+    /// The model spec chosen by --model, RIPPLE_MODEL or `git config ripple.model` (the
+    /// recipe's `model` is the fallback).
+    pub model_spec: Option<String>,
+    /// The model client, set up from the spec when the recipe has `model` steps.
+    pub model: Option<Arc<crate::model::Client>>,
+    /// Stop (resumably) between batches once the model has used this many tokens.
+    pub max_tokens_total: Option<u64>,
+    /// Answer model requests from this transcript instead of a provider.
+    pub replay: Option<PathBuf>,
     /// Carry out only this batch, on top of HEAD (CI fan-out); its dependencies must be in
     /// HEAD's history already.
     pub batch: Option<usize>,
@@ -107,6 +117,9 @@ pub enum RunError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Model(#[from] crate::model::ModelError),
     /// `resume`, `status` or `abort` without a run in progress.
     #[error("no git-ripple run is in progress in this repository")]
     #[diagnostic(
@@ -130,12 +143,12 @@ pub enum RunError {
         )
     )]
     RecipeChanged { display: String },
-    /// A `model` step, which this build cannot carry out yet: refused before any change.
-    #[error("step {step} is a `model` step, and this git-ripple cannot call a model yet")]
+    /// A `model` step without a model configured: refused before any change.
+    #[error("step {step} is a `model` step, and no model is configured")]
     #[diagnostic(
         code(ripple::run::model_step),
         help(
-            "`git ripple explain RECIPE --batch K` shows what each batch would send; `git ripple plan` its batches; rename, rewrite and move steps run without a model"
+            "choose one with --model SPEC, RIPPLE_MODEL, `git config ripple.model SPEC` or `model = \"SPEC\"` in the recipe (openai:MODEL, openai-chat:MODEL, anthropic:MODEL, ollama:MODEL, openai-compatible:MODEL@BASE_URL); `git ripple explain RECIPE --batch K` shows what would be sent"
         )
     )]
     ModelStep { step: usize },
@@ -239,6 +252,8 @@ pub enum Outcome {
     TransformFailed,
     /// Stopped by Ctrl-C (or SIGTERM) between or during batches; nothing is half-applied.
     Interrupted,
+    /// Stopped between batches because the model token budget is spent; resumable.
+    BudgetSpent,
 }
 
 /// Where the run started.
@@ -263,6 +278,16 @@ pub struct RunReport {
     pub commits: Vec<String>,
     pub files_changed: usize,
     pub duration_ms: u64,
+    /// Tokens the model used (0 without model steps).
+    #[serde(default)]
+    pub tokens: TokenUsage,
+}
+
+/// Model tokens used by a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub input: u64,
+    pub output: u64,
 }
 
 /// Progress as it happens, for the command line to show.
@@ -407,7 +432,10 @@ pub fn run_recipe(
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let root = repo.root.as_path();
+    let with_model = with_model(options, recipe)?;
+    let options = &with_model;
     if !options.dry_run
+        && options.model.is_none()
         && let Some(i) = recipe
             .steps
             .iter()
@@ -550,6 +578,7 @@ pub fn run_recipe(
             commits: Vec::new(),
             files_changed: files,
             duration_ms: started.elapsed().as_millis() as u64,
+            tokens: TokenUsage::default(),
         });
     }
 
@@ -565,6 +594,7 @@ pub fn run_recipe(
             commits: Vec::new(),
             files_changed: 0,
             duration_ms: started.elapsed().as_millis() as u64,
+            tokens: TokenUsage::default(),
         });
     }
     // Untracked files never get committed behind the user's back.
@@ -627,10 +657,16 @@ pub fn run_recipe(
         in_progress: None,
         keep_going: options.keep_going,
         only: options.batch,
+        ledger: Vec::new(),
+        tokens_in: 0,
+        tokens_out: 0,
         last_error: None,
         updated_ms: 0,
     };
     state.save(repo.repo.git_dir())?;
+    if let Some(client) = &options.model {
+        client.record_to(state::transcript_path(repo.repo.git_dir(), &state.id));
+    }
     execute(repo, recipe, &mut state, options, on_event, started)
 }
 
@@ -720,6 +756,7 @@ fn execute(
             executed += 1;
             let slot = b.index - 1;
             let batch_started = Instant::now();
+            let tokens_before = (state.tokens_in, state.tokens_out);
             on_event.event(Event::Stage {
                 batch: b.index,
                 total,
@@ -729,13 +766,46 @@ fn execute(
                 files: &b.files,
                 phase: b.phase,
             };
-            let transformed = transform_batch(&ctx, &step.action, &input)
-                .map(|mut t| {
-                    keep_gofmt_clean(&mut t.changes);
-                    t
-                })
-                .map_err(|e| e.to_string())
-                .and_then(|t| t.changes.check().map(|()| t).map_err(|e| e.to_string()));
+            if let StepAction::Model(_) = &step.action
+                && let Some(limit) = options.max_tokens_total
+                && state.tokens_in + state.tokens_out >= limit
+            {
+                state.last_error = Some(format!(
+                    "the token budget ({limit}) is spent; `git ripple resume --max-tokens-total N` continues"
+                ));
+                outcome = Outcome::BudgetSpent;
+                stopped = true;
+                continue;
+            }
+            let transformed = match (&step.action, &options.model) {
+                (StepAction::Model(m), Some(client)) => {
+                    on_event.event(Event::Stage {
+                        batch: b.index,
+                        total,
+                        stage: "model",
+                    });
+                    let read = |p: &str| std::fs::read_to_string(root.join(p)).ok();
+                    let prompt = context::build_prompt(
+                        &m.instructions,
+                        &b.files,
+                        &graph,
+                        &read,
+                        &state.ledger,
+                        MODEL_PROMPT_BUDGET,
+                    );
+                    ask_model(client, m, &b.files, &prompt.text, &read).map(|(t, usage)| {
+                        state.tokens_in += usage.0;
+                        state.tokens_out += usage.1;
+                        t
+                    })
+                }
+                _ => transform_batch(&ctx, &step.action, &input).map_err(|e| e.to_string()),
+            }
+            .map(|mut t| {
+                keep_gofmt_clean(&mut t.changes);
+                t
+            })
+            .and_then(|t| t.changes.check().map(|()| t).map_err(|e| e.to_string()));
             failpoint("transformed", b.index);
             let t = match transformed {
                 Ok(t) => t,
@@ -801,74 +871,133 @@ fn execute(
             // Verify; with --interactive, show the verified batch and let the user accept,
             // skip, edit (then verify again) or quit.
             let mut t = t;
-            let (failed, decision) =
-                loop {
-                    report.verify.clear();
-                    let mut failed = None;
-                    for command in &b.verify {
-                        on_event.event(Event::Stage {
-                            batch: b.index,
-                            total,
-                            stage: "verify",
-                        });
-                        let result = verify::run_command(
-                            root,
-                            command,
-                            recipe.verify.timeout,
-                            &options.interrupt,
-                        )?;
-                        let ok = result.success;
-                        report.verify.push(result);
-                        if !ok {
-                            failed = report.verify.last().cloned();
-                            break;
-                        }
-                    }
-                    failpoint("verified", b.index);
-                    if failed.is_some() || !options.interactive {
-                        break (failed, Decision::Accept);
-                    }
-                    let diff = t.changes.diff();
-                    match on_event.review(&Review {
-                        root,
+            let mut repairs_used = 0;
+            let (failed, decision) = loop {
+                report.verify.clear();
+                let mut failed = None;
+                for command in &b.verify {
+                    on_event.event(Event::Stage {
                         batch: b.index,
                         total,
-                        diff: &diff,
-                        files: &report.files,
-                    }) {
-                        Decision::Edit => {
-                            // The user edited the batch's files: take them as they are now.
-                            for c in &mut t.changes.changes {
-                                if c.after.is_some() {
-                                    c.after = std::fs::read_to_string(root.join(&c.path)).ok();
-                                }
-                            }
-                            if let Err(e) = t.changes.check() {
-                                let mut result =
-                                    report.verify.last().cloned().unwrap_or_else(|| {
-                                        CommandResult {
-                                            command: "edit".into(),
-                                            success: false,
-                                            exit_code: None,
-                                            timed_out: false,
-                                            interrupted: false,
-                                            duration_ms: 0,
-                                            summary: String::new(),
-                                            output: String::new(),
-                                        }
-                                    });
-                                result.success = false;
-                                result.summary = e.to_string();
-                                break (Some(result), Decision::Accept);
-                            }
-                            report.notes.push("edited during review".to_string());
-                            let (_, added, removed) = t.changes.stats();
-                            report.lines_added = added;
-                            report.lines_removed = removed;
-                        }
-                        other => break (None, other),
+                        stage: "verify",
+                    });
+                    let result = verify::run_command(
+                        root,
+                        command,
+                        recipe.verify.timeout,
+                        &options.interrupt,
+                    )?;
+                    let ok = result.success;
+                    report.verify.push(result);
+                    if !ok {
+                        failed = report.verify.last().cloned();
+                        break;
                     }
-                };
+                }
+                failpoint("verified", b.index);
+                // A model step gets the failure back, with the files as they are now, up to
+                // `repairs` times.
+                if let (Some(f), StepAction::Model(m), Some(client)) =
+                    (&failed, &step.action, &options.model)
+                    && !f.interrupted
+                    && repairs_used < m.repairs
+                {
+                    repairs_used += 1;
+                    on_event.event(Event::Stage {
+                        batch: b.index,
+                        total,
+                        stage: "repair",
+                    });
+                    let read = |p: &str| std::fs::read_to_string(root.join(p)).ok();
+                    let prompt = context::build_prompt(
+                        &m.instructions,
+                        &b.files,
+                        &graph,
+                        &read,
+                        &state.ledger,
+                        MODEL_PROMPT_BUDGET,
+                    );
+                    let repair = format!(
+                        "{}\n\n## Verification failed\n\nAfter your edits (the files above are as they are now), `{}` failed:\n\n```\n{}\n```\n\nAnswer with SEARCH/REPLACE blocks against the files as they are now that make it pass.\n",
+                        prompt.text,
+                        f.command,
+                        context::redact(&verify::relevant_lines(&f.output, 80))
+                    );
+                    match ask_model(client, m, &b.files, &repair, &read) {
+                        Ok((fix, usage)) => {
+                            state.tokens_in += usage.0;
+                            state.tokens_out += usage.1;
+                            if fix.changes.check().is_ok() {
+                                fix.changes.write(root).map_err(RunError::Write)?;
+                                merge_changes(&mut t.changes, fix.changes);
+                                if let Some(ip) = &mut state.in_progress {
+                                    for c in &t.changes.changes {
+                                        if !ip.files.iter().any(|s| s.path == c.path) {
+                                            ip.files.push(SavedFile {
+                                                path: c.path.clone(),
+                                                before: c.before.clone(),
+                                            });
+                                        }
+                                    }
+                                }
+                                state.save(&git_dir)?;
+                                report
+                                    .notes
+                                    .push(format!("repair {repairs_used}: {}", fix.summary));
+                                continue;
+                            }
+                        }
+                        Err(e) => report
+                            .notes
+                            .push(format!("repair {repairs_used} failed: {e}")),
+                    }
+                }
+                if failed.is_some() || !options.interactive {
+                    break (failed, Decision::Accept);
+                }
+                let diff = t.changes.diff();
+                match on_event.review(&Review {
+                    root,
+                    batch: b.index,
+                    total,
+                    diff: &diff,
+                    files: &report.files,
+                }) {
+                    Decision::Edit => {
+                        // The user edited the batch's files: take them as they are now.
+                        for c in &mut t.changes.changes {
+                            if c.after.is_some() {
+                                c.after = std::fs::read_to_string(root.join(&c.path)).ok();
+                            }
+                        }
+                        if let Err(e) = t.changes.check() {
+                            let mut result =
+                                report
+                                    .verify
+                                    .last()
+                                    .cloned()
+                                    .unwrap_or_else(|| CommandResult {
+                                        command: "edit".into(),
+                                        success: false,
+                                        exit_code: None,
+                                        timed_out: false,
+                                        interrupted: false,
+                                        duration_ms: 0,
+                                        summary: String::new(),
+                                        output: String::new(),
+                                    });
+                            result.success = false;
+                            result.summary = e.to_string();
+                            break (Some(result), Decision::Accept);
+                        }
+                        report.notes.push("edited during review".to_string());
+                        let (_, added, removed) = t.changes.stats();
+                        report.lines_added = added;
+                        report.lines_removed = removed;
+                    }
+                    other => break (None, other),
+                }
+            };
             if matches!(decision, Decision::Skip | Decision::Quit) {
                 t.changes.restore(root).map_err(RunError::Write)?;
                 state.in_progress = None;
@@ -928,7 +1057,15 @@ fn execute(
                 total,
                 stage: "commit",
             });
-            let message = commit_message(recipe, i, b.index, total, &t, &report.verify);
+            let mut message = commit_message(recipe, i, b.index, total, &t, &report.verify);
+            if let (StepAction::Model(_), Some(client)) = (&step.action, &options.model) {
+                message.push_str(&format!(
+                    "Ripple-Model: {}\nRipple-Tokens: {} in, {} out\n",
+                    client.spec.spec,
+                    state.tokens_in - tokens_before.0,
+                    state.tokens_out - tokens_before.1
+                ));
+            }
             let id = match vcs::commit_changes(&repo.repo, &t.changes, &message, parent) {
                 Ok(id) => id,
                 Err(e) => {
@@ -941,6 +1078,16 @@ fn execute(
                 }
             };
             failpoint("committed", b.index);
+            if let StepAction::Model(_) = &step.action {
+                state.ledger.push(format!(
+                    "batch {}: {} ({})",
+                    b.index,
+                    t.summary,
+                    report.files.join(", ")
+                ));
+                let excess = state.ledger.len().saturating_sub(LEDGER_ENTRIES);
+                state.ledger.drain(..excess);
+            }
             parent = id;
             report.status = BatchStatus::Committed;
             report.commit = Some(id.to_hex().to_string());
@@ -984,7 +1131,7 @@ fn execute(
             debug_assert!(paused || state.batches.iter().any(|b| !b.status.is_done()));
             RunStatus::Stopped
         }
-        Outcome::Interrupted => RunStatus::Interrupted,
+        Outcome::Interrupted | Outcome::BudgetSpent => RunStatus::Interrupted,
         Outcome::VerificationFailed | Outcome::TransformFailed => {
             if all_done {
                 RunStatus::Done
@@ -995,6 +1142,99 @@ fn execute(
     };
     state.save(&git_dir)?;
     Ok(report_of(state, outcome, final_verify, started))
+}
+
+/// The options with a model client when the recipe has `model` steps and a spec is chosen
+/// (options first, then the recipe's `model`).
+fn with_model(options: &RunOptions, recipe: &Recipe) -> Result<RunOptions, RunError> {
+    let mut out = options.clone();
+    let needs = recipe
+        .steps
+        .iter()
+        .any(|s| matches!(s.action, StepAction::Model(_)));
+    if !needs || out.model.is_some() || options.dry_run {
+        return Ok(out);
+    }
+    if let Some(transcript) = &options.replay {
+        out.model = Some(Arc::new(crate::model::Client::replay(transcript)?));
+        return Ok(out);
+    }
+    let Some(spec) = options.model_spec.clone().or_else(|| recipe.model.clone()) else {
+        return Ok(out);
+    };
+    let spec = crate::model::ModelSpec::parse(&spec)?;
+    let mut retry = crate::model::RetryPolicy::default();
+    if let Some(ms) = std::env::var("RIPPLE_RETRY_BASE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        retry.base = std::time::Duration::from_millis(ms);
+    }
+    // A provider that does not answer in time is retried like a dropped connection.
+    let timeout = std::env::var("RIPPLE_MODEL_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(600);
+    let client = crate::model::Client::new(spec, std::time::Duration::from_secs(timeout), retry)?;
+    out.model = Some(Arc::new(client));
+    Ok(out)
+}
+
+/// Prompt budget of a model batch (tokens).
+pub const MODEL_PROMPT_BUDGET: usize = 24_000;
+/// How many earlier batches the ledger remembers.
+const LEDGER_ENTRIES: usize = 20;
+/// The system prompt (Markdown, embedded).
+const SYSTEM_PROMPT: &str = include_str!("../prompts/system.md");
+
+/// Ask the model for a batch's edits and apply its answer to the files' current texts (in
+/// memory). Returns the edits and the (input, output) tokens used.
+fn ask_model(
+    client: &crate::model::Client,
+    step: &crate::recipe::ModelStep,
+    files: &[String],
+    prompt: &str,
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Transformed, (u64, u64)), String> {
+    let completion = client
+        .complete(SYSTEM_PROMPT, prompt)
+        .map_err(|e| e.to_string())?;
+    let usage = (completion.input_tokens, completion.output_tokens);
+    let edits = crate::edit::protocol::parse_answer(&completion.text)
+        .map_err(|e| format!("the model's answer was refused: {e}"))?;
+    let allow_new = |p: &str| step.new_files.as_ref().is_some_and(|g| g.is_match(p));
+    let scope = crate::edit::protocol::Scope {
+        files,
+        allow_new: &allow_new,
+    };
+    let (changes, notes) = crate::edit::protocol::apply_edits(&edits, &scope, read)
+        .map_err(|e| format!("the model's answer was refused: {e}"))?;
+    let n = changes.changes.len();
+    Ok((
+        Transformed {
+            changes,
+            summary: format!(
+                "{} ({n} file{} changed by the model)",
+                step.instructions.lines().next().unwrap_or("").trim(),
+                if n == 1 { "" } else { "s" }
+            ),
+            notes,
+        },
+        usage,
+    ))
+}
+
+/// Fold a repair's changes (made on top of `into`'s results) into `into`: the `before` stays
+/// what the batch started from.
+fn merge_changes(into: &mut crate::edit::ChangeSet, repair: crate::edit::ChangeSet) {
+    for c in repair.changes {
+        match into.changes.iter_mut().find(|x| x.path == c.path) {
+            Some(existing) => existing.after = c.after,
+            None => into.changes.push(c),
+        }
+    }
+    let done = std::mem::take(into);
+    *into = done.normalize();
 }
 
 /// The report of a run's state.
@@ -1025,6 +1265,10 @@ pub fn report_of(
             .collect(),
         final_verify,
         duration_ms: started.elapsed().as_millis() as u64,
+        tokens: TokenUsage {
+            input: state.tokens_in,
+            output: state.tokens_out,
+        },
     }
 }
 
@@ -1126,8 +1370,11 @@ pub fn resume_run(
     state.save(&git_dir)?;
     let options = RunOptions {
         keep_going: state.keep_going || options.keep_going,
-        ..options.clone()
+        ..with_model(options, &recipe)?
     };
+    if let Some(client) = &options.model {
+        client.record_to(state::transcript_path(&git_dir, &state.id));
+    }
     execute(repo, &recipe, &mut state, &options, on_event, started)
 }
 

@@ -76,6 +76,14 @@ pub struct RunState {
     /// `run --batch K`: the one batch this run carries out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only: Option<usize>,
+    /// What earlier model batches did, carried into later prompts (capped).
+    #[serde(default)]
+    pub ledger: Vec<String>,
+    /// Model tokens used so far.
+    #[serde(default)]
+    pub tokens_in: u64,
+    #[serde(default)]
+    pub tokens_out: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// Milliseconds since the Unix epoch.
@@ -153,6 +161,14 @@ impl RunState {
             _ => write_atomically(&current, format!("{}\n", self.id).as_bytes()),
         }
     }
+}
+
+/// Where a run's model requests and responses are appended.
+pub fn transcript_path(git_dir: &Path, id: &str) -> PathBuf {
+    ripple_dir(git_dir)
+        .join("runs")
+        .join(id)
+        .join("transcript.jsonl")
 }
 
 /// The run in progress, if any.

@@ -214,6 +214,45 @@ fn summarize(output: &str, success: bool, exit_code: Option<i32>) -> String {
     }
 }
 
+/// At most `budget` lines of a failing command's output for a model to read: the lines that
+/// name errors and failures first (in order), then the end of the output.
+pub fn relevant_lines(output: &str, budget: usize) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    let marks = [
+        "error",
+        "Error",
+        "ERROR",
+        "FAIL",
+        "panic",
+        "Traceback",
+        "assert",
+        "undefined",
+        "cannot",
+    ];
+    let mut picked: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| marks.iter().any(|m| l.contains(m)))
+        .map(|(i, _)| i)
+        .take(budget / 2)
+        .collect();
+    let room = budget.saturating_sub(picked.len());
+    picked.extend(lines.len().saturating_sub(room)..lines.len());
+    picked.sort_unstable();
+    picked.dedup();
+    let mut out = String::new();
+    let mut last = None;
+    for i in picked {
+        if last.is_some_and(|l: usize| i > l + 1) {
+            out.push_str("…\n");
+        }
+        out.push_str(lines[i]);
+        out.push('\n');
+        last = Some(i);
+    }
+    out
+}
+
 /// The last `lines` lines of an output, for failure reports.
 pub fn tail(output: &str, lines: usize) -> String {
     let all: Vec<&str> = output.lines().collect();
@@ -254,6 +293,22 @@ mod tests {
         let stop = AtomicBool::new(true);
         let cancelled = run_command(&dir, "sleep 5", Duration::from_secs(10), &stop).expect("run");
         assert!(cancelled.interrupted && !cancelled.success);
+    }
+
+    #[test]
+    fn relevant_lines_put_errors_first() {
+        let mut out = String::new();
+        for i in 0..100 {
+            out.push_str(&format!("line {i}\n"));
+        }
+        out.push_str("E   AssertionError: boom\n");
+        for i in 100..200 {
+            out.push_str(&format!("line {i}\n"));
+        }
+        let picked = relevant_lines(&out, 10);
+        assert!(picked.contains("AssertionError: boom"));
+        assert!(picked.contains("line 199"));
+        assert!(picked.lines().count() <= 12);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod explain;
 mod graph_go;
 mod graph_input;
 mod graph_python;
+mod model;
 mod plan;
 mod plan_properties;
 mod recipe_errors;

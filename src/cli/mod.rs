@@ -30,6 +30,8 @@ pub mod exit {
     /// A batch could not be transformed (a rule refused, or its edits were unsafe); nothing of
     /// it was written.
     pub const TRANSFORM_FAILED: u8 = 3;
+    /// Stopped between batches: the model token budget (`--max-tokens-total`) is spent.
+    pub const BUDGET_SPENT: u8 = 4;
     /// Stopped by Ctrl-C or SIGTERM; the batch in progress was rolled back (or finished).
     pub const INTERRUPTED: u8 = 130;
     /// git-ripple itself failed (a bug, or the machine: disk full, permissions).

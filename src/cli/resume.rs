@@ -29,6 +29,12 @@ pub struct ResumeArgs {
     /// When a batch fails, restore it and go on with the next instead of stopping.
     #[arg(long)]
     pub keep_going: bool,
+    /// The model for `model` steps (see `git ripple run --help`).
+    #[arg(long, value_name = "SPEC")]
+    pub model: Option<String>,
+    /// Stop (resumably) once the model has used this many tokens in total.
+    #[arg(long, value_name = "N")]
+    pub max_tokens_total: Option<u64>,
     /// Stop after this many more batches.
     #[arg(long, value_name = "N")]
     pub max_batches: Option<usize>,
@@ -42,6 +48,8 @@ pub fn run_resume(cwd: &Path, args: ResumeArgs, output: &Output) -> Result<u8> {
     let options = RunOptions {
         keep_going: args.keep_going,
         max_batches: args.max_batches,
+        model_spec: super::run::model_spec(&repo, args.model.clone()),
+        max_tokens_total: args.max_tokens_total,
         graph: GraphOptions::default(),
         interrupt: interrupt_flag()?,
         ..RunOptions::default()

@@ -47,6 +47,18 @@ pub struct RunArgs {
     /// With --resume: carry on although the recipe file changed or HEAD moved.
     #[arg(long, requires = "resume")]
     pub force: bool,
+    /// The model for `model` steps (overrides RIPPLE_MODEL, `git config ripple.model` and the
+    /// recipe): openai:MODEL, openai-chat:MODEL, anthropic:MODEL, ollama:MODEL or
+    /// openai-compatible:MODEL@BASE_URL.
+    #[arg(long, value_name = "SPEC")]
+    pub model: Option<String>,
+    /// Stop (resumably) between batches once the model has used this many tokens.
+    #[arg(long, value_name = "N")]
+    pub max_tokens_total: Option<u64>,
+    /// Answer model requests from a recorded run's transcript
+    /// (.git/ripple/runs/<id>/transcript.jsonl) instead of calling a model: reproduces it.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<std::path::PathBuf>,
     /// Stop after this many batches (resume later): a first small run to review.
     #[arg(long, value_name = "N")]
     pub max_batches: Option<usize>,
@@ -104,6 +116,10 @@ pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
         keep_going: args.keep_going,
         max_batches: args.max_batches,
         interactive: args.interactive,
+        model_spec: model_spec(&repo, args.model.clone()),
+        model: None,
+        max_tokens_total: args.max_tokens_total,
+        replay: args.replay.as_ref().map(|p| cwd.join(p)),
         batch: args.batch,
         plan: match &args.plan {
             Some(path) => Some(load_plan(&cwd.join(path))?),
@@ -127,6 +143,12 @@ pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
     };
     drop(on_event);
     print_report(&report, args.format)
+}
+
+/// The model spec from the command line, then RIPPLE_MODEL, then `git config ripple.model`.
+pub(super) fn model_spec(repo: &Repository, flag: Option<String>) -> Option<String> {
+    flag.or_else(|| std::env::var("RIPPLE_MODEL").ok().filter(|v| !v.is_empty()))
+        .or_else(|| crate::vcs::config_string(&repo.repo, "ripple.model"))
 }
 
 /// Read a plan `git ripple plan --format json` wrote.
@@ -158,6 +180,7 @@ pub(super) fn print_report(report: &RunReport, format: RunFormat) -> Result<u8> 
         Outcome::VerificationFailed => exit::VERIFY_FAILED,
         Outcome::TransformFailed => exit::TRANSFORM_FAILED,
         Outcome::Interrupted => exit::INTERRUPTED,
+        Outcome::BudgetSpent => exit::BUDGET_SPENT,
     })
 }
 
@@ -280,6 +303,9 @@ pub fn render_text(report: &RunReport) -> String {
                 Outcome::VerificationFailed => "Stopped: verification failed",
                 Outcome::TransformFailed => "Stopped: a batch could not be transformed",
                 Outcome::Interrupted => "Interrupted",
+                Outcome::BudgetSpent => {
+                    "Stopped: the model token budget is spent (git ripple resume --max-tokens-total N)"
+                }
             };
             let _ = writeln!(
                 s,

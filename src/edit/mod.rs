@@ -291,6 +291,17 @@ fn remove_empty_parents(root: &Path, path: &str) {
 
 fn write_side(root: &Path, path: &str, content: Option<&str>) -> Result<(), EditError> {
     check_path(path)?;
+    // Never write through a symbolic link: a linked folder could lead out of the repository.
+    let mut at = root.to_path_buf();
+    for part in Path::new(path).components() {
+        at.push(part);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(EditError::UnsafePath {
+                path: path.to_string(),
+                reason: "it goes through a symbolic link",
+            });
+        }
+    }
     let full = root.join(path);
     let io = |source| EditError::Io {
         path: path.to_string(),

@@ -18,6 +18,8 @@ pub(super) struct RecipeFile {
     pub(super) verify: Option<VerifyFile>,
     #[serde(default)]
     pub(super) commit: Option<CommitFile>,
+    #[serde(default)]
+    pub(super) model: Option<Spanned<String>>,
 }
 
 /// All step kinds share one table shape so that a key used with the wrong kind gets a precise
@@ -60,6 +62,10 @@ pub(super) struct StepFile {
     // model
     #[serde(default)]
     pub(super) instructions: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) repairs: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub(super) new_files: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     pub(super) select: Option<Spanned<SelectFile>>,
 }

@@ -177,6 +177,8 @@ impl Errors<'_> {
 #[derive(Debug, Clone)]
 pub struct Recipe {
     pub name: String,
+    /// The model spec the recipe asks for (a command-line or environment choice wins).
+    pub model: Option<String>,
     pub description: String,
     pub steps: Vec<Step>,
     pub batch: BatchLimits,
@@ -289,6 +291,10 @@ pub enum TemplatePart {
 #[derive(Debug, Clone)]
 pub struct ModelStep {
     pub instructions: String,
+    /// How many times a failed verification is sent back to the model to fix.
+    pub repairs: u32,
+    /// Globs under which the model may create files (none by default).
+    pub new_files: Option<GlobSet>,
     pub select: Selection,
 }
 

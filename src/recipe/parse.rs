@@ -79,8 +79,20 @@ pub fn parse_recipe(source: RecipeSource) -> Result<Recipe, RecipeError> {
             message: DEFAULT_COMMIT_MESSAGE.to_string(),
         },
     };
+    let model = match file.model {
+        Some(m) => {
+            if let Err(e) = crate::model::ModelSpec::parse(m.get_ref()) {
+                return Err(errors.at(m.span(), e.to_string(), "not a model spec", Some(
+                    "openai:MODEL, openai-chat:MODEL, anthropic:MODEL, ollama:MODEL or openai-compatible:MODEL@BASE_URL".into(),
+                )));
+            }
+            Some(m.into_inner())
+        }
+        None => None,
+    };
     Ok(Recipe {
         name,
+        model,
         description: file.description.unwrap_or_default().trim().to_string(),
         steps,
         batch,
@@ -127,6 +139,8 @@ fn check_step(
         ("paths", s.paths.as_ref().map(Spanned::span)),
         ("exclude", s.exclude.as_ref().map(Spanned::span)),
         ("instructions", s.instructions.as_ref().map(Spanned::span)),
+        ("repairs", s.repairs.as_ref().map(Spanned::span)),
+        ("new_files", s.new_files.as_ref().map(Spanned::span)),
         ("select", s.select.as_ref().map(Spanned::span)),
     ];
     let allowed: &[&str] = match kind {
@@ -143,7 +157,7 @@ fn check_step(
             "paths",
             "exclude",
         ],
-        "model" => &["instructions", "select"],
+        "model" => &["instructions", "select", "repairs", "new_files"],
         other => {
             return Err(errors.at(
                 s.kind.span(),
@@ -310,10 +324,13 @@ fn check_step(
                 }
             };
             let title = first_line(&instructions.value, 72);
+            let (new_files, _) = check_globs(errors, s.new_files)?;
             (
                 StepAction::Model(ModelStep {
                     instructions: instructions.value,
                     select,
+                    repairs: s.repairs.map(|r| r.into_inner()).unwrap_or(2),
+                    new_files,
                 }),
                 title,
             )

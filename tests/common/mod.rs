@@ -225,3 +225,132 @@ pub fn decoy_texts(dir: &Path, rev: &str) -> Vec<String> {
     lines.sort();
     lines
 }
+
+/// A model provider on loopback: answers each request with what `answer` returns for the
+/// request's path, headers and body (status, extra headers, body), and records every request.
+pub struct FakeModel {
+    pub url: String,
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<RecordedRequest>>>,
+}
+
+/// One request the fake model received.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub path: String,
+    pub headers: String,
+    pub body: String,
+}
+
+type Answer = dyn Fn(&RecordedRequest, usize) -> (u16, Vec<(String, String)>, String) + Send + Sync;
+
+impl FakeModel {
+    pub fn start(answer: Box<Answer>) -> FakeModel {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = std::sync::Arc::clone(&requests);
+        let answer: std::sync::Arc<Answer> = std::sync::Arc::from(answer);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let recorded = std::sync::Arc::clone(&recorded);
+                let answer = std::sync::Arc::clone(&answer);
+                // One thread per connection: a slow answer does not hold up a retry.
+                std::thread::spawn(move || {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    let (head, body_start) = loop {
+                        let n = stream.read(&mut chunk).unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break (String::from_utf8_lossy(&buf[..i]).into_owned(), i + 4);
+                        }
+                    };
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())
+                                .flatten()
+                        })
+                        .unwrap_or(0);
+                    while buf.len() < body_start + length {
+                        let n = stream.read(&mut chunk).unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    let path = head
+                        .lines()
+                        .next()
+                        .and_then(|l| l.split_whitespace().nth(1))
+                        .unwrap_or("")
+                        .to_string();
+                    let request = RecordedRequest {
+                        path,
+                        headers: head.clone(),
+                        body: String::from_utf8_lossy(&buf[body_start..]).into_owned(),
+                    };
+                    let n = {
+                        let mut r = recorded.lock().expect("lock");
+                        r.push(request.clone());
+                        r.len() - 1
+                    };
+                    let (status, headers, body) = answer(&request, n);
+                    let extra: String = headers
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {v}\r\n"))
+                        .collect();
+                    let response = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(response.as_bytes());
+                });
+            }
+        });
+        FakeModel { url, requests }
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.requests.lock().expect("lock").clone()
+    }
+}
+
+/// A Chat Completions answer with this text.
+pub fn chat_answer(text: &str) -> String {
+    serde_json::json!({
+        "choices": [{"message": {"role": "assistant", "content": text}}],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 100},
+    })
+    .to_string()
+}
+
+/// The files a prompt shows under "## Files of this batch", as (path, first line).
+pub fn prompt_files(prompt: &str) -> Vec<(String, String)> {
+    let Some(section) = prompt.split("## Files of this batch").nth(1) else {
+        return Vec::new();
+    };
+    let lines: Vec<&str> = section.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 2 < lines.len() {
+        if !lines[i].is_empty() && lines[i + 1].starts_with("```") {
+            out.push((lines[i].to_string(), lines[i + 2].to_string()));
+            // Skip to the closing fence.
+            let fence = lines[i + 1];
+            i += 2;
+            while i < lines.len() && lines[i] != fence {
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    out
+}

@@ -1,0 +1,524 @@
+//! Language models, behind one small interface: send a system text and a user text, get the
+//! answer text and the token usage. Three wire formats: OpenAI-compatible Chat Completions
+//! (OpenAI, Ollama, vLLM, llama.cpp, LM Studio, OpenRouter), the OpenAI Responses API
+//! (codex-class models) and Anthropic Messages.
+//!
+//! A model is chosen by a spec: `openai:gpt-5.2-codex`, `openai-chat:gpt-4.1`,
+//! `anthropic:claude-sonnet-4-5`, `ollama:qwen2.5-coder:7b`,
+//! `openai-compatible:<model>@<base-url>`. API keys come only from environment variables and
+//! are never written anywhere. Transient failures (429, 5xx, dropped connections, time-outs)
+//! are retried with exponential backoff and jitter, honouring `Retry-After`; nothing else is.
+//! This module knows nothing about git or batches.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Which wire format a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    ChatCompletions,
+    Responses,
+    AnthropicMessages,
+}
+
+/// A parsed model spec: where to send what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelSpec {
+    pub spec: String,
+    pub wire: Wire,
+    pub model: String,
+    pub base_url: String,
+    /// The environment variable the API key is read from (`None`: no key, e.g. Ollama).
+    pub key_env: Option<String>,
+}
+
+/// Why a model could not be used or answered. `Config` stops before any change; the others
+/// fail the batch (after retries, for the transient ones).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ModelError {
+    /// The spec or the environment is wrong: stop.
+    #[error("{message}")]
+    #[diagnostic(code(ripple::model::config), help("{help}"))]
+    Config { message: String, help: String },
+    /// The provider refused the request (4xx other than 429): not retried.
+    #[error("the model provider answered {status}: {body}")]
+    #[diagnostic(code(ripple::model::refused))]
+    Refused { status: u16, body: String },
+    /// Still failing after the retries (429, 5xx, transport).
+    #[error("the model provider failed after {attempts} attempts: {last}")]
+    #[diagnostic(code(ripple::model::unavailable))]
+    Unavailable { attempts: u32, last: String },
+    /// A 200 answer without the expected shape.
+    #[error("unexpected answer from the model provider: {0}")]
+    #[diagnostic(code(ripple::model::protocol))]
+    Protocol(String),
+}
+
+const HOW_TO_CONFIGURE: &str = "choose a model with --model SPEC, RIPPLE_MODEL, `git config ripple.model SPEC` or `model = \"SPEC\"` in the recipe; SPEC is openai:MODEL, openai-chat:MODEL, anthropic:MODEL, ollama:MODEL or openai-compatible:MODEL@BASE_URL";
+
+fn env_or(var: &str, default: &str) -> String {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+impl ModelSpec {
+    /// Parse a spec. Base URLs can be redirected with OPENAI_BASE_URL, ANTHROPIC_BASE_URL and
+    /// OLLAMA_HOST (proxies, gateways, tests).
+    pub fn parse(spec: &str) -> Result<ModelSpec, ModelError> {
+        let bad = |message: String| ModelError::Config {
+            message,
+            help: HOW_TO_CONFIGURE.to_string(),
+        };
+        let (provider, rest) = spec
+            .split_once(':')
+            .ok_or_else(|| bad(format!("`{spec}` is not a model spec")))?;
+        if rest.is_empty() {
+            return Err(bad(format!("`{spec}` names no model")));
+        }
+        let openai = || env_or("OPENAI_BASE_URL", "https://api.openai.com/v1");
+        let (wire, model, base_url, key_env) = match provider {
+            "openai" => (
+                Wire::Responses,
+                rest.to_string(),
+                openai(),
+                Some("OPENAI_API_KEY"),
+            ),
+            "openai-chat" => (
+                Wire::ChatCompletions,
+                rest.to_string(),
+                openai(),
+                Some("OPENAI_API_KEY"),
+            ),
+            "anthropic" => (
+                Wire::AnthropicMessages,
+                rest.to_string(),
+                env_or("ANTHROPIC_BASE_URL", "https://api.anthropic.com/v1"),
+                Some("ANTHROPIC_API_KEY"),
+            ),
+            "ollama" => (
+                Wire::ChatCompletions,
+                rest.to_string(),
+                format!(
+                    "{}/v1",
+                    env_or("OLLAMA_HOST", "http://localhost:11434").trim_end_matches('/')
+                ),
+                None,
+            ),
+            "openai-compatible" => {
+                let (model, base) = rest.rsplit_once('@').ok_or_else(|| {
+                    bad(format!("`{spec}`: write openai-compatible:MODEL@BASE_URL"))
+                })?;
+                (
+                    Wire::ChatCompletions,
+                    model.to_string(),
+                    base.to_string(),
+                    Some("RIPPLE_API_KEY"),
+                )
+            }
+            other => return Err(bad(format!("unknown model provider `{other}`"))),
+        };
+        Ok(ModelSpec {
+            spec: spec.to_string(),
+            wire,
+            model,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            key_env: key_env.map(str::to_string),
+        })
+    }
+}
+
+/// An answer and what it cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub text: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// How transient failures are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            base: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(after) = retry_after {
+            return after.min(Duration::from_secs(120));
+        }
+        let exp = self
+            .base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max);
+        // Jitter: up to half the delay, from the clock (no RNG dependency needed).
+        let nanos = Instant::now().elapsed().subsec_nanos() as u64
+            ^ std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos() as u64)
+                .unwrap_or(0);
+        let half = exp.as_millis() as u64 / 2;
+        exp + Duration::from_millis(if half == 0 { 0 } else { nanos % half })
+    }
+}
+
+/// A model client.
+pub struct Client {
+    pub spec: ModelSpec,
+    http: reqwest::blocking::Client,
+    key: Option<String>,
+    retry: RetryPolicy,
+    /// Where every request and response is appended (JSON lines), once a run has an id.
+    transcript: Mutex<Option<PathBuf>>,
+    /// Replaying a transcript: recorded answers by request body, in order.
+    replay: Option<Mutex<HashMap<String, VecDeque<String>>>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("Client").field("spec", &self.spec).finish()
+    }
+}
+
+impl Client {
+    /// A client for `spec`, reading its API key from the environment.
+    pub fn new(
+        spec: ModelSpec,
+        timeout: Duration,
+        retry: RetryPolicy,
+    ) -> Result<Client, ModelError> {
+        let key = match &spec.key_env {
+            Some(var) => {
+                let key = std::env::var(var).ok().filter(|k| !k.is_empty());
+                if key.is_none() && var != "RIPPLE_API_KEY" {
+                    return Err(ModelError::Config {
+                        message: format!("{var} is not set (needed for {})", spec.spec),
+                        help: format!(
+                            "export {var}=… ; git-ripple reads API keys only from the environment and never stores them"
+                        ),
+                    });
+                }
+                key
+            }
+            None => None,
+        };
+        let http = reqwest::blocking::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| ModelError::Config {
+                message: format!("cannot set up HTTP: {e}"),
+                help: String::new(),
+            })?;
+        Ok(Client {
+            spec,
+            http,
+            key,
+            retry,
+            transcript: Mutex::new(None),
+            replay: None,
+        })
+    }
+
+    /// A client that answers from a transcript a recorded run wrote, without any network: the
+    /// same requests get the same answers, so the run is reproduced exactly.
+    pub fn replay(transcript: &Path) -> Result<Client, ModelError> {
+        let text = std::fs::read_to_string(transcript).map_err(|e| ModelError::Config {
+            message: format!("cannot read the transcript {}: {e}", transcript.display()),
+            help: "a run writes .git/ripple/runs/<id>/transcript.jsonl".into(),
+        })?;
+        let mut answers: HashMap<String, VecDeque<String>> = HashMap::new();
+        let mut spec = None;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let v: Value = serde_json::from_str(line).map_err(|e| ModelError::Config {
+                message: format!(
+                    "{} is not a git-ripple transcript: {e}",
+                    transcript.display()
+                ),
+                help: String::new(),
+            })?;
+            if v["status"].as_u64() != Some(200) {
+                continue;
+            }
+            if spec.is_none() {
+                spec = v["spec"].as_str().map(str::to_string);
+            }
+            answers
+                .entry(v["request"].to_string())
+                .or_default()
+                .push_back(v["response"].as_str().unwrap_or_default().to_string());
+        }
+        let spec = ModelSpec::parse(
+            spec.as_deref()
+                .unwrap_or("openai-compatible:replay@http://replay.invalid"),
+        )?;
+        Ok(Client {
+            spec,
+            http: reqwest::blocking::Client::new(),
+            key: None,
+            retry: RetryPolicy::default(),
+            transcript: Mutex::new(None),
+            replay: Some(Mutex::new(answers)),
+        })
+    }
+
+    /// Append every request and response to this file from now on.
+    pub fn record_to(&self, path: PathBuf) {
+        if let Ok(mut t) = self.transcript.lock() {
+            *t = Some(path);
+        }
+    }
+
+    /// One transcript line: the request body, the status and the response body. Headers are
+    /// not recorded (so neither are keys); prompts were redacted before they were built.
+    fn record(&self, url: &str, request: &Value, status: Option<u16>, response: &str) {
+        let Ok(guard) = self.transcript.lock() else {
+            return;
+        };
+        let Some(path) = guard.as_ref() else {
+            return;
+        };
+        let line = json!({
+            "at_ms": std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+            "spec": self.spec.spec,
+            "url": url,
+            "request": request,
+            "status": status,
+            "response": response,
+        });
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+
+    /// Ask the model.
+    pub fn complete(&self, system: &str, user: &str) -> Result<Completion, ModelError> {
+        let (url, body) = match self.spec.wire {
+            Wire::ChatCompletions => (
+                format!("{}/chat/completions", self.spec.base_url),
+                json!({
+                    "model": self.spec.model,
+                    "messages": [
+                        {"role": "system", "content": system},
+                        {"role": "user", "content": user},
+                    ],
+                }),
+            ),
+            Wire::Responses => (
+                format!("{}/responses", self.spec.base_url),
+                json!({
+                    "model": self.spec.model,
+                    "instructions": system,
+                    "input": [{"role": "user", "content": user}],
+                }),
+            ),
+            Wire::AnthropicMessages => (
+                format!("{}/messages", self.spec.base_url),
+                json!({
+                    "model": self.spec.model,
+                    "max_tokens": 16000,
+                    "system": system,
+                    "messages": [{"role": "user", "content": user}],
+                }),
+            ),
+        };
+        if let Some(replay) = &self.replay {
+            let key = body.to_string();
+            let answer = replay
+                .lock()
+                .ok()
+                .and_then(|mut r| r.get_mut(&key).and_then(VecDeque::pop_front))
+                .ok_or_else(|| {
+                    ModelError::Protocol(
+                        "the transcript has no answer for this request (the repository, the recipe or git-ripple differ from the recorded run)".into(),
+                    )
+                })?;
+            let value: Value =
+                serde_json::from_str(&answer).map_err(|e| ModelError::Protocol(e.to_string()))?;
+            return self.read_answer(&value);
+        }
+        let mut last = String::new();
+        for attempt in 0..self.retry.attempts {
+            let mut request = self.http.post(&url).json(&body);
+            request = match (self.spec.wire, &self.key) {
+                (Wire::AnthropicMessages, Some(k)) => request
+                    .header("x-api-key", k)
+                    .header("anthropic-version", "2023-06-01"),
+                (_, Some(k)) => request.bearer_auth(k),
+                (_, None) => request,
+            };
+            let retry_after;
+            match request.send() {
+                Ok(response) => {
+                    let status = response.status();
+                    retry_after = response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let text = response.text().unwrap_or_default();
+                    self.record(&url, &body, Some(status.as_u16()), &text);
+                    if status.is_success() {
+                        let value: Value = serde_json::from_str(&text)
+                            .map_err(|e| ModelError::Protocol(e.to_string()))?;
+                        return self.read_answer(&value);
+                    }
+                    if status.as_u16() != 429 && !status.is_server_error() {
+                        return Err(ModelError::Refused {
+                            status: status.as_u16(),
+                            body: text.chars().take(500).collect(),
+                        });
+                    }
+                    last = format!("HTTP {status}");
+                }
+                Err(e) => {
+                    retry_after = None;
+                    last = e.to_string();
+                    self.record(&url, &body, None, &last);
+                }
+            }
+            if attempt + 1 < self.retry.attempts {
+                std::thread::sleep(self.retry.delay(attempt, retry_after));
+            }
+        }
+        Err(ModelError::Unavailable {
+            attempts: self.retry.attempts,
+            last,
+        })
+    }
+
+    fn read_answer(&self, v: &Value) -> Result<Completion, ModelError> {
+        let missing = || ModelError::Protocol(format!("no answer text in {}", truncate(v)));
+        let (text, input, output) = match self.spec.wire {
+            Wire::ChatCompletions => (
+                v["choices"][0]["message"]["content"]
+                    .as_str()
+                    .ok_or_else(missing)?
+                    .to_string(),
+                v["usage"]["prompt_tokens"].as_u64(),
+                v["usage"]["completion_tokens"].as_u64(),
+            ),
+            Wire::Responses => {
+                let text: String = v["output"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|o| o["type"] == "message")
+                    .flat_map(|o| o["content"].as_array().into_iter().flatten())
+                    .filter(|c| c["type"] == "output_text")
+                    .filter_map(|c| c["text"].as_str())
+                    .collect();
+                if text.is_empty() {
+                    return Err(missing());
+                }
+                (
+                    text,
+                    v["usage"]["input_tokens"].as_u64(),
+                    v["usage"]["output_tokens"].as_u64(),
+                )
+            }
+            Wire::AnthropicMessages => {
+                let text: String = v["content"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c["type"] == "text")
+                    .filter_map(|c| c["text"].as_str())
+                    .collect();
+                if text.is_empty() {
+                    return Err(missing());
+                }
+                (
+                    text,
+                    v["usage"]["input_tokens"].as_u64(),
+                    v["usage"]["output_tokens"].as_u64(),
+                )
+            }
+        };
+        Ok(Completion {
+            text,
+            input_tokens: input.unwrap_or(0),
+            output_tokens: output.unwrap_or(0),
+        })
+    }
+}
+
+fn truncate(v: &Value) -> String {
+    v.to_string().chars().take(300).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs() {
+        let s = ModelSpec::parse("ollama:qwen2.5-coder:7b").expect("ollama");
+        assert_eq!(s.wire, Wire::ChatCompletions);
+        assert_eq!(s.model, "qwen2.5-coder:7b");
+        assert_eq!(s.key_env, None);
+        let s =
+            ModelSpec::parse("openai-compatible:my-model@http://127.0.0.1:9/v1/").expect("compat");
+        assert_eq!(
+            (s.model.as_str(), s.base_url.as_str()),
+            ("my-model", "http://127.0.0.1:9/v1")
+        );
+        assert_eq!(
+            ModelSpec::parse("openai:gpt-5.2-codex")
+                .expect("openai")
+                .wire,
+            Wire::Responses
+        );
+        assert_eq!(
+            ModelSpec::parse("anthropic:claude")
+                .expect("anthropic")
+                .wire,
+            Wire::AnthropicMessages
+        );
+        assert!(ModelSpec::parse("gpt-4").is_err());
+        assert!(ModelSpec::parse("acme:x").is_err());
+        assert!(ModelSpec::parse("openai-compatible:no-url").is_err());
+    }
+
+    #[test]
+    fn backoff_grows_and_honours_retry_after() {
+        let p = RetryPolicy {
+            attempts: 5,
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        };
+        assert!(p.delay(0, None) >= Duration::from_millis(100));
+        assert!(p.delay(3, None) >= Duration::from_millis(800));
+        assert!(p.delay(10, None) <= Duration::from_millis(1500));
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+    }
+}

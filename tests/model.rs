@@ -1,0 +1,434 @@
+//! Model steps end to end against a provider on loopback that speaks the real wire formats:
+//! prompts carry files and contracts with secrets redacted, answers are applied, verified and
+//! committed; transient errors are retried; failed verification is sent back for repair; API
+//! keys are never written anywhere.
+
+use std::process::Command;
+
+use crate::common::{
+    FakeModel, RecordedRequest, chat_answer, commit_all, commits_between, fixture_repo, git,
+    prompt_files,
+};
+
+const RECIPE: &str = r#"name = "review-db"
+[[step]]
+kind = "model"
+instructions = "Add the comment `# reviewed` as the first line of every file."
+select = { paths = ["src/shopcore/db/*.py"] }
+[batch]
+max_files = 2
+[verify]
+commands = ["python -m pytest -q -p no:cacheprovider"]
+"#;
+
+/// The user prompt of a Chat Completions request.
+fn prompt_of(r: &RecordedRequest) -> String {
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json body");
+    v["messages"][1]["content"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// What a competent model answers for RECIPE: one block per file of the batch.
+fn review_answer(prompt: &str) -> String {
+    prompt_files(prompt)
+        .iter()
+        .map(|(path, first)| {
+            format!(
+                "{path}\n<<<<<<< SEARCH\n{first}\n=======\n# reviewed\n{first}\n>>>>>>> REPLACE\n"
+            )
+        })
+        .collect()
+}
+
+fn run_with(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-ripple"));
+    cmd.arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("RIPPLE_RETRY_BASE_MS", "1")
+        .env_remove("RIPPLE_MODEL")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("RIPPLE_API_KEY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run git-ripple")
+}
+
+fn setup() -> tempfile::TempDir {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::write(dir.join("review.toml"), RECIPE).expect("recipe");
+    // A secret in a file the model will see.
+    let conn = dir.join("src/shopcore/db/connection.py");
+    let text = std::fs::read_to_string(&conn).expect("read");
+    std::fs::write(
+        &conn,
+        format!("{text}\nSERVICE_TOKEN = \"sk-proj-abcdefghijklmnopqrstuvwx\"\n"),
+    )
+    .expect("write");
+    commit_all(dir, "recipe and a secret");
+    repo
+}
+
+fn assert_reviewed(dir: &std::path::Path) {
+    for f in ["__init__.py", "cache.py", "connection.py", "queries.py"] {
+        let text = std::fs::read_to_string(dir.join("src/shopcore/db").join(f)).expect("read");
+        assert!(text.starts_with("# reviewed\n"), "{f}: {text}");
+    }
+}
+
+#[test]
+fn a_model_step_runs_batch_by_batch_with_contracts_and_no_secrets() {
+    let repo = setup();
+    let dir = repo.path();
+    let model = FakeModel::start(Box::new(|r, _| {
+        (200, Vec::new(), chat_answer(&review_answer(&prompt_of(r))))
+    }));
+    let spec = format!("openai-compatible:fake-coder@{}/v1", model.url);
+    let out = run_with(
+        dir,
+        &[],
+        &["run", "review.toml", "--model", &spec, "--format", "json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(report["outcome"], "success");
+    let requests = model.requests();
+    assert_eq!(requests.len(), 2, "one request per batch");
+    assert_eq!(requests[0].path, "/v1/chat/completions");
+    assert_eq!(report["tokens"]["input"], 2000);
+    assert_eq!(commits_between(dir, "main", "ripple/review-db").len(), 2);
+    assert_reviewed(dir);
+    let all: String = requests.iter().map(prompt_of).collect();
+    assert!(all.contains("## Contracts of what these files use from elsewhere"));
+    assert!(all.contains("[REDACTED]"), "the token is redacted");
+    assert!(
+        !all.contains("sk-proj-abcdefghijklmnopqrstuvwx"),
+        "the secret never leaves"
+    );
+    // The second batch's prompt carries the ledger of the first.
+    assert!(prompt_of(&requests[1]).contains("batch 1: Add the comment"));
+    assert_eq!(git(dir, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn transient_errors_are_retried_honouring_retry_after() {
+    let repo = setup();
+    let dir = repo.path();
+    let model = FakeModel::start(Box::new(|r, n| match n {
+        0 => (429, vec![("Retry-After".into(), "0".into())], "{}".into()),
+        1 => (503, Vec::new(), "{}".into()),
+        _ => (200, Vec::new(), chat_answer(&review_answer(&prompt_of(r)))),
+    }));
+    let spec = format!("openai-compatible:fake@{}/v1", model.url);
+    let out = run_with(dir, &[], &["run", "review.toml", "--model", &spec]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        model.requests().len(),
+        4,
+        "two retries, then one request per batch"
+    );
+    assert_reviewed(dir);
+}
+
+#[test]
+fn a_failed_verification_is_sent_back_for_repair() {
+    let repo = setup();
+    let dir = repo.path();
+    // The first answer breaks the package; the repair request gets the failure and fixes it.
+    let model = FakeModel::start(Box::new(|r, n| {
+        let prompt = prompt_of(r);
+        let answer = if n == 0 {
+            review_answer(&prompt).replacen("# reviewed\n", "raise RuntimeError('broken')\n", 1)
+        } else if prompt.contains("## Verification failed") {
+            prompt_files(&prompt)
+                .iter()
+                .filter(|(_, first)| first.starts_with("raise RuntimeError"))
+                .map(|(path, first)| {
+                    format!(
+                        "{path}\n<<<<<<< SEARCH\n{first}\n=======\n# reviewed\n>>>>>>> REPLACE\n"
+                    )
+                })
+                .collect()
+        } else {
+            review_answer(&prompt)
+        };
+        (200, Vec::new(), chat_answer(&answer))
+    }));
+    let spec = format!("openai-compatible:fake@{}/v1", model.url);
+    let out = run_with(
+        dir,
+        &[],
+        &["run", "review.toml", "--model", &spec, "--format", "json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let requests = model.requests();
+    assert!(
+        prompt_of(&requests[1]).contains("## Verification failed"),
+        "repair round"
+    );
+    assert!(
+        prompt_of(&requests[1]).contains("RuntimeError"),
+        "with the failure output"
+    );
+    assert_reviewed(dir);
+    let first = git(dir, &["show", "--format=", "--stat", "ripple/review-db~1"]);
+    assert!(first.contains("2 files changed"), "{first}");
+}
+
+#[test]
+fn other_wire_formats_and_keys_stay_in_the_environment() {
+    let repo = setup();
+    let dir = repo.path();
+    let model = FakeModel::start(Box::new(|r, _| {
+        let v: serde_json::Value = serde_json::from_str(&r.body).expect("body");
+        let prompt = v["messages"][0]["content"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let body = serde_json::json!({
+            "content": [{"type": "text", "text": review_answer(&prompt)}],
+            "usage": {"input_tokens": 10, "output_tokens": 5},
+        });
+        (200, Vec::new(), body.to_string())
+    }));
+    let key = "test-key-do-not-store-1234567890";
+    let base = format!("{}/v1", model.url);
+    let out = run_with(
+        dir,
+        &[("ANTHROPIC_BASE_URL", &base), ("ANTHROPIC_API_KEY", key)],
+        &[
+            "run",
+            "review.toml",
+            "--model",
+            "anthropic:claude-test",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let requests = model.requests();
+    assert_eq!(requests[0].path, "/v1/messages");
+    assert!(
+        requests[0]
+            .headers
+            .to_lowercase()
+            .contains(&format!("x-api-key: {key}"))
+    );
+    assert_reviewed(dir);
+    // The key is nowhere: not in the output, the commits or git-ripple's state.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(key));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(key));
+    assert!(!git(dir, &["log", "--format=%B", "ripple/review-db"]).contains(key));
+    let state = Command::new("grep")
+        .args(["-r", key, ".git/ripple"])
+        .current_dir(dir)
+        .output()
+        .expect("grep");
+    assert!(!state.status.success(), "the key is in .git/ripple");
+
+    // No key: a clear error before any change.
+    let repo = setup();
+    let out = run_with(
+        repo.path(),
+        &[("ANTHROPIC_BASE_URL", &base)],
+        &["run", "review.toml", "--model", "anthropic:claude-test"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ANTHROPIC_API_KEY is not set"));
+    assert_eq!(git(repo.path(), &["branch", "--list", "ripple/*"]), "");
+}
+
+#[test]
+fn the_responses_api_and_a_token_budget() {
+    let repo = setup();
+    let dir = repo.path();
+    let model = FakeModel::start(Box::new(|r, _| {
+        let v: serde_json::Value = serde_json::from_str(&r.body).expect("body");
+        let prompt = v["input"][0]["content"].as_str().unwrap_or("").to_string();
+        let body = serde_json::json!({
+            "output": [{"type": "message", "content": [{"type": "output_text", "text": review_answer(&prompt)}]}],
+            "usage": {"input_tokens": 900, "output_tokens": 200},
+        });
+        (200, Vec::new(), body.to_string())
+    }));
+    let base = format!("{}/v1", model.url);
+    let env = [
+        ("OPENAI_BASE_URL", base.as_str()),
+        ("OPENAI_API_KEY", "test-key"),
+    ];
+    // 1,100 tokens per batch: a 1,000 token budget allows one batch.
+    let out = run_with(
+        dir,
+        &env,
+        &[
+            "run",
+            "review.toml",
+            "--model",
+            "openai:codex-test",
+            "--max-tokens-total",
+            "1000",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(report["outcome"], "budget_spent");
+    assert_eq!(report["tokens"]["input"], 900);
+    let requests = model.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/v1/responses");
+    assert!(
+        requests[0]
+            .headers
+            .to_lowercase()
+            .contains("authorization: bearer test-key")
+    );
+    // Resume with a larger budget finishes.
+    let out = run_with(
+        dir,
+        &env,
+        &[
+            "resume",
+            "--model",
+            "openai:codex-test",
+            "--max-tokens-total",
+            "5000",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_reviewed(dir);
+}
+
+fn transcript(dir: &std::path::Path) -> std::path::PathBuf {
+    let runs = dir.join(".git/ripple/runs");
+    let run = std::fs::read_dir(&runs)
+        .expect("runs")
+        .flatten()
+        .next()
+        .expect("one run")
+        .path();
+    run.join("transcript.jsonl")
+}
+
+#[test]
+fn a_recorded_run_replays_without_a_model() {
+    let recorded = setup();
+    let model = FakeModel::start(Box::new(|r, _| {
+        (200, Vec::new(), chat_answer(&review_answer(&prompt_of(r))))
+    }));
+    let spec = format!("openai-compatible:fake-coder@{}/v1", model.url);
+    let out = run_with(
+        recorded.path(),
+        &[("RIPPLE_API_KEY", "sk-proj-zzzzzzzzzzzzzzzzzzzzzzzz")],
+        &["run", "review.toml", "--model", &spec],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = git(
+        recorded.path(),
+        &["log", "-1", "--format=%B", "ripple/review-db"],
+    );
+    assert!(log.contains(&format!("Ripple-Model: {spec}")), "{log}");
+    assert!(log.contains("Ripple-Tokens: 1000 in, 100 out"), "{log}");
+
+    let path = transcript(recorded.path());
+    let text = std::fs::read_to_string(&path).expect("transcript");
+    assert_eq!(text.lines().count(), model.requests().len());
+    assert!(
+        !text.contains("sk-proj-abcdefghijklmnopqrstuvwx"),
+        "no secret from the files"
+    );
+    assert!(!text.contains("sk-proj-zzzz"), "no API key");
+    let saved = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::copy(&path, saved.path()).expect("copy");
+
+    // Another copy of the repository, no model, no network: the same commits.
+    let replayed = setup();
+    let out = run_with(
+        replayed.path(),
+        &[],
+        &[
+            "run",
+            "review.toml",
+            "--replay",
+            saved.path().to_str().expect("utf-8 path"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trees = |dir: &std::path::Path| {
+        commits_between(dir, "main", "ripple/review-db")
+            .iter()
+            .map(|c| git(dir, &["rev-parse", &format!("{c}^{{tree}}")]))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(trees(recorded.path()), trees(replayed.path()));
+}
+
+#[test]
+fn a_provider_that_times_out_is_retried() {
+    let repo = setup();
+    let dir = repo.path();
+    let model = FakeModel::start(Box::new(|r, n| {
+        if n == 0 {
+            std::thread::sleep(std::time::Duration::from_secs(3));
+        }
+        (200, Vec::new(), chat_answer(&review_answer(&prompt_of(r))))
+    }));
+    let spec = format!("openai-compatible:fake@{}/v1", model.url);
+    let out = run_with(
+        dir,
+        &[("RIPPLE_MODEL_TIMEOUT_SECS", "1")],
+        &["run", "review.toml", "--model", &spec],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        model.requests().len(),
+        3,
+        "the timed-out request was sent again"
+    );
+    assert_reviewed(dir);
+}
