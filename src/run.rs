@@ -53,6 +53,11 @@ pub struct RunOptions {
     pub max_tokens_total: Option<u64>,
     /// Answer model requests from this transcript instead of a provider.
     pub replay: Option<PathBuf>,
+    /// Stop (resumably) between batches once the model has cost this much, given `prices`.
+    pub max_cost: Option<f64>,
+    /// Prices of input and output tokens, per million (`git config ripple.priceInput` /
+    /// `ripple.priceOutput`).
+    pub prices: Option<(f64, f64)>,
     /// Carry out only this batch, on top of HEAD (CI fan-out); its dependencies must be in
     /// HEAD's history already.
     pub batch: Option<usize>,
@@ -767,12 +772,9 @@ fn execute(
                 phase: b.phase,
             };
             if let StepAction::Model(_) = &step.action
-                && let Some(limit) = options.max_tokens_total
-                && state.tokens_in + state.tokens_out >= limit
+                && let Some(spent) = budget_spent(options, state)
             {
-                state.last_error = Some(format!(
-                    "the token budget ({limit}) is spent; `git ripple resume --max-tokens-total N` continues"
-                ));
+                state.last_error = Some(spent);
                 outcome = Outcome::BudgetSpent;
                 stopped = true;
                 continue;
@@ -1178,6 +1180,28 @@ fn with_model(options: &RunOptions, recipe: &Recipe) -> Result<RunOptions, RunEr
     let client = crate::model::Client::new(spec, std::time::Duration::from_secs(timeout), retry)?;
     out.model = Some(Arc::new(client));
     Ok(out)
+}
+
+/// Why the run's model budget is spent, if it is: `--max-tokens-total`, or `--max-cost` with
+/// prices configured.
+fn budget_spent(options: &RunOptions, state: &RunState) -> Option<String> {
+    let used = state.tokens_in + state.tokens_out;
+    if let Some(limit) = options.max_tokens_total
+        && used >= limit
+    {
+        return Some(format!(
+            "the token budget ({limit}) is spent; `git ripple resume --max-tokens-total N` continues"
+        ));
+    }
+    if let (Some(cap), Some((input, output))) = (options.max_cost, options.prices) {
+        let cost = state.tokens_in as f64 * input / 1e6 + state.tokens_out as f64 * output / 1e6;
+        if cost >= cap {
+            return Some(format!(
+                "the cost cap ({cap:.2}) is reached ({cost:.2} spent); `git ripple resume --max-cost N` continues"
+            ));
+        }
+    }
+    None
 }
 
 /// Prompt budget of a model batch (tokens).

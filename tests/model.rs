@@ -42,6 +42,18 @@ fn review_answer(prompt: &str) -> String {
         .collect()
 }
 
+/// The same edits as `review_answer`, as an apply_patch envelope.
+fn review_patch(prompt: &str) -> String {
+    let mut out = String::from("*** Begin Patch\n");
+    for (path, first) in prompt_files(prompt) {
+        out.push_str(&format!(
+            "*** Update File: {path}\n@@\n-{first}\n+# reviewed\n+{first}\n"
+        ));
+    }
+    out.push_str("*** End Patch\n");
+    out
+}
+
 fn run_with(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-ripple"));
     cmd.arg("-C")
@@ -268,8 +280,9 @@ fn the_responses_api_and_a_token_budget() {
     let model = FakeModel::start(Box::new(|r, _| {
         let v: serde_json::Value = serde_json::from_str(&r.body).expect("body");
         let prompt = v["input"][0]["content"].as_str().unwrap_or("").to_string();
+        // Codex-class models answer with the apply_patch envelope.
         let body = serde_json::json!({
-            "output": [{"type": "message", "content": [{"type": "output_text", "text": review_answer(&prompt)}]}],
+            "output": [{"type": "message", "content": [{"type": "output_text", "text": review_patch(&prompt)}]}],
             "usage": {"input_tokens": 900, "output_tokens": 200},
         });
         (200, Vec::new(), body.to_string())
@@ -431,4 +444,74 @@ fn a_provider_that_times_out_is_retried() {
         "the timed-out request was sent again"
     );
     assert_reviewed(dir);
+}
+
+#[test]
+fn a_cost_cap_with_configured_prices() {
+    let repo = setup();
+    let dir = repo.path();
+    git(dir, &["config", "ripple.priceInput", "2"]);
+    git(dir, &["config", "ripple.priceOutput", "10"]);
+    let model = FakeModel::start(Box::new(|r, _| {
+        (200, Vec::new(), chat_answer(&review_answer(&prompt_of(r))))
+    }));
+    let spec = format!("openai-compatible:fake@{}/v1", model.url);
+    // Each batch: 1,000 input and 100 output tokens = 0.003; the cap allows one batch.
+    let out = run_with(
+        dir,
+        &[],
+        &[
+            "run",
+            "review.toml",
+            "--model",
+            &spec,
+            "--max-cost",
+            "0.002",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(model.requests().len(), 1);
+    let status =
+        String::from_utf8_lossy(&crate::common::ripple(dir, &["status"]).stdout).into_owned();
+    assert!(
+        status.contains("the cost cap (0.00) is reached"),
+        "{status}"
+    );
+}
+
+#[test]
+fn an_answer_that_edits_outside_the_batch_is_refused_whole() {
+    let repo = setup();
+    let dir = repo.path();
+    let model = FakeModel::start(Box::new(|r, _| {
+        let mut answer = review_answer(&prompt_of(r));
+        answer.push_str(
+            "src/shopcore/models.py\n<<<<<<< SEARCH\n=======\nimport os\n>>>>>>> REPLACE\n",
+        );
+        (200, Vec::new(), chat_answer(&answer))
+    }));
+    let spec = format!("openai-compatible:fake@{}/v1", model.url);
+    let out = run_with(
+        dir,
+        &[],
+        &["run", "review.toml", "--model", &spec, "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let error = report["batches"][0]["error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("src/shopcore/models.py is not one of the batch's files"),
+        "{error}"
+    );
+    assert_eq!(
+        git(dir, &["status", "--porcelain"]),
+        "",
+        "nothing from the answer was applied"
+    );
+    assert_eq!(commits_between(dir, "main", "ripple/review-db").len(), 0);
 }

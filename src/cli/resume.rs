@@ -35,6 +35,9 @@ pub struct ResumeArgs {
     /// Stop (resumably) once the model has used this many tokens in total.
     #[arg(long, value_name = "N")]
     pub max_tokens_total: Option<u64>,
+    /// Stop (resumably) once the model has cost this much in total (needs prices, see run).
+    #[arg(long, value_name = "AMOUNT")]
+    pub max_cost: Option<f64>,
     /// Stop after this many more batches.
     #[arg(long, value_name = "N")]
     pub max_batches: Option<usize>,
@@ -50,6 +53,8 @@ pub fn run_resume(cwd: &Path, args: ResumeArgs, output: &Output) -> Result<u8> {
         max_batches: args.max_batches,
         model_spec: super::run::model_spec(&repo, args.model.clone()),
         max_tokens_total: args.max_tokens_total,
+        max_cost: args.max_cost,
+        prices: super::run::prices(&repo),
         graph: GraphOptions::default(),
         interrupt: interrupt_flag()?,
         ..RunOptions::default()

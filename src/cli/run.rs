@@ -55,6 +55,10 @@ pub struct RunArgs {
     /// Stop (resumably) between batches once the model has used this many tokens.
     #[arg(long, value_name = "N")]
     pub max_tokens_total: Option<u64>,
+    /// Stop (resumably) between batches once the model has cost this much; needs prices:
+    /// `git config ripple.priceInput` and `ripple.priceOutput` (per million tokens).
+    #[arg(long, value_name = "AMOUNT")]
+    pub max_cost: Option<f64>,
     /// Answer model requests from a recorded run's transcript
     /// (.git/ripple/runs/<id>/transcript.jsonl) instead of calling a model: reproduces it.
     #[arg(long, value_name = "FILE")]
@@ -103,6 +107,12 @@ pub(super) fn interrupt_flag() -> Result<Arc<AtomicBool>> {
 
 pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
     let repo = Repository::discover(cwd)?;
+    if args.max_cost.is_some() && prices(&repo).is_none() {
+        return Err(miette::miette!(
+            help = "git config ripple.priceInput 2.50 && git config ripple.priceOutput 10 (per million tokens)",
+            "--max-cost needs the model's prices"
+        ));
+    }
     if args.interactive && output.ci {
         return Err(miette::miette!(
             help = "drop --ci, or run without --interactive in CI",
@@ -120,6 +130,8 @@ pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
         model: None,
         max_tokens_total: args.max_tokens_total,
         replay: args.replay.as_ref().map(|p| cwd.join(p)),
+        max_cost: args.max_cost,
+        prices: prices(&repo),
         batch: args.batch,
         plan: match &args.plan {
             Some(path) => Some(load_plan(&cwd.join(path))?),
@@ -143,6 +155,18 @@ pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
     };
     drop(on_event);
     print_report(&report, args.format)
+}
+
+/// Token prices per million (input, output) from `git config ripple.priceInput` /
+/// `ripple.priceOutput`.
+pub(super) fn prices(repo: &Repository) -> Option<(f64, f64)> {
+    let get = |k: &str| {
+        crate::vcs::config_string(&repo.repo, k)?
+            .trim()
+            .parse::<f64>()
+            .ok()
+    };
+    Some((get("ripple.priceInput")?, get("ripple.priceOutput")?))
 }
 
 /// The model spec from the command line, then RIPPLE_MODEL, then `git config ripple.model`.
