@@ -515,3 +515,144 @@ fn an_answer_that_edits_outside_the_batch_is_refused_whole() {
     );
     assert_eq!(commits_between(dir, "main", "ripple/review-db").len(), 0);
 }
+
+/// A scripted model for the bundled `model-deprecate-fetch-order` recipe: it reads which step
+/// the prompt is for and answers with whole-file SEARCH/REPLACE blocks.
+fn deprecate_answer(prompt: &str) -> String {
+    let files = crate::common::prompt_file_texts(prompt);
+    let block = |path: &str, before: &str, after: &str| {
+        format!("{path}\n<<<<<<< SEARCH\n{before}=======\n{after}>>>>>>> REPLACE\n")
+    };
+    // What the step asks, from the prompt's "The change" section (the ledger quotes earlier
+    // steps too).
+    let change = prompt
+        .split("## The change")
+        .nth(1)
+        .and_then(|s| s.split("## Rules").next())
+        .unwrap_or("");
+    let mut out = String::new();
+    for (path, text) in files {
+        let after = if change.contains("add `load_order(") {
+            if path.ends_with("queries.py") {
+                text.replace(
+                    "def fetch_order(order_id: int) -> Order:",
+                    "def load_order(order_id: int, *, strict: bool = True) -> Optional[Order]:\n    \"\"\"Return the order with ``order_id``; None when unknown and not strict.\"\"\"\n    order = connection.get_connection().get(order_id)\n    if order is None and strict:\n        raise OrderNotFound(order_id)\n    return order\n\n\ndef fetch_order(order_id: int) -> Order:",
+                )
+            } else {
+                text.replace(
+                    "fetch_order, list_orders",
+                    "fetch_order, list_orders, load_order",
+                )
+                .replace(
+                    "\"fetch_order\", \"list_orders\"",
+                    "\"fetch_order\", \"list_orders\", \"load_order\"",
+                )
+            }
+        } else if change.contains("Replace every use of the deprecated") {
+            text.lines()
+                .map(|l| {
+                    if l.contains("DECOY") || l.contains("def test_") {
+                        l.to_string()
+                    } else {
+                        l.replace("fetch_order", "load_order")
+                    }
+                })
+                .map(|l| format!("{l}\n"))
+                .collect()
+        } else if change.contains("Remove the deprecated `fetch_order`") {
+            if path.ends_with("queries.py") {
+                let start = text.find("def fetch_order(").expect("fetch_order");
+                let end = start + text[start..].find("\n\n\ndef ").expect("next def") + 3;
+                format!("{}{}", &text[..start], &text[end..])
+            } else {
+                text.replace("fetch_order, ", "")
+                    .replace("\"fetch_order\", ", "")
+            }
+        } else {
+            text.clone()
+        };
+        if after != text {
+            out.push_str(&block(&path, &text, &after));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_deprecation_in_three_model_steps_through_every_wire_format() {
+    for wire in ["chat", "responses", "messages"] {
+        let repo = fixture_repo("python/shop");
+        let dir = repo.path();
+        let model = FakeModel::start(Box::new(move |r, _| {
+            let v: serde_json::Value = serde_json::from_str(&r.body).expect("body");
+            let prompt = match r.path.as_str() {
+                "/v1/chat/completions" => v["messages"][1]["content"].as_str(),
+                "/v1/responses" => v["input"][0]["content"].as_str(),
+                _ => v["messages"][0]["content"].as_str(),
+            }
+            .unwrap_or("")
+            .to_string();
+            let text = deprecate_answer(&prompt);
+            let body = match r.path.as_str() {
+                "/v1/chat/completions" => chat_answer(&text),
+                "/v1/responses" => serde_json::json!({
+                    "output": [{"type": "message", "content": [{"type": "output_text", "text": text}]}],
+                    "usage": {"input_tokens": 10, "output_tokens": 10},
+                })
+                .to_string(),
+                _ => serde_json::json!({
+                    "content": [{"type": "text", "text": text}],
+                    "usage": {"input_tokens": 10, "output_tokens": 10},
+                })
+                .to_string(),
+            };
+            (200, Vec::new(), body)
+        }));
+        let base = format!("{}/v1", model.url);
+        let (spec, env): (String, Vec<(&str, &str)>) = match wire {
+            "chat" => (format!("openai-compatible:fake@{base}"), vec![]),
+            "responses" => (
+                "openai:codex-test".into(),
+                vec![("OPENAI_BASE_URL", base.as_str()), ("OPENAI_API_KEY", "k")],
+            ),
+            _ => (
+                "anthropic:claude-test".into(),
+                vec![
+                    ("ANTHROPIC_BASE_URL", base.as_str()),
+                    ("ANTHROPIC_API_KEY", "k"),
+                ],
+            ),
+        };
+        let out = run_with(
+            dir,
+            &env,
+            &[
+                "run",
+                "model-deprecate-fetch-order",
+                "--model",
+                &spec,
+                "--format",
+                "json",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{wire}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let commits = commits_between(dir, "main", "ripple/model-deprecate-fetch-order");
+        assert!(commits.len() >= 3, "{wire}: expand, migrate, contract");
+        let queries =
+            std::fs::read_to_string(dir.join("src/shopcore/db/queries.py")).expect("read");
+        assert!(queries.contains("def load_order(order_id: int, *, strict: bool = True)"));
+        assert!(!queries.contains("def fetch_order("), "{wire}: contracted");
+        // Every commit passes the tests on its own.
+        crate::common::assert_each_commit_passes(
+            dir,
+            &commits,
+            &[&["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"]],
+            "ripple/model-deprecate-fetch-order",
+        );
+    }
+}

@@ -80,6 +80,13 @@ pub const BUNDLED: &[(&str, &str)] = &[
             "/recipes/model-rename-fetch-order.toml"
         )),
     ),
+    (
+        "model-deprecate-fetch-order",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/recipes/model-deprecate-fetch-order.toml"
+        )),
+    ),
 ];
 
 /// Where a repository keeps its recipes.

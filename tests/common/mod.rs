@@ -354,3 +354,29 @@ pub fn prompt_files(prompt: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+/// The files a prompt shows under "## Files of this batch", as (path, whole text).
+pub fn prompt_file_texts(prompt: &str) -> Vec<(String, String)> {
+    let Some(section) = prompt.split("## Files of this batch").nth(1) else {
+        return Vec::new();
+    };
+    let lines: Vec<&str> = section.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < lines.len() {
+        if !lines[i].is_empty() && lines[i + 1].starts_with("```") {
+            let fence = lines[i + 1];
+            let mut text = String::new();
+            let mut j = i + 2;
+            while j < lines.len() && lines[j] != fence {
+                text.push_str(lines[j]);
+                text.push('\n');
+                j += 1;
+            }
+            out.push((lines[i].to_string(), text));
+            i = j;
+        }
+        i += 1;
+    }
+    out
+}
