@@ -47,6 +47,9 @@ pub struct RunOptions {
     /// The model spec chosen by --model, RIPPLE_MODEL or `git config ripple.model` (the
     /// recipe's `model` is the fallback).
     pub model_spec: Option<String>,
+    /// The environment variable holding the API key, when not the provider's usual one
+    /// (`git config ripple.apiKeyEnv`).
+    pub api_key_env: Option<String>,
     /// The model client, set up from the spec when the recipe has `model` steps.
     pub model: Option<Arc<crate::model::Client>>,
     /// Stop (resumably) between batches once the model has used this many tokens.
@@ -795,9 +798,21 @@ fn execute(
                         &state.ledger,
                         MODEL_PROMPT_BUDGET,
                     );
-                    ask_model(client, m, &b.files, &prompt.text, &read).map(|(t, usage)| {
+                    ask_model(client, m, &b.files, &prompt.text, &read).map(|(mut t, usage)| {
                         state.tokens_in += usage.0;
                         state.tokens_out += usage.1;
+                        if !prompt.dropped.is_empty() {
+                            t.notes.push(format!(
+                                "contracts left out to fit the prompt budget: {}",
+                                prompt.dropped.join(", ")
+                            ));
+                        }
+                        if !prompt.withheld.is_empty() {
+                            t.notes.push(format!(
+                                "withheld from the model (look like secrets): {}",
+                                prompt.withheld.join(", ")
+                            ));
+                        }
                         t
                     })
                 }
@@ -1164,7 +1179,10 @@ fn with_model(options: &RunOptions, recipe: &Recipe) -> Result<RunOptions, RunEr
     let Some(spec) = options.model_spec.clone().or_else(|| recipe.model.clone()) else {
         return Ok(out);
     };
-    let spec = crate::model::ModelSpec::parse(&spec)?;
+    let mut spec = crate::model::ModelSpec::parse(&spec)?;
+    if let Some(var) = &options.api_key_env {
+        spec.key_env = Some(var.clone());
+    }
     let mut retry = crate::model::RetryPolicy::default();
     if let Some(ms) = std::env::var("RIPPLE_RETRY_BASE_MS")
         .ok()

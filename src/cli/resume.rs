@@ -52,6 +52,7 @@ pub fn run_resume(cwd: &Path, args: ResumeArgs, output: &Output) -> Result<u8> {
         keep_going: args.keep_going,
         max_batches: args.max_batches,
         model_spec: super::run::model_spec(&repo, args.model.clone()),
+        api_key_env: crate::vcs::config_string(&repo.repo, "ripple.apiKeyEnv"),
         max_tokens_total: args.max_tokens_total,
         max_cost: args.max_cost,
         prices: super::run::prices(&repo),

@@ -127,6 +127,7 @@ pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
         max_batches: args.max_batches,
         interactive: args.interactive,
         model_spec: model_spec(&repo, args.model.clone()),
+        api_key_env: crate::vcs::config_string(&repo.repo, "ripple.apiKeyEnv"),
         model: None,
         max_tokens_total: args.max_tokens_total,
         replay: args.replay.as_ref().map(|p| cwd.join(p)),

@@ -379,6 +379,26 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn writes_never_go_through_a_symbolic_link() {
+        let root = tempfile::TempDir::new().expect("temp");
+        let outside = tempfile::TempDir::new().expect("temp");
+        std::os::unix::fs::symlink(outside.path(), root.path().join("linked")).expect("link");
+        let set = ChangeSet {
+            changes: vec![FileChange {
+                path: "linked/evil.py".into(),
+                before: None,
+                after: Some("x = 1\n".into()),
+            }],
+        };
+        assert!(matches!(
+            set.write(root.path()),
+            Err(EditError::UnsafePath { .. })
+        ));
+        assert!(!outside.path().join("evil.py").exists());
+    }
+
     #[test]
     fn crlf_files_stay_crlf() {
         let set = ChangeSet {

@@ -209,7 +209,10 @@ impl Client {
         let key = match &spec.key_env {
             Some(var) => {
                 let key = std::env::var(var).ok().filter(|k| !k.is_empty());
-                if key.is_none() && var != "RIPPLE_API_KEY" {
+                // An OpenAI-compatible local server usually needs no key.
+                let optional =
+                    spec.spec.starts_with("openai-compatible:") && var == "RIPPLE_API_KEY";
+                if key.is_none() && !optional {
                     return Err(ModelError::Config {
                         message: format!("{var} is not set (needed for {})", spec.spec),
                         help: format!(
