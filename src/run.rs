@@ -790,14 +790,7 @@ fn execute(
                         stage: "model",
                     });
                     let read = |p: &str| std::fs::read_to_string(root.join(p)).ok();
-                    let prompt = context::build_prompt(
-                        &m.instructions,
-                        &b.files,
-                        &graph,
-                        &read,
-                        &state.ledger,
-                        MODEL_PROMPT_BUDGET,
-                    );
+                    let prompt = model_prompt(m, &b.files, &graph, &read, &state.ledger);
                     ask_model(client, m, &b.files, &prompt.text, &read).map(|(mut t, usage)| {
                         state.tokens_in += usage.0;
                         state.tokens_out += usage.1;
@@ -926,14 +919,7 @@ fn execute(
                         stage: "repair",
                     });
                     let read = |p: &str| std::fs::read_to_string(root.join(p)).ok();
-                    let prompt = context::build_prompt(
-                        &m.instructions,
-                        &b.files,
-                        &graph,
-                        &read,
-                        &state.ledger,
-                        MODEL_PROMPT_BUDGET,
-                    );
+                    let prompt = model_prompt(m, &b.files, &graph, &read, &state.ledger);
                     let repair = format!(
                         "{}\n\n## Verification failed\n\nAfter your edits (the files above are as they are now), `{}` failed:\n\n```\n{}\n```\n\nAnswer with SEARCH/REPLACE blocks against the files as they are now that make it pass.\n",
                         prompt.text,
@@ -1220,6 +1206,24 @@ fn budget_spent(options: &RunOptions, state: &RunState) -> Option<String> {
         }
     }
     None
+}
+
+/// A model batch's prompt from the files as they are now.
+fn model_prompt(
+    step: &crate::recipe::ModelStep,
+    files: &[String],
+    graph: &Graph,
+    read: &dyn Fn(&str) -> Option<String>,
+    ledger: &[String],
+) -> context::Prompt {
+    context::build_prompt(
+        &step.instructions,
+        files,
+        graph,
+        read,
+        ledger,
+        MODEL_PROMPT_BUDGET,
+    )
 }
 
 /// Prompt budget of a model batch (tokens).

@@ -427,33 +427,27 @@ impl Client {
                 v["usage"]["prompt_tokens"].as_u64(),
                 v["usage"]["completion_tokens"].as_u64(),
             ),
-            Wire::Responses => {
-                let text: String = v["output"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|o| o["type"] == "message")
-                    .flat_map(|o| o["content"].as_array().into_iter().flatten())
-                    .filter(|c| c["type"] == "output_text")
-                    .filter_map(|c| c["text"].as_str())
-                    .collect();
-                if text.is_empty() {
-                    return Err(missing());
-                }
-                (
-                    text,
-                    v["usage"]["input_tokens"].as_u64(),
-                    v["usage"]["output_tokens"].as_u64(),
-                )
-            }
-            Wire::AnthropicMessages => {
-                let text: String = v["content"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|c| c["type"] == "text")
-                    .filter_map(|c| c["text"].as_str())
-                    .collect();
+            Wire::Responses | Wire::AnthropicMessages => {
+                // Responses: output[] messages with output_text parts; Messages: content[]
+                // text parts. Both count usage as input_tokens / output_tokens.
+                let parts: Vec<&Value> = if self.spec.wire == Wire::Responses {
+                    v["output"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|o| o["type"] == "message")
+                        .flat_map(|o| o["content"].as_array().into_iter().flatten())
+                        .filter(|c| c["type"] == "output_text")
+                        .collect()
+                } else {
+                    v["content"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|c| c["type"] == "text")
+                        .collect()
+                };
+                let text: String = parts.iter().filter_map(|c| c["text"].as_str()).collect();
                 if text.is_empty() {
                     return Err(missing());
                 }

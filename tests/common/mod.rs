@@ -334,25 +334,10 @@ pub fn chat_answer(text: &str) -> String {
 
 /// The files a prompt shows under "## Files of this batch", as (path, first line).
 pub fn prompt_files(prompt: &str) -> Vec<(String, String)> {
-    let Some(section) = prompt.split("## Files of this batch").nth(1) else {
-        return Vec::new();
-    };
-    let lines: Vec<&str> = section.lines().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i + 2 < lines.len() {
-        if !lines[i].is_empty() && lines[i + 1].starts_with("```") {
-            out.push((lines[i].to_string(), lines[i + 2].to_string()));
-            // Skip to the closing fence.
-            let fence = lines[i + 1];
-            i += 2;
-            while i < lines.len() && lines[i] != fence {
-                i += 1;
-            }
-        }
-        i += 1;
-    }
-    out
+    prompt_file_texts(prompt)
+        .into_iter()
+        .map(|(path, text)| (path, text.lines().next().unwrap_or("").to_string()))
+        .collect()
 }
 
 /// The files a prompt shows under "## Files of this batch", as (path, whole text).
