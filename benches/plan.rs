@@ -104,6 +104,42 @@ fn bench_plan(c: &mut Criterion) {
             })
         });
     }
+    // Context assembly for a model batch: contracts of everything 20 files use, token counts.
+    let files: Vec<String> = graph
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("src/synth/p10/"))
+        .take(20)
+        .map(|f| f.path.clone())
+        .collect();
+    let read = |p: &str| std::fs::read_to_string(repo.root.join(p)).ok();
+    let prompt = git_ripple::context::build_prompt(
+        "Add type hints everywhere.",
+        &files,
+        &graph,
+        &read,
+        &[],
+        24_000,
+    );
+    eprintln!(
+        "context_20_files: {} tokens, {} parts, {} contracts dropped",
+        prompt.tokens,
+        prompt.parts.len(),
+        prompt.dropped.len()
+    );
+    group.throughput(Throughput::Elements(files.len() as u64));
+    group.bench_function("context_20_files", |b| {
+        b.iter(|| {
+            git_ripple::context::build_prompt(
+                "Add type hints everywhere.",
+                &files,
+                &graph,
+                &read,
+                &[],
+                24_000,
+            )
+        })
+    });
     group.finish();
 }
 
