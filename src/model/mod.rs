@@ -180,6 +180,19 @@ impl RetryPolicy {
     }
 }
 
+/// The HTTP client: rustls with the ring provider (reqwest is built without one).
+fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client, ModelError> {
+    // Installing the process-wide provider a second time is refused harmlessly.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| ModelError::Config {
+            message: format!("cannot set up HTTP: {e}"),
+            help: String::new(),
+        })
+}
+
 /// A model client.
 pub struct Client {
     pub spec: ModelSpec,
@@ -224,13 +237,7 @@ impl Client {
             }
             None => None,
         };
-        let http = reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| ModelError::Config {
-                message: format!("cannot set up HTTP: {e}"),
-                help: String::new(),
-            })?;
+        let http = http_client(timeout)?;
         Ok(Client {
             spec,
             http,
@@ -275,7 +282,7 @@ impl Client {
         )?;
         Ok(Client {
             spec,
-            http: reqwest::blocking::Client::new(),
+            http: http_client(Duration::from_secs(60))?,
             key: None,
             retry: RetryPolicy::default(),
             transcript: Mutex::new(None),
@@ -501,6 +508,14 @@ mod tests {
         assert!(ModelSpec::parse("gpt-4").is_err());
         assert!(ModelSpec::parse("acme:x").is_err());
         assert!(ModelSpec::parse("openai-compatible:no-url").is_err());
+    }
+
+    #[test]
+    fn https_clients_build_with_the_ring_provider() {
+        // Building a TLS-capable client must not need another crypto provider.
+        http_client(Duration::from_secs(1)).expect("https client");
+        let spec = ModelSpec::parse("ollama:qwen").expect("spec");
+        Client::new(spec, Duration::from_secs(1), RetryPolicy::default()).expect("client");
     }
 
     #[test]
