@@ -482,6 +482,10 @@ fn a_cost_cap_with_configured_prices() {
         status.contains("the cost cap (0.00) is reached"),
         "{status}"
     );
+    assert!(
+        status.contains("model    1000 tokens in, 100 out"),
+        "{status}"
+    );
 }
 
 #[test]

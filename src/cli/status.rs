@@ -49,6 +49,7 @@ pub fn run_status(cwd: &Path, args: StatusArgs) -> Result<u8> {
                     "failed": count(s, |b| matches!(b, BatchStatus::VerificationFailed | BatchStatus::TransformFailed | BatchStatus::Interrupted)),
                     "left": count(s, |b| !b.is_done()),
                     "last_error": s.last_error,
+                    "tokens": {"input": s.tokens_in, "output": s.tokens_out},
                 }
             });
             let mut text = serde_json::to_string_pretty(&v).into_diagnostic()?;
@@ -83,6 +84,13 @@ pub fn run_status(cwd: &Path, args: StatusArgs) -> Result<u8> {
                 )),
                 count(s, |b| !b.is_done()),
             );
+            if s.tokens_in + s.tokens_out > 0 {
+                let _ = writeln!(
+                    t,
+                    "  model    {} tokens in, {} out",
+                    s.tokens_in, s.tokens_out
+                );
+            }
             if let Some(e) = &s.last_error {
                 let _ = writeln!(t, "  last error: {e}");
             }
