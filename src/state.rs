@@ -137,6 +137,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
 }
 
 impl RunState {
+    /// Count model tokens (input, output).
+    pub fn add_tokens(&mut self, (input, output): (u64, u64)) {
+        self.tokens_in += input;
+        self.tokens_out += output;
+    }
+
     /// Save the state and mark it as the current run.
     pub fn save(&mut self, git_dir: &Path) -> Result<(), StateError> {
         self.updated_ms = std::time::SystemTime::now()

@@ -3,21 +3,24 @@
 
 use crate::common::{fixture_repo, ripple, ripple_ok};
 
+/// `git ripple explain model-rename-fetch-order --batch 2 --format json`, plus `extra` flags.
+fn explain_json(dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "explain",
+        "model-rename-fetch-order",
+        "--batch",
+        "2",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&ripple_ok(dir, &args)).expect("json")
+}
+
 #[test]
 fn the_prompt_of_a_model_batch() {
     let repo = fixture_repo("python/shop");
-    let json: serde_json::Value = serde_json::from_str(&ripple_ok(
-        repo.path(),
-        &[
-            "explain",
-            "model-rename-fetch-order",
-            "--batch",
-            "2",
-            "--format",
-            "json",
-        ],
-    ))
-    .expect("json");
+    let json: serde_json::Value = explain_json(repo.path(), &[]);
     let text = json["text"].as_str().expect("prompt text");
     insta::assert_snapshot!("model_batch_prompt", text);
     // Contracts are signatures: the body of fetch_order is not there, its signature is.
@@ -34,18 +37,7 @@ fn the_prompt_of_a_model_batch() {
 #[test]
 fn a_small_budget_drops_the_farthest_contracts_first() {
     let repo = fixture_repo("python/shop");
-    let full: serde_json::Value = serde_json::from_str(&ripple_ok(
-        repo.path(),
-        &[
-            "explain",
-            "model-rename-fetch-order",
-            "--batch",
-            "2",
-            "--format",
-            "json",
-        ],
-    ))
-    .expect("json");
+    let full: serde_json::Value = explain_json(repo.path(), &[]);
     let contracts: Vec<String> = full["parts"]
         .as_array()
         .expect("parts")
@@ -55,20 +47,7 @@ fn a_small_budget_drops_the_farthest_contracts_first() {
         .collect();
     assert!(contracts.len() > 3);
     let budget = (full["tokens"].as_u64().expect("tokens") - 150).to_string();
-    let small: serde_json::Value = serde_json::from_str(&ripple_ok(
-        repo.path(),
-        &[
-            "explain",
-            "model-rename-fetch-order",
-            "--batch",
-            "2",
-            "--budget",
-            &budget,
-            "--format",
-            "json",
-        ],
-    ))
-    .expect("json");
+    let small: serde_json::Value = explain_json(repo.path(), &["--budget", &budget]);
     let dropped: Vec<&str> = small["dropped"]
         .as_array()
         .expect("dropped")

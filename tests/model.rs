@@ -42,6 +42,15 @@ fn review_answer(prompt: &str) -> String {
         .collect()
 }
 
+/// A Chat Completions server answering like a competent model for RECIPE, and its spec.
+fn reviewer() -> (FakeModel, String) {
+    let model = FakeModel::start(Box::new(|r, _| {
+        (200, Vec::new(), chat_answer(&review_answer(&prompt_of(r))))
+    }));
+    let spec = format!("openai-compatible:fake-coder@{}/v1", model.url);
+    (model, spec)
+}
+
 /// The same edits as `review_answer`, as an apply_patch envelope.
 fn review_patch(prompt: &str) -> String {
     let mut out = String::from("*** Begin Patch\n");
@@ -99,10 +108,7 @@ fn assert_reviewed(dir: &std::path::Path) {
 fn a_model_step_runs_batch_by_batch_with_contracts_and_no_secrets() {
     let repo = setup();
     let dir = repo.path();
-    let model = FakeModel::start(Box::new(|r, _| {
-        (200, Vec::new(), chat_answer(&review_answer(&prompt_of(r))))
-    }));
-    let spec = format!("openai-compatible:fake-coder@{}/v1", model.url);
+    let (model, spec) = reviewer();
     let out = run_with(
         dir,
         &[],
@@ -142,8 +148,10 @@ fn transient_errors_are_retried_honouring_retry_after() {
         1 => (503, Vec::new(), "{}".into()),
         _ => (200, Vec::new(), chat_answer(&review_answer(&prompt_of(r)))),
     }));
+    // The model comes from `git config ripple.model` this time.
     let spec = format!("openai-compatible:fake@{}/v1", model.url);
-    let out = run_with(dir, &[], &["run", "review.toml", "--model", &spec]);
+    git(dir, &["config", "ripple.model", &spec]);
+    let out = run_with(dir, &[], &["run", "review.toml"]);
     assert!(
         out.status.success(),
         "{}",
@@ -359,10 +367,7 @@ fn transcript(dir: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn a_recorded_run_replays_without_a_model() {
     let recorded = setup();
-    let model = FakeModel::start(Box::new(|r, _| {
-        (200, Vec::new(), chat_answer(&review_answer(&prompt_of(r))))
-    }));
-    let spec = format!("openai-compatible:fake-coder@{}/v1", model.url);
+    let (model, spec) = reviewer();
     let out = run_with(
         recorded.path(),
         &[("RIPPLE_API_KEY", "sk-proj-zzzzzzzzzzzzzzzzzzzzzzzz")],
@@ -452,10 +457,7 @@ fn a_cost_cap_with_configured_prices() {
     let dir = repo.path();
     git(dir, &["config", "ripple.priceInput", "2"]);
     git(dir, &["config", "ripple.priceOutput", "10"]);
-    let model = FakeModel::start(Box::new(|r, _| {
-        (200, Vec::new(), chat_answer(&review_answer(&prompt_of(r))))
-    }));
-    let spec = format!("openai-compatible:fake@{}/v1", model.url);
+    let (model, spec) = reviewer();
     // Each batch: 1,000 input and 100 output tokens = 0.003; the cap allows one batch.
     let out = run_with(
         dir,

@@ -7,7 +7,7 @@ use miette::Result;
 
 use super::Output;
 use super::progress::Progress;
-use super::run::{RunFormat, interrupt_flag, print_report};
+use super::run::{ModelArgs, RunFormat, interrupt_flag, print_report};
 use crate::graph::GraphOptions;
 use crate::run::{RunOptions, resume_run};
 use crate::scan::Repository;
@@ -29,15 +29,8 @@ pub struct ResumeArgs {
     /// When a batch fails, restore it and go on with the next instead of stopping.
     #[arg(long)]
     pub keep_going: bool,
-    /// The model for `model` steps (see `git ripple run --help`).
-    #[arg(long, value_name = "SPEC")]
-    pub model: Option<String>,
-    /// Stop (resumably) once the model has used this many tokens in total.
-    #[arg(long, value_name = "N")]
-    pub max_tokens_total: Option<u64>,
-    /// Stop (resumably) once the model has cost this much in total (needs prices, see run).
-    #[arg(long, value_name = "AMOUNT")]
-    pub max_cost: Option<f64>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Stop after this many more batches.
     #[arg(long, value_name = "N")]
     pub max_batches: Option<usize>,
@@ -48,18 +41,14 @@ pub struct ResumeArgs {
 
 pub fn run_resume(cwd: &Path, args: ResumeArgs, output: &Output) -> Result<u8> {
     let repo = Repository::discover(cwd)?;
-    let options = RunOptions {
+    let mut options = RunOptions {
         keep_going: args.keep_going,
         max_batches: args.max_batches,
-        model_spec: super::run::model_spec(&repo, args.model.clone()),
-        api_key_env: crate::vcs::config_string(&repo.repo, "ripple.apiKeyEnv"),
-        max_tokens_total: args.max_tokens_total,
-        max_cost: args.max_cost,
-        prices: super::run::prices(&repo),
         graph: GraphOptions::default(),
         interrupt: interrupt_flag()?,
         ..RunOptions::default()
     };
+    args.model.apply(&repo, cwd, &mut options)?;
     let mut on_event = Progress::new(output, false);
     let report = resume_run(&repo, &options, args.force, &mut on_event)?;
     drop(on_event);

@@ -47,22 +47,8 @@ pub struct RunArgs {
     /// With --resume: carry on although the recipe file changed or HEAD moved.
     #[arg(long, requires = "resume")]
     pub force: bool,
-    /// The model for `model` steps (overrides RIPPLE_MODEL, `git config ripple.model` and the
-    /// recipe): openai:MODEL, openai-chat:MODEL, anthropic:MODEL, ollama:MODEL or
-    /// openai-compatible:MODEL@BASE_URL.
-    #[arg(long, value_name = "SPEC")]
-    pub model: Option<String>,
-    /// Stop (resumably) between batches once the model has used this many tokens.
-    #[arg(long, value_name = "N")]
-    pub max_tokens_total: Option<u64>,
-    /// Stop (resumably) between batches once the model has cost this much; needs prices:
-    /// `git config ripple.priceInput` and `ripple.priceOutput` (per million tokens).
-    #[arg(long, value_name = "AMOUNT")]
-    pub max_cost: Option<f64>,
-    /// Answer model requests from a recorded run's transcript
-    /// (.git/ripple/runs/<id>/transcript.jsonl) instead of calling a model: reproduces it.
-    #[arg(long, value_name = "FILE")]
-    pub replay: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Stop after this many batches (resume later): a first small run to review.
     #[arg(long, value_name = "N")]
     pub max_batches: Option<usize>,
@@ -105,34 +91,73 @@ pub(super) fn interrupt_flag() -> Result<Arc<AtomicBool>> {
     Ok(interrupt)
 }
 
+/// The model flags `run` and `resume` share.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The model for `model` steps (overrides RIPPLE_MODEL, `git config ripple.model` and the
+    /// recipe): openai:MODEL, openai-chat:MODEL, anthropic:MODEL, ollama:MODEL or
+    /// openai-compatible:MODEL@BASE_URL.
+    #[arg(long = "model", value_name = "SPEC")]
+    pub spec: Option<String>,
+    /// Stop (resumably) between batches once the model has used this many tokens.
+    #[arg(long, value_name = "N")]
+    pub max_tokens_total: Option<u64>,
+    /// Stop (resumably) between batches once the model has cost this much; needs prices:
+    /// `git config ripple.priceInput` and `ripple.priceOutput` (per million tokens).
+    #[arg(long, value_name = "AMOUNT")]
+    pub max_cost: Option<f64>,
+    /// Answer model requests from a recorded run's transcript
+    /// (.git/ripple/runs/<id>/transcript.jsonl) instead of calling a model: reproduces it.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<std::path::PathBuf>,
+}
+
+impl ModelArgs {
+    /// Fill the model options from the flags, the environment and `git config` (`ripple.model`,
+    /// `ripple.apiKeyEnv`, `ripple.priceInput`, `ripple.priceOutput`).
+    pub(super) fn apply(
+        &self,
+        repo: &Repository,
+        cwd: &Path,
+        options: &mut RunOptions,
+    ) -> Result<()> {
+        let config = |k: &str| crate::vcs::config_string(&repo.repo, k);
+        let price = |k: &str| config(k)?.trim().parse::<f64>().ok();
+        options.prices = price("ripple.priceInput").zip(price("ripple.priceOutput"));
+        if self.max_cost.is_some() && options.prices.is_none() {
+            return Err(miette::miette!(
+                help = "git config ripple.priceInput 2.50 && git config ripple.priceOutput 10 (per million tokens)",
+                "--max-cost needs the model's prices"
+            ));
+        }
+        options.model_spec = self
+            .spec
+            .clone()
+            .or_else(|| std::env::var("RIPPLE_MODEL").ok().filter(|v| !v.is_empty()))
+            .or_else(|| config("ripple.model"));
+        options.api_key_env = config("ripple.apiKeyEnv");
+        options.max_tokens_total = self.max_tokens_total;
+        options.max_cost = self.max_cost;
+        options.replay = self.replay.as_ref().map(|p| cwd.join(p));
+        Ok(())
+    }
+}
+
 pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
     let repo = Repository::discover(cwd)?;
-    if args.max_cost.is_some() && prices(&repo).is_none() {
-        return Err(miette::miette!(
-            help = "git config ripple.priceInput 2.50 && git config ripple.priceOutput 10 (per million tokens)",
-            "--max-cost needs the model's prices"
-        ));
-    }
     if args.interactive && output.ci {
         return Err(miette::miette!(
             help = "drop --ci, or run without --interactive in CI",
             "--interactive asks a person about every batch; --ci promises no prompts"
         ));
     }
-    let options = RunOptions {
+    let mut options = RunOptions {
         branch: args.branch.clone(),
         branch_prefix: crate::vcs::config_string(&repo.repo, "ripple.branchPrefix"),
         dry_run: args.dry_run,
         keep_going: args.keep_going,
         max_batches: args.max_batches,
         interactive: args.interactive,
-        model_spec: model_spec(&repo, args.model.clone()),
-        api_key_env: crate::vcs::config_string(&repo.repo, "ripple.apiKeyEnv"),
-        model: None,
-        max_tokens_total: args.max_tokens_total,
-        replay: args.replay.as_ref().map(|p| cwd.join(p)),
-        max_cost: args.max_cost,
-        prices: prices(&repo),
         batch: args.batch,
         plan: match &args.plan {
             Some(path) => Some(load_plan(&cwd.join(path))?),
@@ -143,7 +168,9 @@ pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
             ..GraphOptions::default()
         },
         interrupt: interrupt_flag()?,
+        ..RunOptions::default()
     };
+    args.model.apply(&repo, cwd, &mut options)?;
     let mut on_event = Progress::new(output, args.dry_run);
     let report = match &args.recipe {
         Some(name) if !args.resume => {
@@ -156,24 +183,6 @@ pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
     };
     drop(on_event);
     print_report(&report, args.format)
-}
-
-/// Token prices per million (input, output) from `git config ripple.priceInput` /
-/// `ripple.priceOutput`.
-pub(super) fn prices(repo: &Repository) -> Option<(f64, f64)> {
-    let get = |k: &str| {
-        crate::vcs::config_string(&repo.repo, k)?
-            .trim()
-            .parse::<f64>()
-            .ok()
-    };
-    Some((get("ripple.priceInput")?, get("ripple.priceOutput")?))
-}
-
-/// The model spec from the command line, then RIPPLE_MODEL, then `git config ripple.model`.
-pub(super) fn model_spec(repo: &Repository, flag: Option<String>) -> Option<String> {
-    flag.or_else(|| std::env::var("RIPPLE_MODEL").ok().filter(|v| !v.is_empty()))
-        .or_else(|| crate::vcs::config_string(&repo.repo, "ripple.model"))
 }
 
 /// Read a plan `git ripple plan --format json` wrote.

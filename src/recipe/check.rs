@@ -151,9 +151,4 @@ impl Recipe {
         }
         Ok(())
     }
-
-    /// The step's span in the recipe file (the `[[step]]` table).
-    pub fn step_span(&self, index: usize) -> std::ops::Range<usize> {
-        self.steps[index].span.clone()
-    }
 }

@@ -201,7 +201,6 @@ pub struct Step {
     /// What reports and `{step}` call it.
     pub title: String,
     pub action: StepAction,
-    span: std::ops::Range<usize>,
 }
 
 #[derive(Debug, Clone)]

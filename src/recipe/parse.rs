@@ -342,11 +342,7 @@ fn check_step(
         .map(|n| n.into_inner())
         .filter(|n| !n.trim().is_empty())
         .unwrap_or(default_title);
-    Ok(Step {
-        title,
-        action,
-        span,
-    })
+    Ok(Step { title, action })
 }
 
 fn check_rule(

@@ -375,18 +375,12 @@ pub(super) fn python_remove_unused(
     name: &str,
 ) -> Result<String, RuleError> {
     let facts = lang::extract_facts(Language::Python, path, source.as_bytes())?;
-    let used = facts.references.iter().any(|r| {
-        r.segments.first().is_some_and(|s| s.name == name)
-            && !matches!(r.kind, crate::facts::ReferenceKind::Import)
-    });
-    if used {
-        return Ok(source.to_string());
-    }
     let bindings = python_bindings(source, &facts);
     let Some(b) = bindings.iter().find(|b| b.name == name) else {
         return Ok(source.to_string());
     };
-    // Conservative: any other whole-word mention outside import statements keeps it.
+    // Used means mentioned anywhere outside the import statements, as a whole word: that
+    // includes every reference, and errs on keeping an import a comment or string names.
     let in_imports = |at: usize| bindings.iter().any(|o| o.statement.contains(&at));
     if super::word_occurrences(source, 0..source.len(), name)
         .into_iter()

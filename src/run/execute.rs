@@ -1,7 +1,7 @@
 //! Carrying out a run's batches: transform (rules or the model), check, apply, verify (with
 //! repairs and review), then commit or restore, saving the state at every step.
 
-use super::model_batch::{LEDGER_ENTRIES, ask_model, budget_spent, merge_changes, model_prompt};
+use super::model_batch::{LEDGER_ENTRIES, ModelAsk, ask_model, budget_spent, merge_changes};
 use super::*;
 
 /// A testing hook: with `RIPPLE_FAILPOINT=<point>:<batch>` in the environment, the process
@@ -21,6 +21,27 @@ fn failpoint(point: &str, batch: usize) {
     }
 }
 
+/// Tell the driver which stage a batch is in.
+fn stage(hooks: &mut dyn Hooks, batch: usize, total: usize, stage: &'static str) {
+    hooks.event(Event::Stage {
+        batch,
+        total,
+        stage,
+    });
+}
+
+/// How verifying (and reviewing) a written batch ended.
+enum Verdict {
+    /// Verified (and, with --interactive, accepted): commit it.
+    Commit,
+    /// A verify command failed (or was interrupted): put the batch back.
+    Failed(CommandResult),
+    /// The reviewer's hand edits broke the syntax: put the batch back.
+    BadEdit(String),
+    Skip,
+    Quit,
+}
+
 /// Carry out every batch of the state's plan that is not committed yet, saving the state at
 /// every step.
 pub(super) fn execute(
@@ -32,12 +53,12 @@ pub(super) fn execute(
     started: Instant,
 ) -> Result<RunReport, RunError> {
     let root = repo.root.as_path();
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).ok();
     let git_dir = repo.repo.git_dir().to_path_buf();
     let total = state.plan.totals.batches;
     let mut parent = vcs::head_state(&repo.repo)?.commit;
     let mut outcome = Outcome::Success;
     let mut stopped = false;
-    let mut paused = false;
     let mut executed = 0;
     let no_overlay = BTreeMap::new();
     let steps = state.plan.steps.clone();
@@ -58,13 +79,24 @@ pub(super) fn execute(
             overlay: &no_overlay,
         };
         let step = &recipe.steps[i];
+        let model_step = match (&step.action, &options.model) {
+            (StepAction::Model(m), Some(client)) => Some((m, client)),
+            _ => None,
+        };
         for b in pending {
             if options.interrupt.load(Ordering::SeqCst) && !stopped {
                 outcome = Outcome::Interrupted;
                 stopped = true;
             }
-            if options.max_batches.is_some_and(|m| executed >= m) && !stopped {
-                paused = true;
+            if options.max_batches.is_some_and(|m| executed >= m) {
+                stopped = true;
+            }
+            if model_step.is_some()
+                && !stopped
+                && let Some(spent) = budget_spent(options, state)
+            {
+                state.last_error = Some(spent);
+                outcome = Outcome::BudgetSpent;
                 stopped = true;
             }
             if stopped {
@@ -74,56 +106,28 @@ pub(super) fn execute(
             let slot = b.index - 1;
             let batch_started = Instant::now();
             let tokens_before = (state.tokens_in, state.tokens_out);
-            on_event.event(Event::Stage {
-                batch: b.index,
-                total,
-                stage: "transform",
-            });
+            stage(on_event, b.index, total, "transform");
             let input = BatchInput {
                 files: &b.files,
                 phase: b.phase,
             };
-            if let StepAction::Model(_) = &step.action
-                && let Some(spent) = budget_spent(options, state)
-            {
-                state.last_error = Some(spent);
-                outcome = Outcome::BudgetSpent;
-                stopped = true;
-                continue;
-            }
-            let transformed = match (&step.action, &options.model) {
-                (StepAction::Model(m), Some(client)) => {
-                    on_event.event(Event::Stage {
-                        batch: b.index,
-                        total,
-                        stage: "model",
-                    });
-                    let read = |p: &str| std::fs::read_to_string(root.join(p)).ok();
-                    let prompt = model_prompt(m, &b.files, &graph, &read, &state.ledger);
-                    ask_model(client, m, &b.files, &prompt.text, &read).map(|(mut t, usage)| {
-                        state.tokens_in += usage.0;
-                        state.tokens_out += usage.1;
-                        if !prompt.dropped.is_empty() {
-                            t.notes.push(format!(
-                                "contracts left out to fit the prompt budget: {}",
-                                prompt.dropped.join(", ")
-                            ));
-                        }
-                        if !prompt.withheld.is_empty() {
-                            t.notes.push(format!(
-                                "withheld from the model (look like secrets): {}",
-                                prompt.withheld.join(", ")
-                            ));
-                        }
+            let transformed = match model_step {
+                Some((m, client)) => {
+                    stage(on_event, b.index, total, "model");
+                    let ask = ModelAsk {
+                        client,
+                        step: m,
+                        files: &b.files,
+                        graph: &graph,
+                        ledger: &state.ledger,
+                    };
+                    ask_model(&ask, &read, None).map(|(t, usage)| {
+                        state.add_tokens(usage);
                         t
                     })
                 }
-                _ => transform_batch(&ctx, &step.action, &input).map_err(|e| e.to_string()),
+                None => rule_transform(&ctx, &step.action, &input),
             }
-            .map(|mut t| {
-                keep_gofmt_clean(&mut t.changes);
-                t
-            })
             .and_then(|t| t.changes.check().map(|()| t).map_err(|e| e.to_string()));
             failpoint("transformed", b.index);
             let t = match transformed {
@@ -172,34 +176,19 @@ pub(super) fn execute(
             }
             // Save what the files were before writing them: a batch interrupted from here on
             // can be put back exactly.
-            state.in_progress = Some(InProgress {
-                batch: b.index,
-                files: t
-                    .changes
-                    .changes
-                    .iter()
-                    .map(|c| SavedFile {
-                        path: c.path.clone(),
-                        before: c.before.clone(),
-                    })
-                    .collect(),
-            });
+            let mut t = t;
+            save_in_progress(state, b.index, &t.changes);
             state.save(&git_dir)?;
             t.changes.write(root).map_err(RunError::Write)?;
             failpoint("applied", b.index);
-            // Verify; with --interactive, show the verified batch and let the user accept,
-            // skip, edit (then verify again) or quit.
-            let mut t = t;
+            // Verify; a model step gets failures back for repair; with --interactive the user
+            // accepts, skips, edits (then it is verified again) or quits.
             let mut repairs_used = 0;
-            let (failed, decision) = loop {
+            let verdict = loop {
                 report.verify.clear();
                 let mut failed = None;
                 for command in &b.verify {
-                    on_event.event(Event::Stage {
-                        batch: b.index,
-                        total,
-                        stage: "verify",
-                    });
+                    stage(on_event, b.index, total, "verify");
                     let result = verify::run_command(
                         root,
                         command,
@@ -214,58 +203,47 @@ pub(super) fn execute(
                     }
                 }
                 failpoint("verified", b.index);
-                // A model step gets the failure back, with the files as they are now, up to
-                // `repairs` times.
-                if let (Some(f), StepAction::Model(m), Some(client)) =
-                    (&failed, &step.action, &options.model)
-                    && !f.interrupted
-                    && repairs_used < m.repairs
-                {
+                if let Some(f) = failed {
+                    let Some((m, client)) =
+                        model_step.filter(|(m, _)| !f.interrupted && repairs_used < m.repairs)
+                    else {
+                        break Verdict::Failed(f);
+                    };
                     repairs_used += 1;
-                    on_event.event(Event::Stage {
-                        batch: b.index,
-                        total,
-                        stage: "repair",
+                    stage(on_event, b.index, total, "repair");
+                    let ask = ModelAsk {
+                        client,
+                        step: m,
+                        files: &b.files,
+                        graph: &graph,
+                        ledger: &state.ledger,
+                    };
+                    let fix = ask_model(&ask, &read, Some(&f)).and_then(|(fix, usage)| {
+                        state.add_tokens(usage);
+                        fix.changes.check().map_err(|e| e.to_string())?;
+                        Ok(fix)
                     });
-                    let read = |p: &str| std::fs::read_to_string(root.join(p)).ok();
-                    let prompt = model_prompt(m, &b.files, &graph, &read, &state.ledger);
-                    let repair = format!(
-                        "{}\n\n## Verification failed\n\nAfter your edits (the files above are as they are now), `{}` failed:\n\n```\n{}\n```\n\nAnswer with SEARCH/REPLACE blocks against the files as they are now that make it pass.\n",
-                        prompt.text,
-                        f.command,
-                        context::redact(&verify::relevant_lines(&f.output, 80))
-                    );
-                    match ask_model(client, m, &b.files, &repair, &read) {
-                        Ok((fix, usage)) => {
-                            state.tokens_in += usage.0;
-                            state.tokens_out += usage.1;
-                            if fix.changes.check().is_ok() {
-                                fix.changes.write(root).map_err(RunError::Write)?;
-                                merge_changes(&mut t.changes, fix.changes);
-                                if let Some(ip) = &mut state.in_progress {
-                                    for c in &t.changes.changes {
-                                        if !ip.files.iter().any(|s| s.path == c.path) {
-                                            ip.files.push(SavedFile {
-                                                path: c.path.clone(),
-                                                before: c.before.clone(),
-                                            });
-                                        }
-                                    }
-                                }
-                                state.save(&git_dir)?;
-                                report
-                                    .notes
-                                    .push(format!("repair {repairs_used}: {}", fix.summary));
-                                continue;
-                            }
+                    match fix {
+                        Ok(fix) => {
+                            fix.changes.write(root).map_err(RunError::Write)?;
+                            merge_changes(&mut t.changes, fix.changes);
+                            save_in_progress(state, b.index, &t.changes);
+                            state.save(&git_dir)?;
+                            report
+                                .notes
+                                .push(format!("repair {repairs_used}: {}", fix.summary));
+                            continue;
                         }
-                        Err(e) => report
-                            .notes
-                            .push(format!("repair {repairs_used} failed: {e}")),
+                        Err(e) => {
+                            report
+                                .notes
+                                .push(format!("repair {repairs_used} refused: {e}"));
+                            break Verdict::Failed(f);
+                        }
                     }
                 }
-                if failed.is_some() || !options.interactive {
-                    break (failed, Decision::Accept);
+                if !options.interactive {
+                    break Verdict::Commit;
                 }
                 let diff = t.changes.diff();
                 match on_event.review(&Review {
@@ -275,87 +253,74 @@ pub(super) fn execute(
                     diff: &diff,
                     files: &report.files,
                 }) {
+                    Decision::Accept => break Verdict::Commit,
+                    Decision::Skip => break Verdict::Skip,
+                    Decision::Quit => break Verdict::Quit,
                     Decision::Edit => {
                         // The user edited the batch's files: take them as they are now.
                         for c in &mut t.changes.changes {
                             if c.after.is_some() {
-                                c.after = std::fs::read_to_string(root.join(&c.path)).ok();
+                                c.after = read(&c.path);
                             }
                         }
                         if let Err(e) = t.changes.check() {
-                            let mut result =
-                                report
-                                    .verify
-                                    .last()
-                                    .cloned()
-                                    .unwrap_or_else(|| CommandResult {
-                                        command: "edit".into(),
-                                        success: false,
-                                        exit_code: None,
-                                        timed_out: false,
-                                        interrupted: false,
-                                        duration_ms: 0,
-                                        summary: String::new(),
-                                        output: String::new(),
-                                    });
-                            result.success = false;
-                            result.summary = e.to_string();
-                            break (Some(result), Decision::Accept);
+                            break Verdict::BadEdit(e.to_string());
                         }
                         report.notes.push("edited during review".to_string());
                         let (_, added, removed) = t.changes.stats();
                         report.lines_added = added;
                         report.lines_removed = removed;
                     }
-                    other => break (None, other),
                 }
             };
-            if matches!(decision, Decision::Skip | Decision::Quit) {
+            if !matches!(verdict, Verdict::Commit) {
                 t.changes.restore(root).map_err(RunError::Write)?;
                 state.in_progress = None;
                 report.duration_ms = batch_started.elapsed().as_millis() as u64;
-                if decision == Decision::Skip {
-                    report.status = BatchStatus::Skipped;
-                    report.notes.push("skipped during review".to_string());
-                } else {
-                    report.status = BatchStatus::NotRun;
-                    outcome = Outcome::Interrupted;
-                    stopped = true;
-                }
-                on_event.event(Event::BatchDone {
-                    report: &report,
-                    total,
-                });
-                state.batches[slot] = report;
-                state.save(&git_dir)?;
-                continue;
-            }
-            if let Some(result) = failed {
-                t.changes.restore(root).map_err(RunError::Write)?;
-                state.in_progress = None;
-                report.duration_ms = batch_started.elapsed().as_millis() as u64;
-                if result.interrupted {
-                    report.status = BatchStatus::Interrupted;
-                    report.error =
-                        Some("interrupted while verifying; the batch was rolled back".into());
-                    outcome = Outcome::Interrupted;
-                    stopped = true;
-                } else {
-                    report.status = BatchStatus::VerificationFailed;
-                    report.error = Some(format!(
-                        "verification failed: `{}` ({}); the batch was rolled back",
-                        result.command, result.summary
-                    ));
-                    report.output_tail = Some(verify::tail(&result.output, 30));
-                    if outcome == Outcome::Success {
-                        outcome = Outcome::VerificationFailed;
+                match verdict {
+                    Verdict::Skip => {
+                        report.status = BatchStatus::Skipped;
+                        report.notes.push("skipped during review".to_string());
                     }
-                    stopped = !options.keep_going;
+                    Verdict::Quit => {
+                        report.status = BatchStatus::NotRun;
+                        outcome = Outcome::Interrupted;
+                        stopped = true;
+                    }
+                    Verdict::Failed(result) if result.interrupted => {
+                        report.status = BatchStatus::Interrupted;
+                        report.error =
+                            Some("interrupted while verifying; the batch was rolled back".into());
+                        outcome = Outcome::Interrupted;
+                        stopped = true;
+                    }
+                    Verdict::Failed(result) => {
+                        report.status = BatchStatus::VerificationFailed;
+                        report.error = Some(format!(
+                            "verification failed: `{}` ({}); the batch was rolled back",
+                            result.command, result.summary
+                        ));
+                        report.output_tail = Some(verify::tail(&result.output, 30));
+                        if outcome == Outcome::Success {
+                            outcome = Outcome::VerificationFailed;
+                        }
+                        stopped = !options.keep_going;
+                    }
+                    Verdict::BadEdit(e) => {
+                        report.status = BatchStatus::TransformFailed;
+                        report.error = Some(format!(
+                            "the edits made during review were refused: {e}; the batch was rolled back"
+                        ));
+                        if outcome == Outcome::Success {
+                            outcome = Outcome::TransformFailed;
+                        }
+                        stopped = !options.keep_going;
+                    }
+                    Verdict::Commit => unreachable!("handled below"),
                 }
-                state.last_error = report
-                    .error
-                    .clone()
-                    .map(|e| format!("batch {}: {e}", b.index));
+                if let Some(e) = &report.error {
+                    state.last_error = Some(format!("batch {}: {e}", b.index));
+                }
                 on_event.event(Event::BatchDone {
                     report: &report,
                     total,
@@ -364,20 +329,13 @@ pub(super) fn execute(
                 state.save(&git_dir)?;
                 continue;
             }
-            on_event.event(Event::Stage {
-                batch: b.index,
-                total,
-                stage: "commit",
+            stage(on_event, b.index, total, "commit");
+            let model = model_step.map(|(_, client)| ModelTrailer {
+                spec: &client.spec.spec,
+                input_tokens: state.tokens_in - tokens_before.0,
+                output_tokens: state.tokens_out - tokens_before.1,
             });
-            let mut message = commit_message(recipe, i, b.index, total, &t, &report.verify);
-            if let (StepAction::Model(_), Some(client)) = (&step.action, &options.model) {
-                message.push_str(&format!(
-                    "Ripple-Model: {}\nRipple-Tokens: {} in, {} out\n",
-                    client.spec.spec,
-                    state.tokens_in - tokens_before.0,
-                    state.tokens_out - tokens_before.1
-                ));
-            }
+            let message = commit_message(recipe, i, b.index, total, &t, &report.verify, model);
             let id = match vcs::commit_changes(&repo.repo, &t.changes, &message, parent) {
                 Ok(id) => id,
                 Err(e) => {
@@ -390,7 +348,7 @@ pub(super) fn execute(
                 }
             };
             failpoint("committed", b.index);
-            if let StepAction::Model(_) = &step.action {
+            if model_step.is_some() {
                 state.ledger.push(format!(
                     "batch {}: {} ({})",
                     b.index,
@@ -421,11 +379,7 @@ pub(super) fn execute(
     let mut final_verify = Vec::new();
     if outcome == Outcome::Success && all_done {
         for command in &recipe.verify.final_commands {
-            on_event.event(Event::Stage {
-                batch: total,
-                total,
-                stage: "final verify",
-            });
+            stage(on_event, total, total, "final verify");
             let result =
                 verify::run_command(root, command, recipe.verify.timeout, &options.interrupt)?;
             let ok = result.success;
@@ -438,20 +392,26 @@ pub(super) fn execute(
         }
     }
     state.status = match outcome {
-        Outcome::Success if all_done => RunStatus::Done,
-        Outcome::Success => {
-            debug_assert!(paused || state.batches.iter().any(|b| !b.status.is_done()));
-            RunStatus::Stopped
-        }
         Outcome::Interrupted | Outcome::BudgetSpent => RunStatus::Interrupted,
-        Outcome::VerificationFailed | Outcome::TransformFailed => {
-            if all_done {
-                RunStatus::Done
-            } else {
-                RunStatus::Stopped
-            }
-        }
+        _ if all_done => RunStatus::Done,
+        _ => RunStatus::Stopped,
     };
     state.save(&git_dir)?;
     Ok(report_of(state, outcome, final_verify, started))
+}
+
+/// Record the previous contents of every file the batch changes (a repair may add files), so
+/// an interrupted batch can be put back exactly.
+fn save_in_progress(state: &mut RunState, batch: usize, changes: &crate::edit::ChangeSet) {
+    state.in_progress = Some(InProgress {
+        batch,
+        files: changes
+            .changes
+            .iter()
+            .map(|c| SavedFile {
+                path: c.path.clone(),
+                before: c.before.clone(),
+            })
+            .collect(),
+    });
 }

@@ -418,12 +418,7 @@ pub fn simulate(
                 files: &b.files,
                 phase: b.phase,
             };
-            let result = transform_batch(&ctx, action, &input)
-                .map(|mut t| {
-                    keep_gofmt_clean(&mut t.changes);
-                    t
-                })
-                .map_err(|e| e.to_string());
+            let result = rule_transform(&ctx, action, &input);
             // Later batches (the contract batch of a rename) see this one's changes.
             if let Ok(t) = &result {
                 for c in &t.changes.changes {
@@ -768,6 +763,25 @@ fn distinct_files(reports: &[BatchReport]) -> usize {
         .len()
 }
 
+/// A rule's edits for a batch, with gofmt-clean Go files kept clean (what a dry run shows and
+/// a run applies).
+fn rule_transform(
+    ctx: &RuleContext<'_>,
+    action: &StepAction,
+    input: &BatchInput<'_>,
+) -> Result<Transformed, String> {
+    let mut t = transform_batch(ctx, action, input).map_err(|e| e.to_string())?;
+    keep_gofmt_clean(&mut t.changes);
+    Ok(t)
+}
+
+/// Who made a model batch and what it cost, for its commit's trailers.
+pub struct ModelTrailer<'a> {
+    pub spec: &'a str,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
 /// The recipe's message template filled in, then the trailers reviewers and tools read.
 pub fn commit_message(
     recipe: &Recipe,
@@ -776,6 +790,7 @@ pub fn commit_message(
     total: usize,
     transformed: &Transformed,
     verified: &[CommandResult],
+    model: Option<ModelTrailer<'_>>,
 ) -> String {
     let title = &recipe.steps[step].title;
     let body = fill_placeholders(&recipe.commit.message, |name| match name {
@@ -804,6 +819,12 @@ pub fn commit_message(
             "Ripple-Verified: {} ({})\n",
             v.command.replace('\n', " "),
             v.summary.replace('\n', " ")
+        ));
+    }
+    if let Some(m) = model {
+        message.push_str(&format!(
+            "Ripple-Model: {}\nRipple-Tokens: {} in, {} out\n",
+            m.spec, m.input_tokens, m.output_tokens
         ));
     }
     message

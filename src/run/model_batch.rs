@@ -64,24 +64,6 @@ pub(super) fn budget_spent(options: &RunOptions, state: &RunState) -> Option<Str
     None
 }
 
-/// A model batch's prompt from the files as they are now.
-pub(super) fn model_prompt(
-    step: &crate::recipe::ModelStep,
-    files: &[String],
-    graph: &Graph,
-    read: &dyn Fn(&str) -> Option<String>,
-    ledger: &[String],
-) -> context::Prompt {
-    context::build_prompt(
-        &step.instructions,
-        files,
-        graph,
-        read,
-        ledger,
-        MODEL_PROMPT_BUDGET,
-    )
-}
-
 /// Prompt budget of a model batch (tokens).
 pub const MODEL_PROMPT_BUDGET: usize = 24_000;
 /// How many earlier batches the ledger remembers.
@@ -89,17 +71,50 @@ pub(super) const LEDGER_ENTRIES: usize = 20;
 /// The system prompt (Markdown, embedded).
 const SYSTEM_PROMPT: &str = include_str!("../../prompts/system.md");
 
-/// Ask the model for a batch's edits and apply its answer to the files' current texts (in
-/// memory). Returns the edits and the (input, output) tokens used.
+/// The repair prompt template (Markdown, embedded).
+const REPAIR_PROMPT: &str = include_str!("../../prompts/repair.md");
+
+/// What a model batch is asked with: the step, the batch's files, the graph for contracts and
+/// the ledger.
+pub(super) struct ModelAsk<'a> {
+    pub client: &'a crate::model::Client,
+    pub step: &'a crate::recipe::ModelStep,
+    pub files: &'a [String],
+    pub graph: &'a Graph,
+    pub ledger: &'a [String],
+}
+
+/// Ask the model for a batch's edits, from the files as they are now (and, for a repair, the
+/// failed verification), and apply its answer to them in memory. Returns the edits and the
+/// (input, output) tokens used.
 pub(super) fn ask_model(
-    client: &crate::model::Client,
-    step: &crate::recipe::ModelStep,
-    files: &[String],
-    prompt: &str,
+    ask: &ModelAsk<'_>,
     read: &dyn Fn(&str) -> Option<String>,
+    failure: Option<&CommandResult>,
 ) -> Result<(Transformed, (u64, u64)), String> {
-    let completion = client
-        .complete(SYSTEM_PROMPT, prompt)
+    let step = ask.step;
+    let files = ask.files;
+    let prompt = context::build_prompt(
+        &step.instructions,
+        files,
+        ask.graph,
+        read,
+        ask.ledger,
+        MODEL_PROMPT_BUDGET,
+    );
+    let text = match failure {
+        None => prompt.text.clone(),
+        Some(f) => REPAIR_PROMPT
+            .replace("{prompt}", &prompt.text)
+            .replace("{command}", &f.command)
+            .replace(
+                "{output}",
+                context::redact(&verify::relevant_lines(&f.output, 80)).trim_end(),
+            ),
+    };
+    let completion = ask
+        .client
+        .complete(SYSTEM_PROMPT, &text)
         .map_err(|e| e.to_string())?;
     let usage = (completion.input_tokens, completion.output_tokens);
     let edits = crate::edit::protocol::parse_answer(&completion.text)
@@ -109,8 +124,21 @@ pub(super) fn ask_model(
         files,
         allow_new: &allow_new,
     };
-    let (changes, notes) = crate::edit::protocol::apply_edits(&edits, &scope, read)
+    let (mut changes, mut notes) = crate::edit::protocol::apply_edits(&edits, &scope, read)
         .map_err(|e| format!("the model's answer was refused: {e}"))?;
+    keep_gofmt_clean(&mut changes);
+    if !prompt.dropped.is_empty() {
+        notes.push(format!(
+            "contracts left out to fit the prompt budget: {}",
+            prompt.dropped.join(", ")
+        ));
+    }
+    if !prompt.withheld.is_empty() {
+        notes.push(format!(
+            "withheld from the model (look like secrets): {}",
+            prompt.withheld.join(", ")
+        ));
+    }
     let n = changes.changes.len();
     Ok((
         Transformed {
