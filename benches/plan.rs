@@ -4,14 +4,13 @@
 
 mod synthetic;
 
-use std::collections::BTreeMap;
-
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use git_ripple::context::{self, Ask};
 use git_ripple::graph::{GraphOptions, build_graph};
-use git_ripple::plan::{PackItem, pack, plan_recipe};
+use git_ripple::plan::{PackItem, check, pack, plan_recipe};
 use git_ripple::recipe::{RecipeSource, parse_recipe};
-use git_ripple::rules::{BatchInput, RuleContext, transform_batch};
-use git_ripple::scan::{Repository, scan_repo};
+use git_ripple::scan::{Repository, View, scan_repo};
+use git_ripple::transform::{self, BatchInput, transform_batch};
 
 const RENAME: &str = r#"
 name = "bench-rename"
@@ -67,8 +66,8 @@ fn bench_plan(c: &mut Criterion) {
 
     for (name, text) in [("rename_fan_in", RENAME), ("rewrite_5k_go_files", REWRITE)] {
         let recipe = parse_recipe(RecipeSource::bundled(name, text)).expect("recipe");
-        recipe.check(&graph).expect("recipe checks");
-        let plan = plan_recipe(&repo.root, &graph, &recipe).expect("plan");
+        check::check_recipe(&recipe, &graph).expect("recipe checks");
+        let plan = plan_recipe(View::disk(&repo.root), &graph, &recipe).expect("plan");
         eprintln!(
             "{name}: {} targets, {} batches",
             plan.steps[0].targets.len(),
@@ -76,14 +75,15 @@ fn bench_plan(c: &mut Criterion) {
         );
         group.throughput(Throughput::Elements(plan.steps[0].targets.len() as u64));
         group.bench_function(name, |b| {
-            b.iter(|| plan_recipe(&repo.root, &graph, &recipe).expect("plan"))
+            b.iter(|| plan_recipe(View::disk(&repo.root), &graph, &recipe).expect("plan"))
         });
         // The transform of every batch (what a dry run computes), without writing.
-        let overlay = BTreeMap::new();
-        let ctx = RuleContext {
-            root: &repo.root,
+        let ctx = transform::Context {
+            view: View::disk(&repo.root),
             graph: &graph,
-            overlay: &overlay,
+            model: None,
+            ledger: &[],
+            budget: context::DEFAULT_BUDGET,
         };
         // (A rename's contract batch removes what the expand batch added, which this
         // benchmark does not write; it is a few bytes of work and left out.)
@@ -113,14 +113,15 @@ fn bench_plan(c: &mut Criterion) {
         .map(|f| f.path.clone())
         .collect();
     let read = |p: &str| std::fs::read_to_string(repo.root.join(p)).ok();
-    let prompt = git_ripple::context::build_prompt(
-        "Add type hints everywhere.",
-        &files,
-        &graph,
-        &read,
-        &[],
-        24_000,
-    );
+    let ask = Ask {
+        instructions: "Add type hints everywhere.",
+        files: &files,
+        graph: &graph,
+        read: &read,
+        ledger: &[],
+        budget: 24_000,
+    };
+    let prompt = context::first_request(&ask).prompt;
     eprintln!(
         "context_20_files: {} tokens, {} parts, {} contracts dropped",
         prompt.tokens,
@@ -129,16 +130,7 @@ fn bench_plan(c: &mut Criterion) {
     );
     group.throughput(Throughput::Elements(files.len() as u64));
     group.bench_function("context_20_files", |b| {
-        b.iter(|| {
-            git_ripple::context::build_prompt(
-                "Add type hints everywhere.",
-                &files,
-                &graph,
-                &read,
-                &[],
-                24_000,
-            )
-        })
+        b.iter(|| context::first_request(&ask))
     });
     group.finish();
 }

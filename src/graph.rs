@@ -13,7 +13,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::facts::{FileFacts, ReferenceKind, Span, SymbolKind};
+use crate::lang::facts::{FileFacts, ReferenceKind, Span, SymbolKind};
 use crate::lang::{self, ExtractError, FileId, ImportTarget, Language, Manifests, ResolvedImport};
 use crate::scan::{Scan, Skipped};
 
@@ -244,22 +244,18 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
         .map(|l| (l.facts, (l.blob, l.size)))
         .unzip();
 
-    let python: Vec<(FileId, &FileFacts)> = facts
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.language == Language::Python)
+    // Each language resolves its own files, in parallel.
+    let resolutions: Vec<lang::Resolution> = Language::ALL
+        .par_iter()
+        .map(|&language| {
+            let files: Vec<(FileId, &FileFacts)> = facts
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.language == language)
+                .collect();
+            language.support().resolve(&files, manifests)
+        })
         .collect();
-    let go: Vec<(FileId, &FileFacts)> = facts
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.language == Language::Go)
-        .collect();
-    let python_paths: Vec<&str> = python.iter().map(|(_, f)| f.path.as_str()).collect();
-    let roots = lang::python::PythonRoots::detect(manifests, &python_paths);
-    let (py, go_res) = rayon::join(
-        || lang::python::resolve(&python, &roots),
-        || lang::go::resolve(&go, manifests),
-    );
 
     let mut files: Vec<FileNode> = facts
         .iter()
@@ -277,9 +273,14 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
     let mut symbol_defs = Vec::new();
     let mut imports = Vec::new();
     let mut resolved_refs = Vec::new();
-    for res in [py, go_res] {
+    // Package folders → the files an import of the folder depends on.
+    let mut folder_files: HashMap<String, Vec<FileId>> = HashMap::new();
+    for res in resolutions {
         for (file, module) in res.modules {
             files[file].module = Some(module);
+        }
+        for (folder, file) in res.packages {
+            folder_files.entry(folder).or_default().push(file);
         }
         symbol_defs.extend(res.symbols);
         imports.extend(res.imports);
@@ -327,18 +328,6 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
         .enumerate()
         .map(|(i, f)| (f.path.clone(), i))
         .collect();
-
-    // Go package folders → their non-test files.
-    let mut folder_files: HashMap<String, Vec<FileId>> = HashMap::new();
-    for (i, f) in facts.iter().enumerate() {
-        if f.language == Language::Go && !f.path.ends_with("_test.go") {
-            let dir = f.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-            folder_files
-                .entry(lang::go::display_folder(dir))
-                .or_default()
-                .push(i);
-        }
-    }
 
     // The full graph.
     let mut graph = DiGraph::new();
@@ -578,7 +567,10 @@ impl Graph {
             .iter()
             .map(|s| {
                 let name_bonus = if s.name == last { 0 } else { 1000 };
-                (name_bonus + edit_distance(query, &s.id), s.id.as_str())
+                (
+                    name_bonus + crate::suggest::edit_distance(query, &s.id),
+                    s.id.as_str(),
+                )
             })
             .collect();
         scored.sort();
@@ -607,12 +599,10 @@ impl Graph {
         read: &dyn Fn(&str) -> Option<String>,
     ) -> Vec<EmbeddedFieldUse> {
         let sym = &self.symbols[symbol];
-        if self.files[sym.file].language != Language::Go
-            || !matches!(
-                sym.kind,
-                SymbolKind::Type | SymbolKind::Struct | SymbolKind::Interface
-            )
-        {
+        if !matches!(
+            sym.kind,
+            SymbolKind::Type | SymbolKind::Struct | SymbolKind::Interface
+        ) {
             return Vec::new();
         }
         let mut by_file: BTreeMap<FileId, Vec<usize>> = BTreeMap::new();
@@ -629,7 +619,8 @@ impl Graph {
             let Some(source) = read(&self.files[file].path) else {
                 continue;
             };
-            for name in lang::go::embedding_structs(source.as_bytes(), &starts) {
+            let support = self.files[file].language.support();
+            for name in support.embedding_structs(source.as_bytes(), &starts) {
                 let Some(module) = self.files[file].module.as_deref() else {
                     continue;
                 };
@@ -644,7 +635,7 @@ impl Graph {
                     let Some(text) = read(&self.files[literal_file].path) else {
                         continue;
                     };
-                    let keys = lang::go::keyed_fields(
+                    let keys = support.keyed_fields(
                         text.as_bytes(),
                         std::slice::from_ref(&name),
                         &sym.name,
@@ -661,33 +652,5 @@ impl Graph {
             }
         }
         out
-    }
-}
-
-/// Levenshtein distance over chars (short strings only: symbol IDs).
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("fetch_order", "fetch_orders"), 1);
-        assert_eq!(edit_distance("abc", "abc"), 0);
-        assert_eq!(edit_distance("", "ab"), 2);
     }
 }

@@ -5,32 +5,40 @@
 //! The pipeline, one module per stage, data flowing one way:
 //!
 //! ```text
-//! scan ─► facts (lang) ─► graph ─► (recipe) plan ─► transform ─► apply ─► verify ─► commit
+//! scan ─► lang (facts) ─► graph ─► plan ─► context ─► transform ─► edit ─► verify ─► vcs
+//!                           ▲        ▲                    │
+//!                         recipe   simulate (plans step by step on earlier steps' edits)
+//!                                                          run: sequences it all
 //! ```
 //!
-//! * [`scan`] lists the files git sees;
-//! * [`lang`] extracts per-file [`facts`] with tree-sitter queries and resolves imports and
-//!   names per language;
-//! * [`graph`] assembles files, folders and symbols into a petgraph and answers dependency
-//!   questions;
-//! * [`recipe`] reads and checks the TOML recipes that describe a change;
-//! * [`plan`] cuts a recipe's targets into ordered, bounded batches;
-//! * [`cli`] is the command line on top.
+//! * [`scan`] lists the files git sees; [`lang`] knows the languages (facts, resolvers, and
+//!   everything else language-specific); [`graph`] assembles files and symbols into a graph;
+//! * [`recipe`] reads the TOML recipes that describe a change (data, no repository needed);
+//! * [`plan`] cuts a recipe's targets into ordered, bounded batches; [`simulate`] plans each
+//!   step on what the earlier ones leave;
+//! * [`context`] builds what a model sees; [`model`] talks to providers; [`transform`] turns a
+//!   batch into edits, by rules or by a model;
+//! * [`edit`] checks and writes edits; [`verify`] runs build and test commands; [`vcs`] commits;
+//! * [`run`] sequences the stages batch by batch; [`cli`] is the command line on top.
+//!
+//! Below them all: [`change`] (edits as plain data), [`tokens`] (token counts) and [`suggest`]
+//! ("did you mean" hints).
 
+pub mod change;
 pub mod cli;
 pub mod context;
 pub mod edit;
-pub mod facts;
-pub mod format;
 pub mod graph;
 pub mod lang;
 pub mod model;
 pub mod plan;
 pub mod recipe;
-pub mod rules;
 pub mod run;
 pub mod scan;
-pub mod state;
+pub mod simulate;
+pub mod suggest;
+pub mod tokens;
+pub mod transform;
 pub mod vcs;
 pub mod verify;
 

@@ -4,9 +4,10 @@
 //! directory walk (which honours `.gitignore`, `.git/info/exclude` and `core.excludesFile`).
 //! Scanning only lists paths and classifies them by extension; it never reads a source file,
 //! so it stays cheap on large repositories. Reading, hashing and parsing happen in the graph
-//! stage, in parallel.
+//! stage, in parallel, through a [`View`]: the work tree with the changes of earlier batches
+//! that are not written yet laid over it (a dry run plans and transforms on such a view).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -168,6 +169,45 @@ pub fn scan_repo(repo: &Repository) -> Result<Scan, ScanError> {
     }
     scan.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(scan)
+}
+
+/// Changes not written to the work tree yet, by path (`None`: deleted).
+pub type Overlay = BTreeMap<String, Option<String>>;
+
+/// The work tree as the stages read it: the files on disk with an [`Overlay`] over them.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// The work tree's root.
+    pub root: &'a Path,
+    /// What earlier batches changed and nobody wrote yet.
+    pub overlay: Option<&'a Overlay>,
+}
+
+impl<'a> View<'a> {
+    /// The work tree as it is on disk.
+    pub fn disk(root: &'a Path) -> View<'a> {
+        View {
+            root,
+            overlay: None,
+        }
+    }
+
+    /// A file's text: the overlay's, else the disk's.
+    pub fn read(&self, path: &str) -> std::io::Result<String> {
+        match self.overlay.and_then(|o| o.get(path)) {
+            Some(Some(text)) => Ok(text.clone()),
+            Some(None) => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "deleted by an earlier batch",
+            )),
+            None => std::fs::read_to_string(self.root.join(path)),
+        }
+    }
+
+    /// A file's text, or `None` when it cannot be read (for readers that skip such files).
+    pub fn text(&self, path: &str) -> Option<String> {
+        self.read(path).ok()
+    }
 }
 
 #[cfg(test)]

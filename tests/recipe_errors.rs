@@ -41,7 +41,7 @@ fn check_error(body: &str) -> (String, String, String) {
     let scan = scan_repo(&r).expect("scan");
     let graph = build_graph(&r.root, &scan, &GraphOptions::default()).expect("graph");
     let recipe: Recipe = parse_recipe(source(&text)).expect("parses");
-    match recipe.check(&graph) {
+    match git_ripple::plan::check::check_recipe(&recipe, &graph) {
         Ok(()) => panic!("recipe accepted by the check:\n{text}"),
         Err(e) => invalid(e, &text),
     }

@@ -6,7 +6,7 @@ use clap::Args;
 use miette::{IntoDiagnostic, Result};
 
 use super::exit;
-use super::run::RunFormat;
+use super::report::RunFormat;
 use crate::run::abort_run;
 use crate::scan::Repository;
 

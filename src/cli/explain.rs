@@ -9,15 +9,12 @@ use miette::{IntoDiagnostic, Result, miette};
 use serde_json::json;
 
 use super::exit;
-use super::run::RunFormat;
-use crate::context::build_prompt;
+use super::report::RunFormat;
+use crate::context::{self, Ask};
 use crate::graph::{GraphOptions, build_graph};
 use crate::recipe::{StepAction, find_recipe, parse_recipe};
-use crate::run::simulate;
-use crate::scan::{Repository, scan_repo};
-
-/// Prompt budget per batch when none is given.
-pub const DEFAULT_BUDGET: usize = 24_000;
+use crate::scan::{Repository, View, scan_repo};
+use crate::simulate::simulate;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -35,7 +32,7 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "K")]
     pub batch: usize,
     /// Token budget of the prompt.
-    #[arg(long, value_name = "TOKENS", default_value_t = DEFAULT_BUDGET)]
+    #[arg(long, value_name = "TOKENS", default_value_t = context::DEFAULT_BUDGET)]
     pub budget: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = RunFormat::Text)]
@@ -71,15 +68,18 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
         ));
     };
     let graph = build_graph(&repo.root, &scan, &options)?;
-    let read = |p: &str| std::fs::read_to_string(repo.root.join(p)).ok();
-    let prompt = build_prompt(
-        &step.instructions,
-        &batch.files,
-        &graph,
-        &read,
-        &[],
-        args.budget,
-    );
+    let view = View::disk(&repo.root);
+    let read = |p: &str| view.text(p);
+    // Exactly what a run's first request for the batch is (before a run, with no ledger yet).
+    let request = context::first_request(&Ask {
+        instructions: &step.instructions,
+        files: &batch.files,
+        graph: &graph,
+        read: &read,
+        ledger: &[],
+        budget: args.budget,
+    });
+    let prompt = &request.prompt;
     let out = match args.format {
         RunFormat::Json => {
             let v = json!({
@@ -92,7 +92,8 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
                 })).collect::<Vec<_>>(),
                 "dropped": prompt.dropped,
                 "withheld": prompt.withheld,
-                "text": prompt.text,
+                "system": request.system,
+                "text": request.user,
             });
             let mut s = serde_json::to_string_pretty(&v).into_diagnostic()?;
             s.push('\n');
@@ -114,7 +115,8 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
             for w in &prompt.withheld {
                 let _ = writeln!(s, "  withheld (looks like a secret): {w}");
             }
-            let _ = writeln!(s, "\n----- the prompt -----\n{}", prompt.text);
+            let _ = writeln!(s, "\n----- the system prompt -----\n{}", request.system);
+            let _ = writeln!(s, "----- the prompt -----\n{}", request.user);
             s
         }
     };

@@ -9,6 +9,7 @@ mod log;
 mod plan;
 mod progress;
 mod recipes;
+mod report;
 mod resume;
 mod run;
 mod status;

@@ -12,8 +12,8 @@ use super::exit;
 use crate::graph::GraphOptions;
 use crate::plan::{Phase, Plan};
 use crate::recipe::{find_recipe, parse_recipe};
-use crate::run::simulate;
 use crate::scan::{Repository, scan_repo};
+use crate::simulate::simulate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Output;
-use super::run::status_word;
+use super::report::status_word;
 use crate::run::{Decision, Event, Hooks, Review};
 
 /// Progress display and review prompts for `run` and `resume`.

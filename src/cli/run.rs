@@ -1,29 +1,20 @@
 //! `git ripple run`: carry out a recipe batch by batch on its own branch, each batch verified
 //! and committed, or rolled back.
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use miette::{IntoDiagnostic, Result};
 
 use super::Output;
-use super::exit;
 use super::progress::Progress;
+use super::report::{RunFormat, print_report};
 use crate::graph::GraphOptions;
 use crate::recipe::{find_recipe, parse_recipe};
-use crate::run::{BatchStatus, Outcome, RunOptions, RunReport, resume_run, run_recipe};
+use crate::run::{RunOptions, resume_run, run_recipe};
 use crate::scan::Repository;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RunFormat {
-    /// A line per batch, then totals.
-    Text,
-    /// The run report for tools (schema in the README).
-    Json,
-}
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -196,162 +187,4 @@ fn load_plan(path: &Path) -> Result<crate::plan::Plan> {
             path.display()
         ))
     })
-}
-
-/// Print the report and map its outcome to the exit code.
-pub(super) fn print_report(report: &RunReport, format: RunFormat) -> Result<u8> {
-    let out = match format {
-        RunFormat::Json => {
-            let mut s = serde_json::to_string_pretty(report).into_diagnostic()?;
-            s.push('\n');
-            s
-        }
-        RunFormat::Text => render_text(report),
-    };
-    print!("{out}");
-    Ok(match report.outcome {
-        Outcome::Success => exit::SUCCESS,
-        Outcome::VerificationFailed => exit::VERIFY_FAILED,
-        Outcome::TransformFailed => exit::TRANSFORM_FAILED,
-        Outcome::Interrupted => exit::INTERRUPTED,
-        Outcome::BudgetSpent => exit::BUDGET_SPENT,
-    })
-}
-
-pub(super) fn status_word(status: BatchStatus) -> &'static str {
-    match status {
-        BatchStatus::Committed => "committed",
-        BatchStatus::WouldCommit => "would commit",
-        BatchStatus::Unchanged => "nothing to change",
-        BatchStatus::VerificationFailed => "FAILED verification, rolled back",
-        BatchStatus::TransformFailed => "FAILED to transform, nothing written",
-        BatchStatus::Interrupted => "interrupted, rolled back",
-        BatchStatus::NotRun => "not run",
-        BatchStatus::Skipped => "skipped",
-    }
-}
-
-/// The report a person reads at the end of a run (and, for a dry run, every batch's diff).
-pub fn render_text(report: &RunReport) -> String {
-    let mut s = String::new();
-    let total = report.batches.len();
-    let from = format!(
-        "{} at {}",
-        report
-            .started_from
-            .branch
-            .as_deref()
-            .unwrap_or("detached HEAD"),
-        &report.started_from.commit[..7.min(report.started_from.commit.len())]
-    );
-    match &report.branch {
-        Some(branch) => {
-            let _ = writeln!(s, "Run {} on branch {branch} (from {from})", report.recipe);
-        }
-        None => {
-            let _ = writeln!(
-                s,
-                "Dry run of {} (from {from}): nothing was changed",
-                report.recipe
-            );
-        }
-    }
-    for b in &report.batches {
-        let mut line = format!("  batch {}/{total}  {}", b.index, status_word(b.status));
-        if let Some(c) = &b.commit {
-            let _ = write!(line, " {}", &c[..7.min(c.len())]);
-        }
-        if !b.files.is_empty() {
-            let _ = write!(
-                line,
-                "  {} file{} +{} -{}",
-                b.files.len(),
-                if b.files.len() == 1 { "" } else { "s" },
-                b.lines_added,
-                b.lines_removed
-            );
-        }
-        for v in &b.verify {
-            let _ = write!(line, "  {}: {}", v.command, v.summary);
-        }
-        if b.duration_ms > 0 {
-            let _ = write!(line, "  ({:.1}s)", b.duration_ms as f64 / 1000.0);
-        }
-        let _ = writeln!(s, "{line}");
-        if !b.summary.is_empty() && report.dry_run {
-            let _ = writeln!(s, "    {}", b.summary);
-        }
-        for n in &b.notes {
-            let _ = writeln!(s, "    note: {n}");
-        }
-        if let Some(e) = &b.error {
-            let _ = writeln!(s, "    {e}");
-        }
-        if let Some(tail) = &b.output_tail {
-            for l in tail.lines() {
-                let _ = writeln!(s, "    | {l}");
-            }
-        }
-        if let Some(diff) = &b.diff {
-            for l in diff.lines() {
-                let _ = writeln!(s, "    {l}");
-            }
-        }
-    }
-    for v in &report.final_verify {
-        let _ = writeln!(
-            s,
-            "  final  {}: {}{}",
-            v.command,
-            v.summary,
-            if v.success { "" } else { " (FAILED)" }
-        );
-    }
-    let committed = report
-        .batches
-        .iter()
-        .filter(|b| b.status == BatchStatus::Committed)
-        .count();
-    let secs = report.duration_ms as f64 / 1000.0;
-    match (report.dry_run, report.outcome) {
-        (true, Outcome::Success) => {
-            let _ = writeln!(
-                s,
-                "Would commit {} batch{}, changing {} file{}. Run it without --dry-run to make the commits.",
-                report
-                    .batches
-                    .iter()
-                    .filter(|b| b.status == BatchStatus::WouldCommit)
-                    .count(),
-                if total == 1 { "" } else { "es" },
-                report.files_changed,
-                if report.files_changed == 1 { "" } else { "s" }
-            );
-        }
-        (true, _) => {
-            let _ = writeln!(s, "Some batches cannot be transformed (see above).");
-        }
-        (false, outcome) => {
-            let verdict = match outcome {
-                Outcome::Success => "Done",
-                Outcome::VerificationFailed => "Stopped: verification failed",
-                Outcome::TransformFailed => "Stopped: a batch could not be transformed",
-                Outcome::Interrupted => "Interrupted",
-                Outcome::BudgetSpent => {
-                    "Stopped: the model token budget is spent (git ripple resume --max-tokens-total N)"
-                }
-            };
-            let _ = writeln!(
-                s,
-                "{verdict}: {committed} of {total} batch{} committed, {} file{} changed, {secs:.1}s.",
-                if total == 1 { "" } else { "es" },
-                report.files_changed,
-                if report.files_changed == 1 { "" } else { "s" },
-            );
-            if let (Some(branch), Some(start)) = (&report.branch, &report.started_from.branch) {
-                let _ = writeln!(s, "Review: git log --stat {start}..{branch}");
-            }
-        }
-    }
-    s
 }

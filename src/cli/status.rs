@@ -8,10 +8,10 @@ use miette::{IntoDiagnostic, Result};
 use serde_json::json;
 
 use super::exit;
-use super::run::RunFormat;
+use super::report::RunFormat;
 use crate::run::BatchStatus;
+use crate::run::state::{RunState, load_current};
 use crate::scan::Repository;
-use crate::state::{RunState, load_current};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\

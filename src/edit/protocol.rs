@@ -32,7 +32,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{ChangeSet, EditError, FileChange, check_path};
+use super::{EditError, check_path};
+use crate::change::{ChangeSet, FileChange};
 
 /// Answers larger than this are refused outright.
 pub const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;

@@ -1,26 +1,44 @@
-//! Languages git-ripple understands: which files belong to which language, the tree-sitter
-//! grammar and queries for each, and the per-language resolver that turns facts into edges.
+//! Languages: everything git-ripple knows about Python and Go lives here, behind one trait,
+//! [`Support`]. Which files belong to which language, the tree-sitter grammar and queries, the
+//! facts extracted from one file, the resolver that turns facts into edges, and the pieces of
+//! language knowledge the later stages need without knowing the language: keywords and
+//! visibility rules, test files and what names a package to a build tool, contracts and doc
+//! comments, the compatibility shims of a rename, import insertion and removal, module moves and
+//! formatting.
 //!
-//! Adding a language means a grammar, a folder of queries under `queries/<lang>/` and one
-//! resolver module here; nothing outside `lang/` should need to match on a language name except
-//! to print it.
+//! The other stages hold a [`Language`] (a small copyable tag, serialised in facts and reports)
+//! and call `language.support()`; they never match on a language. Adding a language means a
+//! variant and its arms in this file, a folder of queries under `queries/<lang>/`, and one module
+//! here implementing [`Support`].
+//!
+//! This module depends only on [`crate::change`] (the edits its helpers return); it knows
+//! nothing of graphs, plans or git.
 
+pub mod facts;
 pub mod go;
 pub mod python;
 mod query;
 mod scope;
+mod shared;
 
+use std::ops::Range;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::change::{FileChange, TextError};
+use facts::{Definition, FileFacts, ReferenceKind, SymbolKind};
+
+pub use facts::count_parse_errors;
 pub use query::{QueryError, QuerySet};
 
 /// A source language git-ripple can parse and resolve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
+    /// Python 3 (`.py`, `.pyi`).
     Python,
+    /// Go (`.go`).
     Go,
 }
 
@@ -28,17 +46,29 @@ impl Language {
     /// Every supported language, in the order reports list them.
     pub const ALL: [Language; 2] = [Language::Python, Language::Go];
 
-    /// The language of a repository path, decided by its extension alone (as editors do), so
-    /// that scanning never has to read a file to classify it.
-    pub fn from_path(path: &Path) -> Option<Language> {
-        match path.extension()?.to_str()? {
-            "py" | "pyi" => Some(Language::Python),
-            "go" => Some(Language::Go),
-            _ => None,
+    /// What the language knows: the only place a language tag becomes behaviour.
+    pub fn support(self) -> &'static dyn Support {
+        match self {
+            Language::Python => &python::Python,
+            Language::Go => &go::Go,
         }
     }
 
-    /// The lower-case name used in output and in `queries/<name>/`.
+    /// The language of a repository path, decided by its extension alone (as editors do), so
+    /// that scanning never has to read a file to classify it.
+    pub fn from_path(path: &Path) -> Option<Language> {
+        let ext = path.extension()?.to_str()?;
+        Language::ALL
+            .into_iter()
+            .find(|l| l.support().extensions().contains(&ext))
+    }
+
+    /// The language called `name` in recipes and output (`python`, `go`).
+    pub fn from_name(name: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.name() == name)
+    }
+
+    /// The lower-case name used in output, in recipes and in `queries/<name>/`.
     pub fn name(self) -> &'static str {
         match self {
             Language::Python => "python",
@@ -48,10 +78,7 @@ impl Language {
 
     /// The tree-sitter grammar.
     pub fn grammar(self) -> tree_sitter::Language {
-        match self {
-            Language::Python => tree_sitter_python::LANGUAGE.into(),
-            Language::Go => tree_sitter_go::LANGUAGE.into(),
-        }
+        self.support().grammar()
     }
 }
 
@@ -59,6 +86,236 @@ impl std::fmt::Display for Language {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// What one language knows, for the stages that must not know which language they handle.
+///
+/// Methods with a default are the ones some languages have nothing to say about (Python has no
+/// embedded fields, Go no package `__init__` files); the defaults say "nothing here".
+pub trait Support: Sync {
+    // --- files and parsing -----------------------------------------------------------------
+
+    /// File extensions (without the dot) of the language's source files.
+    fn extensions(&self) -> &'static [&'static str];
+
+    /// File names of the manifests the resolver reads (`go.mod`, `pyproject.toml`, …).
+    fn manifests(&self) -> &'static [&'static str];
+
+    /// The tree-sitter grammar.
+    fn grammar(&self) -> tree_sitter::Language;
+
+    /// The facts of one parsed file.
+    fn extract(
+        &self,
+        path: &str,
+        source: &[u8],
+        tree: &tree_sitter::Tree,
+    ) -> Result<FileFacts, ExtractError>;
+
+    /// Imports to targets and names to symbols, for every file of the language at once (a
+    /// package or module scope spans files).
+    fn resolve(&self, files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolution;
+
+    // --- names -----------------------------------------------------------------------------
+
+    /// Reserved words, which no rename may produce.
+    fn keywords(&self) -> &'static [&'static str];
+
+    /// Whether a name is an identifier of the language.
+    fn is_identifier(&self, name: &str) -> bool {
+        let mut chars = name.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || c == '_')
+    }
+
+    /// Whether a definition with this name is visible outside its package or module.
+    fn is_exported(&self, name: &str) -> bool;
+
+    /// Whether visibility is decided by the name itself (Go's capitals), so that a rename can
+    /// hide a symbol from its users; the hint says how.
+    fn visibility_by_name(&self) -> Option<&'static str> {
+        None
+    }
+
+    // --- files in builds and tests ---------------------------------------------------------
+
+    /// Whether the file holds tests.
+    fn is_test_file(&self, path: &str) -> bool;
+
+    /// How a test runner is pointed at this file's tests, when tests are run by file (a
+    /// `{tests}` argument); `None` when they run by package or the file is not a test.
+    fn test_target(&self, path: &str) -> Option<String> {
+        let _ = path;
+        None
+    }
+
+    /// How a build tool at the repository root names the package of this file (a `{packages}`
+    /// argument), when packages are built by name; `None` otherwise.
+    fn package_target(&self, root: &Path, path: &str) -> Option<String> {
+        let _ = (root, path);
+        None
+    }
+
+    /// Whether the file is its package's own module (`__init__.py`), where re-exports live.
+    fn is_package_init(&self, path: &str) -> bool {
+        let _ = path;
+        false
+    }
+
+    /// Whether `module` moves with `parent` when `parent` is moved (a Python package takes its
+    /// submodules along; a Go package does not take the packages in its subfolders).
+    fn module_contains(&self, parent: &str, module: &str) -> bool {
+        parent == module
+    }
+
+    // --- what a model sees -----------------------------------------------------------------
+
+    /// The contract of the definition whose name starts at `name_start`: its signature or
+    /// declaration and the first paragraph of its documentation, never its body.
+    fn contract(&self, source: &str, name_start: usize) -> Option<String>;
+
+    /// The byte range of a definition's own documentation (docstring, doc comment), where a
+    /// rename also renames exact mentions of the old name.
+    fn doc_range(
+        &self,
+        def: &Definition,
+        source: &str,
+    ) -> Result<Option<Range<usize>>, ExtractError>;
+
+    // --- renames ---------------------------------------------------------------------------
+
+    /// Why a definition of this kind cannot keep its old name as an alias while callers move
+    /// (then the rename is one batch), or `None` when it can.
+    fn alias_blocker(&self, kind: SymbolKind) -> Option<&'static str>;
+
+    /// The comment that marks a deprecated alias for `new` (how the contract batch finds the
+    /// alias again, exactly).
+    fn alias_marker(&self, new: &str) -> String;
+
+    /// The text inserted right after the definition to keep the old name working (its marker
+    /// comment included).
+    fn alias_block(
+        &self,
+        def: &Definition,
+        source: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<String, RewriteError>;
+
+    /// In the expand phase, how a re-export (`from .m import old`, an `__all__` entry) at
+    /// `span` keeps exporting the old name beside the new one; `None`: just rename it.
+    fn reexport_both(
+        &self,
+        kind: ReferenceKind,
+        source: &str,
+        span: Range<usize>,
+        old: &str,
+        new: &str,
+    ) -> Option<String> {
+        let _ = (kind, source, span, old, new);
+        None
+    }
+
+    /// What [`Support::reexport_both`] writes, so the contract batch can put `new` back alone.
+    fn reexports_kept(&self, old: &str, new: &str) -> Vec<String> {
+        let _ = (old, new);
+        Vec::new()
+    }
+
+    /// The structs that embed a type, from the spans where the type's name is used: embedding
+    /// gives the struct a field named after the type, so renaming the type renames the field.
+    fn embedding_structs(&self, source: &[u8], reference_starts: &[usize]) -> Vec<String> {
+        let _ = (source, reference_starts);
+        Vec::new()
+    }
+
+    /// Byte ranges of `field:` keys in composite literals of the given struct types.
+    fn keyed_fields(&self, source: &[u8], structs: &[String], field: &str) -> Vec<(usize, usize)> {
+        let _ = (source, structs, field);
+        Vec::new()
+    }
+
+    // --- imports ---------------------------------------------------------------------------
+
+    /// Whether `text` is an import a rewrite rule may ask for; the error is the hint.
+    fn check_import(&self, text: &str) -> Result<(), &'static str>;
+
+    /// `source` with `import` added where a person would put it, unless already imported.
+    fn add_import(&self, path: &str, source: &str, import: &str) -> Result<String, RewriteError>;
+
+    /// `after` without the imports that only the replaced code (`replaced`, the old text of
+    /// every rewritten place) used; `before` is the file before the rewrite.
+    fn remove_unused_imports(
+        &self,
+        path: &str,
+        before: &str,
+        after: &str,
+        replaced: &str,
+    ) -> Result<String, RewriteError>;
+
+    // --- moves and formatting --------------------------------------------------------------
+
+    /// The changes that move a module or package and update the batch's importers.
+    fn move_module(&self, request: &ModuleMove<'_>) -> Result<Vec<FileChange>, RewriteError>;
+
+    /// The formatter's version of `after` when the project keeps files formatted (`before` was
+    /// formatted), so a rename never leaves a file for CI's format check to reject.
+    fn format(&self, before: &str, after: &str) -> Option<String> {
+        let _ = (before, after);
+        None
+    }
+}
+
+/// A move of a module or package, as [`Support::move_module`] needs it.
+pub struct ModuleMove<'a> {
+    /// The module or package moved (`shopcore.db`, `example.com/shop/internal/store`).
+    pub from: &'a str,
+    /// Where it goes.
+    pub to: &'a str,
+    /// The work tree's root (which folders and `go.mod` files exist).
+    pub root: &'a Path,
+    /// Every file of the language in the repository.
+    pub files: &'a [ModuleFile<'a>],
+    /// The files to change: the moved ones and their importers.
+    pub batch: &'a [String],
+    /// A file's current text.
+    pub read: &'a dyn Fn(&str) -> Result<String, RewriteError>,
+}
+
+/// One file a move may concern.
+pub struct ModuleFile<'a> {
+    /// Repository-relative path.
+    pub path: &'a str,
+    /// Its module or package import path, as resolved.
+    pub module: Option<&'a str>,
+    /// Its facts.
+    pub facts: &'a FileFacts,
+}
+
+/// Why a language helper could not produce its edits. All fail the batch, and nothing has been
+/// written.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RewriteError {
+    /// A file to change could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The repository no longer matches the plan (a symbol or an alias is gone).
+    #[error("{0}")]
+    Stale(String),
+    /// This cannot be done safely; the message says what to use instead.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The edits do not apply.
+    #[error(transparent)]
+    Text(#[from] TextError),
+    /// A grammar or bundled query failed: a build problem.
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
 }
 
 /// Index of a file in the scan's (path-sorted) file list.
@@ -88,7 +345,7 @@ pub struct ResolvedImport {
     /// The import as written.
     pub text: String,
     pub target: ImportTarget,
-    pub context: crate::facts::ImportContext,
+    pub context: facts::ImportContext,
     /// `importlib.import_module("…")` rather than an import statement.
     pub dynamic: bool,
 }
@@ -108,8 +365,8 @@ pub struct SymbolDef {
 pub struct ResolvedReference {
     pub file: FileId,
     pub symbol: String,
-    pub span: crate::facts::Span,
-    pub kind: crate::facts::ReferenceKind,
+    pub span: facts::Span,
+    pub kind: facts::ReferenceKind,
 }
 
 /// What a resolver produces for the files of its language.
@@ -120,6 +377,8 @@ pub struct Resolution {
     pub references: Vec<ResolvedReference>,
     /// File → the module (Python) or package import path (Go) it belongs to.
     pub modules: Vec<(FileId, String)>,
+    /// Package folders (`.` for the root) → the files an import of the folder depends on.
+    pub packages: Vec<(String, FileId)>,
 }
 
 /// The repository paths a resolver may need besides source files (`go.mod`,
@@ -133,7 +392,9 @@ impl Manifests {
     /// Whether a repository path is a manifest some resolver reads.
     pub fn is_manifest(path: &str) -> bool {
         let name = path.rsplit('/').next().unwrap_or(path);
-        matches!(name, "go.mod" | "pyproject.toml" | "setup.cfg" | "setup.py")
+        Language::ALL
+            .iter()
+            .any(|l| l.support().manifests().contains(&name))
     }
 
     /// Manifests with the given file name, as (folder, contents); the folder is `""` at the root.
@@ -151,8 +412,8 @@ impl Manifests {
 /// Parse a file with the language's grammar, reusing one parser per thread and language.
 pub fn parse(language: Language, source: &[u8]) -> Result<tree_sitter::Tree, ExtractError> {
     thread_local! {
-        static PARSERS: std::cell::RefCell<[Option<tree_sitter::Parser>; 2]> =
-            const { std::cell::RefCell::new([None, None]) };
+        static PARSERS: std::cell::RefCell<[Option<tree_sitter::Parser>; Language::ALL.len()]> =
+            const { std::cell::RefCell::new([const { None }; Language::ALL.len()]) };
     }
     PARSERS.with(|parsers| {
         let mut parsers = parsers.borrow_mut();
@@ -174,12 +435,9 @@ pub fn extract_facts(
     language: Language,
     path: &str,
     source: &[u8],
-) -> Result<crate::facts::FileFacts, ExtractError> {
+) -> Result<FileFacts, ExtractError> {
     let tree = parse(language, source)?;
-    Ok(match language {
-        Language::Python => python::extract(path, source, &tree, python::queries()?),
-        Language::Go => go::extract(path, source, &tree, go::queries()?),
-    })
+    language.support().extract(path, source, &tree)
 }
 
 /// How many distinct nodes `query` captures as `capture` in `source` (a node captured by
@@ -232,29 +490,6 @@ pub fn captures_in(
         .collect()
 }
 
-/// Whether a Go file still uses the package imported under `name` (`name.X` in code or types).
-pub fn go_uses_package(source: &str, name: &str) -> Result<bool, ExtractError> {
-    static QUERY: std::sync::OnceLock<Result<tree_sitter::Query, QueryError>> =
-        std::sync::OnceLock::new();
-    let query = QUERY
-        .get_or_init(|| {
-            query::compile(
-                &Language::Go.grammar(),
-                "queries/go/qualifiers.scm",
-                include_str!(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/queries/go/qualifiers.scm"
-                )),
-            )
-        })
-        .as_ref()
-        .map_err(ExtractError::Query)?;
-    Ok(captures(Language::Go, query, source.as_bytes())?
-        .iter()
-        .flatten()
-        .any(|(_, r)| &source[r.clone()] == name))
-}
-
 /// Why a file's facts could not be extracted at all.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ExtractError {
@@ -278,13 +513,10 @@ mod tests {
     fn all_bundled_queries_compile() {
         python::queries().expect("python queries compile");
         go::queries().expect("go queries compile");
-        assert!(
-            go_uses_package("package a\nvar x = os.Args\n", "os").expect("qualifiers.scm compiles")
-        );
     }
 
     #[test]
-    fn languages_are_chosen_by_extension() {
+    fn languages_are_chosen_by_extension_and_name() {
         assert_eq!(
             Language::from_path(Path::new("a/b.py")),
             Some(Language::Python)
@@ -298,5 +530,10 @@ mod tests {
             Some(Language::Go)
         );
         assert_eq!(Language::from_path(Path::new("go.mod")), None);
+        assert_eq!(Language::from_name("go"), Some(Language::Go));
+        assert_eq!(Language::from_name("rust"), None);
+        assert!(Manifests::is_manifest("sub/go.mod"));
+        assert!(Manifests::is_manifest("pyproject.toml"));
+        assert!(!Manifests::is_manifest("Cargo.toml"));
     }
 }

@@ -59,6 +59,9 @@ pub enum ModelError {
     Protocol(String),
 }
 
+/// The forms a model spec takes.
+pub const SPEC_FORMS: &str = "openai:MODEL, openai-chat:MODEL, anthropic:MODEL, ollama:MODEL or openai-compatible:MODEL@BASE_URL";
+
 const HOW_TO_CONFIGURE: &str = "choose a model with --model SPEC, RIPPLE_MODEL, `git config ripple.model SPEC` or `model = \"SPEC\"` in the recipe; SPEC is openai:MODEL, openai-chat:MODEL, anthropic:MODEL, ollama:MODEL or openai-compatible:MODEL@BASE_URL";
 
 fn env_or(var: &str, default: &str) -> String {

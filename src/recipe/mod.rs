@@ -1,13 +1,14 @@
 //! Recipes: the checked-in description of one change. A recipe is TOML (the format is
 //! documented in `recipes/README.md`); it is read into a serde form that mirrors the file
 //! (`RecipeFile`, every value kept with its span), then checked into a [`Recipe`] whose queries
-//! are compiled, templates parsed and globs built. Checking against the repository (do the
-//! symbols and modules exist?) is a second step, [`Recipe::check`], because it needs the graph.
+//! are compiled, templates parsed and globs built.
 //!
-//! Every error points at the exact span in the recipe file. This module reads recipe files and
-//! the bundled recipes; it never looks at the repository's sources.
+//! Recipes are data: parsing one needs no repository. Checking it against a repository (do the
+//! symbols and modules exist?) is the planner's job, and whether a model spec names a usable
+//! model is the model stage's; both point their errors at the recipe's spans through
+//! [`Recipe::invalid_at`]. Every error points at the exact span in the recipe file. This module
+//! reads recipe files and the bundled recipes; it never looks at the repository's sources.
 
-mod check;
 mod file;
 mod parse;
 
@@ -177,6 +178,40 @@ impl Errors<'_> {
     }
 }
 
+impl Recipe {
+    /// An error at `span` of this recipe's text, for checks made after parsing (symbols against
+    /// the graph, the model spec against the providers).
+    pub fn invalid_at(
+        &self,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) -> RecipeError {
+        Errors {
+            source: &self.source,
+        }
+        .at(span, message, label, help)
+    }
+
+    /// The git blob id of the recipe's text: what a run and a plan file record, so a changed
+    /// recipe is noticed.
+    pub fn hash(&self) -> String {
+        text_hash(&self.source.text)
+    }
+}
+
+/// The git blob id of a text (how recipes are fingerprinted).
+pub fn text_hash(text: &str) -> String {
+    gix::objs::compute_hash(
+        gix::hash::Kind::Sha1,
+        gix::object::Kind::Blob,
+        text.as_bytes(),
+    )
+    .map(|id| id.to_hex().to_string())
+    .unwrap_or_default()
+}
+
 // ---------------------------------------------------------------------------------------------
 // The checked form.
 
@@ -184,8 +219,9 @@ impl Errors<'_> {
 #[derive(Debug, Clone)]
 pub struct Recipe {
     pub name: String,
-    /// The model spec the recipe asks for (a command-line or environment choice wins).
-    pub model: Option<String>,
+    /// The model spec the recipe asks for (a command-line or environment choice wins), with its
+    /// span for the model stage's errors.
+    pub model: Option<Located<String>>,
     pub description: String,
     pub steps: Vec<Step>,
     pub batch: BatchLimits,
@@ -424,7 +460,7 @@ pub fn find_recipe(root: &Path, cwd: &Path, arg: &str) -> Result<RecipeSource, R
     } else {
         let mut scored: Vec<(usize, &String)> = names
             .iter()
-            .map(|n| (crate::graph::edit_distance(arg, n), n))
+            .map(|n| (crate::suggest::edit_distance(arg, n), n))
             .collect();
         scored.sort();
         match scored.first() {

@@ -27,13 +27,9 @@ pub fn parse_recipe(source: RecipeSource) -> Result<Recipe, RecipeError> {
         let span = e.span().unwrap_or(0..0);
         match unknown_key(e.message()) {
             Some((key, expected)) => {
-                let close = expected
-                    .iter()
-                    .map(|k| (crate::graph::edit_distance(&key, k), k))
-                    .filter(|(d, _)| *d <= 2)
-                    .min();
+                let close = crate::suggest::within(&key, expected.iter().map(String::as_str), 2);
                 let help = match close {
-                    Some((_, k)) => format!("did you mean `{k}`?"),
+                    Some(k) => format!("did you mean `{k}`?"),
                     None => format!("known keys here: {}", expected.join(", ")),
                 };
                 errors.at(
@@ -79,17 +75,8 @@ pub fn parse_recipe(source: RecipeSource) -> Result<Recipe, RecipeError> {
             message: DEFAULT_COMMIT_MESSAGE.to_string(),
         },
     };
-    let model = match file.model {
-        Some(m) => {
-            if let Err(e) = crate::model::ModelSpec::parse(m.get_ref()) {
-                return Err(errors.at(m.span(), e.to_string(), "not a model spec", Some(
-                    "openai:MODEL, openai-chat:MODEL, anthropic:MODEL, ollama:MODEL or openai-compatible:MODEL@BASE_URL".into(),
-                )));
-            }
-            Some(m.into_inner())
-        }
-        None => None,
-    };
+    // What the spec names is the model stage's to check, when a model is set up.
+    let model = file.model.map(Located::from_spanned);
     Ok(Recipe {
         name,
         model,
@@ -400,24 +387,7 @@ fn check_rule(
     let mut imports = Vec::new();
     if let Some(list) = r.imports {
         for imp in list.into_inner() {
-            let ok = match language {
-                Language::Go => {
-                    let p = imp.get_ref();
-                    !p.is_empty() && !p.contains(['"', ' ', '\t'])
-                }
-                Language::Python => {
-                    let p = imp.get_ref().trim();
-                    (p.starts_with("import ") || p.starts_with("from ") && p.contains(" import "))
-                        && !p.contains('\n')
-                }
-            };
-            if !ok {
-                let help = match language {
-                    Language::Go => "a Go import is an import path, such as \"os\"",
-                    Language::Python => {
-                        "a Python import is `import x` or `from x import y`, on one line"
-                    }
-                };
+            if let Err(help) = language.support().check_import(imp.get_ref()) {
                 return Err(errors.at(
                     imp.span(),
                     format!("`{}` is not an import", imp.get_ref()),
@@ -642,16 +612,21 @@ fn parts_push_capture(parts: &mut Vec<TemplatePart>, literal: &mut String, name:
 }
 
 fn check_language(errors: &Errors, l: &Spanned<String>) -> Result<Language, RecipeError> {
-    match l.get_ref().as_str() {
-        "python" => Ok(Language::Python),
-        "go" => Ok(Language::Go),
-        other => Err(errors.at(
+    Language::from_name(l.get_ref()).ok_or_else(|| {
+        errors.at(
             l.span(),
-            format!("unknown language `{other}`"),
+            format!("unknown language `{}`", l.get_ref()),
             "not a language git-ripple knows",
-            Some("one of: python, go".into()),
-        )),
-    }
+            Some(format!(
+                "one of: {}",
+                Language::ALL
+                    .iter()
+                    .map(|l| l.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        )
+    })
 }
 
 fn check_globs(
@@ -949,20 +924,6 @@ fn is_identifier(s: &str) -> bool {
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
-
-pub(super) const PYTHON_KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
-    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
-    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
-    "with", "yield",
-];
-
-#[rustfmt::skip]
-pub(super) const GO_KEYWORDS: &[&str] = &[
-    "break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough",
-    "for", "func", "go", "goto", "if", "import", "interface", "map", "package", "range",
-    "return", "select", "struct", "switch", "type", "var",
-];
 
 #[cfg(test)]
 mod tests {

@@ -1,42 +1,42 @@
-//! The orchestrator: a recipe carried out batch by batch on its own branch. For each batch:
-//! transform (rules) → check the edits → apply → verify → commit, or restore the batch's files
-//! exactly and stop (or skip it with `keep_going`).
+//! The orchestrator: a recipe carried out batch by batch on its own branch. It sequences the
+//! stages and records what they return; it never builds prompts, parses answers, formats code or
+//! talks to git itself. For each batch: transform → check the edits → write → verify (repairs
+//! and review) → commit, or restore the batch's files exactly and stop (or skip it with
+//! `keep_going`).
 //!
-//! Every step is planned on the repository as the earlier steps leave it: [`simulate`] computes
-//! earlier steps' edits in memory (an overlay over the work tree) to plan later ones, which is
-//! also what a dry run prints. Nothing here parses code or talks to git directly; it calls the
-//! stages in order.
+//! * [`preflight`](self) checks everything that can refuse a run before any change (a dirty
+//!   tree, a missing model, a plan file from another recipe, a taken branch);
+//! * `batches` is the batch loop of a real run, `verdict` the verify / repair / review loop it
+//!   shares with dry runs;
+//! * `rehearse` carries out a dry run (with a model: in a scratch worktree);
+//! * `recover` resumes and aborts; `state` is what survives the process; `report` is what the
+//!   user reads.
 
-use std::collections::BTreeMap;
+mod batches;
+mod preflight;
+mod recover;
+mod rehearse;
+mod report;
+pub mod state;
+mod verdict;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
-use crate::context;
 use crate::edit::EditError;
-use crate::format::keep_gofmt_clean;
-use crate::graph::{Graph, GraphError, GraphOptions, build_graph};
-use crate::plan::{Batch, Phase, Plan, PlanBuilder, PlanError};
-use crate::recipe::{
-    BUNDLED, Origin, Recipe, RecipeError, RecipeSource, StepAction, fill_placeholders, parse_recipe,
-};
-use crate::rules::{BatchInput, RuleContext, Transformed, transform_batch};
-use crate::scan::{Repository, Scan, ScanError, scan_repo};
-use crate::state::{self, InProgress, RecipeRecord, RunState, RunStatus, SavedFile, StateError};
+use crate::graph::{GraphError, GraphOptions};
+use crate::plan::Plan;
+use crate::recipe::{Recipe, RecipeError};
+use crate::scan::{Repository, ScanError, scan_repo};
+use crate::simulate::{SimulateError, simulate};
 use crate::vcs::{self, VcsError};
-use crate::verify::{self, CommandResult, SpawnError};
+use crate::verify::SpawnError;
 
-mod execute;
-mod model_batch;
-mod recover;
-
-use execute::execute;
-pub use model_batch::MODEL_PROMPT_BUDGET;
-use model_batch::with_model;
 pub use recover::{AbortReport, abort_run, resume_run};
+pub use report::{BatchReport, BatchStatus, Outcome, RunReport, StartPoint, TokenUsage};
+use state::StateError;
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -120,7 +120,7 @@ pub enum RunError {
     Graph(#[from] GraphError),
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Plan(#[from] PlanError),
+    Simulate(#[from] SimulateError),
     #[error(transparent)]
     #[diagnostic(transparent)]
     Vcs(#[from] VcsError),
@@ -172,7 +172,29 @@ pub enum RunError {
     /// `--plan` was made for another recipe.
     #[error("the plan is for recipe `{plan}`, not `{recipe}`")]
     #[diagnostic(code(ripple::run::plan_mismatch))]
-    PlanMismatch { plan: String, recipe: String },
+    PlanMismatch {
+        /// The recipe the plan names.
+        plan: String,
+        /// The recipe given.
+        recipe: String,
+    },
+    /// `--plan` was made from another version of the recipe: its batches may not be the
+    /// recipe's any more.
+    #[error("the plan was made from another version of the recipe {display}")]
+    #[diagnostic(
+        code(ripple::run::plan_outdated),
+        help(
+            "make the plan again with `git ripple plan RECIPE --format json` from the recipe as it is now, and fan out that plan"
+        )
+    )]
+    PlanOutdated {
+        /// How the recipe is named.
+        display: String,
+    },
+    /// A dry run's scratch worktree could not be set up.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Scratch(#[from] crate::verify::scratch::ScratchError),
     /// `--batch K` names no batch of the plan.
     #[error("the plan has no batch {batch} (it has {total})")]
     #[diagnostic(
@@ -200,111 +222,6 @@ pub enum RunError {
         help("switch back with `git switch {branch}`, then `git ripple resume`")
     )]
     NotOnRunBranch { branch: String },
-}
-
-/// How a batch ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BatchStatus {
-    Committed,
-    /// Dry run: what would be committed.
-    WouldCommit,
-    /// The rule found nothing to change.
-    Unchanged,
-    VerificationFailed,
-    TransformFailed,
-    /// Interrupted while verifying: rolled back.
-    Interrupted,
-    /// Skipped by the reviewer (`--interactive`): rolled back, not redone on resume.
-    Skipped,
-    /// Not reached (the run stopped before it).
-    NotRun,
-}
-
-impl BatchStatus {
-    /// Committed, or nothing to change: a resumed run does not redo it.
-    pub fn is_done(self) -> bool {
-        matches!(
-            self,
-            BatchStatus::Committed | BatchStatus::Unchanged | BatchStatus::Skipped
-        )
-    }
-}
-
-/// One batch in the report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BatchReport {
-    pub index: usize,
-    pub step: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase: Option<Phase>,
-    pub status: BatchStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    /// Files the batch changed (or would change).
-    pub files: Vec<String>,
-    pub lines_added: usize,
-    pub lines_removed: usize,
-    pub summary: String,
-    pub verify: Vec<CommandResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The last lines of the failing command's output.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output_tail: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-    pub duration_ms: u64,
-    /// Dry run: the unified diff.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
-}
-
-/// How the whole run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Success,
-    VerificationFailed,
-    TransformFailed,
-    /// Stopped by Ctrl-C (or SIGTERM) between or during batches; nothing is half-applied.
-    Interrupted,
-    /// Stopped between batches because the model token budget is spent; resumable.
-    BudgetSpent,
-}
-
-/// Where the run started.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StartPoint {
-    pub branch: Option<String>,
-    pub commit: String,
-}
-
-/// The final report (`--format json` prints it as is).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunReport {
-    pub recipe: String,
-    pub dry_run: bool,
-    /// The run's branch (none in a dry run).
-    pub branch: Option<String>,
-    pub started_from: StartPoint,
-    pub outcome: Outcome,
-    pub batches: Vec<BatchReport>,
-    /// The recipe's `final` commands, run once after the last batch.
-    pub final_verify: Vec<CommandResult>,
-    pub commits: Vec<String>,
-    pub files_changed: usize,
-    pub duration_ms: u64,
-    /// Tokens the model used (0 without model steps).
-    #[serde(default)]
-    pub tokens: TokenUsage,
-}
-
-/// Model tokens used by a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenUsage {
-    pub input: u64,
-    pub output: u64,
 }
 
 /// Progress as it happens, for the command line to show.
@@ -364,156 +281,22 @@ impl<F: FnMut(Event<'_>)> Hooks for F {
     }
 }
 
-/// The plan of every step, each step planned on the repository as the earlier ones leave it
-/// (their edits computed in memory), with the edits of every batch when `transform_all`.
-pub struct Simulation {
-    pub plan: Plan,
-    /// Per batch (index - 1): its edits, or why the rule failed. Empty unless computed.
-    pub batches: Vec<Result<Transformed, String>>,
-}
-
-/// Plan a recipe step by step without changing anything.
-pub fn simulate(
-    root: &Path,
-    scan: &Scan,
-    recipe: &Recipe,
-    options: &GraphOptions,
-    transform_all: bool,
-) -> Result<Simulation, RunError> {
-    let mut overlay: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut builder = PlanBuilder::new();
-    let mut batches = Vec::new();
-    let mut simulated = true;
-    let last = recipe.steps.len().saturating_sub(1);
-    for i in 0..recipe.steps.len() {
-        let graph = build_graph(
-            root,
-            scan,
-            &GraphOptions {
-                overlay: overlay.clone(),
-                ..options.clone()
-            },
-        )?;
-        recipe.check_step(&graph, i)?;
-        let step_plan = builder.plan_step(root, &graph, recipe, i)?.clone();
-        if !simulated {
-            builder.note(
-                "planned on the repository before the model step above changes it".to_string(),
-            );
-        }
-        let action = &recipe.steps[i].action;
-        if matches!(action, StepAction::Model(_)) && i < last {
-            simulated = false;
-        }
-        if !(transform_all || i < last) || !simulated {
-            continue;
-        }
-        for b in &step_plan.batches {
-            let ctx = RuleContext {
-                root,
-                graph: &graph,
-                overlay: &overlay,
-            };
-            let input = BatchInput {
-                files: &b.files,
-                phase: b.phase,
-            };
-            let result = rule_transform(&ctx, action, &input);
-            // Later batches (the contract batch of a rename) see this one's changes.
-            if let Ok(t) = &result {
-                for c in &t.changes.changes {
-                    overlay.insert(c.path.clone(), c.after.clone());
-                }
-            }
-            batches.push(result);
-        }
-    }
-    Ok(Simulation {
-        plan: builder.finish(recipe),
-        batches,
-    })
-}
-
 /// Carry out a recipe. Returns the report; errors are reserved for what stops a run from
 /// starting or continuing at all.
 pub fn run_recipe(
     repo: &Repository,
     recipe: &Recipe,
     options: &RunOptions,
-    on_event: &mut dyn Hooks,
+    hooks: &mut dyn Hooks,
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    let root = repo.root.as_path();
-    let with_model = with_model(options, recipe)?;
-    let options = &with_model;
-    if !options.dry_run
-        && options.model.is_none()
-        && let Some(i) = recipe
-            .steps
-            .iter()
-            .position(|s| matches!(s.action, StepAction::Model(_)))
-    {
-        return Err(RunError::ModelStep { step: i + 1 });
-    }
+    let options = preflight::with_model(options, recipe)?;
+    preflight::model_configured(&options, recipe)?;
     let head = vcs::head_state(&repo.repo)?;
     if !options.dry_run {
-        let dirty = vcs::dirty_files(&repo.repo)?;
-        if !dirty.is_empty() {
-            return Err(RunError::Dirty { files: dirty });
-        }
+        preflight::clean_tree(repo)?;
     }
     let scan = scan_repo(repo)?;
-    let sim = match &options.plan {
-        Some(plan) if !options.dry_run => {
-            if plan.recipe != recipe.name {
-                return Err(RunError::PlanMismatch {
-                    plan: plan.recipe.clone(),
-                    recipe: recipe.name.clone(),
-                });
-            }
-            Simulation {
-                plan: plan.clone(),
-                batches: Vec::new(),
-            }
-        }
-        _ => simulate(root, &scan, recipe, &options.graph, options.dry_run)?,
-    };
-    if let Some(k) = options.batch {
-        let Some(batch) = sim
-            .plan
-            .steps
-            .iter()
-            .flat_map(|s| &s.batches)
-            .find(|b| b.index == k)
-        else {
-            return Err(RunError::NoSuchBatch {
-                batch: k,
-                total: sim.plan.totals.batches,
-            });
-        };
-        let applied = vcs::applied_batches(&repo.repo, &recipe.name)?;
-        if applied.contains(&k) {
-            return Err(RunError::AlreadyApplied { batch: k });
-        }
-        let missing: Vec<usize> = batch
-            .depends_on
-            .iter()
-            .copied()
-            .filter(|d| !applied.contains(d))
-            .collect();
-        if !missing.is_empty() && !options.dry_run {
-            return Err(RunError::MissingDependencies {
-                batch: k,
-                missing: missing
-                    .iter()
-                    .map(|m| m.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
-    }
-    on_event.event(Event::Planned { plan: &sim.plan });
-    let total = sim.plan.totals.batches;
     let start_point = StartPoint {
         branch: head
             .branch
@@ -521,311 +304,41 @@ pub fn run_recipe(
             .map(|b| b.trim_start_matches("refs/heads/").to_string()),
         commit: head.commit.to_hex().to_string(),
     };
-
     if options.dry_run {
-        let mut reports = Vec::new();
-        for (step, b) in sim
-            .plan
-            .steps
-            .iter()
-            .flat_map(|s| s.batches.iter().map(move |b| (s.index, b)))
-        {
-            if options.batch.is_some_and(|k| k != b.index) {
-                continue;
-            }
-            let t = sim.batches.get(b.index - 1);
-            let report = match t {
-                Some(Ok(t)) => {
-                    let (_, added, removed) = t.changes.stats();
-                    BatchReport {
-                        index: b.index,
-                        step,
-                        phase: b.phase,
-                        status: if t.changes.is_empty() {
-                            BatchStatus::Unchanged
-                        } else {
-                            BatchStatus::WouldCommit
-                        },
-                        commit: None,
-                        files: t.changes.paths().iter().map(|p| p.to_string()).collect(),
-                        lines_added: added,
-                        lines_removed: removed,
-                        summary: t.summary.clone(),
-                        verify: Vec::new(),
-                        error: t.changes.check().err().map(|e| e.to_string()),
-                        output_tail: None,
-                        notes: t.notes.clone(),
-                        duration_ms: 0,
-                        diff: Some(t.changes.diff()),
-                    }
-                }
-                Some(Err(e)) => failed_report(b.index, step, b.phase, e.clone()),
-                None => failed_report(
-                    b.index,
-                    step,
-                    b.phase,
-                    "not simulated: it follows a model step".to_string(),
-                ),
-            };
-            on_event.event(Event::BatchDone {
-                report: &report,
-                total,
-            });
-            reports.push(report);
-        }
-        let outcome = if reports.iter().any(|r| r.error.is_some()) {
-            Outcome::TransformFailed
-        } else {
-            Outcome::Success
-        };
-        let files = distinct_files(&reports);
-        return Ok(RunReport {
-            recipe: recipe.name.clone(),
-            dry_run: true,
-            branch: None,
-            started_from: start_point,
-            outcome,
-            batches: reports,
-            final_verify: Vec::new(),
-            commits: Vec::new(),
-            files_changed: files,
-            duration_ms: started.elapsed().as_millis() as u64,
-            tokens: TokenUsage::default(),
-        });
+        return rehearse::dry_run(repo, recipe, &options, &scan, start_point, hooks, started);
     }
-
-    if total == 0 {
-        return Ok(RunReport {
-            recipe: recipe.name.clone(),
-            dry_run: false,
-            branch: None,
-            started_from: start_point,
-            outcome: Outcome::Success,
-            batches: Vec::new(),
-            final_verify: Vec::new(),
-            commits: Vec::new(),
-            files_changed: 0,
-            duration_ms: started.elapsed().as_millis() as u64,
-            tokens: TokenUsage::default(),
-        });
-    }
-    // Untracked files never get committed behind the user's back.
-    for step in &sim.plan.steps {
-        for b in step
-            .batches
-            .iter()
-            .filter(|b| options.batch.is_none_or(|k| k == b.index))
-        {
-            for f in &b.files {
-                if root.join(f).exists() && !vcs::is_tracked(&repo.repo, f)? {
-                    return Err(RunError::UntrackedTarget { path: f.clone() });
-                }
-            }
-        }
-    }
-    let prefix = options.branch_prefix.as_deref().unwrap_or("ripple/");
-    let branch = options
-        .branch
-        .clone()
-        .unwrap_or_else(|| match options.batch {
-            Some(k) => format!("{prefix}{}-batch-{k}", recipe.name),
-            None => format!("{prefix}{}", recipe.name),
-        });
-    if vcs::branch_exists(&repo.repo, &branch)? {
-        return Err(RunError::BranchExists { name: branch });
-    }
-    if let Some(running) = state::load_current(repo.repo.git_dir())? {
-        return Err(RunError::RunInProgress {
-            id: running.id,
-            branch: running.branch,
-        });
-    }
-    vcs::create_and_switch(&repo.repo, &branch, head.commit)?;
-    let batches = sim
-        .plan
-        .steps
-        .iter()
-        .flat_map(|s| s.batches.iter().map(move |b| (s.index, b)))
-        .map(|(step, b)| not_run(b.index, step, b.phase))
-        .collect();
-    let mut state = RunState {
-        version: state::VERSION,
-        id: state::new_id(&recipe.name),
-        recipe: RecipeRecord {
-            name: recipe.name.clone(),
-            display: recipe.source.display_name(),
-            path: match &recipe.source.origin {
-                Origin::File(p) => Some(std::path::absolute(p).unwrap_or_else(|_| p.clone())),
-                Origin::Bundled(_) => None,
-            },
-            hash: text_hash(&recipe.source.text),
-            text: recipe.source.text.clone(),
-        },
-        started_from: start_point,
-        branch,
-        status: RunStatus::Running,
-        plan: sim.plan,
-        batches,
-        in_progress: None,
-        keep_going: options.keep_going,
-        only: options.batch,
-        ledger: Vec::new(),
-        tokens_in: 0,
-        tokens_out: 0,
-        last_error: None,
-        updated_ms: 0,
+    let plan = match &options.plan {
+        Some(plan) => preflight::plan_from_file(repo, recipe, plan, &scan, &options)?,
+        None => simulate(&repo.root, &scan, recipe, &options.graph, false)?.plan,
     };
+    if let Some(k) = options.batch {
+        preflight::batch_applicable(repo, recipe, &plan, k)?;
+    }
+    hooks.event(Event::Planned { plan: &plan });
+    if plan.totals.batches == 0 {
+        return Ok(RunReport::unchanged(
+            &recipe.name,
+            false,
+            start_point,
+            Vec::new(),
+            Outcome::Success,
+            started,
+        ));
+    }
+    preflight::targets_tracked(repo, &plan, options.batch)?;
+    let branch = preflight::free_branch(repo, recipe, &options)?;
+    vcs::create_and_switch(&repo.repo, &branch, head.commit)?;
+    let mut state = state::RunState::start(
+        recipe,
+        start_point,
+        branch,
+        plan,
+        options.keep_going,
+        options.batch,
+    );
     state.save(repo.repo.git_dir())?;
     if let Some(client) = &options.model {
         client.record_to(state::transcript_path(repo.repo.git_dir(), &state.id));
     }
-    execute(repo, recipe, &mut state, options, on_event, started)
-}
-
-fn text_hash(text: &str) -> String {
-    gix::objs::compute_hash(
-        gix::hash::Kind::Sha1,
-        gix::object::Kind::Blob,
-        text.as_bytes(),
-    )
-    .map(|id| id.to_hex().to_string())
-    .unwrap_or_default()
-}
-
-fn not_run(index: usize, step: usize, phase: Option<Phase>) -> BatchReport {
-    let mut r = failed_report(index, step, phase, String::new());
-    r.status = BatchStatus::NotRun;
-    r.error = None;
-    r
-}
-
-/// The report of a run's state.
-pub fn report_of(
-    state: &RunState,
-    outcome: Outcome,
-    final_verify: Vec<CommandResult>,
-    started: Instant,
-) -> RunReport {
-    RunReport {
-        recipe: state.recipe.name.clone(),
-        dry_run: false,
-        branch: Some(state.branch.clone()),
-        started_from: state.started_from.clone(),
-        outcome,
-        commits: state
-            .batches
-            .iter()
-            .filter_map(|b| b.commit.clone())
-            .collect(),
-        files_changed: distinct_files(&state.batches),
-        // A `--batch K` run reports on its one batch.
-        batches: state
-            .batches
-            .iter()
-            .filter(|b| state.only.is_none_or(|k| k == b.index))
-            .cloned()
-            .collect(),
-        final_verify,
-        duration_ms: started.elapsed().as_millis() as u64,
-        tokens: TokenUsage {
-            input: state.tokens_in,
-            output: state.tokens_out,
-        },
-    }
-}
-
-fn failed_report(index: usize, step: usize, phase: Option<Phase>, error: String) -> BatchReport {
-    BatchReport {
-        index,
-        step,
-        phase,
-        status: BatchStatus::TransformFailed,
-        commit: None,
-        files: Vec::new(),
-        lines_added: 0,
-        lines_removed: 0,
-        summary: String::new(),
-        verify: Vec::new(),
-        error: Some(error),
-        output_tail: None,
-        notes: Vec::new(),
-        duration_ms: 0,
-        diff: None,
-    }
-}
-
-fn distinct_files(reports: &[BatchReport]) -> usize {
-    reports
-        .iter()
-        .filter(|r| matches!(r.status, BatchStatus::Committed | BatchStatus::WouldCommit))
-        .flat_map(|r| r.files.iter())
-        .collect::<std::collections::BTreeSet<_>>()
-        .len()
-}
-
-/// A rule's edits for a batch, with gofmt-clean Go files kept clean (what a dry run shows and
-/// a run applies).
-fn rule_transform(
-    ctx: &RuleContext<'_>,
-    action: &StepAction,
-    input: &BatchInput<'_>,
-) -> Result<Transformed, String> {
-    let mut t = transform_batch(ctx, action, input).map_err(|e| e.to_string())?;
-    keep_gofmt_clean(&mut t.changes);
-    Ok(t)
-}
-
-/// Who made a model batch and what it cost, for its commit's trailers.
-pub struct ModelTrailer<'a> {
-    pub spec: &'a str,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-}
-
-/// The recipe's message template filled in, then the trailers reviewers and tools read.
-pub fn commit_message(
-    recipe: &Recipe,
-    step: usize,
-    batch: usize,
-    total: usize,
-    transformed: &Transformed,
-    verified: &[CommandResult],
-    model: Option<ModelTrailer<'_>>,
-) -> String {
-    let title = &recipe.steps[step].title;
-    let body = fill_placeholders(&recipe.commit.message, |name| match name {
-        "recipe" => Some(recipe.name.clone()),
-        "step" => Some(title.clone()),
-        "batch" => Some(batch.to_string()),
-        "total" => Some(total.to_string()),
-        "summary" => Some(transformed.summary.clone()),
-        _ => None,
-    });
-    let mut message = body.trim().to_string();
-    message.push_str("\n\n");
-    message.push_str(&format!("Ripple-Recipe: {}\n", recipe.name));
-    message.push_str(&format!(
-        "Ripple-Step: {}/{} {}\n",
-        step + 1,
-        recipe.steps.len(),
-        recipe.steps[step].action.kind()
-    ));
-    message.push_str(&format!("Ripple-Batch: {batch}/{total}\n"));
-    if verified.is_empty() {
-        message.push_str("Ripple-Verified: none (the recipe has no verify commands)\n");
-    }
-    for v in verified {
-        message.push_str(&format!(
-            "Ripple-Verified: {} ({})\n",
-            v.command.replace('\n', " "),
-            v.summary.replace('\n', " ")
-        ));
-    }
-    if let Some(m) = model {
-        message.push_str(&format!(
-            "Ripple-Model: {}\nRipple-Tokens: {} in, {} out\n",
-            m.spec, m.input_tokens, m.output_tokens
-        ));
-    }
-    message
+    batches::execute(repo, recipe, &mut state, &options, hooks, started)
 }

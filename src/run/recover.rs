@@ -2,7 +2,19 @@
 //! recognising one committed just before the process died) and `abort` (back to where the run
 //! began).
 
-use super::*;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::report::{BatchStatus, RunReport, StartPoint};
+use super::state::{self, RunState, RunStatus, StateError};
+use super::{Event, Hooks, RunError, RunOptions, batches, preflight};
+use crate::change::{ChangeSet, FileChange};
+use crate::edit;
+use crate::recipe::{BUNDLED, Origin, RecipeSource, parse_recipe, text_hash};
+use crate::scan::Repository;
+use crate::vcs::{self, VcsError};
 
 /// Continue the run in progress after Ctrl-C, `kill -9`, a crash or a failed batch: put back a
 /// half-applied batch (or notice that it was committed just before the process died), check
@@ -70,18 +82,18 @@ pub fn resume_run(
             b.notes
                 .push("committed just before the run was interrupted".to_string());
         } else {
-            let changes = crate::edit::ChangeSet {
+            let changes = ChangeSet {
                 changes: ip
                     .files
                     .iter()
-                    .map(|f| crate::edit::FileChange {
+                    .map(|f| FileChange {
                         path: f.path.clone(),
                         before: f.before.clone(),
                         after: None,
                     })
                     .collect(),
             };
-            changes.restore(&repo.root).map_err(RunError::Write)?;
+            edit::restore(&repo.root, &changes).map_err(RunError::Write)?;
         }
         state.save(&git_dir)?;
     }
@@ -92,22 +104,19 @@ pub fn resume_run(
             found: head.commit.to_hex().to_string(),
         }));
     }
-    let dirty = vcs::dirty_files(&repo.repo)?;
-    if !dirty.is_empty() {
-        return Err(RunError::Dirty { files: dirty });
-    }
+    preflight::clean_tree(repo)?;
     on_event.event(Event::Planned { plan: &state.plan });
     state.status = RunStatus::Running;
     state.last_error = None;
     state.save(&git_dir)?;
     let options = RunOptions {
         keep_going: state.keep_going || options.keep_going,
-        ..with_model(options, &recipe)?
+        ..preflight::with_model(options, &recipe)?
     };
     if let Some(client) = &options.model {
         client.record_to(state::transcript_path(&git_dir, &state.id));
     }
-    execute(repo, &recipe, &mut state, &options, on_event, started)
+    batches::execute(repo, &recipe, &mut state, &options, on_event, started)
 }
 
 /// The commit the run's branch should be at: the last committed batch's, or where it began.
@@ -129,9 +138,13 @@ fn last_commit(state: &RunState) -> Result<gix::ObjectId, RunError> {
 /// What `abort` did.
 #[derive(Debug, Clone, Serialize)]
 pub struct AbortReport {
+    /// The run's id.
     pub id: String,
+    /// Where HEAD and the files are now.
     pub restored_to: StartPoint,
+    /// The run's branch.
     pub branch: String,
+    /// Whether the branch was deleted (`--delete-branch`).
     pub branch_deleted: bool,
 }
 
@@ -163,11 +176,11 @@ pub fn abort_run(repo: &Repository, delete_branch: bool) -> Result<AbortReport, 
             message: e.to_string(),
         })
     })?;
-    let changes = crate::edit::ChangeSet {
+    let changes = ChangeSet {
         changes: touched
             .iter()
             .map(|path| {
-                Ok(crate::edit::FileChange {
+                Ok(FileChange {
                     path: path.clone(),
                     before: vcs::file_at(&repo.repo, start, path)?,
                     after: None,
@@ -175,7 +188,7 @@ pub fn abort_run(repo: &Repository, delete_branch: bool) -> Result<AbortReport, 
             })
             .collect::<Result<_, VcsError>>()?,
     };
-    changes.restore(&repo.root).map_err(RunError::Write)?;
+    edit::restore(&repo.root, &changes).map_err(RunError::Write)?;
     match &state.started_from.branch {
         Some(b) => vcs::switch_head(&repo.repo, &format!("refs/heads/{b}"), "git ripple abort")?,
         None => vcs::detach_head(&repo.repo, start)?,

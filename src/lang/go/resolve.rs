@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::facts::{FileFacts, ImportKind, ReferenceKind, SymbolKind};
+use crate::lang::facts::{FileFacts, ImportKind, ReferenceKind, SymbolKind};
 use crate::lang::{
     FileId, ImportTarget, Manifests, Resolution, ResolvedImport, ResolvedReference, SymbolDef,
 };
@@ -85,7 +85,7 @@ impl Modules {
 }
 
 /// How JSON and text show a folder: `.` for the repository root.
-pub fn display_folder(dir: &str) -> String {
+fn display_folder(dir: &str) -> String {
     if dir.is_empty() {
         ".".to_string()
     } else {
@@ -140,6 +140,8 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
             folder_names
                 .entry(key.0.clone())
                 .or_insert_with(|| key.1.clone());
+            // An import of the folder depends on the package's non-test files.
+            out.packages.push((display_folder(&key.0), file));
         }
         out.modules.push((file, import_path.clone()));
         let pkg = packages.entry(key).or_insert_with(|| Package {

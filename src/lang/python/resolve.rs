@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
-use crate::facts::{FileFacts, ImportKind, ReferenceKind, Segment, SymbolKind};
+use crate::lang::facts::{FileFacts, ImportKind, ReferenceKind, Segment, SymbolKind};
 use crate::lang::{
     FileId, ImportTarget, Manifests, Resolution, ResolvedImport, ResolvedReference, SymbolDef,
 };
@@ -61,11 +61,6 @@ impl PythonRoots {
         let mut roots: Vec<String> = roots.into_iter().collect();
         roots.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         PythonRoots { roots }
-    }
-
-    /// The roots, deepest first (`""` is the repository root).
-    pub fn roots(&self) -> &[String] {
-        &self.roots
     }
 
     /// The dotted module name of a Python file, or `None` when a path component is not an

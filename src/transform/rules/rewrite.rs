@@ -9,26 +9,23 @@ use std::collections::BTreeSet;
 
 use rayon::prelude::*;
 
-use crate::edit::{ChangeSet, FileChange, TextEdit, apply_text_edits};
-use crate::facts::ImportKind;
-use crate::lang::{self, Language};
+use crate::change::{ChangeSet, FileChange, TextEdit, apply_text_edits};
+use crate::lang::{self, RewriteError};
 use crate::recipe::{RewriteStep, TemplatePart};
+use crate::scan::View;
 
-use super::imports::{
-    go_add_import, go_local_name, go_remove_import, python_add_import, python_remove_unused,
-};
-use super::{BatchInput, RuleContext, RuleError, Transformed, read};
+use super::{BatchInput, Transformed, read};
 
 pub(super) fn rewrite(
-    ctx: &RuleContext<'_>,
+    view: View<'_>,
     step: &RewriteStep,
     batch: &BatchInput<'_>,
-) -> Result<Transformed, RuleError> {
+) -> Result<Transformed, RewriteError> {
     // Files are independent: rewrite them in parallel, keep the batch's (path) order.
     let per_file: Vec<Option<(FileChange, usize, Vec<String>)>> = batch
         .files
         .par_iter()
-        .map(|path| rewrite_file(ctx, step, path))
+        .map(|path| rewrite_file(view, step, path))
         .collect::<Result<_, _>>()?;
     let mut changes = ChangeSet::default();
     let mut notes = Vec::new();
@@ -47,17 +44,18 @@ pub(super) fn rewrite(
         ),
         changes,
         notes,
+        ..Transformed::default()
     })
 }
 
 /// One file's rewrite: its change, how many places changed, and notes; `None` when nothing
 /// matched.
 fn rewrite_file(
-    ctx: &RuleContext<'_>,
+    view: View<'_>,
     step: &RewriteStep,
     path: &str,
-) -> Result<Option<(FileChange, usize, Vec<String>)>, RuleError> {
-    let source = read(ctx, path)?;
+) -> Result<Option<(FileChange, usize, Vec<String>)>, RewriteError> {
+    let source = read(view, path)?;
     let tree = lang::parse(step.language, source.as_bytes())?;
     let mut notes = Vec::new();
     // (start, end, replacement, rule index)
@@ -111,67 +109,11 @@ fn rewrite_file(
     }
     let count = edits.len();
     let mut after = apply_text_edits(path, &source, edits)?;
-    match step.language {
-        Language::Go => {
-            for import in &needed {
-                after = go_add_import(path, &after, import)?;
-            }
-            // Imports whose name the replaced code used and the new code no longer does.
-            let facts = lang::extract_facts(Language::Go, path, source.as_bytes())?;
-            for i in &facts.imports {
-                let ImportKind::Package { path: ipath, alias } = &i.kind else {
-                    continue;
-                };
-                if matches!(alias.as_deref(), Some("_") | Some(".")) {
-                    continue;
-                }
-                let name = go_local_name(ipath, alias.as_deref());
-                let used_before = replaced_text.contains(&format!("{name}."));
-                if used_before && !lang::go_uses_package(&after, &name)? {
-                    after = go_remove_import(path, &after, ipath)?;
-                }
-            }
-        }
-        Language::Python => {
-            for import in &needed {
-                after = python_add_import(path, &after, import)?;
-            }
-            // Names the replaced code used and the new code no longer does.
-            let facts = lang::extract_facts(Language::Python, path, source.as_bytes())?;
-            let mut names: Vec<String> = Vec::new();
-            names.extend(facts.imports.iter().filter_map(|i| match &i.kind {
-                ImportKind::Module { module, alias } => {
-                    Some(
-                        alias.clone().unwrap_or_else(|| {
-                            module.split('.').next().unwrap_or(module).to_string()
-                        }),
-                    )
-                }
-                _ => None,
-            }));
-            names.extend(facts.imports.iter().flat_map(|i| {
-                match &i.kind {
-                    ImportKind::From { names, .. } => names
-                        .iter()
-                        .map(|n| n.alias.clone().unwrap_or_else(|| n.name.clone()))
-                        .collect(),
-                    _ => Vec::new(),
-                }
-            }));
-            names.sort();
-            names.dedup();
-            for name in names {
-                let used_before =
-                    super::word_occurrences(&replaced_text, 0..replaced_text.len(), &name)
-                        .into_iter()
-                        .next()
-                        .is_some();
-                if used_before {
-                    after = python_remove_unused(path, &after, &name)?;
-                }
-            }
-        }
+    let support = step.language.support();
+    for import in &needed {
+        after = support.add_import(path, &after, import)?;
     }
+    after = support.remove_unused_imports(path, &source, &after, &replaced_text)?;
     Ok(Some((
         FileChange {
             path: path.to_string(),

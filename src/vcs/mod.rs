@@ -6,12 +6,15 @@
 //! rewritten from the new tree so `git status` is clean. Nothing is ever pushed and no
 //! existing commit is rewritten.
 
+pub mod trailers;
+
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use gix::ObjectId;
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
-use crate::edit::ChangeSet;
+use crate::change::ChangeSet;
 
 /// Why a git operation failed. All stop the run (nothing half-done is left: a failed commit
 /// leaves the batch's files written but uncommitted, and the run restores them).
@@ -259,8 +262,7 @@ pub fn is_batch_commit(
         return Ok(false);
     }
     let message = c.message_raw_sloppy().to_string();
-    Ok(message.contains(&format!("\nRipple-Recipe: {recipe}\n"))
-        && message.contains(&format!("\nRipple-Batch: {batch}/")))
+    Ok(trailers::batch_of(&message, recipe) == Some(batch))
 }
 
 /// Point HEAD at a commit directly (the run began on a detached HEAD).
@@ -324,12 +326,7 @@ pub fn ripple_commits(repo: &gix::Repository) -> Result<Vec<RippleCommit>, VcsEr
     while let Some(id) = next {
         let c = repo.find_commit(id).map_err(git_err("read a commit"))?;
         let message = c.message_raw_sloppy().to_string();
-        let trailers: Vec<(String, String)> = message
-            .lines()
-            .filter_map(|l| l.split_once(": "))
-            .filter(|(k, _)| k.starts_with("Ripple-"))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let trailers = trailers::parse(&message);
         if trailers.is_empty() {
             break;
         }
@@ -354,26 +351,75 @@ pub fn applied_batches(
     let mut seen = std::collections::HashSet::new();
     let mut queue = std::collections::VecDeque::new();
     queue.push_back(repo.head_id().map_err(git_err("read HEAD"))?.detach());
-    let recipe_line = format!("Ripple-Recipe: {recipe}");
     while let Some(id) = queue.pop_front() {
         if !seen.insert(id) || seen.len() > MAX_COMMITS {
             continue;
         }
         let c = repo.find_commit(id).map_err(git_err("read a commit"))?;
         let message = c.message_raw_sloppy().to_string();
-        if message.lines().any(|l| l == recipe_line) {
-            let batch = message
-                .lines()
-                .find_map(|l| l.strip_prefix("Ripple-Batch: "))
-                .and_then(|v| v.split('/').next())
-                .and_then(|k| k.trim().parse().ok());
-            if let Some(k) = batch {
-                found.insert(k);
-            }
+        if let Some(k) = trailers::batch_of(&message, recipe) {
+            found.insert(k);
         }
         queue.extend(c.parent_ids().map(|p| p.detach()));
     }
     Ok(found)
+}
+
+/// Write a commit's files into `dir` (an empty folder): a scratch worktree, as a fresh clone
+/// would have them. Executable files stay executable and symbolic links stay links; submodules
+/// are left out.
+pub fn export_tree(repo: &gix::Repository, commit: ObjectId, dir: &Path) -> Result<(), VcsError> {
+    let tree = repo
+        .find_commit(commit)
+        .map_err(git_err("read a commit"))?
+        .tree_id()
+        .map_err(git_err("read a commit's tree"))?
+        .detach();
+    let io = |e: std::io::Error| VcsError::Git {
+        what: "export a tree",
+        message: e.to_string(),
+    };
+    let mut stack = vec![(tree, dir.to_path_buf())];
+    while let Some((id, at)) = stack.pop() {
+        std::fs::create_dir_all(&at).map_err(io)?;
+        let tree = repo.find_tree(id).map_err(git_err("read a tree"))?;
+        for entry in tree.iter() {
+            let entry = entry.map_err(|e| VcsError::Git {
+                what: "read a tree",
+                message: e.to_string(),
+            })?;
+            let name = entry.filename().to_string();
+            if name == ".git" || name.contains('/') || name == ".." {
+                continue;
+            }
+            let path = at.join(&name);
+            let oid = entry.oid().to_owned();
+            use gix::object::tree::EntryKind;
+            match entry.mode().kind() {
+                EntryKind::Tree => stack.push((oid, path)),
+                EntryKind::Blob | EntryKind::BlobExecutable => {
+                    let blob = repo.find_blob(oid).map_err(git_err("read a blob"))?;
+                    std::fs::write(&path, &blob.data).map_err(io)?;
+                    #[cfg(unix)]
+                    if entry.mode().kind() == EntryKind::BlobExecutable {
+                        use std::os::unix::fs::PermissionsExt;
+                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                            .map_err(io)?;
+                    }
+                }
+                EntryKind::Link => {
+                    let blob = repo.find_blob(oid).map_err(git_err("read a blob"))?;
+                    #[cfg(unix)]
+                    std::os::unix::fs::symlink(String::from_utf8_lossy(&blob.data).as_ref(), &path)
+                        .map_err(io)?;
+                    #[cfg(not(unix))]
+                    let _ = blob;
+                }
+                EntryKind::Commit => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A value of the repository's git configuration (`ripple.branchPrefix`), the last one set.

@@ -10,8 +10,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::report::{BatchReport, StartPoint};
+use crate::change::ChangeSet;
 use crate::plan::Plan;
-use crate::run::{BatchReport, StartPoint};
+use crate::recipe::{Origin, Recipe};
+use crate::transform::Usage;
 
 /// The state file's format version.
 pub const VERSION: u32 = 1;
@@ -137,10 +140,73 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
 }
 
 impl RunState {
-    /// Count model tokens (input, output).
-    pub fn add_tokens(&mut self, (input, output): (u64, u64)) {
-        self.tokens_in += input;
-        self.tokens_out += output;
+    /// The state of a run about to carry out `plan` on `branch`: every batch not run yet.
+    pub fn start(
+        recipe: &Recipe,
+        started_from: StartPoint,
+        branch: String,
+        plan: Plan,
+        keep_going: bool,
+        only: Option<usize>,
+    ) -> RunState {
+        let batches = plan
+            .steps
+            .iter()
+            .flat_map(|s| {
+                s.batches
+                    .iter()
+                    .map(move |b| BatchReport::not_run(b, s.index))
+            })
+            .collect();
+        RunState {
+            version: VERSION,
+            id: new_id(&recipe.name),
+            recipe: RecipeRecord {
+                name: recipe.name.clone(),
+                display: recipe.source.display_name(),
+                path: match &recipe.source.origin {
+                    Origin::File(p) => Some(std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+                    Origin::Bundled(_) => None,
+                },
+                hash: recipe.hash(),
+                text: recipe.source.text.clone(),
+            },
+            started_from,
+            branch,
+            status: RunStatus::Running,
+            plan,
+            batches,
+            in_progress: None,
+            keep_going,
+            only,
+            ledger: Vec::new(),
+            tokens_in: 0,
+            tokens_out: 0,
+            last_error: None,
+            updated_ms: 0,
+        }
+    }
+
+    /// Record the previous contents of every file the batch changes (a repair may add files),
+    /// so an interrupted batch can be put back exactly.
+    pub fn begin_batch(&mut self, batch: usize, changes: &ChangeSet) {
+        self.in_progress = Some(InProgress {
+            batch,
+            files: changes
+                .changes
+                .iter()
+                .map(|c| SavedFile {
+                    path: c.path.clone(),
+                    before: c.before.clone(),
+                })
+                .collect(),
+        });
+    }
+
+    /// Count model tokens.
+    pub fn add_tokens(&mut self, usage: Usage) {
+        self.tokens_in += usage.input;
+        self.tokens_out += usage.output;
     }
 
     /// Save the state and mark it as the current run.
@@ -173,6 +239,14 @@ impl RunState {
 pub fn transcript_path(git_dir: &Path, id: &str) -> PathBuf {
     ripple_dir(git_dir)
         .join("runs")
+        .join(id)
+        .join("transcript.jsonl")
+}
+
+/// Where a dry run that asked a model appends its requests and responses.
+pub fn dry_run_transcript_path(git_dir: &Path, id: &str) -> PathBuf {
+    ripple_dir(git_dir)
+        .join("dry-runs")
         .join(id)
         .join("transcript.jsonl")
 }

@@ -2,22 +2,26 @@
 //! folders (module path from `go.mod`, nested modules) and names to symbols (package scope
 //! shared by all files of a package, aliased and dot imports, methods by receiver type).
 
+mod compat;
+mod contract;
+mod embedding;
+mod format;
+mod imports;
+mod moves;
 mod resolve;
 
-use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use tree_sitter::{Node, Query};
 
 use super::query::{self, Match, QueryError, QuerySet};
 use super::scope::ScopeIndex;
-use crate::facts::{
-    Definition, FileFacts, Import, ImportContext, ImportKind, Reference, ReferenceKind, Segment,
-    Span, SymbolKind,
-};
+use super::shared::{self, DefinitionRules, ScopeRules};
 use crate::lang::Language;
-
-pub use resolve::{display_folder, resolve};
+use crate::lang::facts::{
+    FileFacts, Import, ImportContext, ImportKind, Reference, ReferenceKind, Segment, Span,
+    SymbolKind,
+};
 
 /// The compiled Go queries.
 pub struct GoQueries {
@@ -28,7 +32,7 @@ pub struct GoQueries {
 impl QuerySet for GoQueries {
     fn compile_all() -> Result<Self, QueryError> {
         let files = query::bundled_queries!("go");
-        let all = query::compile_combined(&Language::Go.grammar(), &files)?;
+        let all = query::compile_combined(&tree_sitter_go::LANGUAGE.into(), &files)?;
         Ok(GoQueries { all })
     }
 }
@@ -114,12 +118,76 @@ const GOARCH: &[&str] = &[
     "ppc64le", "riscv64", "s390x", "wasm",
 ];
 
-fn text<'s>(node: Node<'_>, source: &'s [u8]) -> &'s str {
-    node.utf8_text(source).unwrap_or("")
+use super::shared::text;
+
+/// Go's definitions: package-level declarations (a declaration inside a function body is a
+/// local); a method's parent is its receiver's type.
+const DEFINITIONS: DefinitionRules = DefinitionRules {
+    local_scopes: &["function_declaration", "method_declaration", "func_literal"],
+    member_scopes: &[],
+    classify: classify_definition,
+    whole: whole_declaration,
+    exported: is_exported,
+};
+
+/// Go binds a local from the end of its declaration (`x := x + 1` reads the outer `x`), a
+/// parameter from its position.
+const SCOPES: ScopeRules = ScopeRules {
+    class_scopes: &[],
+    hoisted: false,
+    patterns: &[],
+};
+
+fn classify_definition(
+    capture: &str,
+    m: &Match<'_, '_>,
+    _source: &[u8],
+    name: &str,
+    _member: bool,
+) -> Option<SymbolKind> {
+    if name == "_" {
+        return None;
+    }
+    Some(match capture {
+        "definition.function" => SymbolKind::Function,
+        // A method whose receiver type the query could not read is not a symbol.
+        "definition.method" => {
+            m.get("receiver")?;
+            SymbolKind::Method
+        }
+        "definition.type" => match m.get("type").map(|t| t.kind()) {
+            Some("struct_type") => SymbolKind::Struct,
+            Some("interface_type") => SymbolKind::Interface,
+            _ => SymbolKind::Type,
+        },
+        "definition.constant" => SymbolKind::Constant,
+        _ => SymbolKind::Variable,
+    })
+}
+
+/// A spec alone in its declaration (`type X struct{}`) reaches over the keyword; a spec of a
+/// grouped `var ( … )` is its own range.
+fn whole_declaration(def: Node<'_>) -> Node<'_> {
+    match def.parent() {
+        Some(p)
+            if matches!(
+                p.kind(),
+                "type_declaration" | "const_declaration" | "var_declaration"
+            ) && p.named_child_count() == 1 =>
+        {
+            p
+        }
+        _ => def,
+    }
+}
+
+/// Go exports names that start with an upper-case letter.
+fn is_exported(name: &str) -> bool {
+    name.chars().next().is_some_and(char::is_uppercase)
 }
 
 /// Extract the facts of one Go file from its parse tree.
-pub fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &GoQueries) -> FileFacts {
+fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &GoQueries) -> FileFacts {
     let root = tree.root_node();
     let matches = query::run(&q.all, root, source);
     let mut package_name = None;
@@ -145,8 +213,8 @@ pub fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &GoQuerie
         });
     }
 
-    let definitions = extract_definitions(&matches, source);
-    let scopes = collect_scopes(&matches, source);
+    let definitions = shared::extract_definitions(&matches, source, &DEFINITIONS);
+    let scopes = shared::collect_scopes(&matches, source, &SCOPES);
     let references = extract_references(&matches, source, &scopes);
 
     FileFacts {
@@ -157,7 +225,7 @@ pub fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &GoQuerie
         imports,
         definitions,
         references,
-        parse_errors: crate::facts::count_parse_errors(root),
+        parse_errors: crate::lang::facts::count_parse_errors(root),
     }
 }
 
@@ -210,112 +278,6 @@ fn build_constraint(path: &str, source: &[u8]) -> Option<String> {
                 .join(" && "),
         ),
     }
-}
-
-fn in_function(node: Node<'_>) -> bool {
-    let mut up = node.parent();
-    while let Some(p) = up {
-        if matches!(
-            p.kind(),
-            "function_declaration" | "method_declaration" | "func_literal"
-        ) {
-            return true;
-        }
-        up = p.parent();
-    }
-    false
-}
-
-fn extract_definitions<'t>(matches: &[Match<'_, 't>], source: &[u8]) -> Vec<Definition> {
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    for m in matches.iter() {
-        let Some(name) = m.get("name") else { continue };
-        let Some((capture, def)) = m
-            .captures
-            .iter()
-            .find(|(n, _)| n.starts_with("definition."))
-        else {
-            continue;
-        };
-        if !seen.insert(name.id()) {
-            continue;
-        }
-        if !matches!(*capture, "definition.function" | "definition.method") && in_function(*def) {
-            continue;
-        }
-        let name_text = text(name, source).to_string();
-        if name_text == "_" {
-            continue;
-        }
-        let mut parents = Vec::new();
-        let kind = match *capture {
-            "definition.function" => SymbolKind::Function,
-            "definition.method" => {
-                let Some(receiver) = m.get("receiver") else {
-                    continue;
-                };
-                parents.push(text(receiver, source).to_string());
-                SymbolKind::Method
-            }
-            "definition.type" => match m.get("type").map(|t| t.kind()) {
-                Some("struct_type") => SymbolKind::Struct,
-                Some("interface_type") => SymbolKind::Interface,
-                _ => SymbolKind::Type,
-            },
-            "definition.constant" => SymbolKind::Constant,
-            _ => SymbolKind::Variable,
-        };
-        // Whole declaration: a grouped `var ( … )` spec is its own range.
-        let whole = match def.parent() {
-            Some(p)
-                if matches!(
-                    p.kind(),
-                    "type_declaration" | "const_declaration" | "var_declaration"
-                ) && p.named_child_count() == 1 =>
-            {
-                p
-            }
-            _ => *def,
-        };
-        out.push(Definition {
-            exported: name_text.chars().next().is_some_and(char::is_uppercase),
-            name: name_text,
-            parents,
-            kind,
-            span: Span::of(name),
-            range: (whole.start_byte() as u32, whole.end_byte() as u32),
-        });
-    }
-    out.sort_by_key(|d| d.span.start);
-    out
-}
-
-/// Local scopes and declarations, from `queries/go/locals.scm`. A declaration is visible from
-/// the end of its statement (`x := x + 1` reads the outer `x`), a parameter from its position.
-fn collect_scopes<'s>(matches: &[Match<'_, '_>], source: &'s [u8]) -> ScopeIndex<'s> {
-    let mut index = ScopeIndex::default();
-    for m in matches {
-        if let Some(scope) = m.get("local.scope") {
-            index.add_scope(scope.start_byte(), scope.end_byte(), false);
-        }
-    }
-    index.seal();
-    for m in matches {
-        let Some(ident) = m.get("local.definition") else {
-            continue;
-        };
-        index.binders.insert(ident.id());
-        let visible_from = m
-            .get("local.statement")
-            .map_or(ident.start_byte(), |s| s.end_byte());
-        // The scope is the innermost one around the declaration; a package-level declaration
-        // has none and is not a local.
-        if let Some(scope) = index.scope_at(ident.start_byte(), 0) {
-            index.bind(text(ident, source), scope, visible_from);
-        }
-    }
-    index
 }
 
 /// Whether an identifier stands where Go reads a name.
@@ -409,101 +371,160 @@ fn selector_chain(root: Node<'_>, source: &[u8]) -> Vec<Segment> {
     segments
 }
 
-/// The structs in a file that embed a type, found from the type's reference spans: a
-/// reference that is the whole type of a field declaration without a name (`models.Order`,
-/// `*Order`) makes its struct embed the type, and gives the struct a field named after it.
-pub fn embedding_structs(source: &[u8], reference_starts: &[usize]) -> Vec<String> {
-    let Ok(tree) = crate::lang::parse(crate::lang::Language::Go, source) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for &start in reference_starts {
-        let Some(mut node) = tree.root_node().descendant_for_byte_range(start, start) else {
-            continue;
-        };
-        // Up from the name through the type (`pkg.T`, `*T`, `*pkg.T`) to the field.
-        while matches!(
-            node.kind(),
-            "type_identifier" | "package_identifier" | "qualified_type" | "pointer_type"
-        ) || node.kind() == "identifier"
-        {
-            match node.parent() {
-                Some(p) => node = p,
-                None => break,
-            }
+/// Go's [`Support`](crate::lang::Support).
+pub struct Go;
+
+#[rustfmt::skip]
+const KEYWORDS: &[&str] = &[
+    "break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough",
+    "for", "func", "go", "goto", "if", "import", "interface", "map", "package", "range",
+    "return", "select", "struct", "switch", "type", "var",
+];
+
+/// Whether a folder belongs to a Go module nested below the repository root (its packages
+/// cannot be named from the root module's `go` commands).
+fn in_nested_module(root: &std::path::Path, folder: &str) -> bool {
+    let mut dir = folder;
+    while !dir.is_empty() {
+        if root.join(dir).join("go.mod").is_file() {
+            return true;
         }
-        if node.kind() != "field_declaration" || node.child_by_field_name("name").is_some() {
-            continue;
-        }
-        let mut up = node;
-        while up.kind() != "type_spec" {
-            match up.parent() {
-                Some(p) => up = p,
-                None => break,
-            }
-        }
-        if let Some(name) = up.child_by_field_name("name") {
-            out.push(text(name, source).to_string());
-        }
+        dir = dir.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
     }
-    out.sort();
-    out.dedup();
-    out
+    false
 }
 
-/// Byte ranges of `field:` keys in composite literals of the given struct types (`S{…}`,
-/// `pkg.S{…}`, `&S{…}`): where an embedded field is set by name.
-pub fn keyed_fields(source: &[u8], structs: &[String], field: &str) -> Vec<(usize, usize)> {
-    let Ok(tree) = crate::lang::parse(crate::lang::Language::Go, source) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let mut stack = vec![tree.root_node()];
-    while let Some(node) = stack.pop() {
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
-        if node.kind() != "composite_literal" {
-            continue;
+impl crate::lang::Support for Go {
+    fn extensions(&self) -> &'static [&'static str] {
+        &["go"]
+    }
+
+    fn manifests(&self) -> &'static [&'static str] {
+        &["go.mod"]
+    }
+
+    fn grammar(&self) -> tree_sitter::Language {
+        tree_sitter_go::LANGUAGE.into()
+    }
+
+    fn extract(
+        &self,
+        path: &str,
+        source: &[u8],
+        tree: &tree_sitter::Tree,
+    ) -> Result<FileFacts, crate::lang::ExtractError> {
+        Ok(extract(path, source, tree, queries()?))
+    }
+
+    fn resolve(
+        &self,
+        files: &[(crate::lang::FileId, &FileFacts)],
+        manifests: &crate::lang::Manifests,
+    ) -> crate::lang::Resolution {
+        resolve::resolve(files, manifests)
+    }
+
+    fn keywords(&self) -> &'static [&'static str] {
+        KEYWORDS
+    }
+
+    fn is_exported(&self, name: &str) -> bool {
+        is_exported(name)
+    }
+
+    fn visibility_by_name(&self) -> Option<&'static str> {
+        Some("Go exports names that start with an upper-case letter")
+    }
+
+    fn is_test_file(&self, path: &str) -> bool {
+        path.ends_with("_test.go")
+    }
+
+    fn package_target(&self, root: &std::path::Path, path: &str) -> Option<String> {
+        let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        if in_nested_module(root, folder) {
+            return None;
         }
-        let Some(ty) = node.child_by_field_name("type") else {
-            continue;
-        };
-        let name = match ty.kind() {
-            "type_identifier" => text(ty, source),
-            "qualified_type" => ty
-                .child_by_field_name("name")
-                .map(|n| text(n, source))
-                .unwrap_or(""),
-            _ => continue,
-        };
-        if !structs.iter().any(|s| s == name) {
-            continue;
-        }
-        let Some(body) = node.child_by_field_name("body") else {
-            continue;
-        };
-        let mut c = body.walk();
-        for element in body.named_children(&mut c) {
-            if element.kind() != "keyed_element" {
-                continue;
-            }
-            let Some(key) = element.named_child(0) else {
-                continue;
-            };
-            // The key is a literal_element wrapping an identifier (or the identifier itself).
-            let ident = if key.kind() == "literal_element" {
-                key.named_child(0)
-            } else {
-                Some(key)
-            };
-            if let Some(id) = ident
-                && matches!(id.kind(), "identifier" | "field_identifier")
-                && text(id, source) == field
-            {
-                out.push((id.start_byte(), id.end_byte()));
-            }
+        Some(if folder.is_empty() {
+            ".".to_string()
+        } else {
+            format!("./{folder}")
+        })
+    }
+
+    fn contract(&self, source: &str, name_start: usize) -> Option<String> {
+        contract::contract(source, name_start)
+    }
+
+    fn doc_range(
+        &self,
+        def: &crate::lang::facts::Definition,
+        source: &str,
+    ) -> Result<Option<std::ops::Range<usize>>, crate::lang::ExtractError> {
+        Ok(compat::doc_comment(def, source))
+    }
+
+    fn alias_blocker(&self, kind: SymbolKind) -> Option<&'static str> {
+        compat::alias_blocker(kind)
+    }
+
+    fn alias_marker(&self, new: &str) -> String {
+        compat::alias_marker(new)
+    }
+
+    fn alias_block(
+        &self,
+        def: &crate::lang::facts::Definition,
+        source: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<String, crate::lang::RewriteError> {
+        compat::alias_block(def, source, old, new)
+    }
+
+    fn embedding_structs(&self, source: &[u8], reference_starts: &[usize]) -> Vec<String> {
+        embedding::embedding_structs(source, reference_starts)
+    }
+
+    fn keyed_fields(&self, source: &[u8], structs: &[String], field: &str) -> Vec<(usize, usize)> {
+        embedding::keyed_fields(source, structs, field)
+    }
+
+    fn check_import(&self, text: &str) -> Result<(), &'static str> {
+        if !text.is_empty() && !text.contains(['"', ' ', '\t']) {
+            Ok(())
+        } else {
+            Err("a Go import is an import path, such as \"os\"")
         }
     }
-    out.sort_unstable();
-    out
+
+    fn add_import(
+        &self,
+        path: &str,
+        source: &str,
+        import: &str,
+    ) -> Result<String, crate::lang::RewriteError> {
+        imports::add_import(path, source, import)
+    }
+
+    fn remove_unused_imports(
+        &self,
+        path: &str,
+        before: &str,
+        after: &str,
+        replaced: &str,
+    ) -> Result<String, crate::lang::RewriteError> {
+        imports::remove_unused(path, before, after, replaced)
+    }
+
+    fn move_module(
+        &self,
+        request: &crate::lang::ModuleMove<'_>,
+    ) -> Result<Vec<crate::change::FileChange>, crate::lang::RewriteError> {
+        moves::move_module(request)
+    }
+
+    fn format(&self, before: &str, after: &str) -> Option<String> {
+        format::format(before, after)
+    }
 }

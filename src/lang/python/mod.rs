@@ -2,6 +2,10 @@
 //! names to symbols (packages, namespace packages, several roots, relative imports,
 //! re-exports through `__init__.py`, `importlib` with literal arguments).
 
+mod compat;
+mod contract;
+mod imports;
+mod moves;
 mod resolve;
 
 use std::collections::HashSet;
@@ -11,13 +15,12 @@ use tree_sitter::{Node, Query};
 
 use super::query::{self, Match, QueryError, QuerySet};
 use super::scope::ScopeIndex;
-use crate::facts::{
-    Definition, FileFacts, Import, ImportContext, ImportKind, ImportedName, Reference,
-    ReferenceKind, Segment, Span, SymbolKind,
-};
+use super::shared::{self, DefinitionRules, ScopeRules};
 use crate::lang::Language;
-
-pub use resolve::{PythonRoots, from_base, resolve};
+use crate::lang::facts::{
+    FileFacts, Import, ImportContext, ImportKind, ImportedName, Reference, ReferenceKind, Segment,
+    Span, SymbolKind,
+};
 
 /// The compiled Python queries.
 pub struct PythonQueries {
@@ -28,7 +31,7 @@ pub struct PythonQueries {
 impl QuerySet for PythonQueries {
     fn compile_all() -> Result<Self, QueryError> {
         let files = query::bundled_queries!("python");
-        let all = query::compile_combined(&Language::Python.grammar(), &files)?;
+        let all = query::compile_combined(&tree_sitter_python::LANGUAGE.into(), &files)?;
         Ok(PythonQueries { all })
     }
 }
@@ -42,17 +45,12 @@ pub fn queries() -> Result<&'static PythonQueries, &'static QueryError> {
 }
 
 /// Extract the facts of one Python file from its parse tree.
-pub fn extract(
-    path: &str,
-    source: &[u8],
-    tree: &tree_sitter::Tree,
-    q: &PythonQueries,
-) -> FileFacts {
+fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQueries) -> FileFacts {
     let root = tree.root_node();
     let matches = query::run(&q.all, root, source);
     let imports = extract_imports(&matches, source);
-    let definitions = extract_definitions(&matches, source);
-    let scopes = collect_scopes(&matches, source);
+    let definitions = shared::extract_definitions(&matches, source, &DEFINITIONS);
+    let scopes = shared::collect_scopes(&matches, source, &SCOPES);
 
     let mut bound: HashSet<&str> = definitions
         .iter()
@@ -87,12 +85,85 @@ pub fn extract(
         imports,
         definitions,
         references,
-        parse_errors: crate::facts::count_parse_errors(root),
+        parse_errors: crate::lang::facts::count_parse_errors(root),
     }
 }
 
-fn text<'s>(node: Node<'_>, source: &'s [u8]) -> &'s str {
-    node.utf8_text(source).unwrap_or("")
+use super::shared::text;
+
+/// Python's definitions: module-level ones and members of module-level classes (methods, nested
+/// classes); a definition inside a function or lambda is a local.
+const DEFINITIONS: DefinitionRules = DefinitionRules {
+    local_scopes: &["function_definition", "lambda"],
+    member_scopes: &["class_definition"],
+    classify: classify_definition,
+    whole: whole_definition,
+    exported: is_exported,
+};
+
+/// Python binds a name for its whole scope (a name assigned anywhere in a function is local
+/// to all of it); class bodies are not enclosing scopes for their methods.
+const SCOPES: ScopeRules = ScopeRules {
+    class_scopes: &["class_definition"],
+    hoisted: true,
+    patterns: &[
+        "pattern_list",
+        "tuple_pattern",
+        "list_pattern",
+        "tuple",
+        "list",
+        "parenthesized_expression",
+        "list_splat_pattern",
+        "expression_list",
+        "as_pattern_target",
+        "list_splat",
+    ],
+};
+
+fn classify_definition(
+    capture: &str,
+    _m: &Match<'_, '_>,
+    _source: &[u8],
+    name: &str,
+    member: bool,
+) -> Option<SymbolKind> {
+    if name == "__all__" {
+        return None;
+    }
+    Some(match capture {
+        "definition.function" if member => SymbolKind::Method,
+        "definition.function" => SymbolKind::Function,
+        "definition.class" => SymbolKind::Class,
+        "definition.type" => SymbolKind::Type,
+        // Class attributes are not symbols (yet).
+        _ if member => return None,
+        _ if name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+            && name.chars().any(|c| c.is_ascii_uppercase()) =>
+        {
+            SymbolKind::Constant
+        }
+        _ => SymbolKind::Variable,
+    })
+}
+
+/// A decorated definition starts at its decorators; an assignment is its whole statement.
+fn whole_definition(def: Node<'_>) -> Node<'_> {
+    let anchor = if def.kind() == "assignment" {
+        def.parent().unwrap_or(def)
+    } else {
+        def
+    };
+    match def.parent() {
+        Some(p) if p.kind() == "decorated_definition" => p,
+        _ => anchor,
+    }
+}
+
+/// Python's convention: a leading underscore marks a private name.
+fn is_exported(name: &str) -> bool {
+    !name.starts_with('_')
 }
 
 fn extract_imports<'t>(matches: &[Match<'_, 't>], source: &[u8]) -> Vec<Import> {
@@ -261,146 +332,6 @@ fn import_context(node: Node<'_>, source: &[u8]) -> ImportContext {
     ImportContext::Module
 }
 
-fn extract_definitions<'t>(matches: &[Match<'_, 't>], source: &[u8]) -> Vec<Definition> {
-    let mut out = Vec::new();
-    for m in matches.iter() {
-        let Some(name) = m.get("name") else { continue };
-        let Some((capture, def)) = m
-            .captures
-            .iter()
-            .find(|(n, _)| n.starts_with("definition."))
-        else {
-            continue;
-        };
-        // Classes enclosing the definition; a function anywhere above makes it a local.
-        let mut parents = Vec::new();
-        let mut in_function = false;
-        let mut anchor = *def;
-        if anchor.kind() == "assignment" {
-            anchor = anchor.parent().unwrap_or(anchor);
-        }
-        let mut up = anchor.parent();
-        while let Some(p) = up {
-            match p.kind() {
-                "function_definition" | "lambda" => {
-                    in_function = true;
-                    break;
-                }
-                "class_definition" => {
-                    if let Some(n) = p.child_by_field_name("name") {
-                        parents.push(text(n, source).to_string());
-                    }
-                }
-                _ => {}
-            }
-            up = p.parent();
-        }
-        if in_function {
-            continue;
-        }
-        parents.reverse();
-        let name_text = text(name, source).to_string();
-        let kind = match *capture {
-            "definition.function" if !parents.is_empty() => SymbolKind::Method,
-            "definition.function" => SymbolKind::Function,
-            "definition.class" => SymbolKind::Class,
-            "definition.type" => SymbolKind::Type,
-            _ if !parents.is_empty() => continue, // class attributes are not symbols
-            _ if name_text
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
-                && name_text.chars().any(|c| c.is_ascii_uppercase()) =>
-            {
-                SymbolKind::Constant
-            }
-            _ => SymbolKind::Variable,
-        };
-        if name_text == "__all__" {
-            continue;
-        }
-        let whole = match def.parent() {
-            Some(p) if p.kind() == "decorated_definition" => p,
-            _ => anchor,
-        };
-        out.push(Definition {
-            exported: !name_text.starts_with('_'),
-            name: name_text,
-            parents,
-            kind,
-            span: Span::of(name),
-            range: (whole.start_byte() as u32, whole.end_byte() as u32),
-        });
-    }
-    out.sort_by_key(|d| d.span.start);
-    out
-}
-
-/// Local scopes and their bindings, from `queries/python/locals.scm`.
-fn collect_scopes<'s>(matches: &[Match<'_, '_>], source: &'s [u8]) -> ScopeIndex<'s> {
-    let mut index = ScopeIndex::default();
-    for m in matches {
-        for &(capture, node) in &m.captures {
-            if capture == "local.scope" {
-                index.add_scope(
-                    node.start_byte(),
-                    node.end_byte(),
-                    node.kind() == "class_definition",
-                );
-            }
-        }
-    }
-    index.seal();
-    for m in matches {
-        for &(capture, node) in &m.captures {
-            match capture {
-                "local.definition" | "local.definition.outer" => {
-                    // A def's or class's own name binds in the scope around it.
-                    let skip = usize::from(capture == "local.definition.outer");
-                    let mut names = Vec::new();
-                    binding_identifiers(node, &mut names);
-                    for ident in names {
-                        index.binders.insert(ident.id());
-                        if let Some(scope) = index.scope_at(ident.start_byte(), skip) {
-                            index.bind(text(ident, source), scope, 0);
-                        }
-                    }
-                }
-                "local.global" => {
-                    if let Some(scope) = index.scope_at(node.start_byte(), 0) {
-                        index.declare_global(text(node, source), scope);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    index
-}
-
-/// The identifiers a binding target binds (`a`, `a, b`, `(a, [b, *c])`), not the ones inside
-/// attribute or subscript targets (`self.x = …` binds nothing locally).
-fn binding_identifiers<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
-    match node.kind() {
-        "identifier" => out.push(node),
-        "pattern_list"
-        | "tuple_pattern"
-        | "list_pattern"
-        | "tuple"
-        | "list"
-        | "parenthesized_expression"
-        | "list_splat_pattern"
-        | "expression_list"
-        | "as_pattern_target"
-        | "list_splat" => {
-            let mut cursor = node.walk();
-            for child in node.named_children(&mut cursor) {
-                binding_identifiers(child, out);
-            }
-        }
-        _ => {}
-    }
-}
-
 /// Whether an identifier stands where Python reads a name (not a definition, a parameter, a
 /// keyword, an attribute after a dot or part of an import statement).
 fn is_read_position(node: Node<'_>) -> bool {
@@ -531,4 +462,157 @@ fn dotted_segments(value: &str, at: Span) -> Option<Vec<Segment>> {
         offset += part.len() as u32 + 1;
     }
     Some(segments)
+}
+
+/// Python's [`Support`](crate::lang::Support).
+pub struct Python;
+
+const KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+impl crate::lang::Support for Python {
+    fn extensions(&self) -> &'static [&'static str] {
+        &["py", "pyi"]
+    }
+
+    fn manifests(&self) -> &'static [&'static str] {
+        &["pyproject.toml", "setup.cfg", "setup.py"]
+    }
+
+    fn grammar(&self) -> tree_sitter::Language {
+        tree_sitter_python::LANGUAGE.into()
+    }
+
+    fn extract(
+        &self,
+        path: &str,
+        source: &[u8],
+        tree: &tree_sitter::Tree,
+    ) -> Result<FileFacts, crate::lang::ExtractError> {
+        Ok(extract(path, source, tree, queries()?))
+    }
+
+    fn resolve(
+        &self,
+        files: &[(crate::lang::FileId, &FileFacts)],
+        manifests: &crate::lang::Manifests,
+    ) -> crate::lang::Resolution {
+        let paths: Vec<&str> = files.iter().map(|(_, f)| f.path.as_str()).collect();
+        let roots = resolve::PythonRoots::detect(manifests, &paths);
+        resolve::resolve(files, &roots)
+    }
+
+    fn keywords(&self) -> &'static [&'static str] {
+        KEYWORDS
+    }
+
+    fn is_exported(&self, name: &str) -> bool {
+        is_exported(name)
+    }
+
+    fn is_test_file(&self, path: &str) -> bool {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        (name.starts_with("test_") && name.ends_with(".py")) || name.ends_with("_test.py")
+    }
+
+    fn test_target(&self, path: &str) -> Option<String> {
+        self.is_test_file(path).then(|| path.to_string())
+    }
+
+    fn is_package_init(&self, path: &str) -> bool {
+        path.ends_with("__init__.py") || path.ends_with("__init__.pyi")
+    }
+
+    fn module_contains(&self, parent: &str, module: &str) -> bool {
+        module == parent
+            || module
+                .strip_prefix(parent)
+                .is_some_and(|rest| rest.starts_with('.'))
+    }
+
+    fn contract(&self, source: &str, name_start: usize) -> Option<String> {
+        contract::contract(source, name_start)
+    }
+
+    fn doc_range(
+        &self,
+        def: &crate::lang::facts::Definition,
+        source: &str,
+    ) -> Result<Option<std::ops::Range<usize>>, crate::lang::ExtractError> {
+        compat::docstring(def, source)
+    }
+
+    fn alias_blocker(&self, kind: SymbolKind) -> Option<&'static str> {
+        compat::alias_blocker(kind)
+    }
+
+    fn alias_marker(&self, new: &str) -> String {
+        compat::alias_marker(new)
+    }
+
+    fn alias_block(
+        &self,
+        def: &crate::lang::facts::Definition,
+        source: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<String, crate::lang::RewriteError> {
+        Ok(compat::alias_block(def, source, old, new))
+    }
+
+    fn reexport_both(
+        &self,
+        kind: ReferenceKind,
+        source: &str,
+        span: std::ops::Range<usize>,
+        old: &str,
+        new: &str,
+    ) -> Option<String> {
+        compat::reexport_both(kind, source, span, old, new)
+    }
+
+    fn reexports_kept(&self, old: &str, new: &str) -> Vec<String> {
+        compat::reexports_kept(old, new)
+    }
+
+    fn check_import(&self, text: &str) -> Result<(), &'static str> {
+        let p = text.trim();
+        if (p.starts_with("import ") || p.starts_with("from ") && p.contains(" import "))
+            && !p.contains('\n')
+        {
+            Ok(())
+        } else {
+            Err("a Python import is `import x` or `from x import y`, on one line")
+        }
+    }
+
+    fn add_import(
+        &self,
+        path: &str,
+        source: &str,
+        import: &str,
+    ) -> Result<String, crate::lang::RewriteError> {
+        imports::add_import(path, source, import)
+    }
+
+    fn remove_unused_imports(
+        &self,
+        path: &str,
+        before: &str,
+        after: &str,
+        replaced: &str,
+    ) -> Result<String, crate::lang::RewriteError> {
+        imports::remove_unused(path, before, after, replaced)
+    }
+
+    fn move_module(
+        &self,
+        request: &crate::lang::ModuleMove<'_>,
+    ) -> Result<Vec<crate::change::FileChange>, crate::lang::RewriteError> {
+        moves::move_module(request)
+    }
 }

@@ -5,6 +5,8 @@
 //! or `pytest` that spawned children does not linger. The captured output is capped (its tail
 //! is what matters for a report); a summary line is taken from the end of it.
 
+pub mod scratch;
+
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -1,0 +1,304 @@
+//! What a model sees for one batch: the step's instructions, the batch's files in full, the
+//! contracts of the repository symbols those files use from outside the batch (signatures,
+//! type declarations, the first paragraph of a docstring; never a body), and the ledger of
+//! what earlier batches did.
+//!
+//! Everything is counted in real tokens ([`crate::tokens`]). When a prompt is over its budget,
+//! the contracts farthest from the batch in the graph are dropped first and the prompt says
+//! which. Files that look like secrets are never included, and token-like strings are redacted
+//! from all text.
+//!
+//! This is the only prompt builder: the first request of a batch ([`first_request`]) and a
+//! repair after a failed verification ([`repair_request`]) are assembled here from the
+//! Markdown templates in `prompts/`, and `git ripple explain` prints exactly what
+//! [`first_request`] returns. This module builds text; it never sends anything.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::graph::Graph;
+use crate::lang::facts::ReferenceKind;
+use crate::tokens::count_tokens;
+
+mod redact;
+
+pub use redact::{is_secret_path, redact};
+
+/// The prompt template of a batch (Markdown, embedded).
+const TEMPLATE: &str = include_str!("../../prompts/batch.md");
+/// The system prompt of every request.
+pub const SYSTEM_PROMPT: &str = include_str!("../../prompts/system.md");
+/// The repair prompt template: the batch's prompt, then the failure.
+const REPAIR_TEMPLATE: &str = include_str!("../../prompts/repair.md");
+/// The prompt budget of a model batch, in tokens.
+pub const DEFAULT_BUDGET: usize = 24_000;
+
+/// How many earlier batches the ledger remembers.
+pub const LEDGER_ENTRIES: usize = 20;
+
+/// Record in the ledger what a committed model batch did, keeping the newest
+/// [`LEDGER_ENTRIES`].
+pub fn record_in_ledger(ledger: &mut Vec<String>, batch: usize, summary: &str, files: &[String]) {
+    ledger.push(format!("batch {batch}: {summary} ({})", files.join(", ")));
+    let excess = ledger.len().saturating_sub(LEDGER_ENTRIES);
+    ledger.drain(..excess);
+}
+
+/// What is sent to a model for a batch: the system text and the user text, with the parts the
+/// user text was made of.
+#[derive(Debug, Clone, Serialize)]
+pub struct Request {
+    /// The system prompt.
+    pub system: String,
+    /// The user prompt, exactly as sent.
+    pub user: String,
+    /// How the batch's prompt was assembled (parts, counts, what was left out).
+    pub prompt: Prompt,
+}
+
+/// What a model step's batch is asked with.
+pub struct Ask<'a> {
+    /// The step's instructions.
+    pub instructions: &'a str,
+    /// The batch's files.
+    pub files: &'a [String],
+    /// The graph, for contracts.
+    pub graph: &'a Graph,
+    /// A file's current text.
+    pub read: &'a dyn Fn(&str) -> Option<String>,
+    /// What earlier batches of the run did.
+    pub ledger: &'a [String],
+    /// The prompt budget in tokens.
+    pub budget: usize,
+}
+
+/// The first request of a batch.
+pub fn first_request(ask: &Ask<'_>) -> Request {
+    let prompt = build_prompt(
+        ask.instructions,
+        ask.files,
+        ask.graph,
+        ask.read,
+        ask.ledger,
+        ask.budget,
+    );
+    Request {
+        system: SYSTEM_PROMPT.to_string(),
+        user: prompt.text.clone(),
+        prompt,
+    }
+}
+
+/// A repair request: the batch's prompt over the files as they are now, then the verify
+/// command that failed and the relevant lines of its output (redacted).
+pub fn repair_request(ask: &Ask<'_>, command: &str, output: &str) -> Request {
+    let prompt = build_prompt(
+        ask.instructions,
+        ask.files,
+        ask.graph,
+        ask.read,
+        ask.ledger,
+        ask.budget,
+    );
+    let user = REPAIR_TEMPLATE
+        .replace("{prompt}", &prompt.text)
+        .replace("{command}", command)
+        .replace("{output}", redact(output).trim_end());
+    Request {
+        system: SYSTEM_PROMPT.to_string(),
+        user,
+        prompt,
+    }
+}
+
+/// One part of a prompt, with its size.
+#[derive(Debug, Clone, Serialize)]
+pub struct Part {
+    /// `instructions`, `file`, `contract`, `ledger` or `template`.
+    pub kind: &'static str,
+    /// The file path or symbol ID it is about.
+    pub name: String,
+    pub text: String,
+    pub tokens: usize,
+}
+
+/// A batch's prompt.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prompt {
+    pub parts: Vec<Part>,
+    /// Contracts left out to fit the budget, farthest first.
+    pub dropped: Vec<String>,
+    /// Batch files never sent because they look like secrets.
+    pub withheld: Vec<String>,
+    pub tokens: usize,
+    pub budget: usize,
+    /// The full text sent as the user message.
+    pub text: String,
+}
+
+/// A contract of a symbol the batch uses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Contract {
+    pub symbol: String,
+    pub file: String,
+    /// Distance from the batch in the dependency graph (1: a file the batch imports).
+    pub hops: usize,
+    pub text: String,
+}
+
+/// The contracts of every repository symbol the batch's files use that is defined outside
+/// the batch, nearest first. `read` gives a file's current text.
+pub fn batch_contracts(
+    graph: &Graph,
+    files: &[String],
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Contract> {
+    let in_batch: BTreeSet<usize> = files.iter().filter_map(|f| graph.file_id(f)).collect();
+    let start: Vec<usize> = in_batch.iter().copied().collect();
+    let hops: BTreeMap<usize, usize> = graph
+        .transitive_dependencies(&start, None)
+        .into_iter()
+        .collect();
+    let mut used: Vec<(usize, &str, usize)> = Vec::new();
+    for (sid, sym) in graph.symbols.iter().enumerate() {
+        if in_batch.contains(&sym.file) || is_secret_path(&graph.files[sym.file].path) {
+            continue;
+        }
+        let referenced = graph
+            .references(sid)
+            .iter()
+            .any(|r| in_batch.contains(&r.file) && r.kind != ReferenceKind::Definition);
+        if referenced {
+            let h = hops.get(&sym.file).copied().unwrap_or(usize::MAX);
+            used.push((h, sym.id.as_str(), sid));
+        }
+    }
+    used.sort();
+    let mut texts: BTreeMap<usize, Option<String>> = BTreeMap::new();
+    used.into_iter()
+        .filter_map(|(h, id, sid)| {
+            let sym = &graph.symbols[sid];
+            let path = &graph.files[sym.file].path;
+            let source = texts
+                .entry(sym.file)
+                .or_insert_with(|| read(path))
+                .as_ref()?;
+            let text = graph.files[sym.file]
+                .language
+                .support()
+                .contract(source, sym.span.start as usize)?;
+            Some(Contract {
+                symbol: id.to_string(),
+                file: path.clone(),
+                hops: h,
+                text,
+            })
+        })
+        .collect()
+}
+
+/// Assemble a batch's prompt within `budget` tokens.
+fn build_prompt(
+    instructions: &str,
+    files: &[String],
+    graph: &Graph,
+    read: &dyn Fn(&str) -> Option<String>,
+    ledger: &[String],
+    budget: usize,
+) -> Prompt {
+    let mut withheld = Vec::new();
+    let mut file_parts = Vec::new();
+    for f in files {
+        if is_secret_path(f) {
+            withheld.push(f.clone());
+            continue;
+        }
+        let text = redact(&read(f).unwrap_or_default());
+        let fence = if text.contains("```") { "````" } else { "```" };
+        let block = format!(
+            "{f}\n{fence}\n{text}{}{fence}\n",
+            if text.ends_with('\n') { "" } else { "\n" }
+        );
+        file_parts.push(Part {
+            kind: "file",
+            name: f.clone(),
+            tokens: count_tokens(&block),
+            text: block,
+        });
+    }
+    let ledger_text = if ledger.is_empty() {
+        "None yet: this is the first batch.".to_string()
+    } else {
+        ledger
+            .iter()
+            .map(|l| format!("- {}\n", redact(l)))
+            .collect()
+    };
+    let mut contracts: Vec<Part> = batch_contracts(graph, files, read)
+        .into_iter()
+        .map(|c| {
+            let block = format!("{} ({})\n```\n{}\n```\n", c.symbol, c.file, redact(&c.text));
+            Part {
+                kind: "contract",
+                name: c.symbol,
+                tokens: count_tokens(&block),
+                text: block,
+            }
+        })
+        .collect();
+    let instructions = redact(instructions.trim());
+    let fixed = count_tokens(TEMPLATE)
+        + count_tokens(&instructions)
+        + count_tokens(&ledger_text)
+        + file_parts.iter().map(|p| p.tokens).sum::<usize>();
+    // Drop the farthest contracts (they are sorted nearest first) until the prompt fits.
+    let mut dropped = Vec::new();
+    while fixed + contracts.iter().map(|p| p.tokens).sum::<usize>() > budget {
+        match contracts.pop() {
+            Some(c) => dropped.push(c.name),
+            None => break,
+        }
+    }
+    let contracts_text = if contracts.is_empty() {
+        "None.".to_string()
+    } else {
+        contracts
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let files_text = file_parts
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = TEMPLATE
+        .replace("{instructions}", &instructions)
+        .replace("{ledger}", ledger_text.trim_end())
+        .replace("{contracts}", contracts_text.trim_end())
+        .replace("{files}", files_text.trim_end());
+    let mut parts = vec![Part {
+        kind: "instructions",
+        name: "instructions".into(),
+        tokens: count_tokens(&instructions),
+        text: instructions,
+    }];
+    parts.push(Part {
+        kind: "ledger",
+        name: "ledger".into(),
+        tokens: count_tokens(&ledger_text),
+        text: ledger_text,
+    });
+    parts.extend(contracts);
+    parts.extend(file_parts);
+    Prompt {
+        tokens: count_tokens(&text),
+        parts,
+        dropped,
+        withheld,
+        budget,
+        text,
+    }
+}

@@ -1,0 +1,232 @@
+//! The extractors every language shares, driven by its queries and a small table of rules:
+//! definitions (`@definition.*` with `@name`, `@receiver` for a method's type) and local scopes
+//! (`@local.scope`, `@local.definition`, `@local.definition.outer`, `@local.statement`,
+//! `@local.global`, the nvim-treesitter `locals` convention).
+//!
+//! What differs between languages is data: which nodes are function bodies (a definition inside
+//! one is a local, not a symbol), which nodes make their definitions members (Python classes),
+//! how far a definition's range reaches (decorators, a declaration group of one), which capture
+//! means which kind of symbol, and whether a local name is bound from the start of its scope
+//! (Python) or from the end of its declaration (Go).
+
+use std::collections::HashSet;
+
+use tree_sitter::Node;
+
+use super::facts::{Definition, Span, SymbolKind};
+use super::query::Match;
+use super::scope::ScopeIndex;
+
+/// The text of a node (empty when it is not UTF-8, which the scan already excludes).
+pub(crate) fn text<'s>(node: Node<'_>, source: &'s [u8]) -> &'s str {
+    node.utf8_text(source).unwrap_or("")
+}
+
+/// The lines a byte range spans: from the start of its first line to just after the newline
+/// of its last.
+pub(crate) fn line_range(source: &str, start: usize, end: usize) -> std::ops::Range<usize> {
+    let line_start = source[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_end = source[end..]
+        .find('\n')
+        .map(|i| end + i + 1)
+        .unwrap_or(source.len());
+    line_start..line_end
+}
+
+/// How a language's definitions are read from its query matches.
+pub(crate) struct DefinitionRules {
+    /// Node kinds whose bodies hold locals: a definition below one is not a symbol.
+    pub local_scopes: &'static [&'static str],
+    /// Node kinds that make the definitions below them members, named by their `name` field.
+    pub member_scopes: &'static [&'static str],
+    /// The kind of symbol a match defines (`None`: not a symbol), from its `definition.*`
+    /// capture name, the match, the defined name and whether it is a member.
+    pub classify: fn(&str, &Match<'_, '_>, &[u8], &str, bool) -> Option<SymbolKind>,
+    /// The node whose range is the whole definition (decorators, a one-spec declaration).
+    pub whole: for<'t> fn(Node<'t>) -> Node<'t>,
+    /// Whether a name is exported.
+    pub exported: fn(&str) -> bool,
+}
+
+/// The symbols one file defines, in file order.
+pub(crate) fn extract_definitions(
+    matches: &[Match<'_, '_>],
+    source: &[u8],
+    rules: &DefinitionRules,
+) -> Vec<Definition> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for m in matches {
+        let Some(name) = m.get("name") else { continue };
+        let Some(&(capture, def)) = m
+            .captures
+            .iter()
+            .find(|(n, _)| n.starts_with("definition."))
+        else {
+            continue;
+        };
+        if !seen.insert(name.id()) {
+            continue;
+        }
+        let mut parents = Vec::new();
+        let mut local = false;
+        let mut up = def.parent();
+        while let Some(p) = up {
+            if rules.local_scopes.contains(&p.kind()) {
+                local = true;
+                break;
+            }
+            if rules.member_scopes.contains(&p.kind())
+                && let Some(n) = p.child_by_field_name("name")
+            {
+                parents.push(text(n, source).to_string());
+            }
+            up = p.parent();
+        }
+        if local {
+            continue;
+        }
+        parents.reverse();
+        let name_text = text(name, source).to_string();
+        let Some(kind) = (rules.classify)(capture, m, source, &name_text, !parents.is_empty())
+        else {
+            continue;
+        };
+        if let Some(receiver) = m.get("receiver") {
+            parents.push(text(receiver, source).to_string());
+        }
+        let whole = (rules.whole)(def);
+        out.push(Definition {
+            exported: (rules.exported)(&name_text),
+            name: name_text,
+            parents,
+            kind,
+            span: Span::of(name),
+            range: (whole.start_byte() as u32, whole.end_byte() as u32),
+        });
+    }
+    out.sort_by_key(|d| d.span.start);
+    out
+}
+
+/// How a language binds local names.
+pub(crate) struct ScopeRules {
+    /// Scope node kinds that are class bodies: visible only directly inside them, not in the
+    /// functions they contain.
+    pub class_scopes: &'static [&'static str],
+    /// Whether a name bound anywhere in a scope is local to the whole scope (Python), rather
+    /// than from the end of its declaration on (Go).
+    pub hoisted: bool,
+    /// Node kinds of binding patterns whose identifiers are all bound (`a, (b, *c) = …`).
+    pub patterns: &'static [&'static str],
+}
+
+/// The local scopes of one file and the names bound in each.
+pub(crate) fn collect_scopes<'s>(
+    matches: &[Match<'_, '_>],
+    source: &'s [u8],
+    rules: &ScopeRules,
+) -> ScopeIndex<'s> {
+    let mut index = ScopeIndex::default();
+    for m in matches {
+        for &(capture, node) in &m.captures {
+            if capture == "local.scope" {
+                index.add_scope(
+                    node.start_byte(),
+                    node.end_byte(),
+                    rules.class_scopes.contains(&node.kind()),
+                );
+            }
+        }
+    }
+    index.seal();
+    for m in matches {
+        for &(capture, node) in &m.captures {
+            match capture {
+                "local.definition" | "local.definition.outer" => {
+                    // A def's or class's own name binds in the scope around it.
+                    let skip = usize::from(capture == "local.definition.outer");
+                    let mut names = Vec::new();
+                    binding_identifiers(node, rules.patterns, &mut names);
+                    for ident in names {
+                        index.binders.insert(ident.id());
+                        let visible_from = if rules.hoisted {
+                            0
+                        } else {
+                            m.get("local.statement")
+                                .map_or(ident.start_byte(), |s| s.end_byte())
+                        };
+                        // A declaration outside every scope is not a local.
+                        if let Some(scope) = index.scope_at(ident.start_byte(), skip) {
+                            index.bind(text(ident, source), scope, visible_from);
+                        }
+                    }
+                }
+                "local.global" => {
+                    if let Some(scope) = index.scope_at(node.start_byte(), 0) {
+                        index.declare_global(text(node, source), scope);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    index
+}
+
+/// The identifiers a binding target binds (`a`, `a, b`, `(a, [b, *c])`), not the ones inside
+/// attribute or subscript targets (`self.x = …` binds nothing locally).
+fn binding_identifiers<'t>(node: Node<'t>, patterns: &[&str], out: &mut Vec<Node<'t>>) {
+    if patterns.contains(&node.kind()) {
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            binding_identifiers(child, patterns, out);
+        }
+    } else if node.kind().ends_with("identifier") {
+        // `identifier`, and Go's `type_identifier` for local types.
+        out.push(node);
+    }
+}
+
+/// The node of one of `kinds` that declares `def` (found up from its name).
+pub(crate) fn declaration<'t>(
+    tree: &'t tree_sitter::Tree,
+    def: &Definition,
+    kinds: &[&str],
+) -> Option<tree_sitter::Node<'t>> {
+    let mut node = tree
+        .root_node()
+        .descendant_for_byte_range(def.span.start as usize, def.span.end as usize)?;
+    while !kinds.contains(&node.kind()) {
+        node = node.parent()?;
+    }
+    Some(node)
+}
+
+/// `old` with the `from` prefix replaced by `to`, if it is `from` or inside it.
+pub(crate) fn remap(module: &str, from: &str, to: &str) -> Option<String> {
+    if module == from {
+        Some(to.to_string())
+    } else {
+        module
+            .strip_prefix(from)
+            .filter(|rest| rest.starts_with('.') || rest.starts_with('/'))
+            .map(|rest| format!("{to}{rest}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remap_only_inside_the_moved_module() {
+        assert_eq!(remap("a.b", "a.b", "c.d").as_deref(), Some("c.d"));
+        assert_eq!(remap("a.b.x", "a.b", "c.d").as_deref(), Some("c.d.x"));
+        assert_eq!(remap("a.bc", "a.b", "c.d"), None);
+        assert_eq!(
+            remap("example.com/m/x/y", "example.com/m/x", "example.com/m/z").as_deref(),
+            Some("example.com/m/z/y")
+        );
+    }
+}

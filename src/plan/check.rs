@@ -1,0 +1,141 @@
+//! Checking a recipe's step against the repository it is planned on: symbols and modules exist
+//! (with the closest ones as a hint), new names are legal and free in the symbol's language, a
+//! rename does not hide a symbol its users need. Errors point at the recipe's spans.
+
+use std::collections::BTreeSet;
+
+use crate::graph::Graph;
+use crate::recipe::{Located, Recipe, RecipeError, StepAction};
+
+/// Check step `index` of the recipe against `graph` (the repository as the earlier steps leave
+/// it).
+pub fn check_step(recipe: &Recipe, graph: &Graph, index: usize) -> Result<(), RecipeError> {
+    let unknown_symbol = |id: &Located<String>| {
+        let close = graph.closest_symbols(&id.value, 3);
+        let help = if close.is_empty() {
+            "`git ripple graph --format json` lists the repository's symbols".to_string()
+        } else {
+            format!("closest: {}", quoted(&close))
+        };
+        recipe.invalid_at(
+            id.span.clone(),
+            format!("no symbol `{}` in this repository", id.value),
+            "unknown symbol",
+            Some(help),
+        )
+    };
+    match &recipe.steps[index].action {
+        StepAction::Rename(r) => {
+            let Some(sid) = graph.symbol_id(&r.symbol.value) else {
+                return Err(unknown_symbol(&r.symbol));
+            };
+            let symbol = &graph.symbols[sid];
+            let language = graph.files[symbol.file].language;
+            let support = language.support();
+            if support.keywords().contains(&r.to.value.as_str()) {
+                return Err(recipe.invalid_at(
+                    r.to.span.clone(),
+                    format!("`{}` is a {language} keyword", r.to.value),
+                    "reserved",
+                    None,
+                ));
+            }
+            if !support.is_identifier(&r.to.value) {
+                return Err(recipe.invalid_at(
+                    r.to.span.clone(),
+                    format!("`{}` is not a {language} identifier", r.to.value),
+                    "the new name",
+                    None,
+                ));
+            }
+            if r.to.value == symbol.name {
+                return Err(recipe.invalid_at(
+                    r.to.span.clone(),
+                    format!("the symbol is already called `{}`", r.to.value),
+                    "same name",
+                    None,
+                ));
+            }
+            let prefix = &symbol.id[..symbol.id.len() - symbol.name.len()];
+            let new_id = format!("{prefix}{}", r.to.value);
+            if graph.symbol_id(&new_id).is_some() {
+                return Err(recipe.invalid_at(
+                    r.to.span.clone(),
+                    format!("`{new_id}` already exists"),
+                    "name taken",
+                    Some("pick a name that is free in the symbol's scope".into()),
+                ));
+            }
+            if let Some(hint) = support.visibility_by_name()
+                && symbol.exported
+                && !support.is_exported(&r.to.value)
+            {
+                let module = &graph.files[symbol.file].module;
+                let used_outside = graph
+                    .references(sid)
+                    .iter()
+                    .any(|re| &graph.files[re.file].module != module);
+                if used_outside {
+                    return Err(recipe.invalid_at(
+                        r.to.span.clone(),
+                        format!(
+                            "`{}` would not be exported, but `{}` is used outside its package",
+                            r.to.value, symbol.name
+                        ),
+                        "unexported name",
+                        Some(hint.into()),
+                    ));
+                }
+            }
+        }
+        StepAction::Model(m) => {
+            for id in &m.select.references {
+                if graph.symbol_id(&id.value).is_none() {
+                    return Err(unknown_symbol(id));
+                }
+            }
+        }
+        StepAction::Move(m) => {
+            let modules: BTreeSet<&str> = graph
+                .files
+                .iter()
+                .filter_map(|f| f.module.as_deref())
+                .collect();
+            if !modules.contains(m.from.value.as_str()) {
+                let close = crate::suggest::closest(&m.from.value, modules.iter().copied(), 3);
+                return Err(recipe.invalid_at(
+                    m.from.span.clone(),
+                    format!(
+                        "no Python module or Go package `{}` in this repository",
+                        m.from.value
+                    ),
+                    "unknown module",
+                    Some(format!("closest: {}", quoted(&close))),
+                ));
+            }
+            if modules.contains(m.to.value.as_str()) {
+                return Err(recipe.invalid_at(
+                    m.to.span.clone(),
+                    format!("`{}` already exists", m.to.value),
+                    "taken",
+                    None,
+                ));
+            }
+        }
+        StepAction::Rewrite(_) => {}
+    }
+    Ok(())
+}
+
+/// Every step of the recipe against one graph.
+pub fn check_recipe(recipe: &Recipe, graph: &Graph) -> Result<(), RecipeError> {
+    (0..recipe.steps.len()).try_for_each(|i| check_step(recipe, graph, i))
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

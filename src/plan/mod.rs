@@ -1,0 +1,355 @@
+//! The planner: a recipe's steps become targets (files the change must touch, each with the
+//! reasons it was selected) and targets become ordered, bounded batches along the dependency
+//! graph.
+//!
+//! The rules, in the order they apply:
+//! 1. a strongly connected component of targets (an import cycle) is never split;
+//! 2. dependencies first: if target A depends on target B, B's batch is not after A's;
+//! 3. batches are cohesive (one package) and filled up to the recipe's limits; a cycle larger
+//!    than the limits becomes its own batch, flagged as oversized;
+//! 4. everything is sorted by path, so the same repository and recipe give the same plan, byte
+//!    for byte, whatever the thread count.
+//!
+//! One job per module: [`select`] finds the targets, [`pack`] cuts them into batches, [`phases`]
+//! makes a rename's expand / migrate / contract batches, [`verify`] fills the verify commands'
+//! placeholders, [`check`] checks a recipe's step against the graph. The planner reads the graph
+//! and, for rewrite and query selections, the target files' text; it never changes anything,
+//! and it never transforms code (planning a step on what earlier steps leave is
+//! [`crate::simulate`]'s job, above this one).
+
+pub mod check;
+pub mod pack;
+mod phases;
+mod select;
+pub mod verify;
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::graph::Graph;
+use crate::lang::{self, FileId};
+use crate::recipe::{Grouping, Recipe};
+use crate::scan::View;
+
+pub use pack::{PackItem, Packed, pack};
+
+/// A recipe cut into ordered batches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub recipe: String,
+    pub description: String,
+    /// Where the recipe was read from.
+    pub source: String,
+    /// The git blob id of the recipe's text: a plan file is only carried out with the recipe
+    /// it was made from (`run --batch K --plan FILE`).
+    #[serde(default)]
+    pub recipe_hash: String,
+    pub limits: LimitsView,
+    pub steps: Vec<StepPlan>,
+    pub totals: Totals,
+}
+
+/// The batch limits, as the plan reports them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LimitsView {
+    pub max_files: usize,
+    pub max_tokens: u64,
+    pub group: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Totals {
+    pub steps: usize,
+    pub batches: usize,
+    /// Distinct files touched by the whole run.
+    pub files: usize,
+    pub tokens: u64,
+    pub levels: usize,
+}
+
+/// One step's targets and batches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepPlan {
+    /// 1-based.
+    pub index: usize,
+    pub kind: String,
+    pub title: String,
+    pub targets: Vec<Target>,
+    pub batches: Vec<Batch>,
+    /// What a reviewer should know about how the step was cut.
+    pub notes: Vec<String>,
+}
+
+/// A file the step must touch and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub path: String,
+    pub reasons: Vec<String>,
+}
+
+/// Which part of an expand / migrate / contract rename a batch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Renames the definition and keeps the old name as a deprecated alias.
+    Expand,
+    /// Moves callers to the new name.
+    Migrate,
+    /// Removes the deprecated alias once nothing uses it.
+    Contract,
+}
+
+/// Files transformed, verified and committed together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    /// 1-based, across the whole run (what `{batch}` and `--batch K` use).
+    pub index: usize,
+    /// Dependency level across the run: batches of one level are independent of each other
+    /// and can run in parallel once every lower level is applied.
+    pub level: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    /// The package (folder) the batch keeps to, or `*` when it spans several.
+    pub group: String,
+    pub files: Vec<String>,
+    /// Earlier batches this one builds on.
+    pub depends_on: Vec<usize>,
+    pub reason: String,
+    /// Estimated from the files' size.
+    pub tokens: u64,
+    /// Over the limits because a cycle cannot be split (or a single file is too large).
+    pub oversized: bool,
+    /// The verify commands with `{files}`, `{packages}` and `{tests}` filled in.
+    pub verify: Vec<String>,
+}
+
+/// Why a plan could not be made. All stop the command.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum PlanError {
+    /// A bundled grammar failed: a build problem.
+    #[error(transparent)]
+    #[diagnostic(code(ripple::plan::extract))]
+    Extract(#[from] lang::ExtractError),
+}
+
+/// Plan every step of a (checked) recipe on one graph. (A run plans each step on the
+/// repository as the earlier steps leave it: see [`PlanBuilder`] and [`crate::simulate`].)
+pub fn plan_recipe(view: View<'_>, graph: &Graph, recipe: &Recipe) -> Result<Plan, PlanError> {
+    let mut builder = PlanBuilder::new();
+    for i in 0..recipe.steps.len() {
+        builder.plan_step(view, graph, recipe, i)?;
+    }
+    Ok(builder.finish(recipe))
+}
+
+/// Plans a recipe step by step, each step on its own graph, numbering batches and levels on
+/// from the steps before.
+#[derive(Debug)]
+pub struct PlanBuilder {
+    steps: Vec<StepPlan>,
+    /// (global index, paths) of every batch planned so far, for cross-step dependencies.
+    earlier: Vec<(usize, BTreeSet<String>)>,
+    next_index: usize,
+    level_offset: usize,
+}
+
+impl Default for PlanBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PlanBuilder {
+    /// A plan with no steps yet.
+    pub fn new() -> PlanBuilder {
+        PlanBuilder {
+            steps: Vec::new(),
+            earlier: Vec::new(),
+            next_index: 1,
+            level_offset: 0,
+        }
+    }
+
+    /// Plan step `i` of the recipe on `graph` (the repository as the earlier steps leave it).
+    pub fn plan_step(
+        &mut self,
+        view: View<'_>,
+        graph: &Graph,
+        recipe: &Recipe,
+        i: usize,
+    ) -> Result<&StepPlan, PlanError> {
+        let step = &recipe.steps[i];
+        let targets = select::select_targets(view, graph, &step.action)?;
+        let mut notes = Vec::new();
+        let packed = match phases::single_batch(graph, &step.action) {
+            Some(why) => phases::one_batch(graph, &targets, &recipe.batch, why, &mut notes),
+            None => {
+                let mut batches = pack::pack_step(
+                    view,
+                    graph,
+                    &step.action,
+                    &targets,
+                    &recipe.batch,
+                    &mut notes,
+                );
+                phases::add_phases(graph, &step.action, &targets, &mut batches, &mut notes);
+                batches
+            }
+        };
+        let mut batches = Vec::with_capacity(packed.len());
+        let step_first = self.next_index;
+        let mut step_levels = 0;
+        for b in packed {
+            let index = self.next_index;
+            self.next_index += 1;
+            let mut depends_on: BTreeSet<usize> =
+                b.depends_on.iter().map(|&d| step_first + d).collect();
+            // Earlier steps: any batch that touched these files or their direct neighbours.
+            let near: BTreeSet<&str> = b
+                .files
+                .iter()
+                .flat_map(|&f| {
+                    std::iter::once(f)
+                        .chain(graph.dependencies(f).iter().copied())
+                        .chain(graph.dependents(f).iter().copied())
+                })
+                .map(|f| graph.files[f].path.as_str())
+                .collect();
+            for (idx, files) in &self.earlier {
+                if files.iter().any(|f| near.contains(f.as_str())) {
+                    depends_on.insert(*idx);
+                }
+            }
+            step_levels = step_levels.max(b.level + 1);
+            let paths: Vec<String> = b
+                .files
+                .iter()
+                .map(|&f| graph.files[f].path.clone())
+                .collect();
+            batches.push(Batch {
+                index,
+                level: self.level_offset + b.level,
+                phase: b.phase,
+                group: b.group,
+                verify: verify::fill_commands(view.root, graph, &recipe.verify.commands, &b.files),
+                files: paths,
+                depends_on: depends_on.into_iter().collect(),
+                reason: b.reason,
+                tokens: b.tokens,
+                oversized: b.oversized,
+            });
+        }
+        for b in &batches {
+            self.earlier
+                .push((b.index, b.files.iter().cloned().collect()));
+        }
+        self.level_offset += step_levels;
+        if targets.is_empty() {
+            notes.push("nothing to change: no file matches this step".to_string());
+        }
+        self.steps.push(StepPlan {
+            index: i + 1,
+            kind: step.action.kind().to_string(),
+            title: step.title.clone(),
+            targets: targets
+                .into_iter()
+                .map(|(f, reasons)| Target {
+                    path: graph.files[f].path.clone(),
+                    reasons,
+                })
+                .collect(),
+            batches,
+            notes,
+        });
+        Ok(self.steps.last().expect("just pushed"))
+    }
+
+    /// Add a note to the step planned last.
+    pub fn note(&mut self, note: String) {
+        if let Some(s) = self.steps.last_mut() {
+            s.notes.push(note);
+        }
+    }
+
+    /// The plan of the steps planned so far.
+    pub fn finish(self, recipe: &Recipe) -> Plan {
+        let steps = self.steps;
+        let files: BTreeSet<&str> = steps
+            .iter()
+            .flat_map(|s| s.batches.iter().flat_map(|b| b.files.iter()))
+            .map(String::as_str)
+            .collect();
+        let totals = Totals {
+            steps: steps.len(),
+            batches: steps.iter().map(|s| s.batches.len()).sum(),
+            files: files.len(),
+            tokens: steps
+                .iter()
+                .flat_map(|s| &s.batches)
+                .map(|b| b.tokens)
+                .sum(),
+            levels: self.level_offset,
+        };
+        Plan {
+            recipe: recipe.name.clone(),
+            description: recipe.description.clone(),
+            source: recipe.source.display_name(),
+            recipe_hash: recipe.hash(),
+            limits: LimitsView {
+                max_files: recipe.batch.max_files,
+                max_tokens: recipe.batch.max_tokens,
+                group: match recipe.batch.group {
+                    Grouping::Package => "package",
+                    Grouping::None => "none",
+                }
+                .to_string(),
+            },
+            totals,
+            steps,
+        }
+    }
+}
+
+pub(crate) fn common_folder(groups: &BTreeSet<&str>) -> String {
+    let mut iter = groups.iter();
+    let Some(first) = iter.next() else {
+        return ".".to_string();
+    };
+    let mut common: Vec<&str> = first.split('/').filter(|c| !c.is_empty()).collect();
+    for g in iter {
+        let parts: Vec<&str> = g.split('/').filter(|c| !c.is_empty()).collect();
+        let same = common
+            .iter()
+            .zip(&parts)
+            .take_while(|(a, b)| a == b)
+            .count();
+        common.truncate(same);
+    }
+    if common.is_empty() {
+        ".".to_string()
+    } else {
+        common.join("/")
+    }
+}
+
+pub(crate) fn folder_of(path: &str) -> &str {
+    path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
+}
+
+/// A step's batches before they get run-wide indices and levels.
+pub(crate) struct StepBatch {
+    pub(crate) files: Vec<FileId>,
+    pub(crate) level: usize,
+    pub(crate) depends_on: Vec<usize>,
+    pub(crate) phase: Option<Phase>,
+    pub(crate) group: String,
+    pub(crate) reason: String,
+    pub(crate) tokens: u64,
+    pub(crate) oversized: bool,
+}
+
+/// A file's size in tokens, estimated from its bytes.
+pub(crate) fn file_tokens(graph: &Graph, f: FileId) -> u64 {
+    crate::tokens::estimate_from_bytes(graph.files[f].size)
+}

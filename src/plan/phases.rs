@@ -1,0 +1,119 @@
+//! Phases: how a change that spans several batches keeps every commit green. A rename whose
+//! old name can stay as a deprecated alias is cut into expand (rename the definition, keep the
+//! alias), migrate (move callers) and contract (remove the alias) batches; a change that cannot
+//! be staged (`compat = "none"`, a variable, a move) is one batch.
+
+use super::select::Targets;
+use super::{Phase, StepBatch, file_tokens, folder_of};
+use crate::graph::Graph;
+use crate::lang::FileId;
+use crate::lang::facts::ReferenceKind;
+use crate::recipe::{BatchLimits, Compat, StepAction};
+
+/// Why the step must be one batch, or `None` when it can be spread over several.
+pub(super) fn single_batch(graph: &Graph, action: &StepAction) -> Option<String> {
+    match action {
+        StepAction::Rename(r) if r.compat == Compat::None => {
+            Some("compat = \"none\": the whole rename is one batch and one commit".to_string())
+        }
+        StepAction::Rename(r) => {
+            let sid = graph.symbol_id(&r.symbol.value)?;
+            let sym = &graph.symbols[sid];
+            let language = graph.files[sym.file].language;
+            language
+                .support()
+                .alias_blocker(sym.kind)
+                .map(|why| format!("one batch: {why}"))
+        }
+        StepAction::Move(_) => Some(
+            "a move is one batch: importers cannot build against a module that is gone".to_string(),
+        ),
+        StepAction::Rewrite(_) | StepAction::Model(_) => None,
+    }
+}
+
+/// The whole step as one batch, for the reason [`single_batch`] gave.
+pub(super) fn one_batch(
+    graph: &Graph,
+    targets: &Targets,
+    limits: &BatchLimits,
+    why: String,
+    notes: &mut Vec<String>,
+) -> Vec<StepBatch> {
+    let files: Vec<FileId> = targets.keys().copied().collect();
+    if files.is_empty() {
+        return Vec::new();
+    }
+    notes.push(why.clone());
+    let tokens = files.iter().map(|&f| file_tokens(graph, f)).sum();
+    vec![StepBatch {
+        oversized: files.len() > limits.max_files || tokens > limits.max_tokens,
+        files,
+        level: 0,
+        depends_on: Vec::new(),
+        phase: None,
+        group: "*".to_string(),
+        reason: why,
+        tokens,
+    }]
+}
+
+/// Mark a rename spread over several batches as expand / migrate and add the contract batch:
+/// the definition's file, and the package re-exports that kept the old name.
+pub(super) fn add_phases(
+    graph: &Graph,
+    action: &StepAction,
+    targets: &Targets,
+    out: &mut Vec<StepBatch>,
+    notes: &mut Vec<String>,
+) {
+    let StepAction::Rename(r) = action else {
+        return;
+    };
+    if out.len() <= 1 {
+        return;
+    }
+    let Some(sid) = graph.symbol_id(&r.symbol.value) else {
+        return;
+    };
+    let def_file = graph.symbols[sid].file;
+    let old = &graph.symbols[sid].name;
+    for b in out.iter_mut() {
+        if b.files.contains(&def_file) {
+            b.phase = Some(Phase::Expand);
+            b.reason = format!(
+                "expand: rename the definition, keep `{old}` as a deprecated alias; {}",
+                b.reason
+            );
+        } else {
+            b.phase = Some(Phase::Migrate);
+            b.reason = format!("migrate callers to `{}`; {}", r.to.value, b.reason);
+        }
+    }
+    let mut contract: Vec<FileId> = vec![def_file];
+    contract.extend(targets.keys().copied().filter(|&f| {
+        let file = &graph.files[f];
+        f != def_file
+            && file.language.support().is_package_init(&file.path)
+            && graph
+                .references(sid)
+                .iter()
+                .any(|re| re.file == f && re.kind != ReferenceKind::Code)
+    }));
+    contract.sort_by(|a, b| graph.files[*a].path.cmp(&graph.files[*b].path));
+    let level = out.iter().map(|b| b.level + 1).max().unwrap_or(0);
+    let tokens = contract.iter().map(|&f| file_tokens(graph, f)).sum();
+    notes.push(format!(
+        "expand / migrate / contract: `{old}` stays as a deprecated alias until the last batch removes it, so every commit builds"
+    ));
+    out.push(StepBatch {
+        depends_on: (0..out.len()).collect(),
+        group: folder_of(&graph.files[def_file].path).to_string(),
+        files: contract,
+        level,
+        phase: Some(Phase::Contract),
+        reason: format!("contract: remove the deprecated alias `{old}`"),
+        tokens,
+        oversized: false,
+    });
+}

@@ -1,0 +1,287 @@
+//! Selection: which files a step must touch, each with the reasons it was chosen (the
+//! definition and every reference of a renamed symbol, the matches of a rewrite's queries, a
+//! moved module and its importers, a model step's references, queries and paths).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+
+use super::{PlanError, folder_of};
+use crate::graph::Graph;
+use crate::lang::facts::ReferenceKind;
+use crate::lang::{self, FileId, ImportTarget, Language};
+use crate::recipe::{PathFilter, RewriteStep, Selection, StepAction};
+use crate::scan::View;
+
+/// Targets with their reasons, sorted by file (path order).
+pub(super) type Targets = BTreeMap<FileId, Vec<String>>;
+
+fn add_reason(targets: &mut Targets, file: FileId, reason: String) {
+    let reasons = targets.entry(file).or_default();
+    if !reasons.contains(&reason) {
+        reasons.push(reason);
+    }
+}
+
+/// The targets of one step, on the repository as `view` shows it.
+pub(super) fn select_targets(
+    view: View<'_>,
+    graph: &Graph,
+    action: &StepAction,
+) -> Result<Targets, PlanError> {
+    let mut targets = Targets::new();
+    match action {
+        StepAction::Rename(r) => {
+            if let Some(sid) = graph.symbol_id(&r.symbol.value) {
+                add_symbol_targets(graph, sid, &mut targets);
+                for u in graph.embedded_field_uses(sid, &|p| view.text(p)) {
+                    add_reason(
+                        &mut targets,
+                        u.literal_file,
+                        format!(
+                            "sets the field `{}` that `{}` embeds, by name",
+                            graph.symbols[sid].name, u.struct_name
+                        ),
+                    );
+                }
+            }
+        }
+        StepAction::Model(m) => select_model_targets(view, graph, &m.select, &mut targets)?,
+        StepAction::Rewrite(rw) => select_rewrite_targets(view, graph, rw, &mut targets)?,
+        StepAction::Move(m) => select_move_targets(graph, &m.from.value, &mut targets),
+    }
+    Ok(targets)
+}
+
+/// The defining file and every file referring to the symbol, with what each reference is.
+fn add_symbol_targets(graph: &Graph, sid: usize, targets: &mut Targets) {
+    let symbol = &graph.symbols[sid];
+    add_reason(targets, symbol.file, format!("defines `{}`", symbol.name));
+    let mut per_file: BTreeMap<FileId, BTreeMap<&'static str, usize>> = BTreeMap::new();
+    for r in graph.references(sid) {
+        let what = match r.kind {
+            ReferenceKind::Definition => continue,
+            ReferenceKind::Code => "use",
+            ReferenceKind::Import => "import",
+            ReferenceKind::AllEntry => "`__all__` entry",
+            ReferenceKind::StringAnnotation => "string annotation",
+        };
+        *per_file.entry(r.file).or_default().entry(what).or_default() += 1;
+    }
+    for (file, counts) in per_file {
+        let parts: Vec<String> = counts
+            .iter()
+            .map(|(what, n)| {
+                if *n == 1 {
+                    format!("1 {what}")
+                } else {
+                    format!("{n} {what}s")
+                }
+            })
+            .collect();
+        add_reason(
+            targets,
+            file,
+            format!("refers to `{}`: {}", symbol.name, parts.join(", ")),
+        );
+    }
+}
+
+fn select_model_targets(
+    view: View<'_>,
+    graph: &Graph,
+    select: &Selection,
+    targets: &mut Targets,
+) -> Result<(), PlanError> {
+    let mut selected = Targets::new();
+    for id in &select.references {
+        if let Some(sid) = graph.symbol_id(&id.value) {
+            add_symbol_targets(graph, sid, &mut selected);
+        }
+    }
+    if let Some((language, query)) = &select.query {
+        for (file, count) in query_matches(view, graph, *language, query, &select.paths)? {
+            add_reason(&mut selected, file, format!("query matches {count} times"));
+        }
+    }
+    let only_paths = select.references.is_empty() && select.query.is_none();
+    if only_paths {
+        for (f, node) in graph.files.iter().enumerate() {
+            if select.paths.allows(&node.path) {
+                add_reason(&mut selected, f, "matches the step's paths".to_string());
+            }
+        }
+    } else {
+        selected.retain(|&f, _| select.paths.allows(&graph.files[f].path));
+    }
+    if select.propagate > 0 {
+        let start: Vec<FileId> = selected.keys().copied().collect();
+        for (f, hops) in graph.transitive_dependents(&start, Some(select.propagate)) {
+            // Dependents are added wherever they are (the include globs chose the start),
+            // unless excluded.
+            if selected.contains_key(&f) || select.paths.excludes(&graph.files[f].path) {
+                continue;
+            }
+            let why = if hops == 1 {
+                "depends on a selected file (propagate)".to_string()
+            } else {
+                format!("depends on a selected file, {hops} hops away (propagate)")
+            };
+            add_reason(targets, f, why);
+        }
+    }
+    for (f, reasons) in selected {
+        for r in reasons {
+            add_reason(targets, f, r);
+        }
+    }
+    Ok(())
+}
+
+fn select_rewrite_targets(
+    view: View<'_>,
+    graph: &Graph,
+    step: &RewriteStep,
+    targets: &mut Targets,
+) -> Result<(), PlanError> {
+    let files: Vec<FileId> = graph
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.language == step.language && step.paths.allows(&n.path))
+        .map(|(f, _)| f)
+        .collect();
+    // (file, rule, matches), per file.
+    let counts = files
+        .par_iter()
+        .map(|&f| {
+            let Ok(source) = view.read(&graph.files[f].path) else {
+                return Ok(Vec::new());
+            };
+            let mut out = Vec::new();
+            for (r, rule) in step.rules.iter().enumerate() {
+                let n = lang::count_captures(
+                    step.language,
+                    &rule.query,
+                    &rule.replace,
+                    source.as_bytes(),
+                )?;
+                if n > 0 {
+                    out.push((f, r, n));
+                }
+            }
+            Ok::<_, PlanError>(out)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for per_file in counts {
+        for (f, r, n) in per_file {
+            let rule = &step.rules[r];
+            let label = template_label(rule);
+            let times = if n == 1 {
+                "1 match".to_string()
+            } else {
+                format!("{n} matches")
+            };
+            add_reason(targets, f, format!("rule {} ({label}): {times}", r + 1));
+        }
+    }
+    Ok(())
+}
+
+fn template_label(rule: &crate::recipe::RewriteRule) -> String {
+    let text: String = rule
+        .template
+        .parts
+        .iter()
+        .map(|p| match p {
+            crate::recipe::TemplatePart::Text(t) => t.clone(),
+            crate::recipe::TemplatePart::Capture(c) => format!("${c}"),
+        })
+        .collect();
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.chars().count() > 40 {
+        let cut: String = line.chars().take(39).collect();
+        format!("→ {cut}…")
+    } else {
+        format!("→ {line}")
+    }
+}
+
+/// Files where `query` matches, restricted to `language` and `paths`, with the number of
+/// nodes captured as `@match` (or as the query's first capture).
+fn query_matches(
+    view: View<'_>,
+    graph: &Graph,
+    language: Language,
+    query: &tree_sitter::Query,
+    paths: &PathFilter,
+) -> Result<Vec<(FileId, usize)>, PlanError> {
+    let files: Vec<FileId> = graph
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.language == language && paths.allows(&n.path))
+        .map(|(f, _)| f)
+        .collect();
+    let names = query.capture_names();
+    let capture = names
+        .iter()
+        .find(|c| **c == "match")
+        .or(names.first())
+        .map(|c| c.to_string());
+    let Some(capture) = capture else {
+        return Ok(Vec::new());
+    };
+    let results: Vec<Result<Option<(FileId, usize)>, PlanError>> = files
+        .par_iter()
+        .map(|&f| {
+            let Ok(source) = view.read(&graph.files[f].path) else {
+                return Ok(None);
+            };
+            let n = lang::count_captures(language, query, &capture, source.as_bytes())?;
+            Ok((n > 0).then_some((f, n)))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for r in results {
+        if let Some(x) = r? {
+            out.push(x);
+        }
+    }
+    Ok(out)
+}
+
+fn select_move_targets(graph: &Graph, from: &str, targets: &mut Targets) {
+    let moved: BTreeSet<FileId> = graph
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| {
+            n.module
+                .as_deref()
+                .is_some_and(|m| n.language.support().module_contains(from, m))
+        })
+        .map(|(f, _)| f)
+        .collect();
+    let moved_folders: BTreeSet<String> = moved
+        .iter()
+        .map(|&f| folder_of(&graph.files[f].path).to_string())
+        .collect();
+    for &f in &moved {
+        add_reason(targets, f, format!("is moved (part of `{from}`)"));
+    }
+    for imp in &graph.imports {
+        let hits = match &imp.target {
+            ImportTarget::File(t) => moved.contains(t),
+            ImportTarget::Folder(d) => moved_folders.contains(d.as_str()),
+            _ => false,
+        };
+        if hits && !moved.contains(&imp.file) {
+            add_reason(
+                targets,
+                imp.file,
+                format!("imports `{from}` (line {})", imp.line),
+            );
+        }
+    }
+}

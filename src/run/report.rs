@@ -1,0 +1,312 @@
+//! Reports: how each batch and the whole run ended, as `--format json` prints them (schema in
+//! `docs/run-report.schema.json`; fields are only ever added). Reports are built by the
+//! constructors here, never written out field by field at the call sites.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::state::RunState;
+use crate::plan::{Batch, Phase};
+use crate::transform::Transformed;
+use crate::verify::CommandResult;
+
+/// How a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    /// Verified and committed.
+    Committed,
+    /// Dry run: what would be committed.
+    WouldCommit,
+    /// The transform found nothing to change.
+    Unchanged,
+    /// A verify command failed (after the repairs allowed): rolled back.
+    VerificationFailed,
+    /// The transform failed or its edits were refused: nothing was written.
+    TransformFailed,
+    /// Interrupted while verifying: rolled back.
+    Interrupted,
+    /// Skipped by the reviewer (`--interactive`): rolled back, not redone on resume.
+    Skipped,
+    /// Not reached (the run stopped before it).
+    NotRun,
+    /// Dry run without a model: a model batch's edits cannot be known.
+    NotSimulated,
+}
+
+impl BatchStatus {
+    /// Committed, or nothing to change: a resumed run does not redo it.
+    pub fn is_done(self) -> bool {
+        matches!(
+            self,
+            BatchStatus::Committed | BatchStatus::Unchanged | BatchStatus::Skipped
+        )
+    }
+}
+
+/// One batch in the report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchReport {
+    /// 1-based across the run, as in the plan.
+    pub index: usize,
+    /// 1-based step.
+    pub step: usize,
+    /// Which part of a staged rename the batch is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    /// How it ended.
+    pub status: BatchStatus,
+    /// The commit made for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Files the batch changed (or would change).
+    pub files: Vec<String>,
+    /// Lines added by its diff.
+    pub lines_added: usize,
+    /// Lines removed by its diff.
+    pub lines_removed: usize,
+    /// The transform's one-line summary (the commit body).
+    pub summary: String,
+    /// The verify commands run, in order, up to the first failure.
+    pub verify: Vec<CommandResult>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The last lines of the failing command's output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_tail: Option<String>,
+    /// What the reviewer should know.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// Dry run: the unified diff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+impl BatchReport {
+    /// A planned batch not reached yet.
+    pub fn not_run(batch: &Batch, step: usize) -> BatchReport {
+        BatchReport {
+            index: batch.index,
+            step,
+            phase: batch.phase,
+            status: BatchStatus::NotRun,
+            commit: None,
+            files: Vec::new(),
+            lines_added: 0,
+            lines_removed: 0,
+            summary: String::new(),
+            verify: Vec::new(),
+            error: None,
+            output_tail: None,
+            notes: Vec::new(),
+            duration_ms: 0,
+            diff: None,
+        }
+    }
+
+    /// A batch whose transform failed: nothing was written.
+    pub fn transform_failed(batch: &Batch, step: usize, error: String) -> BatchReport {
+        BatchReport {
+            status: BatchStatus::TransformFailed,
+            error: Some(error),
+            ..BatchReport::not_run(batch, step)
+        }
+    }
+
+    /// A model batch a dry run without a model cannot show.
+    pub fn not_simulated(batch: &Batch, step: usize) -> BatchReport {
+        BatchReport {
+            status: BatchStatus::NotSimulated,
+            files: batch.files.clone(),
+            notes: vec![
+                "model batches are not simulated without a model; choose one with --model (or replay a transcript with --replay) to see their edits".to_string(),
+            ],
+            ..BatchReport::not_run(batch, step)
+        }
+    }
+
+    /// A batch with its edits: `Unchanged` when there are none, else `status`.
+    pub fn transformed(
+        batch: &Batch,
+        step: usize,
+        t: &Transformed,
+        status: BatchStatus,
+    ) -> BatchReport {
+        let (_, added, removed) = t.changes.stats();
+        BatchReport {
+            status: if t.changes.is_empty() {
+                BatchStatus::Unchanged
+            } else {
+                status
+            },
+            files: t.changes.paths().iter().map(|p| p.to_string()).collect(),
+            lines_added: added,
+            lines_removed: removed,
+            summary: t.summary.clone(),
+            notes: t.notes.clone(),
+            ..BatchReport::not_run(batch, step)
+        }
+    }
+
+    /// Count the diff's lines again (after a repair or a reviewer's edit).
+    pub fn recount(&mut self, t: &Transformed) {
+        let (_, added, removed) = t.changes.stats();
+        self.files = t.changes.paths().iter().map(|p| p.to_string()).collect();
+        self.lines_added = added;
+        self.lines_removed = removed;
+    }
+}
+
+/// How the whole run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Everything asked for was done.
+    Success,
+    /// A batch (or the final commands) failed verification.
+    VerificationFailed,
+    /// A batch could not be transformed.
+    TransformFailed,
+    /// Stopped by Ctrl-C (or SIGTERM) between or during batches; nothing is half-applied.
+    Interrupted,
+    /// Stopped between batches because the model token budget is spent; resumable.
+    BudgetSpent,
+}
+
+impl Outcome {
+    /// The first failure of a run decides its outcome; later ones do not change it.
+    pub fn or(self, failure: Outcome) -> Outcome {
+        if self == Outcome::Success {
+            failure
+        } else {
+            self
+        }
+    }
+}
+
+/// Where the run started.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StartPoint {
+    /// Short branch name; `None` when HEAD was detached.
+    pub branch: Option<String>,
+    /// The commit, in hex.
+    pub commit: String,
+}
+
+/// The final report (`--format json` prints it as is).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The recipe's name.
+    pub recipe: String,
+    /// Whether nothing was changed.
+    pub dry_run: bool,
+    /// The run's branch (none in a dry run).
+    pub branch: Option<String>,
+    /// Where the run started.
+    pub started_from: StartPoint,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Every batch (a `--batch K` run: that one).
+    pub batches: Vec<BatchReport>,
+    /// The recipe's `final` commands, run once after the last batch.
+    pub final_verify: Vec<CommandResult>,
+    /// The commits made, oldest first.
+    pub commits: Vec<String>,
+    /// Distinct files changed by committed (or would-be) batches.
+    pub files_changed: usize,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// Tokens the model used (0 without model steps).
+    #[serde(default)]
+    pub tokens: TokenUsage,
+    /// A dry run that asked a model: the transcript of its requests, which `--replay` can
+    /// answer a later run from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<String>,
+}
+
+/// Model tokens used by a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    /// Prompt tokens.
+    pub input: u64,
+    /// Answer tokens.
+    pub output: u64,
+}
+
+impl RunReport {
+    /// The report of a run from its state.
+    pub fn of_state(
+        state: &RunState,
+        outcome: Outcome,
+        final_verify: Vec<CommandResult>,
+        started: Instant,
+    ) -> RunReport {
+        RunReport {
+            recipe: state.recipe.name.clone(),
+            dry_run: false,
+            branch: Some(state.branch.clone()),
+            started_from: state.started_from.clone(),
+            outcome,
+            commits: state
+                .batches
+                .iter()
+                .filter_map(|b| b.commit.clone())
+                .collect(),
+            files_changed: distinct_files(&state.batches),
+            // A `--batch K` run reports on its one batch.
+            batches: state
+                .batches
+                .iter()
+                .filter(|b| state.only.is_none_or(|k| k == b.index))
+                .cloned()
+                .collect(),
+            final_verify,
+            duration_ms: started.elapsed().as_millis() as u64,
+            tokens: TokenUsage {
+                input: state.tokens_in,
+                output: state.tokens_out,
+            },
+            transcript: None,
+        }
+    }
+
+    /// The report of a run that changed nothing: a dry run, or a plan with no batches.
+    pub fn unchanged(
+        recipe: &str,
+        dry_run: bool,
+        started_from: StartPoint,
+        batches: Vec<BatchReport>,
+        outcome: Outcome,
+        started: Instant,
+    ) -> RunReport {
+        RunReport {
+            recipe: recipe.to_string(),
+            dry_run,
+            branch: None,
+            started_from,
+            outcome,
+            files_changed: distinct_files(&batches),
+            batches,
+            final_verify: Vec::new(),
+            commits: Vec::new(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            tokens: TokenUsage::default(),
+            transcript: None,
+        }
+    }
+}
+
+fn distinct_files(reports: &[BatchReport]) -> usize {
+    reports
+        .iter()
+        .filter(|r| matches!(r.status, BatchStatus::Committed | BatchStatus::WouldCommit))
+        .flat_map(|r| r.files.iter())
+        .collect::<BTreeSet<_>>()
+        .len()
+}

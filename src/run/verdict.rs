@@ -1,0 +1,142 @@
+//! The verdict on a written batch: its verify commands run in the folder it was written to (the
+//! work tree, or a dry run's scratch worktree); a model step gets a failure back to repair, a
+//! bounded number of times; with `--interactive` the reviewer accepts, skips, edits (then it is
+//! verified again) or quits. The caller commits or rolls back on what this returns.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use super::report::BatchReport;
+use super::{Decision, RunError};
+use crate::change::ChangeSet;
+use crate::edit;
+use crate::recipe::ModelStep;
+use crate::transform::{self, BatchInput, Failure, Transformed, Usage};
+use crate::verify::{self, CommandResult};
+
+/// How verifying (and reviewing) a written batch ended.
+pub(super) enum Verdict {
+    /// Verified (and, with `--interactive`, accepted): commit it.
+    Commit,
+    /// A verify command failed (or was interrupted): put the batch back.
+    Failed(CommandResult),
+    /// The reviewer's hand edits were refused (they broke the syntax): put the batch back.
+    BadEdit(String),
+    /// The reviewer skipped it: put it back, go on.
+    Skip,
+    /// The reviewer quit: put it back, stop resumably.
+    Quit,
+}
+
+/// What the loop reports to the one driving it.
+pub(super) trait Sink {
+    /// The batch entered a stage (`verify`, `repair`).
+    fn stage(&mut self, stage: &'static str);
+    /// The model used tokens for a repair.
+    fn used(&mut self, usage: Usage);
+    /// The batch's change grew (a repair): record what its files were before, in case the
+    /// process dies now.
+    fn changed(&mut self, changes: &ChangeSet) -> Result<(), RunError>;
+    /// Ask the reviewer about the verified batch (`None`: nobody reviews).
+    fn review(&mut self, diff: &str, files: &[String]) -> Option<Decision>;
+}
+
+/// What verifying a batch needs.
+pub(super) struct Verifying<'a> {
+    /// Where the batch is written and the commands run.
+    pub dir: &'a Path,
+    /// The batch's verify commands, filled in.
+    pub commands: &'a [String],
+    /// Per command.
+    pub timeout: Duration,
+    /// Set by Ctrl-C: the running command is stopped.
+    pub interrupt: &'a AtomicBool,
+    /// A model step's repairs: the step, its transform context and its batch.
+    pub repair: Option<(&'a ModelStep, transform::Context<'a>, BatchInput<'a>)>,
+}
+
+/// Verify the written batch `t` in `v.dir`, repairing and reviewing as allowed; `report`
+/// collects the command results and notes.
+pub(super) fn verify_batch(
+    v: &Verifying<'_>,
+    t: &mut Transformed,
+    report: &mut BatchReport,
+    sink: &mut dyn Sink,
+) -> Result<Verdict, RunError> {
+    let mut repairs_used = 0;
+    loop {
+        report.verify.clear();
+        let mut failed = None;
+        for command in v.commands {
+            sink.stage("verify");
+            let result = verify::run_command(v.dir, command, v.timeout, v.interrupt)?;
+            let ok = result.success;
+            report.verify.push(result);
+            if !ok {
+                failed = report.verify.last().cloned();
+                break;
+            }
+        }
+        if let Some(f) = failed {
+            let Some((step, ctx, batch)) = &v.repair else {
+                return Ok(Verdict::Failed(f));
+            };
+            if f.interrupted || repairs_used >= step.repairs {
+                return Ok(Verdict::Failed(f));
+            }
+            repairs_used += 1;
+            sink.stage("repair");
+            let failure = Failure {
+                command: &f.command,
+                output: &f.output,
+            };
+            let fix = transform::repair(ctx, step, batch, failure);
+            sink.used(match &fix {
+                Ok(fix) => fix.usage,
+                Err(e) => e.usage(),
+            });
+            let checked = fix.map_err(|e| e.to_string()).and_then(|fix| {
+                edit::check(&fix.changes).map_err(|e| e.to_string())?;
+                Ok(fix)
+            });
+            match checked {
+                Ok(fix) => {
+                    edit::write(v.dir, &fix.changes).map_err(RunError::Write)?;
+                    t.changes.merge(fix.changes);
+                    sink.changed(&t.changes)?;
+                    report.recount(t);
+                    report
+                        .notes
+                        .push(format!("repair {repairs_used}: {}", fix.summary));
+                    continue;
+                }
+                Err(e) => {
+                    report
+                        .notes
+                        .push(format!("repair {repairs_used} refused: {e}"));
+                    return Ok(Verdict::Failed(f));
+                }
+            }
+        }
+        let diff = t.changes.diff();
+        match sink.review(&diff, &report.files) {
+            None | Some(Decision::Accept) => return Ok(Verdict::Commit),
+            Some(Decision::Skip) => return Ok(Verdict::Skip),
+            Some(Decision::Quit) => return Ok(Verdict::Quit),
+            Some(Decision::Edit) => {
+                // The reviewer edited the batch's files: take them as they are now.
+                for c in &mut t.changes.changes {
+                    if c.after.is_some() {
+                        c.after = std::fs::read_to_string(v.dir.join(&c.path)).ok();
+                    }
+                }
+                if let Err(e) = edit::check(&t.changes) {
+                    return Ok(Verdict::BadEdit(e.to_string()));
+                }
+                report.notes.push("edited during review".to_string());
+                report.recount(t);
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Transform: one seam for rules and models. A batch and the repository's current view go in;
+//! a [`Transformed`] (the edits, a summary, notes, the model tokens used) comes out, whatever the
+//! step's kind: [`transform_batch`]. A model step can also be asked to [`repair`] its batch
+//! after a failed verification.
+//!
+//! Rules live in [`rules`]; a model step asks the model through [`crate::model`] with the
+//! prompt [`crate::context`] builds, and hands the answer to [`crate::edit::protocol`] to
+//! parse and apply in memory. The formatter pass (gofmt for Go) runs here, once, for rules and
+//! models alike. This stage returns edits: it never writes the work tree, never verifies and
+//! never commits. The orchestrator owns that loop.
+
+mod model;
+mod rules;
+
+use crate::change::ChangeSet;
+use crate::graph::Graph;
+use crate::lang::{Language, RewriteError};
+use crate::plan::Phase;
+use crate::recipe::{ModelStep, StepAction};
+use crate::scan::View;
+
+/// A batch's files, as the planner cut them.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchInput<'a> {
+    /// The files, repository-relative.
+    pub files: &'a [String],
+    /// Which part of a staged rename the batch is.
+    pub phase: Option<Phase>,
+}
+
+/// Model tokens one transform used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Prompt tokens, as the provider counted them.
+    pub input: u64,
+    /// Answer tokens.
+    pub output: u64,
+}
+
+/// What a transform produced for one batch.
+#[derive(Debug, Clone, Default)]
+pub struct Transformed {
+    /// The edits, not checked or written yet.
+    pub changes: ChangeSet,
+    /// One line for the commit message body and the report.
+    pub summary: String,
+    /// What the reviewer should know (skipped matches, fuzzy matches, context left out).
+    pub notes: Vec<String>,
+    /// What the model used (zero for rules).
+    pub usage: Usage,
+}
+
+/// What a transform reads: the repository as it is now, its graph, and for model steps the
+/// model and the run's ledger.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// The work tree (with pending changes laid over it in a dry run).
+    pub view: View<'a>,
+    /// The graph as it was at the start of the step.
+    pub graph: &'a Graph,
+    /// The model, for model steps.
+    pub model: Option<&'a crate::model::Client>,
+    /// What earlier model batches of the run did.
+    pub ledger: &'a [String],
+    /// The prompt budget of a model batch, in tokens.
+    pub budget: usize,
+}
+
+/// Why a batch could not be transformed. All fail the batch; nothing has been written.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum TransformError {
+    /// A rule could not make its edits (the message says why and what to do).
+    #[error(transparent)]
+    Rule(#[from] RewriteError),
+    /// A model step without a model: the run refuses this before any change, so only a caller
+    /// that skipped that check sees it.
+    #[error("a `model` step needs a model; choose one with --model SPEC")]
+    NoModel,
+    /// The provider failed or refused (after retries for the transient failures).
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    /// The model's answer is malformed or edits what it may not (the tokens were spent all
+    /// the same).
+    #[error("the model's answer was refused: {source}")]
+    Refused {
+        /// Why.
+        source: crate::edit::protocol::ProtocolError,
+        /// What the refused answer cost.
+        usage: Usage,
+    },
+}
+
+impl TransformError {
+    /// The model tokens spent before the transform failed.
+    pub fn usage(&self) -> Usage {
+        match self {
+            TransformError::Refused { usage, .. } => *usage,
+            _ => Usage::default(),
+        }
+    }
+}
+
+/// A verification that failed, as a repair is asked about it.
+#[derive(Debug, Clone, Copy)]
+pub struct Failure<'a> {
+    /// The command, as run.
+    pub command: &'a str,
+    /// Its output (the relevant lines are picked for the prompt).
+    pub output: &'a str,
+}
+
+/// The edits of one batch of a step.
+pub fn transform_batch(
+    ctx: &Context<'_>,
+    action: &StepAction,
+    batch: &BatchInput<'_>,
+) -> Result<Transformed, TransformError> {
+    let transformed = match rules::apply_rule(ctx.view, ctx.graph, action, batch) {
+        Some(result) => result?,
+        None => {
+            let StepAction::Model(step) = action else {
+                unreachable!("every step that is not a rule is a model step")
+            };
+            model::ask(ctx, step, batch, None)?
+        }
+    };
+    Ok(finish(transformed))
+}
+
+/// A model step's fix for its batch after `failure`, made on the batch's files as they are now
+/// (the view shows them with the batch's earlier edits).
+pub fn repair(
+    ctx: &Context<'_>,
+    step: &ModelStep,
+    batch: &BatchInput<'_>,
+    failure: Failure<'_>,
+) -> Result<Transformed, TransformError> {
+    Ok(finish(model::ask(ctx, step, batch, Some(failure))?))
+}
+
+/// Normalize the change (sorted, no empty changes, line endings kept) and run each language's
+/// formatter over the files it keeps formatted.
+fn finish(mut t: Transformed) -> Transformed {
+    for c in &mut t.changes.changes {
+        let (Some(before), Some(after), Some(language)) = (
+            &c.before,
+            &c.after,
+            Language::from_path(std::path::Path::new(&c.path)),
+        ) else {
+            continue;
+        };
+        if let Some(formatted) = language.support().format(before, after) {
+            c.after = Some(formatted);
+        }
+    }
+    t.changes = std::mem::take(&mut t.changes)
+        .normalize()
+        .keep_line_endings();
+    t
+}

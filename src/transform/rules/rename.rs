@@ -1,0 +1,290 @@
+//! `rename`: the definition and every true reference the graph resolves, nothing else.
+//!
+//! A place is renamed only if the graph lists it as a reference of the symbol *and* its text is
+//! the old name (so an `as` alias, which the graph also lists, keeps its own name). Comments and
+//! docstrings are left alone except exact whole-word mentions in the definition's own
+//! docstring or doc comment.
+//!
+//! Expand / migrate / contract: when a rename spans several batches, the first (expand) keeps
+//! the old name as a deprecated alias next to the definition, and Python re-exports
+//! (`__init__.py` imports, `__all__`) export both names; callers move in the migrate batches;
+//! the last batch (contract) removes exactly the text the expand batch added.
+
+use std::collections::BTreeMap;
+
+use crate::change::{
+    ChangeSet, FileChange, TextEdit, apply_text_edits, is_whole_word, word_occurrences,
+};
+use crate::graph::Graph;
+use crate::lang::facts::{Definition, ImportKind, ReferenceKind};
+use crate::lang::{RewriteError, Support};
+use crate::plan::Phase;
+use crate::recipe::RenameStep;
+use crate::scan::View;
+
+use super::{BatchInput, Transformed, read};
+
+fn definition(graph: &Graph, symbol: usize) -> Option<&Definition> {
+    let sym = &graph.symbols[symbol];
+    graph.facts[sym.file]
+        .definitions
+        .iter()
+        .find(|d| d.span == sym.span)
+}
+
+pub(super) fn rename(
+    view: View<'_>,
+    graph: &Graph,
+    step: &RenameStep,
+    batch: &BatchInput<'_>,
+) -> Result<Transformed, RewriteError> {
+    let sid = graph.symbol_id(&step.symbol.value).ok_or_else(|| {
+        RewriteError::Stale(format!(
+            "the symbol `{}` is no longer in the repository",
+            step.symbol.value
+        ))
+    })?;
+    let sym = &graph.symbols[sid];
+    let def_path = graph.files[sym.file].path.clone();
+    let support = graph.files[sym.file].language.support();
+    let (old, new) = (sym.name.as_str(), step.to.value.as_str());
+    if batch.phase == Some(Phase::Contract) {
+        return contract(view, support, &def_path, old, new, batch);
+    }
+    let def = definition(graph, sid)
+        .ok_or_else(|| RewriteError::Stale(format!("the definition of `{old}` moved")))?;
+    let keep_old = batch.phase.is_some();
+
+    // Literals that set a field named after the renamed type (Go embedding).
+    let field_uses = graph.embedded_field_uses(sid, &|p| view.text(p));
+    let mut changes = ChangeSet::default();
+    let mut renamed = 0;
+    for path in batch.files {
+        let Some(fid) = graph.file_id(path) else {
+            continue;
+        };
+        let source = read(view, path)?;
+        let imported_names: BTreeMap<u32, bool> = graph.facts[fid]
+            .imports
+            .iter()
+            .filter_map(|i| match &i.kind {
+                ImportKind::From { names, .. } => Some(names),
+                _ => None,
+            })
+            .flatten()
+            .map(|n| (n.span.start, n.alias.is_some()))
+            .collect();
+        // A re-export (a package's own module, an `__all__`) keeps the old name exported until
+        // the contract batch.
+        let reexports = keep_old
+            && *path != def_path
+            && (support.is_package_init(path)
+                || graph
+                    .references(sid)
+                    .iter()
+                    .any(|r| r.file == fid && r.kind == ReferenceKind::AllEntry));
+        let mut edits = Vec::new();
+        for r in graph.references(sid).iter().filter(|r| r.file == fid) {
+            let (s, e) = (r.span.start as usize, r.span.end as usize);
+            if source.get(s..e) != Some(old) {
+                // An alias (`import x as y` lists `y`'s uses too) or a stale span.
+                continue;
+            }
+            // Only a plain `from m import old` re-exports the name (`import … as alias` exports
+            // the alias).
+            let reexported = reexports
+                && (r.kind != ReferenceKind::Import
+                    || imported_names.get(&r.span.start) == Some(&false));
+            let text = reexported
+                .then(|| support.reexport_both(r.kind, &source, s..e, old, new))
+                .flatten()
+                .unwrap_or_else(|| new.to_string());
+            edits.push(TextEdit::new(s, e, text));
+            renamed += 1;
+        }
+        for u in field_uses.iter().filter(|u| u.literal_file == fid) {
+            for &(s, e) in &u.keys {
+                if source.get(s..e) == Some(old) {
+                    edits.push(TextEdit::new(s, e, new));
+                    renamed += 1;
+                }
+            }
+        }
+        if *path == def_path {
+            edits.extend(doc_mentions(support, def, &source, old, new)?);
+            if batch.phase == Some(Phase::Expand) {
+                let block = support.alias_block(def, &source, old, new)?;
+                let at = def.range.1 as usize;
+                edits.push(TextEdit::new(at, at, block));
+            }
+        }
+        if edits.is_empty() {
+            continue;
+        }
+        let after = apply_text_edits(path, &source, edits)?;
+        changes.changes.push(FileChange {
+            path: path.clone(),
+            before: Some(source),
+            after: Some(after),
+        });
+    }
+    let files = changes.changes.len();
+    let mut summary = format!(
+        "Rename `{old}` to `{new}`: {renamed} place{} in {files} file{}.",
+        if renamed == 1 { "" } else { "s" },
+        if files == 1 { "" } else { "s" }
+    );
+    match batch.phase {
+        Some(Phase::Expand) => summary.push_str(&format!(
+            " `{old}` stays as a deprecated alias until the last batch of this step."
+        )),
+        Some(Phase::Migrate) => summary.push_str(" Callers move to the new name."),
+        _ => {}
+    }
+    Ok(Transformed {
+        changes,
+        summary,
+        ..Transformed::default()
+    })
+}
+
+/// Whole-word mentions of the old name in the definition's own docstring (Python) or doc
+/// comment (Go).
+fn doc_mentions(
+    support: &dyn Support,
+    def: &Definition,
+    source: &str,
+    old: &str,
+    new: &str,
+) -> Result<Vec<TextEdit>, RewriteError> {
+    let range = support.doc_range(def, source)?;
+    Ok(range
+        .map(|r| {
+            word_occurrences(source, r, old)
+                .into_iter()
+                .map(|at| TextEdit::new(at, at + old.len(), new))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Remove what the expand batch added: the alias after the definition and the old name kept
+/// in re-exports.
+fn contract(
+    view: View<'_>,
+    support: &dyn Support,
+    def_path: &str,
+    old: &str,
+    new: &str,
+    batch: &BatchInput<'_>,
+) -> Result<Transformed, RewriteError> {
+    let mut changes = ChangeSet::default();
+    let comment = support.alias_marker(new);
+    for path in batch.files {
+        let source = read(view, path)?;
+        let mut after = source.clone();
+        if path == def_path {
+            after = remove_alias(&after, &comment, old, new).ok_or_else(|| {
+                RewriteError::Stale(format!(
+                    "the deprecated alias `{old}` is no longer where git-ripple put it in {path}"
+                ))
+            })?;
+        } else {
+            for kept in support.reexports_kept(old, new) {
+                // Each pattern is what the expand batch wrote where the old name was.
+                let keep = new;
+                let mut out = String::with_capacity(after.len());
+                let mut rest = after.as_str();
+                while let Some(i) = rest.find(&kept) {
+                    let at = after.len() - rest.len() + i;
+                    if is_whole_word(&after, at, kept.len()) {
+                        out.push_str(&rest[..i]);
+                        out.push_str(keep);
+                    } else {
+                        out.push_str(&rest[..i + kept.len()]);
+                    }
+                    rest = &rest[i + kept.len()..];
+                }
+                out.push_str(rest);
+                after = out;
+            }
+        }
+        if after != source {
+            changes.changes.push(FileChange {
+                path: path.clone(),
+                before: Some(source),
+                after: Some(after),
+            });
+        }
+    }
+    Ok(Transformed {
+        summary: format!("Remove the deprecated alias `{old}`: every caller uses `{new}` now."),
+        changes,
+        ..Transformed::default()
+    })
+}
+
+/// The source without the alias block (comment line, alias line and the blank lines before
+/// them), or `None` when it is not there.
+fn remove_alias(source: &str, comment: &str, old: &str, new: &str) -> Option<String> {
+    if source.contains("\r\n") {
+        // Work on `\n` line endings; the caller restores CRLF files.
+        return remove_alias(&source.replace("\r\n", "\n"), comment, old, new);
+    }
+    let mut from = 0;
+    while let Some(i) = source[from..].find(comment) {
+        let at = from + i;
+        from = at + comment.len();
+        let line_start = source[..at].rfind('\n').map(|j| j + 1).unwrap_or(0);
+        let indent = &source[line_start..at];
+        if !indent.chars().all(|c| c == ' ' || c == '\t') {
+            continue;
+        }
+        let rest = &source[at + comment.len()..];
+        let Some(next) = rest.strip_prefix('\n') else {
+            continue;
+        };
+        let Some(next) = next.strip_prefix(indent) else {
+            continue;
+        };
+        // The alias line: `old = new`, `var Old = New`, … or a one-line forwarding function.
+        let alias_line = &next[..next.find('\n').unwrap_or(next.len())];
+        let has_word = |w: &str| !word_occurrences(alias_line, 0..alias_line.len(), w).is_empty();
+        if !has_word(old) || !has_word(new) {
+            continue;
+        }
+        let end = at + comment.len() + 1 + indent.len() + alias_line.len();
+        // The newlines the expand batch put between the definition's last character and the
+        // comment (one to three): the definition itself never ends with a newline.
+        let mut start = line_start;
+        let mut newlines = 0;
+        while newlines < 3 && start > 0 && source.as_bytes()[start - 1] == b'\n' {
+            start -= 1;
+            newlines += 1;
+        }
+        let mut out = String::with_capacity(source.len());
+        out.push_str(&source[..start]);
+        out.push_str(&source[end..]);
+        return Some(out);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::Language;
+
+    #[test]
+    fn alias_block_round_trips() {
+        let source = "def load_order(x):\n    return x\n\n\ndef other():\n    pass\n";
+        let comment = Language::Python.support().alias_marker("load_order");
+        let with_alias = source.replacen(
+            "return x",
+            &format!("return x\n\n\n{comment}\nfetch_order = load_order"),
+            1,
+        );
+        let back = remove_alias(&with_alias, &comment, "fetch_order", "load_order");
+        assert_eq!(back.as_deref(), Some(source));
+    }
+}
