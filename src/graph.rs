@@ -42,18 +42,23 @@ impl Default for GraphOptions {
 pub enum GraphError {
     #[error(transparent)]
     #[diagnostic(code(ripple::extract))]
+    /// A grammar or a bundled query failed.
     Extract(#[from] ExtractError),
 }
 
 /// A source file in the graph.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileNode {
+    /// Repository-relative, `/`-separated.
     pub path: String,
+    /// Its language.
     pub language: Language,
     /// Python module or Go import path.
     pub module: Option<String>,
+    /// Error nodes tree-sitter recovered from (facts are still extracted).
     pub parse_errors: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Go: the file's build constraint, if any.
     pub build_constraint: Option<String>,
     /// Git blob id of the content read (what a facts cache is keyed by).
     #[serde(skip)]
@@ -66,19 +71,28 @@ pub struct FileNode {
 /// A repository symbol.
 #[derive(Debug, Clone, Serialize)]
 pub struct Symbol {
+    /// The stable ID (`pkg.module.Class.method`), what recipes name.
     pub id: String,
+    /// The bare name.
     pub name: String,
+    /// What it is.
     pub kind: SymbolKind,
+    /// The file defining it.
     pub file: FileId,
+    /// Where its name is.
     pub span: Span,
+    /// Whether it is visible outside its package or module.
     pub exported: bool,
 }
 
 /// A place that refers to a symbol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct SymbolRef {
+    /// The file.
     pub file: FileId,
+    /// Where the name is.
     pub span: Span,
+    /// What kind of use.
     pub kind: ReferenceKind,
 }
 
@@ -88,9 +102,11 @@ pub type SymbolId = usize;
 /// A node of the full graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
+    /// A source file.
     File(FileId),
     /// A Go package folder or a Python namespace package (`.` for the root).
     Folder(String),
+    /// A repository symbol.
     Symbol(SymbolId),
 }
 
@@ -109,6 +125,7 @@ pub enum EdgeKind {
 }
 
 impl EdgeKind {
+    /// The kind as JSON and text output name it.
     pub fn name(self) -> &'static str {
         match self {
             EdgeKind::Imports => "imports",
@@ -121,10 +138,15 @@ impl EdgeKind {
 
 /// The repository's dependency graph.
 pub struct Graph {
+    /// Every source file, in path order.
     pub files: Vec<FileNode>,
+    /// Each file's facts, by file id.
     pub facts: Vec<FileFacts>,
+    /// Every symbol, sorted by ID.
     pub symbols: Vec<Symbol>,
+    /// Every import, resolved.
     pub imports: Vec<ResolvedImport>,
+    /// Files left out, with the reason.
     pub skipped: Vec<Skipped>,
     references: Vec<Vec<SymbolRef>>,
     symbol_index: HashMap<String, SymbolId>,
@@ -420,8 +442,11 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
 /// One edge as the `graph` command prints it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct EdgeView {
+    /// A path or symbol ID.
     pub from: String,
+    /// A path, folder or symbol ID.
     pub to: String,
+    /// `imports`, `uses` or `defines`.
     pub kind: &'static str,
 }
 
@@ -583,9 +608,11 @@ impl Graph {
 pub struct EmbeddedFieldUse {
     /// The file declaring the embedding struct.
     pub struct_file: FileId,
+    /// The embedding struct's name.
     pub struct_name: String,
     /// The file with the literal, and the byte ranges of the `Field:` keys.
     pub literal_file: FileId,
+    /// Byte ranges of the `Field:` keys.
     pub keys: Vec<(usize, usize)>,
 }
 

@@ -24,6 +24,8 @@
 //! Below them all: [`change`] (edits as plain data), [`tokens`] (token counts) and [`suggest`]
 //! ("did you mean" hints).
 
+#![deny(missing_docs)]
+
 pub mod change;
 pub mod cli;
 pub mod context;

@@ -18,6 +18,7 @@ const SKIPPED_FOLDERS: &[&str] = &["vendor", "node_modules", ".git"];
 
 /// The repository a command runs in.
 pub struct Repository {
+    /// The repository, through gix.
     pub repo: gix::Repository,
     /// The work tree's root.
     pub root: PathBuf,
@@ -31,19 +32,28 @@ pub enum ScanError {
         code(ripple::not_a_repository),
         help("run git ripple inside a git work tree, or create one with `git init`")
     )]
+    /// No `.git` above the folder.
     NotARepository {
+        /// Where the search started.
         path: PathBuf,
         #[source]
+        /// What gix found.
         source: Box<gix::Error>,
     },
+    /// A bare repository has no files to change.
     #[error("the repository at {} has no work tree (it is bare)", path.display())]
     #[diagnostic(code(ripple::bare_repository))]
-    Bare { path: PathBuf },
+    Bare {
+        /// Its git folder.
+        path: PathBuf,
+    },
     #[error("could not read git's index")]
     #[diagnostic(code(ripple::index))]
+    /// The index could not be read.
     Index(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("could not list the work tree's untracked files")]
     #[diagnostic(code(ripple::dirwalk))]
+    /// The untracked files could not be listed.
     Walk(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -52,13 +62,16 @@ pub enum ScanError {
 pub struct SourcePath {
     /// Repository-relative, `/`-separated.
     pub path: String,
+    /// Its language.
     pub language: Language,
 }
 
 /// A file left out of the scan, with the reason, so that nothing is dropped silently.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Skipped {
+    /// The file.
     pub path: String,
+    /// Why it was left out.
     pub reason: String,
 }
 
@@ -69,6 +82,7 @@ pub struct Scan {
     pub sources: Vec<SourcePath>,
     /// Manifests the resolvers read (`go.mod`, `pyproject.toml`, …), sorted by path.
     pub manifest_paths: Vec<String>,
+    /// Files left out, with the reason.
     pub skipped: Vec<Skipped>,
 }
 

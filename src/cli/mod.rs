@@ -75,10 +75,12 @@ pub struct Cli {
     pub ci: bool,
 
     #[command(subcommand)]
+    /// The subcommand.
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
+/// The subcommands, one module each.
 pub enum Command {
     /// Show the repository's dependency graph: a summary, JSON, Graphviz, or one symbol's uses.
     Graph(graph::GraphArgs),
@@ -103,8 +105,11 @@ pub enum Command {
 /// How much to print and whether a person is watching (global flags).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Output {
+    /// Only errors and the final report.
     pub quiet: bool,
+    /// Every verify command's result as it finishes.
     pub verbose: bool,
+    /// Plain lines, no prompts or colours.
     pub ci: bool,
 }
 

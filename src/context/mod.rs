@@ -119,19 +119,24 @@ pub struct Part {
     pub kind: &'static str,
     /// The file path or symbol ID it is about.
     pub name: String,
+    /// The text as it appears in the prompt.
     pub text: String,
+    /// Its size in tokens.
     pub tokens: usize,
 }
 
 /// A batch's prompt.
 #[derive(Debug, Clone, Serialize)]
 pub struct Prompt {
+    /// The parts, in the order the prompt shows them.
     pub parts: Vec<Part>,
     /// Contracts left out to fit the budget, farthest first.
     pub dropped: Vec<String>,
     /// Batch files never sent because they look like secrets.
     pub withheld: Vec<String>,
+    /// The whole prompt's size in tokens.
     pub tokens: usize,
+    /// The budget it was fit into.
     pub budget: usize,
     /// The full text sent as the user message.
     pub text: String,
@@ -140,10 +145,13 @@ pub struct Prompt {
 /// A contract of a symbol the batch uses.
 #[derive(Debug, Clone, Serialize)]
 pub struct Contract {
+    /// The symbol's ID.
     pub symbol: String,
+    /// The file defining it.
     pub file: String,
     /// Distance from the batch in the dependency graph (1: a file the batch imports).
     pub hops: usize,
+    /// The contract's text.
     pub text: String,
 }
 

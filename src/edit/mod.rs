@@ -22,18 +22,28 @@ pub enum EditError {
     Text(#[from] TextError),
     /// The path leaves the repository or touches `.git/`; refuse the batch.
     #[error("refused path `{path}`: {reason}")]
-    UnsafePath { path: String, reason: &'static str },
+    UnsafePath {
+        /// The path the edit names.
+        path: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
     /// The new text has more syntax errors than the old; refuse the batch.
     #[error("the edit of {path} introduces syntax errors ({before} before, {after} after)")]
     Syntax {
+        /// The file.
         path: String,
+        /// Syntax errors before the edit.
         before: u32,
+        /// Syntax errors after it.
         after: u32,
     },
     /// The file system refused a write or a restore: stop.
     #[error("cannot write {path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// Why the file system refused.
         source: std::io::Error,
     },
 }
@@ -105,7 +115,7 @@ pub fn write(root: &Path, changes: &ChangeSet) -> Result<(), EditError> {
     Ok(())
 }
 
-/// Put every file back as it was before (the inverse of [`write`]), removing
+/// Put every file back as it was before (the inverse of [`fn@write`]), removing
 /// folders the change created if they are left empty.
 pub fn restore(root: &Path, changes: &ChangeSet) -> Result<(), EditError> {
     for c in &changes.changes {

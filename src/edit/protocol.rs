@@ -43,25 +43,40 @@ pub const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;
 pub enum FileEdit {
     /// Replace `search` (exact lines; empty creates the file) with `replace`.
     SearchReplace {
+        /// The file.
         path: String,
+        /// The exact current lines (empty: append or create).
         search: String,
+        /// What takes their place.
         replace: String,
+        /// Where the block starts in the answer (errors name it).
         line: usize,
     },
     /// apply_patch `*** Update File` hunks, each (old lines, new lines, anchor).
     Update {
+        /// The file.
         path: String,
+        /// `*** Move to:`, if the file is renamed.
         move_to: Option<String>,
+        /// The hunks, in file order.
         hunks: Vec<Hunk>,
+        /// Where the update starts in the answer.
         line: usize,
     },
+    /// `*** Add File`: a new file.
     Add {
+        /// The file.
         path: String,
+        /// Its text.
         content: String,
+        /// Where it starts in the answer.
         line: usize,
     },
+    /// `*** Delete File`.
     Delete {
+        /// The file.
         path: String,
+        /// Where it is in the answer.
         line: usize,
     },
 }
@@ -69,8 +84,11 @@ pub enum FileEdit {
 /// One `@@` hunk of an apply_patch update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hunk {
+    /// The `@@` line's text, which the hunk is sought after.
     pub anchor: Option<String>,
+    /// The lines replaced (context and `-`).
     pub old: Vec<String>,
+    /// The lines that replace them (context and `+`).
     pub new: Vec<String>,
 }
 
@@ -97,26 +115,65 @@ impl FileEdit {
 /// Why an answer is refused. The batch gets a repair round or fails; nothing is applied.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ProtocolError {
+    /// An answer over [`MAX_ANSWER_BYTES`]: never looked at.
     #[error("the answer is {size} bytes, over the {MAX_ANSWER_BYTES} byte limit")]
-    TooLarge { size: usize },
+    TooLarge {
+        /// The answer's size in bytes.
+        size: usize,
+    },
     #[error("the answer has no edits (no SEARCH/REPLACE block and no *** Begin Patch)")]
+    /// The answer has no edit blocks at all.
     NoEdits,
+    /// A block or patch that does not follow the grammar.
     #[error("line {line}: {message}")]
-    Malformed { line: usize, message: String },
-    #[error("line {line}: {path} is not one of the batch's files")]
-    OutsideBatch { line: usize, path: String },
-    #[error("line {line}: {source}")]
-    Path { line: usize, source: EditError },
-    #[error("line {line}: the SEARCH text for {path} is not in the file")]
-    NotFound { line: usize, path: String },
-    #[error("line {line}: the SEARCH text for {path} matches {count} places; include more lines")]
-    Ambiguous {
+    Malformed {
+        /// The line in the answer.
         line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// An edit of a file that is not the batch's (nor a new file the step allows).
+    #[error("line {line}: {path} is not one of the batch's files")]
+    OutsideBatch {
+        /// The line in the answer.
+        line: usize,
+        /// The path outside the batch.
         path: String,
+    },
+    /// A path that leaves the repository or names `.git`.
+    #[error("line {line}: {source}")]
+    Path {
+        /// The line in the answer.
+        line: usize,
+        /// Why the path is refused.
+        source: EditError,
+    },
+    /// A SEARCH text (or a hunk) that is not in the file.
+    #[error("line {line}: the SEARCH text for {path} is not in the file")]
+    NotFound {
+        /// The line in the answer.
+        line: usize,
+        /// The file.
+        path: String,
+    },
+    #[error("line {line}: the SEARCH text for {path} matches {count} places; include more lines")]
+    /// A SEARCH text matches more than once.
+    Ambiguous {
+        /// Where the block starts in the answer.
+        line: usize,
+        /// The file.
+        path: String,
+        /// How many times it matches.
         count: usize,
     },
+    /// New content with NUL bytes.
     #[error("line {line}: {path} contains binary data")]
-    Binary { line: usize, path: String },
+    Binary {
+        /// The line in the answer.
+        line: usize,
+        /// The file.
+        path: String,
+    },
 }
 
 /// Parse a model's answer into edits, whichever of the two formats it uses.
@@ -346,7 +403,9 @@ fn parse_patch(answer: &str) -> Result<Vec<FileEdit>, ProtocolError> {
 
 /// Where edits may go: the batch's files, plus new files under allowed globs.
 pub struct Scope<'a> {
+    /// The batch's files: the only existing files an answer may edit.
     pub files: &'a [String],
+    /// Whether a path may be created (the step's `new_files` globs).
     pub allow_new: &'a dyn Fn(&str) -> bool,
 }
 

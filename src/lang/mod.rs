@@ -340,11 +340,15 @@ pub enum ImportTarget {
 /// One import of one file, resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedImport {
+    /// The importing file.
     pub file: FileId,
+    /// The import's line.
     pub line: u32,
     /// The import as written.
     pub text: String,
+    /// What it resolves to.
     pub target: ImportTarget,
+    /// Where it sits.
     pub context: facts::ImportContext,
     /// `importlib.import_module("…")` rather than an import statement.
     pub dynamic: bool,
@@ -354,7 +358,9 @@ pub struct ResolvedImport {
 /// (`shopcore.db.queries.fetch_order`, `example.com/shop/models.Order.Total`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SymbolDef {
+    /// The stable ID.
     pub id: String,
+    /// The defining file.
     pub file: FileId,
     /// Index into the file's `definitions`.
     pub definition: usize,
@@ -363,17 +369,24 @@ pub struct SymbolDef {
 /// A place in a file that refers to a symbol.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedReference {
+    /// The file with the use.
     pub file: FileId,
+    /// The symbol's ID.
     pub symbol: String,
+    /// Where the name is.
     pub span: facts::Span,
+    /// What kind of use.
     pub kind: facts::ReferenceKind,
 }
 
 /// What a resolver produces for the files of its language.
 #[derive(Debug, Default)]
 pub struct Resolution {
+    /// The symbols defined.
     pub symbols: Vec<SymbolDef>,
+    /// Every import, resolved.
     pub imports: Vec<ResolvedImport>,
+    /// Every use of a repository symbol.
     pub references: Vec<ResolvedReference>,
     /// File → the module (Python) or package import path (Go) it belongs to.
     pub modules: Vec<(FileId, String)>,
@@ -385,6 +398,7 @@ pub struct Resolution {
 /// `pyproject.toml`, `setup.cfg`, `setup.py`), with their contents.
 #[derive(Debug, Default, Clone)]
 pub struct Manifests {
+    /// (path, contents) of every manifest.
     pub files: Vec<(String, String)>,
 }
 

@@ -14,9 +14,13 @@ use tree_sitter::{Node, Query, QueryCursor, StreamingIterator};
     help("this is a bug in git-ripple's bundled queries")
 )]
 pub struct QueryError {
+    /// The bundled query file.
     pub file: &'static str,
+    /// 1-based line in it.
     pub row: usize,
+    /// 1-based column.
     pub column: usize,
+    /// tree-sitter's message.
     pub message: String,
 }
 

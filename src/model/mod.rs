@@ -21,17 +21,24 @@ use serde_json::{Value, json};
 /// Which wire format a provider speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wire {
+    /// OpenAI-compatible `/chat/completions` (OpenAI, Ollama, vLLM, llama.cpp, LM Studio).
     ChatCompletions,
+    /// The OpenAI Responses API (`/responses`).
     Responses,
+    /// Anthropic Messages (`/messages`).
     AnthropicMessages,
 }
 
 /// A parsed model spec: where to send what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelSpec {
+    /// The spec as written (trailers and transcripts name it).
     pub spec: String,
+    /// The wire format.
     pub wire: Wire,
+    /// The provider's model name.
     pub model: String,
+    /// Where requests go (no trailing `/`).
     pub base_url: String,
     /// The environment variable the API key is read from (`None`: no key, e.g. Ollama).
     pub key_env: Option<String>,
@@ -44,15 +51,30 @@ pub enum ModelError {
     /// The spec or the environment is wrong: stop.
     #[error("{message}")]
     #[diagnostic(code(ripple::model::config), help("{help}"))]
-    Config { message: String, help: String },
+    Config {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        help: String,
+    },
     /// The provider refused the request (4xx other than 429): not retried.
     #[error("the model provider answered {status}: {body}")]
     #[diagnostic(code(ripple::model::refused))]
-    Refused { status: u16, body: String },
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The start of the provider's answer.
+        body: String,
+    },
     /// Still failing after the retries (429, 5xx, transport).
     #[error("the model provider failed after {attempts} attempts: {last}")]
     #[diagnostic(code(ripple::model::unavailable))]
-    Unavailable { attempts: u32, last: String },
+    Unavailable {
+        /// How many tries were made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
     /// A 200 answer without the expected shape.
     #[error("unexpected answer from the model provider: {0}")]
     #[diagnostic(code(ripple::model::protocol))]
@@ -140,16 +162,22 @@ impl ModelSpec {
 /// An answer and what it cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Completion {
+    /// The answer's text.
     pub text: String,
+    /// Prompt tokens, as the provider counts them.
     pub input_tokens: u64,
+    /// Answer tokens.
     pub output_tokens: u64,
 }
 
 /// How transient failures are retried.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
+    /// How many tries in all.
     pub attempts: u32,
+    /// The first delay.
     pub base: Duration,
+    /// No delay is longer.
     pub max: Duration,
 }
 
@@ -198,6 +226,7 @@ fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client, ModelErro
 
 /// A model client.
 pub struct Client {
+    /// What the client talks to.
     pub spec: ModelSpec,
     http: reqwest::blocking::Client,
     key: Option<String>,

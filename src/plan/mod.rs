@@ -10,7 +10,7 @@
 //! 4. everything is sorted by path, so the same repository and recipe give the same plan, byte
 //!    for byte, whatever the thread count.
 //!
-//! One job per module: [`select`] finds the targets, [`pack`] cuts them into batches, [`phases`]
+//! One job per module: `select` finds the targets, [`mod@pack`] cuts them into batches, `phases`
 //! makes a rename's expand / migrate / contract batches, [`verify`] fills the verify commands'
 //! placeholders, [`check`] checks a recipe's step against the graph. The planner reads the graph
 //! and, for rewrite and query selections, the target files' text; it never changes anything,
@@ -37,7 +37,9 @@ pub use pack::{PackItem, Packed, pack};
 /// A recipe cut into ordered batches.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
+    /// The recipe's name.
     pub recipe: String,
+    /// The recipe's description.
     pub description: String,
     /// Where the recipe was read from.
     pub source: String,
@@ -45,26 +47,37 @@ pub struct Plan {
     /// it was made from (`run --batch K --plan FILE`).
     #[serde(default)]
     pub recipe_hash: String,
+    /// The batch limits the plan was cut with.
     pub limits: LimitsView,
+    /// The steps, in order.
     pub steps: Vec<StepPlan>,
+    /// Sums over the steps.
     pub totals: Totals,
 }
 
 /// The batch limits, as the plan reports them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LimitsView {
+    /// Files per batch.
     pub max_files: usize,
+    /// Tokens per batch.
     pub max_tokens: u64,
+    /// What batches keep to (`package` or `none`).
     pub group: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+/// Sums over a plan.
 pub struct Totals {
+    /// Steps.
     pub steps: usize,
+    /// Batches.
     pub batches: usize,
     /// Distinct files touched by the whole run.
     pub files: usize,
+    /// Estimated tokens of every batch.
     pub tokens: u64,
+    /// Dependency levels: the length of the longest chain of batches.
     pub levels: usize,
 }
 
@@ -73,9 +86,13 @@ pub struct Totals {
 pub struct StepPlan {
     /// 1-based.
     pub index: usize,
+    /// The step's kind (`rename`, `rewrite`, `move`, `model`).
     pub kind: String,
+    /// The step's title.
     pub title: String,
+    /// The files it must touch, with why.
     pub targets: Vec<Target>,
+    /// Its batches, in run order.
     pub batches: Vec<Batch>,
     /// What a reviewer should know about how the step was cut.
     pub notes: Vec<String>,
@@ -84,7 +101,9 @@ pub struct StepPlan {
 /// A file the step must touch and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
+    /// The file.
     pub path: String,
+    /// Why it is a target.
     pub reasons: Vec<String>,
 }
 
@@ -109,12 +128,15 @@ pub struct Batch {
     /// and can run in parallel once every lower level is applied.
     pub level: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Which part of a staged rename this is.
     pub phase: Option<Phase>,
     /// The package (folder) the batch keeps to, or `*` when it spans several.
     pub group: String,
+    /// The batch's files, in path order.
     pub files: Vec<String>,
     /// Earlier batches this one builds on.
     pub depends_on: Vec<usize>,
+    /// Why these files are together.
     pub reason: String,
     /// Estimated from the files' size.
     pub tokens: u64,

@@ -1,6 +1,6 @@
 //! Packing: targets cut into ordered, bounded batches. [`pack`] is pure, on an abstract graph,
 //! so its invariants (cycles whole, dependencies first, limits kept) can be property-tested;
-//! [`pack_step`] feeds it a step's targets and says why each batch is what it is.
+//! `pack_step` feeds it a step's targets and says why each batch is what it is.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -21,6 +21,7 @@ pub struct PackItem {
     pub name: String,
     /// Items of one group prefer the same batch.
     pub group: String,
+    /// Estimated size.
     pub tokens: u64,
     /// Indices of items this one depends on.
     pub deps: Vec<usize>,
@@ -33,13 +34,16 @@ pub struct PackItem {
 pub struct Packed {
     /// Item indices, sorted by name.
     pub items: Vec<usize>,
+    /// Dependency level (0: depends on no other batch).
     pub level: usize,
     /// Indices of earlier packed batches this one depends on.
     pub depends_on: Vec<usize>,
     /// Items that cannot be split (import cycles, and items kept `together`) inside this
     /// batch.
     pub cycles: Vec<Vec<usize>>,
+    /// Over the limits because an indivisible unit is.
     pub oversized: bool,
+    /// Estimated size of the batch.
     pub tokens: u64,
 }
 

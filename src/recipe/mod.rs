@@ -36,7 +36,9 @@ pub enum Origin {
 /// A recipe's text and where it came from, before it is parsed.
 #[derive(Debug, Clone)]
 pub struct RecipeSource {
+    /// Where it came from.
     pub origin: Origin,
+    /// The TOML text.
     pub text: String,
     /// How messages name it: a file relative to where the command was started, or
     /// `recipes/NAME.toml (bundled)`.
@@ -121,13 +123,20 @@ pub enum RecipeError {
     #[error("cannot read recipe {path}: {source}")]
     #[diagnostic(code(ripple::recipe::read))]
     Read {
+        /// The path as given.
         path: String,
+        /// Why it cannot be read.
         source: std::io::Error,
     },
     /// Neither a path nor the name of a repository or bundled recipe.
     #[error("no recipe `{name}`")]
     #[diagnostic(code(ripple::recipe::not_found), help("{help}"))]
-    NotFound { name: String, help: String },
+    NotFound {
+        /// The name given.
+        name: String,
+        /// What was found instead.
+        help: String,
+    },
     /// The recipe says something wrong at a span.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -139,13 +148,18 @@ pub enum RecipeError {
 #[error("{message}")]
 #[diagnostic(code(ripple::recipe::invalid))]
 pub struct InvalidRecipe {
+    /// What is wrong.
     pub message: String,
     #[source_code]
+    /// The recipe's text, for the snippet.
     pub src: NamedSource<String>,
     #[label("{label}")]
+    /// Where in the recipe.
     pub span: SourceSpan,
+    /// The label under the span.
     pub label: String,
     #[help]
+    /// What to do instead.
     pub help: Option<String>,
 }
 
@@ -218,15 +232,22 @@ pub fn text_hash(text: &str) -> String {
 /// A parsed, checked recipe.
 #[derive(Debug, Clone)]
 pub struct Recipe {
+    /// The recipe's name (the run's branch and trailers use it).
     pub name: String,
     /// The model spec the recipe asks for (a command-line or environment choice wins), with its
     /// span for the model stage's errors.
     pub model: Option<Located<String>>,
+    /// One line for listings.
     pub description: String,
+    /// The steps, carried out in order.
     pub steps: Vec<Step>,
+    /// How batches are bounded and grouped.
     pub batch: BatchLimits,
+    /// The commands that decide whether a batch is good.
     pub verify: VerifySpec,
+    /// How commit messages read.
     pub commit: CommitSpec,
+    /// The text the recipe was parsed from (errors after parsing point into it).
     pub source: Arc<RecipeSource>,
 }
 
@@ -236,14 +257,20 @@ pub struct Recipe {
 pub struct Step {
     /// What reports and `{step}` call it.
     pub title: String,
+    /// What the step does.
     pub action: StepAction,
 }
 
 #[derive(Debug, Clone)]
+/// The kinds of step a recipe can have.
 pub enum StepAction {
+    /// Rename a symbol and every reference to it.
     Rename(RenameStep),
+    /// Replace query matches with templates.
     Rewrite(RewriteStep),
+    /// Move a module or package.
     Move(MoveStep),
+    /// Let a model change the selected files.
     Model(ModelStep),
 }
 
@@ -262,7 +289,9 @@ impl StepAction {
 /// A value from the recipe with the span it was written at, for errors found after parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Located<T> {
+    /// The value.
     pub value: T,
+    /// Its byte range in the recipe's text.
     pub span: std::ops::Range<usize>,
 }
 
@@ -287,32 +316,46 @@ pub enum Compat {
 }
 
 #[derive(Debug, Clone)]
+/// A `rename` step.
 pub struct RenameStep {
+    /// The symbol's ID (`pkg.module.name`).
     pub symbol: Located<String>,
+    /// The new name.
     pub to: Located<String>,
+    /// How every commit is kept green while callers move.
     pub compat: Compat,
 }
 
 #[derive(Debug, Clone)]
+/// A `move` step.
 pub struct MoveStep {
+    /// The module or package moved.
     pub from: Located<String>,
+    /// Where it goes.
     pub to: Located<String>,
 }
 
 #[derive(Debug, Clone)]
+/// A `rewrite` step.
 pub struct RewriteStep {
+    /// The grammar the queries are written for.
     pub language: Language,
+    /// The query and template pairs.
     pub rules: Vec<RewriteRule>,
+    /// Which files the rules run on.
     pub paths: PathFilter,
 }
 
 /// One query + template pair of a rewrite step.
 #[derive(Debug, Clone)]
 pub struct RewriteRule {
+    /// The query as written (reports quote it).
     pub query_text: String,
+    /// The query, compiled.
     pub query: Arc<tree_sitter::Query>,
     /// The capture whose node the template replaces.
     pub replace: String,
+    /// What replaces the captured node.
     pub template: Template,
     /// Imports the replacement needs (Go import paths; Python `import …` / `from … import …`).
     pub imports: Vec<String>,
@@ -321,22 +364,29 @@ pub struct RewriteRule {
 /// A replacement template: literal text and `$capture` holes (`$$` is a literal `$`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
+    /// Text and holes, in order.
     pub parts: Vec<TemplatePart>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// One piece of a template.
 pub enum TemplatePart {
+    /// Literal text.
     Text(String),
+    /// The text of a capture of the match.
     Capture(String),
 }
 
 #[derive(Debug, Clone)]
+/// A `model` step.
 pub struct ModelStep {
+    /// What the model is asked to do.
     pub instructions: String,
     /// How many times a failed verification is sent back to the model to fix.
     pub repairs: u32,
     /// Globs under which the model may create files (none by default).
     pub new_files: Option<GlobSet>,
+    /// Which files it works on.
     pub select: Selection,
 }
 
@@ -356,9 +406,13 @@ pub struct Selection {
 /// Include and exclude globs over repository paths (`*` stays inside a folder, `**` crosses).
 #[derive(Debug, Clone, Default)]
 pub struct PathFilter {
+    /// Compiled include globs (none: everything).
     pub include: Option<GlobSet>,
+    /// Compiled exclude globs.
     pub exclude: Option<GlobSet>,
+    /// The include globs as written.
     pub include_patterns: Vec<String>,
+    /// The exclude globs as written.
     pub exclude_patterns: Vec<String>,
 }
 
@@ -374,6 +428,7 @@ impl PathFilter {
         self.exclude.as_ref().is_some_and(|g| g.is_match(path))
     }
 
+    /// Whether any include glob is given (then the filter alone can select files).
     pub fn has_include(&self) -> bool {
         self.include.is_some()
     }
@@ -382,9 +437,11 @@ impl PathFilter {
 /// How batches are bounded and grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchLimits {
+    /// At most this many files per batch (a cycle larger than this is one oversized batch).
     pub max_files: usize,
     /// Estimated from the files' text (about four bytes per token).
     pub max_tokens: u64,
+    /// What batches keep to.
     pub group: Grouping,
 }
 
@@ -412,6 +469,7 @@ pub enum Grouping {
 pub struct VerifySpec {
     /// Run after every batch; `{files}`, `{packages}` and `{tests}` are filled per batch.
     pub commands: Vec<String>,
+    /// How long one command may run before it is killed.
     pub timeout: Duration,
     /// Run once after the last batch.
     pub final_commands: Vec<String>,
@@ -420,6 +478,7 @@ pub struct VerifySpec {
 /// The commit message template (`{recipe}`, `{step}`, `{batch}`, `{total}`, `{summary}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitSpec {
+    /// The template (`{recipe}`, `{step}`, `{batch}`, `{total}`, `{summary}`).
     pub message: String,
 }
 
@@ -494,6 +553,7 @@ pub fn read_recipe(path: &Path, shown: &Path) -> Result<RecipeSource, RecipeErro
 pub struct RecipeEntry {
     /// What `plan` and `run` accept.
     pub name: String,
+    /// Where it was found.
     pub origin: Origin,
     /// The description, or why the recipe does not parse.
     pub description: Result<String, String>,

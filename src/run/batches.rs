@@ -241,7 +241,7 @@ pub(super) fn execute(
         _ => RunStatus::Stopped,
     };
     state.save(&git_dir)?;
-    Ok(RunReport::of_state(state, outcome, final_verify, started))
+    Ok(state.report(outcome, final_verify, started))
 }
 
 /// One batch, from transform to commit or rollback. Returns how it failed, if it did (the

@@ -4,13 +4,16 @@
 //! and review) → commit, or restore the batch's files exactly and stop (or skip it with
 //! `keep_going`).
 //!
-//! * [`preflight`](self) checks everything that can refuse a run before any change (a dirty
-//!   tree, a missing model, a plan file from another recipe, a taken branch);
+//! * `preflight` checks everything that can refuse a run before any change (a dirty tree, a
+//!   missing model, a plan file from another recipe, a taken branch);
 //! * `batches` is the batch loop of a real run, `verdict` the verify / repair / review loop it
 //!   shares with dry runs;
 //! * `rehearse` carries out a dry run (with a model: in a scratch worktree);
-//! * `recover` resumes and aborts; `state` is what survives the process; `report` is what the
-//!   user reads.
+//! * `recover` resumes and aborts; [`state`] is what survives the process; the reports
+//!   ([`RunReport`], [`BatchReport`]) are what the user reads.
+//!
+//! The orchestrator must not build prompts, parse answers, format code or call gix: when it
+//! needs one of those, it is missing a function in the stage that owns it.
 
 mod batches;
 mod preflight;
@@ -76,6 +79,7 @@ pub struct RunOptions {
     /// The plan to take batches from (what `git ripple plan --format json` printed), instead of
     /// planning again on HEAD.
     pub plan: Option<Plan>,
+    /// How the graph is built (file size limit).
     pub graph: GraphOptions,
     /// Set (by a Ctrl-C handler) to stop: the current batch is finished or rolled back, the
     /// rest are not run.
@@ -94,35 +98,49 @@ pub enum RunError {
             "commit or stash them first (git stash -u); git-ripple never touches uncommitted work"
         )
     )]
-    Dirty { files: Vec<String> },
+    Dirty {
+        /// The dirty files.
+        files: Vec<String>,
+    },
     /// A target is not tracked by git: committing it would capture the user's own work.
     #[error("{path} would be changed but is not tracked by git")]
     #[diagnostic(
         code(ripple::run::untracked),
         help("commit it first, or add it to .gitignore to leave it out of the graph")
     )]
-    UntrackedTarget { path: String },
+    UntrackedTarget {
+        /// The file.
+        path: String,
+    },
     /// The run's branch exists already.
     #[error("the branch {name} already exists")]
     #[diagnostic(
         code(ripple::run::branch_exists),
         help("pick another with --branch NAME, or delete it: git branch -D {name}")
     )]
-    BranchExists { name: String },
+    BranchExists {
+        /// The branch.
+        name: String,
+    },
     #[error(transparent)]
     #[diagnostic(transparent)]
+    /// The recipe is wrong (for this repository).
     Recipe(#[from] RecipeError),
     #[error(transparent)]
     #[diagnostic(transparent)]
+    /// The repository could not be listed.
     Scan(#[from] ScanError),
     #[error(transparent)]
     #[diagnostic(transparent)]
+    /// The graph could not be built.
     Graph(#[from] GraphError),
     #[error(transparent)]
     #[diagnostic(transparent)]
+    /// The steps could not be planned.
     Simulate(#[from] SimulateError),
     #[error(transparent)]
     #[diagnostic(transparent)]
+    /// A git operation failed.
     Vcs(#[from] VcsError),
     /// Writing or restoring files failed: the machine (disk full, permissions).
     #[error(transparent)]
@@ -130,12 +148,15 @@ pub enum RunError {
     Write(EditError),
     #[error(transparent)]
     #[diagnostic(transparent)]
+    /// A verify command could not be started.
     Spawn(#[from] SpawnError),
     #[error(transparent)]
     #[diagnostic(transparent)]
+    /// The run state could not be read or written.
     State(#[from] StateError),
     #[error(transparent)]
     #[diagnostic(transparent)]
+    /// The model could not be set up.
     Model(#[from] crate::model::ModelError),
     /// `resume`, `status` or `abort` without a run in progress.
     #[error("no git-ripple run is in progress in this repository")]
@@ -150,7 +171,12 @@ pub enum RunError {
         code(ripple::run::in_progress),
         help("continue it with `git ripple resume`, or give it up with `git ripple abort`")
     )]
-    RunInProgress { id: String, branch: String },
+    RunInProgress {
+        /// The run's id.
+        id: String,
+        /// Its branch.
+        branch: String,
+    },
     /// The recipe file changed since the run began.
     #[error("the recipe {display} changed since the run began")]
     #[diagnostic(
@@ -159,7 +185,10 @@ pub enum RunError {
             "`git ripple resume --force` carries on with the recipe as it was when the run began; `git ripple abort` starts over"
         )
     )]
-    RecipeChanged { display: String },
+    RecipeChanged {
+        /// How the recipe is named.
+        display: String,
+    },
     /// A `model` step without a model configured: refused before any change.
     #[error("step {step} is a `model` step, and no model is configured")]
     #[diagnostic(
@@ -168,7 +197,10 @@ pub enum RunError {
             "choose one with --model SPEC, RIPPLE_MODEL, `git config ripple.model SPEC` or `model = \"SPEC\"` in the recipe (openai:MODEL, openai-chat:MODEL, anthropic:MODEL, ollama:MODEL, openai-compatible:MODEL@BASE_URL); `git ripple explain RECIPE --batch K` shows what would be sent"
         )
     )]
-    ModelStep { step: usize },
+    ModelStep {
+        /// 1-based.
+        step: usize,
+    },
     /// `--plan` was made for another recipe.
     #[error("the plan is for recipe `{plan}`, not `{recipe}`")]
     #[diagnostic(code(ripple::run::plan_mismatch))]
@@ -201,7 +233,12 @@ pub enum RunError {
         code(ripple::run::no_batch),
         help("`git ripple plan RECIPE` lists the batches")
     )]
-    NoSuchBatch { batch: usize, total: usize },
+    NoSuchBatch {
+        /// The batch asked for.
+        batch: usize,
+        /// How many the plan has.
+        total: usize,
+    },
     /// `--batch K` whose dependencies are not in HEAD's history.
     #[error("batch {batch} builds on batches {missing}, which are not applied on HEAD")]
     #[diagnostic(
@@ -210,33 +247,53 @@ pub enum RunError {
             "run (and merge) the batches of the earlier levels first; `git ripple plan --format json` gives every batch's level and depends_on"
         )
     )]
-    MissingDependencies { batch: usize, missing: String },
+    MissingDependencies {
+        /// The batch asked for.
+        batch: usize,
+        /// The batches missing, comma-separated.
+        missing: String,
+    },
     /// `--batch K` that HEAD already has.
     #[error("batch {batch} is already applied on HEAD")]
     #[diagnostic(code(ripple::run::already_applied))]
-    AlreadyApplied { batch: usize },
+    AlreadyApplied {
+        /// The batch asked for.
+        batch: usize,
+    },
     /// HEAD is not on the run's branch.
     #[error("HEAD is not on the run's branch {branch}")]
     #[diagnostic(
         code(ripple::run::wrong_branch),
         help("switch back with `git switch {branch}`, then `git ripple resume`")
     )]
-    NotOnRunBranch { branch: String },
+    NotOnRunBranch {
+        /// The run's branch.
+        branch: String,
+    },
 }
 
 /// Progress as it happens, for the command line to show.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// The plan is made; batches follow.
     Planned {
+        /// The plan.
         plan: &'a Plan,
     },
+    /// A batch entered a stage (transform, model, verify, repair, commit).
     Stage {
+        /// The batch.
         batch: usize,
+        /// How many batches the plan has.
         total: usize,
+        /// The stage.
         stage: &'a str,
     },
+    /// A batch ended.
     BatchDone {
+        /// How it ended.
         report: &'a BatchReport,
+        /// How many batches the plan has.
         total: usize,
     },
 }
@@ -259,15 +316,20 @@ pub enum Decision {
 pub struct Review<'a> {
     /// The repository root (the files are relative to it).
     pub root: &'a Path,
+    /// The batch.
     pub batch: usize,
+    /// How many batches the plan has.
     pub total: usize,
+    /// Its diff.
     pub diff: &'a str,
+    /// Its files, which an editor may open.
     pub files: &'a [String],
 }
 
 /// How a run talks to whoever drives it: progress events, and (with `--interactive`) a
 /// decision about each verified batch. A closure over events is enough for the rest.
 pub trait Hooks {
+    /// Something happened.
     fn event(&mut self, event: Event<'_>);
     /// Only called when `RunOptions::interactive` is set.
     fn review(&mut self, _review: &Review<'_>) -> Decision {

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::RunState;
 use crate::plan::{Batch, Phase};
 use crate::transform::Transformed;
 use crate::verify::CommandResult;
@@ -240,42 +239,6 @@ pub struct TokenUsage {
 }
 
 impl RunReport {
-    /// The report of a run from its state.
-    pub fn of_state(
-        state: &RunState,
-        outcome: Outcome,
-        final_verify: Vec<CommandResult>,
-        started: Instant,
-    ) -> RunReport {
-        RunReport {
-            recipe: state.recipe.name.clone(),
-            dry_run: false,
-            branch: Some(state.branch.clone()),
-            started_from: state.started_from.clone(),
-            outcome,
-            commits: state
-                .batches
-                .iter()
-                .filter_map(|b| b.commit.clone())
-                .collect(),
-            files_changed: distinct_files(&state.batches),
-            // A `--batch K` run reports on its one batch.
-            batches: state
-                .batches
-                .iter()
-                .filter(|b| state.only.is_none_or(|k| k == b.index))
-                .cloned()
-                .collect(),
-            final_verify,
-            duration_ms: started.elapsed().as_millis() as u64,
-            tokens: TokenUsage {
-                input: state.tokens_in,
-                output: state.tokens_out,
-            },
-            transcript: None,
-        }
-    }
-
     /// The report of a run that changed nothing: a dry run, or a plan with no batches.
     pub fn unchanged(
         recipe: &str,
@@ -302,7 +265,7 @@ impl RunReport {
     }
 }
 
-fn distinct_files(reports: &[BatchReport]) -> usize {
+pub(super) fn distinct_files(reports: &[BatchReport]) -> usize {
     reports
         .iter()
         .filter(|r| matches!(r.status, BatchStatus::Committed | BatchStatus::WouldCommit))

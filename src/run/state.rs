@@ -10,11 +10,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::report::{BatchReport, StartPoint};
+use std::time::Instant;
+
+use super::report::{self, BatchReport, Outcome, RunReport, StartPoint, TokenUsage};
 use crate::change::ChangeSet;
 use crate::plan::Plan;
 use crate::recipe::{Origin, Recipe};
 use crate::transform::Usage;
+use crate::verify::CommandResult;
 
 /// The state file's format version.
 pub const VERSION: u32 = 1;
@@ -29,13 +32,16 @@ pub enum RunStatus {
     Interrupted,
     /// Stopped on a failed batch; resumable (the failed batch is tried again).
     Stopped,
+    /// Every batch done; the branch is ready for review.
     Done,
+    /// Given up: back where it began.
     Aborted,
 }
 
 /// The recipe a run carries out, as it was when the run began.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecipeRecord {
+    /// The recipe's name.
     pub name: String,
     /// How messages name it.
     pub display: String,
@@ -43,38 +49,51 @@ pub struct RecipeRecord {
     pub path: Option<PathBuf>,
     /// Git blob id of the text: a changed recipe is noticed on resume.
     pub hash: String,
+    /// Its text, as the run carries it out.
     pub text: String,
 }
 
 /// A file of the batch in progress, as it was before the batch (`None`: it did not exist).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SavedFile {
+    /// The file.
     pub path: String,
+    /// Its text before the batch.
     pub before: Option<String>,
 }
 
 /// The batch whose files may be on disk but not committed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InProgress {
+    /// The batch.
     pub batch: usize,
+    /// Its files before it.
     pub files: Vec<SavedFile>,
 }
 
 /// Everything needed to report on, resume or abort a run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunState {
+    /// The format version (see [`VERSION`]).
     pub version: u32,
+    /// The run's id: the recipe's name and when it began.
     pub id: String,
+    /// The recipe, as it was when the run began.
     pub recipe: RecipeRecord,
+    /// Where the run began.
     pub started_from: StartPoint,
     /// The run's branch (short name).
     pub branch: String,
+    /// Where it stands.
     pub status: RunStatus,
+    /// The plan being carried out.
     pub plan: Plan,
     /// One per planned batch, in order (`not_run` until reached).
     pub batches: Vec<BatchReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The batch whose files may be written but not committed.
     pub in_progress: Option<InProgress>,
+    /// Whether a failed batch is skipped rather than stopping the run.
     pub keep_going: bool,
     /// `run --batch K`: the one batch this run carries out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,8 +105,10 @@ pub struct RunState {
     #[serde(default)]
     pub tokens_in: u64,
     #[serde(default)]
+    /// Model answer tokens used so far.
     pub tokens_out: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why the run last stopped.
     pub last_error: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub updated_ms: u64,
@@ -98,10 +119,14 @@ pub struct RunState {
 pub enum StateError {
     #[error("cannot write the run state in {path}: {source}")]
     #[diagnostic(code(ripple::state::write))]
+    /// The state file could not be written.
     Write {
+        /// The file.
         path: String,
+        /// Why.
         source: std::io::Error,
     },
+    /// The state file is missing, damaged or written by another version.
     #[error("cannot read the run state {path}: {message}")]
     #[diagnostic(
         code(ripple::state::read),
@@ -109,7 +134,12 @@ pub enum StateError {
             "the file is git-ripple's own; if it is damaged, `git ripple abort` cannot use it either: switch branches with git and delete .git/ripple/current"
         )
     )]
-    Read { path: String, message: String },
+    Read {
+        /// The file.
+        path: String,
+        /// Why it cannot be used.
+        message: String,
+    },
 }
 
 fn ripple_dir(git_dir: &Path) -> PathBuf {
@@ -140,6 +170,42 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
 }
 
 impl RunState {
+    /// The report of the run as it stands.
+    pub fn report(
+        &self,
+        outcome: Outcome,
+        final_verify: Vec<CommandResult>,
+        started: Instant,
+    ) -> RunReport {
+        RunReport {
+            recipe: self.recipe.name.clone(),
+            dry_run: false,
+            branch: Some(self.branch.clone()),
+            started_from: self.started_from.clone(),
+            outcome,
+            commits: self
+                .batches
+                .iter()
+                .filter_map(|b| b.commit.clone())
+                .collect(),
+            files_changed: report::distinct_files(&self.batches),
+            // A `--batch K` run reports on its one batch.
+            batches: self
+                .batches
+                .iter()
+                .filter(|b| self.only.is_none_or(|k| k == b.index))
+                .cloned()
+                .collect(),
+            final_verify,
+            duration_ms: started.elapsed().as_millis() as u64,
+            tokens: TokenUsage {
+                input: self.tokens_in,
+                output: self.tokens_out,
+            },
+            transcript: None,
+        }
+    }
+
     /// The state of a run about to carry out `plan` on `branch`: every batch not run yet.
     pub fn start(
         recipe: &Recipe,

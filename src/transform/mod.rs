@@ -3,7 +3,7 @@
 //! step's kind: [`transform_batch`]. A model step can also be asked to [`repair`] its batch
 //! after a failed verification.
 //!
-//! Rules live in [`rules`]; a model step asks the model through [`crate::model`] with the
+//! Rules live in `rules`; a model step asks the model through [`crate::model`] with the
 //! prompt [`crate::context`] builds, and hands the answer to [`crate::edit::protocol`] to
 //! parse and apply in memory. The formatter pass (gofmt for Go) runs here, once, for rules and
 //! models alike. This stage returns edits: it never writes the work tree, never verifies and

@@ -23,7 +23,12 @@ pub enum VcsError {
     /// gix reported an error.
     #[error("git: {what}: {message}")]
     #[diagnostic(code(ripple::git))]
-    Git { what: &'static str, message: String },
+    Git {
+        /// What was being done.
+        what: &'static str,
+        /// gix's message.
+        message: String,
+    },
     /// No author or committer identity is configured.
     #[error("git has no identity to commit with")]
     #[diagnostic(
@@ -41,7 +46,12 @@ pub enum VcsError {
             "another git command changed the repository during the run; nothing was committed for this batch"
         )
     )]
-    HeadMoved { expected: String, found: String },
+    HeadMoved {
+        /// The commit the run made last.
+        expected: String,
+        /// Where HEAD is.
+        found: String,
+    },
 }
 
 fn git_err(what: &'static str) -> impl FnOnce(gix::Error) -> VcsError {
@@ -56,6 +66,7 @@ fn git_err(what: &'static str) -> impl FnOnce(gix::Error) -> VcsError {
 pub struct HeadState {
     /// `refs/heads/main`, or `None` when HEAD is detached.
     pub branch: Option<String>,
+    /// The commit HEAD points at.
     pub commit: ObjectId,
 }
 
@@ -312,7 +323,9 @@ pub fn delete_branch(repo: &gix::Repository, name: &str) -> Result<(), VcsError>
 /// A commit git-ripple made, as `git ripple log` lists it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RippleCommit {
+    /// The commit id.
     pub commit: String,
+    /// The first line of its message.
     pub subject: String,
     /// The `Ripple-*` trailers, in order.
     pub trailers: Vec<(String, String)>,

@@ -22,14 +22,19 @@ const MAX_OUTPUT: usize = 256 * 1024;
 /// How one verify command went.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommandResult {
+    /// The command, as run.
     pub command: String,
+    /// Whether it exited 0 in time.
     pub success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Its exit code (none when killed by a signal).
     pub exit_code: Option<i32>,
+    /// Whether it was killed at its timeout.
     pub timed_out: bool,
     /// Stopped because the run was interrupted (Ctrl-C).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// How long it ran.
     pub duration_ms: u64,
     /// The last meaningful line of output (`22 passed in 0.31s`), or `ok`.
     pub summary: String,
@@ -43,7 +48,9 @@ pub struct CommandResult {
 #[error("cannot run `{command}`: {source}")]
 #[diagnostic(code(ripple::verify::spawn))]
 pub struct SpawnError {
+    /// The command.
     pub command: String,
+    /// Why it could not be started.
     pub source: std::io::Error,
 }
 
