@@ -2,6 +2,7 @@
 //! committed with a fixed identity and date. One test binary, one module per area.
 
 mod architecture;
+mod cases;
 mod common;
 mod explain;
 mod graph_go;

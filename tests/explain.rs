@@ -1,7 +1,7 @@
 //! `git ripple explain`: the prompt of a model batch, exactly as it would be sent, with token
 //! counts; contracts never carry bodies; the budget drops the farthest contracts first.
 
-use crate::common::{fixture_repo, ripple, ripple_ok};
+use crate::common::{FakeModel, Ripple, chat_answer, fixture_repo, git, ripple, ripple_ok};
 
 /// `git ripple explain model-rename-fetch-order --batch 2 --format json`, plus `extra` flags.
 fn explain_json(dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
@@ -93,4 +93,95 @@ fn a_model_step_is_refused_before_any_change() {
         crate::common::git(repo.path(), &["status", "--porcelain"]),
         ""
     );
+}
+
+#[test]
+fn explain_prints_exactly_the_first_request_of_a_run() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    let explained = explain_json(dir, &[]);
+    let explained_first = Ripple::new(dir)
+        .args(&[
+            "explain",
+            "model-rename-fetch-order",
+            "--batch",
+            "1",
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_ne!(explained["text"], explained_first["text"], "two batches");
+    // A model that answers nothing useful: only the first request matters here.
+    let model = FakeModel::start(Box::new(|_, _| (200, Vec::new(), chat_answer("no edits"))));
+    let spec = format!("openai-compatible:fake@{}/v1", model.url);
+    let out = Ripple::new(dir)
+        .args(&["run", "model-rename-fetch-order", "--model", &spec])
+        .output();
+    assert_eq!(out.status.code(), Some(3), "the answer is refused");
+    let first = &model.requests()[0];
+    let body: serde_json::Value = serde_json::from_str(&first.body).expect("json body");
+    assert_eq!(body["messages"][0]["role"], "system");
+    assert_eq!(body["messages"][0]["content"], explained_first["system"]);
+    assert_eq!(body["messages"][1]["content"], explained_first["text"]);
+}
+
+#[test]
+fn a_dry_run_of_every_bundled_recipe_succeeds_without_a_model() {
+    let listing = fixture_repo("python/shop");
+    let listed = Ripple::new(listing.path())
+        .args(&["recipes", "--format", "json"])
+        .json();
+    let mut bundled: Vec<String> = listed
+        .as_array()
+        .expect("recipes")
+        .iter()
+        .filter(|r| r["origin"] == "bundled")
+        .map(|r| r["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    bundled.sort();
+    let mut covered = Vec::new();
+    for (fixture, recipes) in [
+        (
+            "python/shop",
+            &[
+                "model-deprecate-fetch-order",
+                "model-rename-fetch-order",
+                "python-utcnow",
+                "rename-fetch-order",
+            ][..],
+        ),
+        ("go/shop", &["go-ioutil", "rename-go-fetch-order"][..]),
+    ] {
+        let repo = fixture_repo(fixture);
+        let before = git(repo.path(), &["show-ref"]);
+        for recipe in recipes {
+            let report = Ripple::new(repo.path())
+                .args(&["run", recipe, "--dry-run", "--format", "json"])
+                .json();
+            assert_eq!(report["outcome"], "success", "{recipe}: {report:#}");
+            assert_eq!(report["dry_run"], true);
+            crate::common::assert_matches_schema(report.to_string().as_bytes());
+            for b in report["batches"].as_array().expect("batches") {
+                let status = b["status"].as_str().unwrap_or("");
+                if recipe.starts_with("model-") {
+                    assert_eq!(status, "not_simulated", "{recipe}: {b:#}");
+                } else {
+                    assert!(
+                        ["would_commit", "unchanged"].contains(&status),
+                        "{recipe}: {b:#}"
+                    );
+                }
+            }
+            covered.push(recipe.to_string());
+        }
+        assert_eq!(git(repo.path(), &["show-ref"]), before, "nothing made");
+        assert_eq!(git(repo.path(), &["status", "--porcelain"]), "");
+    }
+    covered.sort();
+    assert_eq!(covered, bundled, "every bundled recipe is dry-run");
+    let text = ripple_ok(
+        listing.path(),
+        &["run", "model-rename-fetch-order", "--dry-run"],
+    );
+    assert!(text.contains("not simulated (needs a model)"), "{text}");
 }

@@ -6,8 +6,8 @@
 use std::process::Command;
 
 use crate::common::{
-    FakeModel, RecordedRequest, chat_answer, commit_all, commits_between, fixture_repo, git,
-    prompt_files,
+    FakeModel, RecordedRequest, Ripple, chat_answer, commit_all, commits_between, fixture_repo,
+    git, prompt_files,
 };
 
 const RECIPE: &str = r#"name = "review-db"
@@ -64,21 +64,7 @@ fn review_patch(prompt: &str) -> String {
 }
 
 fn run_with(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-ripple"));
-    cmd.arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("RIPPLE_RETRY_BASE_MS", "1")
-        .env_remove("RIPPLE_MODEL")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("ANTHROPIC_API_KEY")
-        .env_remove("RIPPLE_API_KEY");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run git-ripple")
+    Ripple::new(dir).envs(env).args(args).output()
 }
 
 fn setup() -> tempfile::TempDir {
@@ -661,4 +647,118 @@ fn a_deprecation_in_three_model_steps_through_every_wire_format() {
             "ripple/model-deprecate-fetch-order",
         );
     }
+}
+
+#[test]
+fn a_dry_run_with_a_model_rehearses_in_a_scratch_worktree_and_replays() {
+    let repo = setup();
+    let dir = repo.path();
+    let (model, spec) = reviewer();
+    let before = (
+        git(dir, &["show-ref"]),
+        git(dir, &["status", "--porcelain", "--untracked-files=all"]),
+    );
+    let out = run_with(
+        dir,
+        &[],
+        &[
+            "run",
+            "review.toml",
+            "--dry-run",
+            "--model",
+            &spec,
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    crate::common::assert_matches_schema(&out.stdout);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["outcome"], "success");
+    assert_eq!(
+        model.requests().len(),
+        2,
+        "the model was asked for each batch"
+    );
+    for b in report["batches"].as_array().expect("batches") {
+        assert_eq!(b["status"], "would_commit", "{b:#}");
+        assert!(
+            b["diff"]
+                .as_str()
+                .is_some_and(|d| d.contains("+# reviewed")),
+            "{b:#}"
+        );
+        assert!(
+            b["verify"][0]["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains("passed")),
+            "verified by the recipe's command: {b:#}"
+        );
+    }
+    // Nothing changed in the repository: no branch, no commit, no file.
+    let ripple_state = dir.join(".git/ripple");
+    assert_eq!(
+        (
+            git(dir, &["show-ref"]),
+            git(dir, &["status", "--porcelain", "--untracked-files=all"])
+        ),
+        before
+    );
+    assert!(
+        !std::fs::read_to_string(dir.join("src/shopcore/db/queries.py"))
+            .expect("read")
+            .starts_with("# reviewed"),
+        "the work tree is untouched"
+    );
+    assert!(!ripple_state.join("current").exists(), "no run in progress");
+    // The rehearsal's transcript answers a real run, without the model.
+    let transcript = report["transcript"].as_str().expect("a transcript");
+    let asked = model.requests().len();
+    let out = run_with(
+        dir,
+        &[],
+        &[
+            "run",
+            "review.toml",
+            "--replay",
+            transcript,
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(model.requests().len(), asked, "replayed, not asked");
+    assert_eq!(commits_between(dir, "main", "ripple/review-db").len(), 2);
+    assert_reviewed(dir);
+}
+
+#[test]
+fn a_bad_model_spec_in_the_recipe_points_at_it() {
+    let repo = setup();
+    let dir = repo.path();
+    let text = std::fs::read_to_string(dir.join("review.toml")).expect("read");
+    std::fs::write(
+        dir.join("review.toml"),
+        text.replacen("[[step]]", "model = \"gpt-4\"\n[[step]]", 1),
+    )
+    .expect("write");
+    commit_all(dir, "a recipe with a bad spec");
+    let out = run_with(dir, &[], &["run", "review.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`gpt-4` is not a model spec"), "{err}");
+    assert!(
+        err.contains("review.toml:2:"),
+        "points at the recipe's line: {err}"
+    );
+    assert_eq!(git(dir, &["branch", "--list", "ripple/*"]), "");
 }

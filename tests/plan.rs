@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 
 use crate::common::{commit_all, fixture_repo, graph_json, import_edges, ripple, ripple_ok};
 
@@ -137,17 +136,10 @@ fn plans_are_identical_whatever_the_thread_count() {
     ] {
         let repo = fixture_repo(fixture);
         let run = |threads: &str| {
-            let out = Command::new(env!("CARGO_BIN_EXE_git-ripple"))
-                .args(["-C"])
-                .arg(repo.path())
-                .args(["plan", recipe, "--format", "json"])
+            crate::common::Ripple::new(repo.path())
+                .args(&["plan", recipe, "--format", "json"])
                 .env("RAYON_NUM_THREADS", threads)
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .output()
-                .expect("run git-ripple");
-            assert!(out.status.success());
-            out.stdout
+                .ok()
         };
         let one = run("1");
         assert_eq!(one, run("4"), "{recipe}: 1 thread vs 4");

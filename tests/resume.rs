@@ -2,9 +2,11 @@
 //! the same commits as an uninterrupted run; abort puts everything back; status and log report.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::common::{commit_all, commits_between, fixture_repo, git, ripple};
+use crate::common::{
+    Ripple, assert_matches_schema, assert_ok, commit_all, commits_between, fixture_repo, git,
+    ripple, ripple_ok,
+};
 
 /// Durations (`0.11s`) blanked: the one thing in a commit message that depends on the clock.
 fn blank_durations(text: &str) -> String {
@@ -56,34 +58,16 @@ fn one_line(stderr: &[u8]) -> String {
 }
 
 fn ripple_with_failpoint(dir: &Path, failpoint: &str, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_git-ripple"))
-        .arg("-C")
-        .arg(dir)
-        .args(args)
+    Ripple::new(dir)
         .env("RIPPLE_FAILPOINT", failpoint)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .args(args)
         .output()
-        .expect("run git-ripple")
-}
-
-fn expect_ok(out: &std::process::Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?}):\n{}\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
 fn killed_anywhere_then_resumed_gives_the_same_commits() {
     let reference = fixture_repo("python/shop");
-    expect_ok(
-        &ripple(reference.path(), &["run", "rename-fetch-order"]),
-        "uninterrupted run",
-    );
+    assert_ok(&ripple(reference.path(), &["run", "rename-fetch-order"]));
     let expected = commit_contents(reference.path(), "ripple/rename-fetch-order");
     assert_eq!(expected.len(), 5);
 
@@ -102,7 +86,7 @@ fn killed_anywhere_then_resumed_gives_the_same_commits() {
         );
 
         let resumed = ripple(dir, &["resume", "--format", "json"]);
-        expect_ok(&resumed, point);
+        assert_ok(&resumed);
         let report: serde_json::Value = serde_json::from_slice(&resumed.stdout).expect("report");
         assert_eq!(report["outcome"], "success", "{point}");
         assert_eq!(
@@ -132,10 +116,10 @@ fn killed_anywhere_then_resumed_gives_the_same_commits() {
 fn max_batches_pauses_and_resume_finishes() {
     let repo = fixture_repo("python/shop");
     let dir = repo.path();
-    expect_ok(
-        &ripple(dir, &["run", "rename-fetch-order", "--max-batches", "2"]),
-        "first two batches",
-    );
+    assert_ok(&ripple(
+        dir,
+        &["run", "rename-fetch-order", "--max-batches", "2"],
+    ));
     assert_eq!(
         commits_between(dir, "main", "ripple/rename-fetch-order").len(),
         2
@@ -153,7 +137,7 @@ fn max_batches_pauses_and_resume_finishes() {
         "{}",
         one_line(&again.stderr)
     );
-    expect_ok(&ripple(dir, &["run", "--resume"]), "resume");
+    assert_ok(&ripple(dir, &["run", "--resume"]));
     assert_eq!(
         commits_between(dir, "main", "ripple/rename-fetch-order").len(),
         5
@@ -185,7 +169,7 @@ fn abort_restores_the_starting_state_exactly() {
     let killed = ripple_with_failpoint(dir, "applied:3", &["run", "rename-fetch-order"]);
     assert_eq!(killed.status.code(), None);
     let out = ripple(dir, &["abort"]);
-    expect_ok(&out, "abort");
+    assert_ok(&out);
     assert_eq!(
         state(dir),
         before,
@@ -206,11 +190,11 @@ fn abort_restores_the_starting_state_exactly() {
 
     // --delete-branch removes it too.
     git(dir, &["branch", "-D", "ripple/rename-fetch-order"]);
-    expect_ok(
-        &ripple(dir, &["run", "rename-fetch-order", "--max-batches", "1"]),
-        "run",
-    );
-    expect_ok(&ripple(dir, &["abort", "--delete-branch"]), "abort");
+    assert_ok(&ripple(
+        dir,
+        &["run", "rename-fetch-order", "--max-batches", "1"],
+    ));
+    assert_ok(&ripple(dir, &["abort", "--delete-branch"]));
     assert_eq!(git(dir, &["branch", "--list", "ripple/*"]), "");
     assert_eq!(state(dir), before);
 }
@@ -226,10 +210,7 @@ fn resume_refuses_a_changed_recipe_or_a_moved_branch() {
     )
     .expect("write");
     commit_all(dir, "recipe");
-    expect_ok(
-        &ripple(dir, &["run", "rename.toml", "--max-batches", "1"]),
-        "run",
-    );
+    assert_ok(&ripple(dir, &["run", "rename.toml", "--max-batches", "1"]));
 
     // The recipe changes (and is committed, so the tree is clean).
     std::fs::write(
@@ -254,35 +235,8 @@ fn resume_refuses_a_changed_recipe_or_a_moved_branch() {
     assert_eq!(out.status.code(), Some(2));
     let err = one_line(&out.stderr);
     assert!(err.contains("HEAD moved"), "{err}");
-    expect_ok(&ripple(dir, &["resume", "--force"]), "resume --force");
+    assert_ok(&ripple(dir, &["resume", "--force"]));
     assert_eq!(git(dir, &["status", "--porcelain"]), "");
-}
-
-/// Validate a JSON document against `docs/run-report.schema.json` with Python's jsonschema
-/// (installed by scripts/test).
-fn assert_matches_schema(report: &[u8]) {
-    let schema =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/run-report.schema.json");
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let path = dir.path().join("report.json");
-    std::fs::write(&path, report).expect("write report");
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import json, sys, jsonschema\n\
-             schema = json.load(open(sys.argv[1]))\n\
-             jsonschema.Draft202012Validator.check_schema(schema)\n\
-             jsonschema.validate(json.load(open(sys.argv[2])), schema, cls=jsonschema.Draft202012Validator)",
-        ])
-        .arg(&schema)
-        .arg(&path)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "report does not match the schema:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -294,7 +248,7 @@ fn reports_match_their_documented_schema() {
         dir,
         &["run", "rename-fetch-order", "--dry-run", "--format", "json"],
     );
-    expect_ok(&dry, "dry run");
+    assert_ok(&dry);
     assert_matches_schema(&dry.stdout);
     let first = ripple(
         dir,
@@ -307,10 +261,10 @@ fn reports_match_their_documented_schema() {
             "json",
         ],
     );
-    expect_ok(&first, "first batch");
+    assert_ok(&first);
     assert_matches_schema(&first.stdout);
     let rest = ripple(dir, &["resume", "--format", "json"]);
-    expect_ok(&rest, "resume");
+    assert_ok(&rest);
     assert_matches_schema(&rest.stdout);
 
     let repo = fixture_repo("python/shop");
@@ -331,7 +285,7 @@ fn one_batch_of_a_level_runs_on_top_of_its_dependencies() {
     let repo = fixture_repo("python/shop");
     let dir = repo.path();
     let plan = ripple(dir, &["plan", "rename-fetch-order", "--format", "json"]);
-    expect_ok(&plan, "plan");
+    assert_ok(&plan);
     std::fs::write(dir.join("plan.json"), &plan.stdout).expect("write plan");
     std::fs::write(dir.join(".gitignore"), "__pycache__/\nplan.json\n").expect("ignore");
     commit_all(dir, "ignore the plan");
@@ -356,20 +310,17 @@ fn one_batch_of_a_level_runs_on_top_of_its_dependencies() {
         one_line(&out.stderr)
     );
     // Level 0: batch 1 on its own branch.
-    expect_ok(
-        &ripple(
-            dir,
-            &[
-                "run",
-                "rename-fetch-order",
-                "--batch",
-                "1",
-                "--plan",
-                "plan.json",
-            ],
-        ),
-        "batch 1",
-    );
+    assert_ok(&ripple(
+        dir,
+        &[
+            "run",
+            "rename-fetch-order",
+            "--batch",
+            "1",
+            "--plan",
+            "plan.json",
+        ],
+    ));
     assert_eq!(
         git(dir, &["symbolic-ref", "--short", "HEAD"]).trim(),
         "ripple/rename-fetch-order-batch-1"
@@ -389,7 +340,7 @@ fn one_batch_of_a_level_runs_on_top_of_its_dependencies() {
             "json",
         ],
     );
-    expect_ok(&out, "batch 2");
+    assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(
         report["batches"].as_array().map(Vec::len),
@@ -428,22 +379,17 @@ fn one_batch_of_a_level_runs_on_top_of_its_dependencies() {
 fn interactive_review_accepts_skips_edits_and_quits() {
     let repo = fixture_repo("python/shop");
     let dir = repo.path();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_git-ripple"))
-        .arg("-C")
-        .arg(dir)
-        .args([
+    let mut child = Ripple::new(dir)
+        .args(&[
             "run",
             "rename-fetch-order",
             "--interactive",
             "--format",
             "json",
         ])
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("NO_COLOR", "1")
+        .command()
         // An editor that changes nothing: the batch is verified again and asked about again.
         .env("EDITOR", "true")
-        .env_remove("VISUAL")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -511,7 +457,7 @@ fn git_config_sets_the_branch_prefix_and_default_verify_commands() {
     )
     .expect("write");
     commit_all(dir, "recipe without verify commands");
-    expect_ok(&ripple(dir, &["run", "plain.toml", "--ci"]), "run");
+    assert_ok(&ripple(dir, &["run", "plain.toml", "--ci"]));
     let message = git(dir, &["log", "-1", "--format=%B", "migrations/plain"]);
     assert!(message.contains("Ripple-Verified: true (ok)"), "{message}");
     assert!(
@@ -524,7 +470,7 @@ fn git_config_sets_the_branch_prefix_and_default_verify_commands() {
 fn quiet_prints_only_the_report() {
     let repo = fixture_repo("python/shop");
     let out = ripple(repo.path(), &["-q", "run", "python-utcnow"]);
-    expect_ok(&out, "quiet run");
+    assert_ok(&out);
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "",
@@ -544,12 +490,9 @@ fn killed_while_a_verify_command_runs_then_resumed() {
     .expect("write");
     std::fs::write(dir.join(".gitignore"), "__pycache__/\n.verifying\n").expect("ignore");
     commit_all(dir, "recipe");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_git-ripple"))
-        .arg("-C")
-        .arg(dir)
-        .args(["run", "slow.toml"])
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+    let mut child = Ripple::new(dir)
+        .args(&["run", "slow.toml"])
+        .command()
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -562,8 +505,73 @@ fn killed_while_a_verify_command_runs_then_resumed() {
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let out = ripple(dir, &["resume", "--format", "json"]);
-    expect_ok(&out, "resume");
+    assert_ok(&out);
     assert_eq!(commits_between(dir, "main", "ripple/slow").len(), 5);
     assert_eq!(git(dir, &["status", "--porcelain"]), "");
     git(dir, &["fsck", "--no-progress"]);
+}
+
+#[test]
+fn a_plan_file_carries_data_never_commands() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::write(dir.join(".gitignore"), "__pycache__/\n*.json\npwned\n").expect("ignore");
+    commit_all(dir, "ignore plans");
+    let mut plan = Ripple::new(dir)
+        .args(&["plan", "rename-fetch-order", "--format", "json"])
+        .json();
+    // Someone edits the plan's commands: the run still runs the recipe's.
+    let batch = &mut plan["steps"][0]["batches"][0];
+    assert_eq!(batch["verify"][0], "python -m pytest -q");
+    batch["verify"] = serde_json::json!(["touch pwned && false"]);
+    std::fs::write(dir.join("edited.json"), plan.to_string()).expect("write plan");
+    let report = Ripple::new(dir)
+        .args(&[
+            "run",
+            "rename-fetch-order",
+            "--batch",
+            "1",
+            "--plan",
+            "edited.json",
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(report["outcome"], "success");
+    assert_eq!(
+        report["batches"][0]["verify"][0]["command"], "python -m pytest -q",
+        "the recipe's command ran"
+    );
+    assert!(!dir.join("pwned").exists(), "the plan's command never ran");
+
+    // A plan made from another version of the recipe is refused.
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    let recipe = "name = \"rename\"\n[[step]]\nkind = \"rename\"\nsymbol = \"shopcore.db.queries.fetch_order\"\nto = \"load_order\"\n";
+    std::fs::write(dir.join("rename.toml"), recipe).expect("recipe");
+    std::fs::write(dir.join(".gitignore"), "__pycache__/\n*.json\n").expect("ignore");
+    commit_all(dir, "recipe");
+    let plan = ripple_ok(dir, &["plan", "rename.toml", "--format", "json"]);
+    std::fs::write(dir.join("plan.json"), plan).expect("write plan");
+    std::fs::write(
+        dir.join("rename.toml"),
+        recipe.replace("load_order", "get_order"),
+    )
+    .expect("edit recipe");
+    commit_all(dir, "recipe changed");
+    let out = ripple(
+        dir,
+        &["run", "rename.toml", "--batch", "1", "--plan", "plan.json"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        one_line(&out.stderr).contains("the plan was made from another version of the recipe"),
+        "{}",
+        one_line(&out.stderr)
+    );
+    assert_eq!(
+        git(dir, &["branch", "--list", "ripple/*"]),
+        "",
+        "nothing made"
+    );
 }

@@ -1,29 +1,11 @@
-//! `git ripple run` end to end on the fixtures: the bundled recipes make the expected commits,
-//! every commit passes the real toolchain on its own, the final diffs match snapshots, decoys
-//! stay untouched; failures roll back exactly; dirty trees are refused; dry runs change nothing.
+//! `git ripple run` end to end on the fixtures: what a run promises beyond the transform cases
+//! (`tests/cases/`, compared whole): trailers and identity, failures roll back exactly, dirty
+//! trees are refused, dry runs change nothing, interrupts leave nothing half-applied.
 
 use std::path::Path;
 
-use crate::common::{
-    assert_each_commit_passes, commit_all, commits_between, decoy_texts, fixture_repo, git, ripple,
-};
-
-const PYTEST: &[&str] = &["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"];
-const GO_BUILD: &[&str] = &["go", "build", "./..."];
-const GO_VET: &[&str] = &["go", "vet", "./..."];
-const GO_TEST: &[&str] = &["go", "test", "./..."];
-
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let out = ripple(dir, args);
-    assert!(
-        out.status.success(),
-        "git ripple {args:?} failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::cases::{prepare, run_case};
+use crate::common::{Ripple, commit_all, commits_between, fixture_repo, git, ripple, ripple_ok};
 
 /// Write a recipe file into the repository (committed by the caller, or left untracked).
 fn add_recipe(dir: &Path, file: &str, text: &str) {
@@ -47,31 +29,10 @@ fn repo_state(dir: &Path) -> String {
 
 #[test]
 fn python_rename_makes_one_green_commit_per_batch() {
-    let repo = fixture_repo("python/shop");
-    let dir = repo.path();
-    let main_before = git(dir, &["rev-parse", "main"]);
-    let report: serde_json::Value = serde_json::from_str(&run_ok(
-        dir,
-        &["run", "rename-fetch-order", "--format", "json"],
-    ))
-    .expect("json report");
-    assert_eq!(report["outcome"], "success");
-    assert_eq!(report["branch"], "ripple/rename-fetch-order");
-
-    let commits = commits_between(dir, "main", "ripple/rename-fetch-order");
-    assert_eq!(commits.len(), 5, "one commit per planned batch");
-    assert_eq!(report["commits"].as_array().map(Vec::len), Some(5));
-    assert_eq!(
-        git(dir, &["rev-parse", "main"]),
-        main_before,
-        "main untouched"
-    );
-    assert_eq!(
-        git(dir, &["symbolic-ref", "--short", "HEAD"]).trim(),
-        "ripple/rename-fetch-order"
-    );
-    assert_eq!(git(dir, &["status", "--porcelain"]), "", "clean work tree");
-
+    let ran = run_case("python-rename-fetch-order");
+    let dir = ran.repo.path();
+    assert_eq!(ran.branch, "ripple/rename-fetch-order");
+    assert_eq!(ran.report["commits"].as_array().map(Vec::len), Some(5));
     // Trailers and the user's identity.
     let last = git(dir, &["log", "-1", "--format=%an <%ae>%n%B"]);
     assert!(
@@ -95,13 +56,6 @@ fn python_rename_makes_one_green_commit_per_batch() {
         ],
     );
     assert_eq!(trailers.trim(), "5/5", "git parses the trailers");
-
-    insta::assert_snapshot!(
-        "python_rename_diff",
-        git(dir, &["diff", "main", "ripple/rename-fetch-order"])
-    );
-    assert_eq!(decoy_texts(dir, "main"), decoy_texts(dir, "HEAD"));
-    assert_each_commit_passes(dir, &commits, &[PYTEST], "ripple/rename-fetch-order");
     // The old name is gone except in the decoys and test names.
     let left = git(dir, &["grep", "-n", "fetch_order", "--", "*.py"]);
     for line in left.lines() {
@@ -114,38 +68,19 @@ fn python_rename_makes_one_green_commit_per_batch() {
 
 #[test]
 fn go_rename_keeps_every_commit_building() {
-    let repo = fixture_repo("go/shop");
-    let dir = repo.path();
-    run_ok(dir, &["run", "rename-go-fetch-order"]);
-    let commits = commits_between(dir, "main", "ripple/rename-go-fetch-order");
-    assert_eq!(commits.len(), 4);
-    insta::assert_snapshot!(
-        "go_rename_diff",
-        git(dir, &["diff", "main", "ripple/rename-go-fetch-order"])
-    );
-    assert_eq!(decoy_texts(dir, "main"), decoy_texts(dir, "HEAD"));
+    let ran = run_case("go-rename-fetch-order");
     // The expand commit keeps the old name as an alias; the last one removes it.
-    let first = git(dir, &["show", &commits[0], "--", "internal/store/store.go"]);
-    assert!(first.contains("+var FetchOrder = LoadOrder"), "{first}");
-    assert_each_commit_passes(
-        dir,
-        &commits,
-        &[GO_BUILD, GO_VET, GO_TEST],
-        "ripple/rename-go-fetch-order",
+    let first = git(
+        ran.repo.path(),
+        &["show", &ran.commits[0], "--", "internal/store/store.go"],
     );
+    assert!(first.contains("+var FetchOrder = LoadOrder"), "{first}");
 }
 
 #[test]
 fn go_ioutil_rewrite_fixes_imports() {
-    let repo = fixture_repo("go/shop");
-    let dir = repo.path();
-    run_ok(dir, &["run", "go-ioutil"]);
-    let commits = commits_between(dir, "main", "ripple/go-ioutil");
-    assert_eq!(commits.len(), 1);
-    insta::assert_snapshot!(
-        "go_ioutil_diff",
-        git(dir, &["diff", "main", "ripple/go-ioutil"])
-    );
+    let ran = run_case("go-ioutil");
+    let dir = ran.repo.path();
     let left = crate::common::git_command(dir)
         .args(["grep", "-n", "ioutil", "--", "*.go"])
         .output()
@@ -155,32 +90,7 @@ fn go_ioutil_rewrite_fixes_imports() {
         "no ioutil left:\n{}",
         String::from_utf8_lossy(&left.stdout)
     );
-    let gofmt = std::process::Command::new("gofmt")
-        .args(["-l", "."])
-        .current_dir(dir)
-        .output()
-        .expect("gofmt");
-    assert_eq!(String::from_utf8_lossy(&gofmt.stdout), "", "gofmt-clean");
-    assert_each_commit_passes(
-        dir,
-        &commits,
-        &[GO_BUILD, GO_VET, GO_TEST],
-        "ripple/go-ioutil",
-    );
-}
-
-#[test]
-fn python_utcnow_rewrite_adds_the_import() {
-    let repo = fixture_repo("python/shop");
-    let dir = repo.path();
-    run_ok(dir, &["run", "python-utcnow"]);
-    let commits = commits_between(dir, "main", "ripple/python-utcnow");
-    assert_eq!(commits.len(), 1);
-    insta::assert_snapshot!(
-        "python_utcnow_diff",
-        git(dir, &["diff", "main", "ripple/python-utcnow"])
-    );
-    assert_each_commit_passes(dir, &commits, &[PYTEST], "ripple/python-utcnow");
+    gofmt_clean(dir);
 }
 
 #[test]
@@ -307,7 +217,7 @@ fn dry_run_prints_diffs_and_changes_nothing() {
     let repo = fixture_repo("go/shop");
     let dir = repo.path();
     let before = repo_state(dir);
-    let out = run_ok(dir, &["run", "rename-go-fetch-order", "--dry-run"]);
+    let out = ripple_ok(dir, &["run", "rename-go-fetch-order", "--dry-run"]);
     assert_eq!(
         repo_state(dir),
         before,
@@ -383,70 +293,6 @@ template = "fetch order"
     assert_eq!(commits_between(dir, "main", "ripple/break").len(), 0);
 }
 
-#[test]
-fn python_module_move_updates_every_import() {
-    let repo = fixture_repo("python/shop");
-    let dir = repo.path();
-    add_recipe(
-        dir,
-        "move.toml",
-        r#"name = "move-queries"
-[[step]]
-kind = "move"
-from = "shopcore.db.queries"
-to = "shopcore.storage.queries"
-[verify]
-commands = ["python -m pytest -q -p no:cacheprovider"]
-"#,
-    );
-    commit_all(dir, "add recipe");
-    run_ok(dir, &["run", "move.toml"]);
-    let commits = commits_between(dir, "main", "ripple/move-queries");
-    assert_eq!(commits.len(), 1);
-    assert!(dir.join("src/shopcore/storage/queries.py").is_file());
-    assert!(dir.join("src/shopcore/storage/__init__.py").is_file());
-    assert!(!dir.join("src/shopcore/db/queries.py").exists());
-    insta::assert_snapshot!(
-        "python_move_diff",
-        git(dir, &["diff", "-M", "main", "ripple/move-queries"])
-    );
-    assert_each_commit_passes(dir, &commits, &[PYTEST], "ripple/move-queries");
-}
-
-#[test]
-fn go_package_move_renames_the_package_and_its_qualifiers() {
-    let repo = fixture_repo("go/shop");
-    let dir = repo.path();
-    add_recipe(
-        dir,
-        "move.toml",
-        r#"name = "move-store"
-[[step]]
-kind = "move"
-from = "example.com/shop/internal/store"
-to = "example.com/shop/internal/storage"
-[verify]
-commands = ["go build ./...", "go vet ./..."]
-"#,
-    );
-    commit_all(dir, "add recipe");
-    run_ok(dir, &["run", "move.toml"]);
-    let commits = commits_between(dir, "main", "ripple/move-store");
-    assert_eq!(commits.len(), 1);
-    assert!(dir.join("internal/storage/store.go").is_file());
-    assert!(!dir.join("internal/store").exists());
-    insta::assert_snapshot!(
-        "go_move_diff",
-        git(dir, &["diff", "-M", "main", "ripple/move-store"])
-    );
-    assert_each_commit_passes(
-        dir,
-        &commits,
-        &[GO_BUILD, GO_VET, GO_TEST],
-        "ripple/move-store",
-    );
-}
-
 fn gofmt_clean(dir: &Path) {
     let gofmt = std::process::Command::new("gofmt")
         .args(["-l", "."])
@@ -458,32 +304,12 @@ fn gofmt_clean(dir: &Path) {
 
 #[test]
 fn go_type_rename_follows_embedded_fields_and_stays_gofmt_clean() {
-    let repo = fixture_repo("go/shop");
-    let dir = repo.path();
-    add_recipe(
-        dir,
-        "order.toml",
-        r#"name = "rename-order-type"
-[[step]]
-kind = "rename"
-symbol = "example.com/shop/models.Order"
-to = "PurchaseOrder"
-[batch]
-max_files = 6
-[verify]
-commands = ["go build ./...", "go vet ./..."]
-"#,
-    );
-    // A literal in another package sets the embedded field by name.
-    std::fs::write(
-        dir.join("cmd/shopd/render.go"),
-        "package main\n\nimport (\n\tapi \"example.com/shop/api/v2\"\n\t\"example.com/shop/models\"\n)\n\nfunc render(o models.Order) api.OrderResponse {\n\treturn api.OrderResponse{Order: o, Total: \"0\"}\n}\n",
-    )
-    .expect("write");
-    commit_all(dir, "add recipe");
-    let plan: serde_json::Value =
-        serde_json::from_str(&run_ok(dir, &["plan", "order.toml", "--format", "json"]))
-            .expect("plan");
+    // The case adds cmd/shopd/render.go: a literal in another package that sets the embedded
+    // field by name.
+    let case = prepare("go-rename-order-type");
+    let plan = Ripple::new(case.repo.path())
+        .args(&["plan", &case.recipe, "--format", "json"])
+        .json();
     let batches = plan["steps"][0]["batches"].as_array().expect("batches");
     let batch_of = |f: &str| {
         batches.iter().position(|b| {
@@ -506,111 +332,29 @@ commands = ["go build ./...", "go vet ./..."]
                 .contains("that `OrderResponse` embeds")),
         "{targets:?}"
     );
-    run_ok(dir, &["run", "order.toml"]);
-    let render = std::fs::read_to_string(dir.join("cmd/shopd/render.go")).expect("read");
-    assert!(
-        render.contains("api.OrderResponse{PurchaseOrder: o"),
-        "{render}"
-    );
-    let commits = commits_between(dir, "main", "ripple/rename-order-type");
-    assert!(commits.len() > 2, "expand, migrate, contract");
-    let types = std::fs::read_to_string(dir.join("api/v2/types.go")).expect("read");
-    assert!(
-        types.contains("\tmodels.PurchaseOrder\n"),
-        "embedded type renamed"
-    );
-    assert!(types.contains("PurchaseOrder: o,"), "keyed field renamed");
-    let pricing = std::fs::read_to_string(dir.join("pricing/pricing.go")).expect("read");
-    assert!(
-        pricing.contains("Quote(sku string, qty int, price Cents) PurchaseOrder"),
-        "{pricing}"
-    );
-    gofmt_clean(dir);
-    assert_eq!(decoy_texts(dir, "main"), decoy_texts(dir, "HEAD"));
-    assert_each_commit_passes(
-        dir,
-        &commits,
-        &[GO_BUILD, GO_VET, GO_TEST],
-        "ripple/rename-order-type",
-    );
-}
-
-#[test]
-fn python_class_rename_covers_string_annotations() {
-    let repo = fixture_repo("python/shop");
-    let dir = repo.path();
-    add_recipe(
-        dir,
-        "order.toml",
-        r#"name = "rename-order-class"
-[[step]]
-kind = "rename"
-symbol = "shopcore.models.Order"
-to = "PurchaseOrder"
-[batch]
-max_files = 6
-[verify]
-commands = ["python -m pytest -q -p no:cacheprovider"]
-"#,
-    );
-    commit_all(dir, "add recipe");
-    run_ok(dir, &["run", "order.toml"]);
-    let commits = commits_between(dir, "main", "ripple/rename-order-class");
-    let diff = git(dir, &["diff", "main", "ripple/rename-order-class"]);
-    assert!(
-        diff.contains("+def serialize(order: \"PurchaseOrder\") -> dict:"),
-        "{diff}"
-    );
-    assert_eq!(decoy_texts(dir, "main"), decoy_texts(dir, "HEAD"));
-    assert_each_commit_passes(dir, &commits, &[PYTEST], "ripple/rename-order-class");
+    let ran = case.run();
+    assert!(ran.commits.len() > 2, "expand, migrate, contract");
+    gofmt_clean(ran.repo.path());
 }
 
 #[test]
 fn later_steps_are_planned_on_what_earlier_steps_leave() {
-    let repo = fixture_repo("python/shop");
-    let dir = repo.path();
     // Step 2 renames a symbol that only exists once step 1 has run.
-    add_recipe(
-        dir,
-        "two-steps.toml",
-        r#"name = "two-steps"
-[[step]]
-kind = "rename"
-symbol = "shopcore.db.queries.fetch_order"
-to = "load_order"
-compat = "none"
-
-[[step]]
-kind = "rename"
-symbol = "shopcore.db.queries.load_order"
-to = "get_order"
-compat = "none"
-
-[verify]
-commands = ["python -m pytest -q -p no:cacheprovider"]
-"#,
-    );
-    commit_all(dir, "add recipe");
-    let plan: serde_json::Value = serde_json::from_str(&run_ok(
-        dir,
-        &["plan", "two-steps.toml", "--format", "json"],
-    ))
-    .expect("json");
+    let case = prepare("python-two-steps");
+    let dir = case.repo.path();
+    let plan = Ripple::new(dir)
+        .args(&["plan", &case.recipe, "--format", "json"])
+        .json();
     assert_eq!(plan["steps"][1]["batches"][0]["index"], 2);
     assert_eq!(plan["steps"][1]["batches"][0]["level"], 1, "after step 1");
     let before = repo_state(dir);
-    let dry = run_ok(dir, &["run", "two-steps.toml", "--dry-run"]);
+    let dry = ripple_ok(dir, &["run", &case.recipe, "--dry-run"]);
     assert!(
         dry.contains("+def get_order(order_id: int) -> Order:"),
         "{dry}"
     );
     assert_eq!(repo_state(dir), before);
-    run_ok(dir, &["run", "two-steps.toml"]);
-    let commits = commits_between(dir, "main", "ripple/two-steps");
-    assert_eq!(commits.len(), 2);
-    let queries = std::fs::read_to_string(dir.join("src/shopcore/db/queries.py")).expect("read");
-    assert!(queries.contains("def get_order("));
-    assert_each_commit_passes(dir, &commits, &[PYTEST], "ripple/two-steps");
+    case.run();
 }
 
 #[test]
@@ -623,7 +367,7 @@ fn crlf_files_keep_their_line_endings() {
     // Keep git from normalising the line endings we are testing.
     git(dir, &["config", "core.autocrlf", "false"]);
     commit_all(dir, "queries.py with CRLF line endings");
-    run_ok(dir, &["run", "rename-fetch-order"]);
+    ripple_ok(dir, &["run", "rename-fetch-order"]);
     let after = std::fs::read_to_string(&path).expect("read");
     assert!(after.contains("def load_order(order_id: int) -> Order:\r\n"));
     assert_eq!(
@@ -658,12 +402,9 @@ commands = ["if grep -q load_order src/shopcore/api/handlers.py; then touch .ver
     );
     std::fs::write(dir.join(".gitignore"), "__pycache__/\n.verifying\n").expect("ignore");
     commit_all(dir, "add recipe");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_git-ripple"))
-        .arg("-C")
-        .arg(dir)
-        .args(["run", "slow.toml", "--format", "json"])
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+    let child = Ripple::new(dir)
+        .args(&["run", "slow.toml", "--format", "json"])
+        .command()
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -697,101 +438,14 @@ commands = ["if grep -q load_order src/shopcore/api/handlers.py; then touch .ver
 
 #[test]
 fn go_generic_function_rename_keeps_a_forwarder_while_callers_move() {
-    let repo = crate::common::empty_repo();
-    let dir = repo.path();
-    git(dir, &["config", "user.name", "Ripple User"]);
-    git(dir, &["config", "user.email", "user@ripple.invalid"]);
-    let files = [
-        ("go.mod", "module example.com/gen\n\ngo 1.22\n"),
-        (
-            "util/util.go",
-            "// Package util has helpers.\npackage util\n\n// Map applies f to every element.\nfunc Map[T any, U any](xs []T, f func(T) U) []U {\n\tout := make([]U, 0, len(xs))\n\tfor _, x := range xs {\n\t\tout = append(out, f(x))\n\t}\n\treturn out\n}\n\n// Box holds a value.\ntype Box struct{ V int }\n\n// Add adds n to the box, variadically.\nfunc (b *Box) Add(n int, more ...int) int {\n\tb.V += n\n\tfor _, m := range more {\n\t\tb.V += m\n\t}\n\treturn b.V\n}\n",
-        ),
-        (
-            "a/a.go",
-            "package a\n\nimport \"example.com/gen/util\"\n\n// Doubled doubles.\nfunc Doubled(xs []int) []int { return util.Map(xs, func(x int) int { return 2 * x }) }\n",
-        ),
-        (
-            "b/b.go",
-            "package b\n\nimport (\n\t\"strconv\"\n\n\t\"example.com/gen/util\"\n)\n\n// Strings formats.\nfunc Strings(xs []int) []string { return util.Map(xs, strconv.Itoa) }\n",
-        ),
-    ];
-    for (path, text) in files {
-        let p = dir.join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("dir");
-        std::fs::write(p, text).expect("write");
-    }
-    add_recipe(
-        dir,
-        "rename.toml",
-        r#"name = "rename-map"
-[[step]]
-kind = "rename"
-symbol = "example.com/gen/util.Map"
-to = "Transform"
-[batch]
-max_files = 1
-[verify]
-commands = ["go build ./...", "go vet ./..."]
-"#,
-    );
-    commit_all(dir, "generic module");
-    run_ok(dir, &["run", "rename.toml"]);
-    let commits = commits_between(dir, "main", "ripple/rename-map");
-    assert_eq!(commits.len(), 4, "expand, two callers, contract");
-    let expand = git(dir, &["show", &commits[0], "--", "util/util.go"]);
+    let ran = run_case("go-generic-forwarder");
+    let dir = ran.repo.path();
+    let expand = git(dir, &["show", &ran.commits[0], "--", "util/util.go"]);
     assert!(
         expand.contains(
             "+func Map[T any, U any](xs []T, f func(T) U) []U { return Transform[T, U](xs, f) }"
         ),
         "{expand}"
     );
-    let util = std::fs::read_to_string(dir.join("util/util.go")).expect("read");
-    assert!(
-        !util.contains("func Map"),
-        "the forwarder is gone at the end: {util}"
-    );
     gofmt_clean(dir);
-    assert_each_commit_passes(dir, &commits, &[GO_BUILD, GO_VET], "ripple/rename-map");
-}
-
-#[test]
-fn python_rewrite_adds_and_removes_imports() {
-    let repo = crate::common::empty_repo();
-    let dir = repo.path();
-    git(dir, &["config", "user.name", "Ripple User"]);
-    git(dir, &["config", "user.email", "user@ripple.invalid"]);
-    std::fs::create_dir_all(dir.join("app")).expect("dir");
-    std::fs::write(dir.join("app/__init__.py"), "").expect("write");
-    std::fs::write(
-        dir.join("app/timing.py"),
-        "\"\"\"Timing helpers.\"\"\"\nimport time\nfrom os import sep\n\n\ndef elapsed(start):\n    return time.time() - start\n\n\ndef joined(a, b):\n    return a + sep + b\n",
-    )
-    .expect("write");
-    std::fs::write(
-        dir.join("test_timing.py"),
-        "from app.timing import elapsed, joined\n\n\ndef test_elapsed():\n    assert elapsed(0) > 0\n\n\ndef test_joined():\n    assert joined('a', 'b') == 'a/b'\n",
-    )
-    .expect("write");
-    add_recipe(
-        dir,
-        "monotonic.toml",
-        r#"name = "monotonic"
-[[step]]
-kind = "rewrite"
-language = "python"
-query = '''((call function: (attribute object: (identifier) @m attribute: (identifier) @f) arguments: (argument_list) @args) @match (#eq? @m "time") (#eq? @f "time") (#eq? @args "()"))'''
-template = "monotonic()"
-imports = ["from time import monotonic"]
-[verify]
-commands = ["python -m pytest -q -p no:cacheprovider"]
-"#,
-    );
-    commit_all(dir, "timing module");
-    run_ok(dir, &["run", "monotonic.toml"]);
-    let timing = std::fs::read_to_string(dir.join("app/timing.py")).expect("read");
-    assert_eq!(
-        timing,
-        "\"\"\"Timing helpers.\"\"\"\nfrom os import sep\nfrom time import monotonic\n\n\ndef elapsed(start):\n    return monotonic() - start\n\n\ndef joined(a, b):\n    return a + sep + b\n"
-    );
 }

@@ -79,29 +79,127 @@ pub fn commit_all(dir: &Path, message: &str) {
     git(dir, &["commit", "-q", "-m", message]);
 }
 
-/// Run `git-ripple -C dir args…`.
-pub fn ripple(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_git-ripple"))
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("run git-ripple")
+/// The one way tests run git-ripple: the real binary on a repository, in an environment of its
+/// own. Nothing from the developer's shell reaches it (no `RIPPLE_*`, `OPENAI_*`,
+/// `ANTHROPIC_*`, `OLLAMA_HOST`, no global or system git configuration), so a test's outcome
+/// does not depend on who runs it; retries back off for a millisecond, not half a second.
+pub struct Ripple {
+    cmd: Command,
 }
 
-/// Run git-ripple, expect success, return stdout.
-pub fn ripple_ok(dir: &Path, args: &[&str]) -> String {
-    let out = ripple(dir, args);
+impl Ripple {
+    /// `git-ripple -C dir`.
+    pub fn new(dir: &Path) -> Ripple {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-ripple"));
+        cmd.arg("-C").arg(dir);
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if ["RIPPLE_", "OPENAI_", "ANTHROPIC_", "GIT_"]
+                .iter()
+                .any(|p| key.starts_with(p))
+                || key == "OLLAMA_HOST"
+                || key == "VISUAL"
+                || key == "EDITOR"
+            {
+                cmd.env_remove(key.as_ref());
+            }
+        }
+        cmd.env("NO_COLOR", "1")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("RIPPLE_RETRY_BASE_MS", "1");
+        Ripple { cmd }
+    }
+
+    /// Add arguments.
+    pub fn args(mut self, args: &[&str]) -> Ripple {
+        self.cmd.args(args);
+        self
+    }
+
+    /// Set an environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Ripple {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Set several environment variables.
+    pub fn envs(mut self, vars: &[(&str, &str)]) -> Ripple {
+        for (k, v) in vars {
+            self.cmd.env(k, v);
+        }
+        self
+    }
+
+    /// The command, for tests that spawn it and talk to it while it runs.
+    pub fn command(self) -> Command {
+        self.cmd
+    }
+
+    /// Run it to the end.
+    pub fn output(mut self) -> Output {
+        self.cmd.output().expect("run git-ripple")
+    }
+
+    /// Run it, expect success, return stdout.
+    pub fn ok(self) -> String {
+        assert_ok(&self.output())
+    }
+
+    /// Run it, expect success, parse stdout as JSON.
+    pub fn json(self) -> serde_json::Value {
+        let out = self.ok();
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"))
+    }
+}
+
+/// Expect a run to have succeeded; its stdout.
+pub fn assert_ok(out: &Output) -> String {
     assert!(
         out.status.success(),
-        "git-ripple {args:?} failed ({:?}):\n{}",
+        "git-ripple failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
         out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).expect("utf-8 output")
+    String::from_utf8(out.stdout.clone()).expect("utf-8 output")
+}
+
+/// `git-ripple -C dir args…`, run to the end.
+pub fn ripple(dir: &Path, args: &[&str]) -> Output {
+    Ripple::new(dir).args(args).output()
+}
+
+/// `git-ripple -C dir args…`, expected to succeed; its stdout.
+pub fn ripple_ok(dir: &Path, args: &[&str]) -> String {
+    Ripple::new(dir).args(args).ok()
+}
+
+/// Validate a JSON document against `docs/run-report.schema.json` with Python's jsonschema
+/// (installed by scripts/test).
+pub fn assert_matches_schema(report: &[u8]) {
+    let schema =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/run-report.schema.json");
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let path = dir.path().join("report.json");
+    std::fs::write(&path, report).expect("write report");
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             jsonschema.Draft202012Validator.check_schema(schema)\n\
+             jsonschema.validate(json.load(open(sys.argv[2])), schema, cls=jsonschema.Draft202012Validator)",
+        ])
+        .arg(&schema)
+        .arg(&path)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "report does not match the schema:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `git ripple graph --format json`, parsed.
