@@ -14,3 +14,4 @@ mod plan_properties;
 mod recipe_errors;
 mod resume;
 mod run;
+mod trust;

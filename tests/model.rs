@@ -115,7 +115,10 @@ fn a_model_step_runs_batch_by_batch_with_contracts_and_no_secrets() {
     assert_reviewed(dir);
     let all: String = requests.iter().map(prompt_of).collect();
     assert!(all.contains("## Contracts of what these files use from elsewhere"));
-    assert!(all.contains("[REDACTED]"), "the token is redacted");
+    assert!(
+        all.contains("[REDACTED-openai-key-1]"),
+        "the token is redacted to a placeholder"
+    );
     assert!(
         !all.contains("sk-proj-abcdefghijklmnopqrstuvwx"),
         "the secret never leaves"

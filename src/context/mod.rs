@@ -23,7 +23,7 @@ use crate::tokens::count_tokens;
 
 mod redact;
 
-pub use redact::{is_secret_path, redact};
+pub use redact::{Redactor, is_secret_path, redact};
 
 /// The prompt template of a batch (Markdown, embedded).
 const TEMPLATE: &str = include_str!("../../prompts/batch.md");
@@ -31,6 +31,10 @@ const TEMPLATE: &str = include_str!("../../prompts/batch.md");
 pub const SYSTEM_PROMPT: &str = include_str!("../../prompts/system.md");
 /// The repair prompt template: the batch's prompt, then the failure.
 const REPAIR_TEMPLATE: &str = include_str!("../../prompts/repair.md");
+/// The format repair template: the request, then why its answer could not be applied.
+const FORMAT_REPAIR_TEMPLATE: &str = include_str!("../../prompts/format-repair.md");
+/// At most this much of a refused answer is quoted back to the model.
+const QUOTED_ANSWER_BYTES: usize = 8 * 1024;
 /// The prompt budget of a model batch, in tokens.
 pub const DEFAULT_BUDGET: usize = 24_000;
 
@@ -55,6 +59,17 @@ pub struct Request {
     pub user: String,
     /// How the batch's prompt was assembled (parts, counts, what was left out).
     pub prompt: Prompt,
+    /// The secrets the texts were redacted of: the answer's placeholders map back through
+    /// it. Never serialised, never sent.
+    #[serde(skip)]
+    pub redactor: Redactor,
+}
+
+impl Request {
+    /// (placeholder, value) of every secret redacted from this request.
+    pub fn secrets(&self) -> &[(String, String)] {
+        self.redactor.secrets()
+    }
 }
 
 /// What a model step's batch is asked with.
@@ -75,40 +90,64 @@ pub struct Ask<'a> {
 
 /// The first request of a batch.
 pub fn first_request(ask: &Ask<'_>) -> Request {
-    let prompt = build_prompt(
-        ask.instructions,
-        ask.files,
-        ask.graph,
-        ask.read,
-        ask.ledger,
-        ask.budget,
-    );
+    let mut redactor = Redactor::new();
+    let prompt = build_prompt(ask, &mut redactor);
     Request {
         system: SYSTEM_PROMPT.to_string(),
         user: prompt.text.clone(),
         prompt,
+        redactor,
     }
 }
 
 /// A repair request: the batch's prompt over the files as they are now, then the verify
 /// command that failed and the relevant lines of its output (redacted).
 pub fn repair_request(ask: &Ask<'_>, command: &str, output: &str) -> Request {
-    let prompt = build_prompt(
-        ask.instructions,
-        ask.files,
-        ask.graph,
-        ask.read,
-        ask.ledger,
-        ask.budget,
-    );
+    let mut redactor = Redactor::new();
+    let prompt = build_prompt(ask, &mut redactor);
     let user = REPAIR_TEMPLATE
         .replace("{prompt}", &prompt.text)
-        .replace("{command}", command)
-        .replace("{output}", redact(output).trim_end());
+        .replace("{command}", &redactor.redact(command))
+        .replace("{output}", redactor.redact(output).trim_end());
     Request {
         system: SYSTEM_PROMPT.to_string(),
         user,
         prompt,
+        redactor,
+    }
+}
+
+/// A format repair: `base` again, then why its answer could not be applied (the exact
+/// reason) and the answer itself, so the model can answer again in the right form.
+pub fn format_repair_request(base: &Request, answer: &str, reason: &str) -> Request {
+    let mut redactor = base.redactor.clone();
+    let mut quoted = answer.to_string();
+    if quoted.len() > QUOTED_ANSWER_BYTES {
+        let mut cut = QUOTED_ANSWER_BYTES;
+        while !quoted.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        quoted.truncate(cut);
+        quoted.push_str("\n[… the rest of the answer is left out]");
+    }
+    let quoted = redactor.redact(&quoted);
+    let fence = if quoted.contains("```") {
+        "````"
+    } else {
+        "```"
+    };
+    let user = FORMAT_REPAIR_TEMPLATE
+        .replace("{request}", &base.user)
+        .replace("{reason}", &redactor.redact(reason))
+        .replace(
+            "{answer}",
+            &format!("{fence}\n{}\n{fence}", quoted.trim_end()),
+        );
+    Request {
+        system: base.system.clone(),
+        user,
+        prompt: base.prompt.clone(),
+        redactor,
     }
 }
 
@@ -207,14 +246,42 @@ pub fn batch_contracts(
 }
 
 /// Assemble a batch's prompt within `budget` tokens.
-fn build_prompt(
-    instructions: &str,
-    files: &[String],
-    graph: &Graph,
-    read: &dyn Fn(&str) -> Option<String>,
-    ledger: &[String],
-    budget: usize,
-) -> Prompt {
+fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor) -> Prompt {
+    let Ask {
+        instructions,
+        files,
+        graph,
+        read,
+        ledger,
+        budget,
+    } = *ask;
+    // Redacted in the order the prompt shows them, so placeholders number from the top.
+    let instructions = redactor.redact(instructions.trim());
+    let ledger_text = if ledger.is_empty() {
+        "None yet: this is the first batch.".to_string()
+    } else {
+        ledger
+            .iter()
+            .map(|l| format!("- {}\n", redactor.redact(l)))
+            .collect()
+    };
+    let mut contracts: Vec<Part> = batch_contracts(graph, files, read)
+        .into_iter()
+        .map(|c| {
+            let block = format!(
+                "{} ({})\n```\n{}\n```\n",
+                c.symbol,
+                c.file,
+                redactor.redact(&c.text)
+            );
+            Part {
+                kind: "contract",
+                name: c.symbol,
+                tokens: count_tokens(&block),
+                text: block,
+            }
+        })
+        .collect();
     let mut withheld = Vec::new();
     let mut file_parts = Vec::new();
     for f in files {
@@ -222,7 +289,7 @@ fn build_prompt(
             withheld.push(f.clone());
             continue;
         }
-        let text = redact(&read(f).unwrap_or_default());
+        let text = redactor.redact(&read(f).unwrap_or_default());
         let fence = if text.contains("```") { "````" } else { "```" };
         let block = format!(
             "{f}\n{fence}\n{text}{}{fence}\n",
@@ -235,27 +302,6 @@ fn build_prompt(
             text: block,
         });
     }
-    let ledger_text = if ledger.is_empty() {
-        "None yet: this is the first batch.".to_string()
-    } else {
-        ledger
-            .iter()
-            .map(|l| format!("- {}\n", redact(l)))
-            .collect()
-    };
-    let mut contracts: Vec<Part> = batch_contracts(graph, files, read)
-        .into_iter()
-        .map(|c| {
-            let block = format!("{} ({})\n```\n{}\n```\n", c.symbol, c.file, redact(&c.text));
-            Part {
-                kind: "contract",
-                name: c.symbol,
-                tokens: count_tokens(&block),
-                text: block,
-            }
-        })
-        .collect();
-    let instructions = redact(instructions.trim());
     let fixed = count_tokens(TEMPLATE)
         + count_tokens(&instructions)
         + count_tokens(&ledger_text)

@@ -1,7 +1,20 @@
-//! What never leaves the machine: files that look like secrets are withheld whole, and
-//! token-like strings are redacted from every text a prompt is built from.
+//! What never leaves the machine: files that look like secrets are withheld whole, and secret
+//! values are replaced in every text a prompt is built from by stable placeholders
+//! (`[REDACTED-github-token-1]`: the same value gets the same placeholder throughout one
+//! request), which the edit stage maps back when it applies an answer (see
+//! `edit::protocol`). So redaction never breaks an edit, and a value never leaves the machine.
+//!
+//! The rules follow the families the common secret scanners (gitleaks, detect-secrets,
+//! trufflehog) cover: cloud providers, version control, chat and webhooks, payments, mail,
+//! package registries, LLM providers, private keys, JWTs, URLs with passwords, and
+//! high-entropy values assigned to secret-like names. They are written to match the shape of a
+//! credential, not anything long and random: git object ids, UUIDs, lock-file hashes and
+//! base64 test vectors are left alone (the tests measure it).
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use regex::Regex;
 
 /// Files that must never be sent: environment files, keys, credentials.
 pub fn is_secret_path(path: &str) -> bool {
@@ -10,6 +23,9 @@ pub fn is_secret_path(path: &str) -> bool {
         || name.ends_with(".pem")
         || name.ends_with(".key")
         || name.ends_with(".p12")
+        || name.ends_with(".pfx")
+        || name.ends_with(".jks")
+        || name.ends_with(".keystore")
         || name.starts_with("id_rsa")
         || name.starts_with("id_ed25519")
         || name.starts_with("id_ecdsa")
@@ -17,44 +33,319 @@ pub fn is_secret_path(path: &str) -> bool {
         || name.contains("credentials")
         || name == ".netrc"
         || name == ".pgpass"
+        || name == ".npmrc"
+        || name == ".pypirc"
 }
 
-/// Replace token-like strings (API keys, private keys, passwords in URLs) with `[REDACTED]`.
-pub fn redact(text: &str) -> String {
-    static PATTERNS: OnceLock<Vec<regex::Regex>> = OnceLock::new();
-    let patterns = PATTERNS.get_or_init(|| {
-        [
-            // Private keys, whole blocks.
-            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
-            // Provider keys and tokens.
-            r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,}",
-            r"\bgh[pousr]_[A-Za-z0-9]{20,}",
-            r"\bgithub_pat_[A-Za-z0-9_]{20,}",
-            r"\bxox[abpr]-[A-Za-z0-9\-]{10,}",
-            r"\bAKIA[0-9A-Z]{16}\b",
-            r"\bAIza[0-9A-Za-z_\-]{35}",
-            // user:password@ in URLs.
-            r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s/:@]+:[^\s/@]+@",
+/// One rule: the family it reports, the pattern, and which group holds the secret (0: the
+/// whole match).
+struct Rule {
+    family: &'static str,
+    re: Regex,
+    group: usize,
+    /// Only values this random are secrets (bits per character); 0: any.
+    min_entropy: f64,
+}
+
+/// (family, pattern, group, minimum entropy).
+const RULES: &[(&str, &str, usize, f64)] = &[
+    // Private keys, whole blocks: PEM (RSA, EC, PKCS#8, encrypted), OpenSSH, PGP.
+    (
+        "private-key",
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+        0,
+        0.0,
+    ),
+    // Cloud: AWS access key ids and secret keys, GCP API keys, Azure storage keys and SAS.
+    (
+        "aws-key-id",
+        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b",
+        0,
+        0.0,
+    ),
+    (
+        "aws-secret-key",
+        r#"(?i)aws_?secret(?:_?access)?_?key["']?\s*[:=]+\s*["']?([A-Za-z0-9/+]{40})\b"#,
+        1,
+        0.0,
+    ),
+    ("gcp-api-key", r"\bAIza[0-9A-Za-z_\-]{35}\b", 0, 0.0),
+    (
+        "azure-key",
+        r"(?i)\b(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{40,}={0,2})",
+        1,
+        0.0,
+    ),
+    (
+        "azure-sas",
+        r"[?&]sig=([A-Za-z0-9%+/]{30,}(?:%3D|=){0,2})",
+        1,
+        0.0,
+    ),
+    // Version control.
+    ("github-token", r"\bgh[pousr]_[A-Za-z0-9]{36,}\b", 0, 0.0),
+    ("github-token", r"\bgithub_pat_[A-Za-z0-9_]{22,}\b", 0, 0.0),
+    (
+        "gitlab-token",
+        r"\bgl(?:pat|dt|rt|ptt|cbt)-[A-Za-z0-9_\-]{20,}\b",
+        0,
+        0.0,
+    ),
+    ("bitbucket-token", r"\bATBB[A-Za-z0-9_=.\-]{28,}\b", 0, 0.0),
+    // Chat and webhooks.
+    ("slack-token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}\b", 0, 0.0),
+    (
+        "slack-webhook",
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_\-]+",
+        0,
+        0.0,
+    ),
+    (
+        "discord-webhook",
+        r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]+/[A-Za-z0-9_\-]+",
+        0,
+        0.0,
+    ),
+    (
+        "discord-token",
+        r"\b[MN][A-Za-z0-9]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,}\b",
+        0,
+        0.0,
+    ),
+    (
+        "telegram-token",
+        r"\b[0-9]{8,10}:AA[A-Za-z0-9_\-]{33}\b",
+        0,
+        0.0,
+    ),
+    // Payments.
+    (
+        "stripe-key",
+        r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}\b",
+        0,
+        0.0,
+    ),
+    (
+        "square-token",
+        r"\bsq0(?:atp|csp)-[0-9A-Za-z_\-]{22,}\b",
+        0,
+        0.0,
+    ),
+    ("square-token", r"\bEAAA[A-Za-z0-9_\-+=]{60}\b", 0, 0.0),
+    (
+        "paypal-token",
+        r"\baccess_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}\b",
+        0,
+        0.0,
+    ),
+    // Mail.
+    (
+        "sendgrid-key",
+        r"\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}\b",
+        0,
+        0.0,
+    ),
+    ("mailgun-key", r"\bkey-[0-9a-zA-Z]{32}\b", 0, 0.0),
+    // Package registries.
+    ("npm-token", r"\bnpm_[A-Za-z0-9]{36}\b", 0, 0.0),
+    (
+        "pypi-token",
+        r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}",
+        0,
+        0.0,
+    ),
+    // LLM providers.
+    ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}", 0, 0.0),
+    (
+        "openai-key",
+        r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}",
+        0,
+        0.0,
+    ),
+    ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}\b", 0, 0.0),
+    ("groq-key", r"\bgsk_[A-Za-z0-9]{40,}\b", 0, 0.0),
+    // JSON Web Tokens.
+    (
+        "jwt",
+        r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+        0,
+        0.0,
+    ),
+    // user:password@ in database, broker and other URLs: the password only.
+    (
+        "url-password",
+        r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s/:@]+:([^\s/@]+)@",
+        1,
+        0.0,
+    ),
+    // Values assigned to secret-like names, quoted and random enough to be a credential.
+    (
+        "secret",
+        r#"(?i)\b([a-z0-9_]*(?:password|passwd|passphrase|secret|token|api_?key|apikey|access_?key|private_?key|auth_?key)[a-z0-9_]*)["']?\s*(?::=|=>|[:=])\s*[rbuRBU]{0,2}["']([^"'\s]{8,})["']"#,
+        2,
+        3.0,
+    ),
+];
+
+fn rules() -> &'static [Rule] {
+    static RULES_COMPILED: OnceLock<Vec<Rule>> = OnceLock::new();
+    RULES_COMPILED.get_or_init(|| {
+        RULES
+            .iter()
+            .filter_map(|&(family, pattern, group, min_entropy)| {
+                Some(Rule {
+                    family,
+                    re: Regex::new(pattern).ok()?,
+                    group,
+                    min_entropy,
+                })
+            })
+            .collect()
+    })
+}
+
+/// Shannon entropy of a string, in bits per character.
+fn entropy(s: &str) -> f64 {
+    let mut counts: HashMap<char, usize> = HashMap::new();
+    for c in s.chars() {
+        *counts.entry(c).or_default() += 1;
+    }
+    let n = s.chars().count() as f64;
+    counts
+        .values()
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Whether a value assigned to a secret-like name is a stand-in rather than a secret:
+/// interpolations, environment lookups, obvious placeholders, words (`same-origin`,
+/// `newpassword`): a credential mixes kinds of characters and does not name itself.
+fn is_stand_in(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    let classes = [
+        value.chars().any(|c| c.is_ascii_lowercase()),
+        value.chars().any(|c| c.is_ascii_uppercase()),
+        value.chars().any(|c| c.is_ascii_digit()),
+        value.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    let symbols_only_separators = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    let kinds =
+        classes.iter().filter(|k| **k).count() - usize::from(classes[3] && symbols_only_separators);
+    kinds < 2
+        || ["password", "passwd", "secret", "token"]
+            .iter()
+            .any(|w| lower.contains(w))
+        || value.contains("://")
+        || value.starts_with('%')
+        || value.contains('\\')
+        || value.contains('|')
+        || value.chars().take(4).all(|c| c.is_ascii_digit()) && value.get(4..5) == Some("-")
+        || value.contains("${")
+        || value.contains("{{")
+        || value.contains("%(")
+        || value.starts_with('<')
+        || value.starts_with('$')
+        || value.starts_with("[REDACTED")
+        || [
+            "changeme",
+            "example",
+            "xxxxxxxx",
+            "placeholder",
+            "your_",
+            "dummy",
         ]
         .iter()
-        .filter_map(|p| regex::Regex::new(p).ok())
-        .collect()
-    });
-    let mut out = text.to_string();
-    for (i, re) in patterns.iter().enumerate() {
-        out = if i + 1 == patterns.len() {
-            // Keep the scheme and host readable.
-            re.replace_all(&out, |c: &regex::Captures<'_>| {
-                let m = &c[0];
-                let scheme_end = m.find("://").map(|p| p + 3).unwrap_or(0);
-                format!("{}[REDACTED]@", &m[..scheme_end])
-            })
-            .into_owned()
-        } else {
-            re.replace_all(&out, "[REDACTED]").into_owned()
-        };
+        .any(|w| lower.contains(w))
+}
+
+/// Whether a secret-like name is about a secret rather than one: `token_url`, `password_field`,
+/// `tokenID`, `password_expires_at`.
+fn names_no_secret(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "url", "uri", "path", "file", "name", "type", "field", "id", "_at", "length", "count",
+        "header", "prefix", "env", "var",
+    ]
+    .iter()
+    .any(|s| lower.ends_with(s))
+}
+
+/// Replaces secret values by placeholders, remembering which is which.
+#[derive(Debug, Default, Clone)]
+pub struct Redactor {
+    /// (placeholder, value), in the order found.
+    found: Vec<(String, String)>,
+    by_value: HashMap<String, usize>,
+}
+
+impl Redactor {
+    /// A redactor that has seen nothing yet.
+    pub fn new() -> Redactor {
+        Redactor::default()
     }
-    out
+
+    /// `text` with every secret value replaced by its placeholder.
+    pub fn redact(&mut self, text: &str) -> String {
+        // Every match of every rule, as (start, end, family); the earliest (then longest)
+        // match wins where two overlap.
+        let mut spans: Vec<(usize, usize, &'static str)> = Vec::new();
+        for rule in rules() {
+            for caps in rule.re.captures_iter(text) {
+                let Some(m) = caps.get(rule.group) else {
+                    continue;
+                };
+                if rule.min_entropy > 0.0
+                    && (entropy(m.as_str()) < rule.min_entropy
+                        || is_stand_in(m.as_str())
+                        || caps
+                            .get(1)
+                            .is_some_and(|name| names_no_secret(name.as_str())))
+                {
+                    continue;
+                }
+                spans.push((m.start(), m.end(), rule.family));
+            }
+        }
+        spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (start, end, family) in spans {
+            if start < last {
+                continue;
+            }
+            out.push_str(&text[last..start]);
+            out.push_str(&self.placeholder(family, &text[start..end]));
+            last = end;
+        }
+        out.push_str(&text[last..]);
+        out
+    }
+
+    fn placeholder(&mut self, family: &str, value: &str) -> String {
+        if let Some(&i) = self.by_value.get(value) {
+            return self.found[i].0.clone();
+        }
+        let placeholder = format!("[REDACTED-{family}-{}]", self.found.len() + 1);
+        self.by_value.insert(value.to_string(), self.found.len());
+        self.found.push((placeholder.clone(), value.to_string()));
+        placeholder
+    }
+
+    /// (placeholder, value) of every secret redacted so far.
+    pub fn secrets(&self) -> &[(String, String)] {
+        &self.found
+    }
+}
+
+/// `text` with every secret value replaced by a placeholder (for texts nothing maps back:
+/// verify output in a report, a log line).
+pub fn redact(text: &str) -> String {
+    Redactor::new().redact(text)
 }
 
 #[cfg(test)]
@@ -62,17 +353,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_are_withheld_and_redacted() {
+    fn secret_files_are_withheld() {
         assert!(is_secret_path(".env.local"));
         assert!(is_secret_path("deploy/id_rsa"));
         assert!(is_secret_path("certs/server.pem"));
         assert!(is_secret_path("aws/credentials"));
         assert!(!is_secret_path("src/environment.py"));
-        let text = "key = \"sk-proj-abcdefghijklmnop1234\"\nurl = \"postgres://admin:hunter2@db:5432/x\"\ntoken = \"ghp_abcdefghijklmnopqrstuvwxyz012345\"\n";
-        let out = redact(text);
-        assert!(!out.contains("sk-proj-abcdef"), "{out}");
-        assert!(!out.contains("hunter2"), "{out}");
-        assert!(!out.contains("ghp_abc"), "{out}");
-        assert!(out.contains("postgres://[REDACTED]@db:5432/x"), "{out}");
+    }
+
+    #[test]
+    fn the_same_value_gets_the_same_placeholder() {
+        let key = ["sk-proj-", "abcdefghijklmnop1234"].concat();
+        let mut r = Redactor::new();
+        let a = r.redact(&format!("KEY = \"{key}\"\n"));
+        let b = r.redact(&format!(
+            "# {key}\nurl = \"postgres://admin:hunter2@db:5432/x\"\n"
+        ));
+        assert_eq!(a, "KEY = \"[REDACTED-openai-key-1]\"\n");
+        assert_eq!(
+            b,
+            "# [REDACTED-openai-key-1]\nurl = \"postgres://admin:[REDACTED-url-password-2]@db:5432/x\"\n"
+        );
+        assert_eq!(r.secrets().len(), 2);
+        assert_eq!(r.secrets()[1].1, "hunter2");
+    }
+
+    #[test]
+    fn ids_hashes_and_test_vectors_are_not_secrets() {
+        let benign = [
+            "commit = \"3f2a9c1e8b7d6f5a4c3b2a1908f7e6d5c4b3a291\"",
+            "id = \"123e4567-e89b-12d3-a456-426614174000\"",
+            "\"integrity\": \"sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==\"",
+            "hashes = [\"sha256:4dc82ea1e4dd9e0c1c2b0f7b1a8e5f2b7d3f6a9c8e1b4d7a0c3f6e9b2d5a8c1f\"]",
+            "VECTOR = base64.b64decode(\"SGVsbG8sIFdvcmxkIQ==\")",
+            "password = os.environ[\"DB_PASSWORD\"]",
+            "token = \"${GITHUB_TOKEN}\"",
+            "PASSWORD_FIELD = \"password\"",
+            "def check_token(token: str) -> bool:",
+            "credentials: 'same-origin',",
+            "reset_url_token=\"set-passwordcustom\"",
+            "\"password1\": \"newpassword\",",
+            "token_url: \"http://remote1/auth\"",
+            "const tokenID = \"3c9a75a2-24fd-4508-b4f2-11f18aa97411\"",
+            "\"password_expires_at\": \"2016-11-06T15:32:17.000000\"",
+        ];
+        for line in benign {
+            assert_eq!(redact(line), line, "{line}");
+        }
     }
 }

@@ -38,6 +38,22 @@ pub enum EditError {
         /// Syntax errors after it.
         after: u32,
     },
+    /// The new text adds an invisible, bidirectional or control character that was not there
+    /// (Trojan Source, CVE-2021-42574; zero-width characters; terminal escapes): refuse the
+    /// batch. Never retried.
+    #[error(
+        "{path}:{line}: the change adds {code} ({name}), a character a reviewer cannot see; refused"
+    )]
+    Invisible {
+        /// The file.
+        path: String,
+        /// 1-based line of its first new occurrence.
+        line: usize,
+        /// `U+202E`.
+        code: String,
+        /// What it is.
+        name: &'static str,
+    },
     /// The file system refused a write or a restore: stop.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -78,10 +94,87 @@ pub fn check_path(path: &str) -> Result<(), EditError> {
     Ok(())
 }
 
-/// Check every path, and that no source file gains syntax errors.
+/// Whether a character hides from a reader: Unicode format characters (bidi controls and
+/// isolates, zero-width characters, the byte-order mark, soft hyphens, tags) and control
+/// characters other than tab, line feed and carriage return (terminal escapes among them).
+fn is_invisible(c: char) -> bool {
+    static FORMAT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    if matches!(c, '\t' | '\n' | '\r') {
+        return false;
+    }
+    if c.is_control() {
+        return true;
+    }
+    FORMAT
+        .get_or_init(|| regex::Regex::new(r"^\p{Cf}$").ok())
+        .as_ref()
+        .is_some_and(|re| re.is_match(c.encode_utf8(&mut [0; 4])))
+}
+
+/// What an invisible character is, for the refusal.
+fn invisible_name(c: char) -> &'static str {
+    match c {
+        '\u{202A}'..='\u{202E}' => "a bidirectional embedding or override",
+        '\u{2066}'..='\u{2069}' => "a bidirectional isolate",
+        '\u{200E}' | '\u{200F}' | '\u{061C}' => "a bidirectional mark",
+        '\u{200B}'..='\u{200D}' | '\u{2060}' => "a zero-width character",
+        '\u{FEFF}' => "a byte-order mark inside the file",
+        '\u{1B}' => "an escape character (terminal control sequences)",
+        c if c.is_control() => "a control character",
+        _ => "an invisible formatting character",
+    }
+}
+
+/// The first invisible character `after` has more of than `before` (a byte-order mark at the
+/// very start of a file does not count), with its 1-based line.
+fn introduced_invisible(before: Option<&str>, after: &str) -> Option<(usize, char)> {
+    let count = |text: &str| {
+        let mut counts: std::collections::HashMap<char, usize> = Default::default();
+        for (i, c) in text.char_indices() {
+            if is_invisible(c) && !(i == 0 && c == '\u{FEFF}') {
+                *counts.entry(c).or_default() += 1;
+            }
+        }
+        counts
+    };
+    let old = before.map(count).unwrap_or_default();
+    let new = count(after);
+    let added: Vec<char> = new
+        .iter()
+        .filter(|(c, n)| old.get(c).copied().unwrap_or(0) < **n)
+        .map(|(c, _)| *c)
+        .collect();
+    if added.is_empty() {
+        return None;
+    }
+    // The first occurrence past as many as there were before: where the new one most likely is.
+    let mut seen: std::collections::HashMap<char, usize> = Default::default();
+    let (at, c) = after.char_indices().find(|&(i, c)| {
+        if !added.contains(&c) || (i == 0 && c == '\u{FEFF}') {
+            return false;
+        }
+        let n = seen.entry(c).or_default();
+        *n += 1;
+        *n > old.get(&c).copied().unwrap_or(0)
+    })?;
+    Some((after[..at].matches('\n').count() + 1, c))
+}
+
+/// Check every path, that no file gains invisible or control characters, and that no source
+/// file gains syntax errors.
 pub fn check(changes: &ChangeSet) -> Result<(), EditError> {
     for c in &changes.changes {
         check_path(&c.path)?;
+        if let Some(after) = &c.after
+            && let Some((line, ch)) = introduced_invisible(c.before.as_deref(), after)
+        {
+            return Err(EditError::Invisible {
+                path: c.path.clone(),
+                line,
+                code: format!("U+{:04X}", ch as u32),
+                name: invisible_name(ch),
+            });
+        }
         let (Some(after), Some(language)) = (&c.after, Language::from_path(Path::new(&c.path)))
         else {
             continue;
@@ -223,6 +316,40 @@ mod tests {
             Err(EditError::UnsafePath { .. })
         ));
         assert!(!outside.path().join("evil.py").exists());
+    }
+
+    #[test]
+    fn invisible_characters_are_refused_unless_already_there() {
+        let change = |before: Option<&str>, after: &str| ChangeSet {
+            changes: vec![FileChange {
+                path: "a.py".into(),
+                before: before.map(str::to_string),
+                after: Some(after.to_string()),
+            }],
+        };
+        for (after, code) in [
+            ("s = \"admin\u{202E} \u{2066}\"\n", "U+202E"),
+            ("# note\u{200B}\nx = 1\n", "U+200B"),
+            ("x = 1\n\u{FEFF}y = 2\n", "U+FEFF"),
+            ("# \u{1b}[31mred\u{1b}[0m\n", "U+001B"),
+        ] {
+            match check(&change(Some("x = 1\n"), after)) {
+                Err(EditError::Invisible { code: c, .. }) => assert_eq!(c, code, "{after:?}"),
+                other => panic!("{after:?}: {other:?}"),
+            }
+        }
+        // Already there, at the start of a file, or ordinary non-ASCII text: fine.
+        let kept = "s = \"\u{202E}\"\n";
+        assert!(check(&change(Some(kept), &format!("{kept}y = 2\n"))).is_ok());
+        assert!(check(&change(Some("\u{FEFF}x = 1\n"), "\u{FEFF}x = 2\n")).is_ok());
+        assert!(
+            check(&change(
+                Some("x = 1\n"),
+                "# café, naïve, 日本語, emoji 🎉\nx = 1\n"
+            ))
+            .is_ok()
+        );
+        assert!(check(&change(None, "\u{FEFF}x = 1\n")).is_ok());
     }
 
     #[test]

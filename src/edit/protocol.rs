@@ -1,19 +1,26 @@
 //! The edit protocol a model answers in: SEARCH/REPLACE blocks, or the apply_patch envelope
-//! codex-class models use. Parsing is strict; applying looks for the exact text first and
-//! falls back to ignoring whitespace at the ends of lines only, saying so in a note.
+//! codex-class models use. Parsing is strict, and an answer is all or nothing: if anything in
+//! it is malformed, names a file it may not touch, does not apply, or does what the step does
+//! not allow, nothing from it is applied. The model proposes text; nothing here runs it.
 //!
-//! SEARCH/REPLACE grammar (fences around a block are allowed and ignored):
+//! # SEARCH/REPLACE
 //!
 //! ```text
-//! path/to/file.py
-//! <<<<<<< SEARCH
-//! exact current lines (empty: create the file)
-//! =======
-//! new lines
-//! >>>>>>> REPLACE
+//! answer  = { prose | block }
+//! block   = path-line [fence-line] "<<<<<<< SEARCH" NL { line } "=======" NL { line }
+//!           ">>>>>>> REPLACE" NL [fence-line]
 //! ```
 //!
-//! apply_patch grammar:
+//! * Every block has its own path line, directly above its `<<<<<<< SEARCH` (a code fence line
+//!   may sit between them). A path line is one word: backticks, asterisks and a trailing colon
+//!   around it are dropped. A block right after another block's `>>>>>>> REPLACE`, or under a
+//!   line of prose, has no path and refuses the answer.
+//! * The three markers are exact lines (trailing spaces ignored). A `=======` or
+//!   `>>>>>>> REPLACE` outside a block, a `<<<<<<< SEARCH` inside one, or a block left open
+//!   refuses the answer, with the line number.
+//! * An empty SEARCH creates the file (or appends to it when it exists).
+//!
+//! # apply_patch
 //!
 //! ```text
 //! *** Begin Patch
@@ -27,16 +34,36 @@
 //! *** End Patch
 //! ```
 //!
-//! An answer is all or nothing: if any block is malformed, names a file it may not touch or
-//! does not apply, nothing from it is applied. The model proposes text; nothing here runs it.
+//! Exactly one envelope; prose before `*** Begin Patch` and after `*** End Patch` is ignored;
+//! a missing `*** End Patch`, a second envelope, an unknown `***` line or SEARCH/REPLACE
+//! markers in the same answer refuse it.
+//!
+//! # Applying
+//!
+//! A SEARCH text (a hunk's old lines) is sought exactly first (it must match once), then with
+//! whitespace at line ends ignored, saying so in a note. Secrets the prompt showed as
+//! placeholders are put back: in a SEARCH, always; in a REPLACE, only as many times as the
+//! same block's SEARCH holds the placeholder (the line keeps its secret); anywhere else, or
+//! more often, the answer is refused, since the value would be copied into new code. An edit that empties a file or
+//! removes more than half the lines of a file of at least [`DESTRUCTIVE_MIN_LINES`] lines is
+//! refused unless the step allows deletions.
+//!
+//! Refusals come in two classes ([`ProtocolError::is_form`]): the answer's *form* (no blocks,
+//! a block that does not parse, a SEARCH that matches nothing or twice), which the model may
+//! be asked to fix, and *safety* (paths, the batch's scope, size, binary content, copied
+//! secrets, destructive edits), which stops the batch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{EditError, check_path};
 use crate::change::{ChangeSet, FileChange};
 
 /// Answers larger than this are refused outright.
 pub const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;
+
+/// Files with at least this many lines may not lose more than half of them in one answer
+/// (unless the step allows deletions).
+pub const DESTRUCTIVE_MIN_LINES: usize = 20;
 
 /// One edit the answer asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +139,8 @@ impl FileEdit {
     }
 }
 
-/// Why an answer is refused. The batch gets a repair round or fails; nothing is applied.
+/// Why an answer is refused. Nothing of it is applied; a form error may go back to the model
+/// for a format repair, a safety error stops the batch.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ProtocolError {
     /// An answer over [`MAX_ANSWER_BYTES`]: never looked at.
@@ -121,8 +149,8 @@ pub enum ProtocolError {
         /// The answer's size in bytes.
         size: usize,
     },
-    #[error("the answer has no edits (no SEARCH/REPLACE block and no *** Begin Patch)")]
     /// The answer has no edit blocks at all.
+    #[error("the answer has no edits (no SEARCH/REPLACE block and no *** Begin Patch)")]
     NoEdits,
     /// A block or patch that does not follow the grammar.
     #[error("line {line}: {message}")]
@@ -133,33 +161,45 @@ pub enum ProtocolError {
         message: String,
     },
     /// An edit of a file that is not the batch's (nor a new file the step allows).
-    #[error("line {line}: {path} is not one of the batch's files")]
+    #[error("block {block} (line {line}): {path} is not one of the batch's files")]
     OutsideBatch {
+        /// The edit's number in the answer, from 1.
+        block: usize,
         /// The line in the answer.
         line: usize,
         /// The path outside the batch.
         path: String,
     },
     /// A path that leaves the repository or names `.git`.
-    #[error("line {line}: {source}")]
+    #[error("block {block} (line {line}): {source}")]
     Path {
+        /// The edit's number in the answer, from 1.
+        block: usize,
         /// The line in the answer.
         line: usize,
         /// Why the path is refused.
         source: EditError,
     },
     /// A SEARCH text (or a hunk) that is not in the file.
-    #[error("line {line}: the SEARCH text for {path} is not in the file")]
+    #[error("block {block} (line {line}): the SEARCH text is not in {path}{closest}")]
     NotFound {
+        /// The edit's number in the answer, from 1.
+        block: usize,
         /// The line in the answer.
         line: usize,
         /// The file.
         path: String,
+        /// `; the closest lines are …`, when some are close.
+        closest: String,
     },
-    #[error("line {line}: the SEARCH text for {path} matches {count} places; include more lines")]
     /// A SEARCH text matches more than once.
+    #[error(
+        "block {block} (line {line}): the SEARCH text matches {count} places in {path}; include more lines"
+    )]
     Ambiguous {
-        /// Where the block starts in the answer.
+        /// The edit's number in the answer, from 1.
+        block: usize,
+        /// The line in the answer.
         line: usize,
         /// The file.
         path: String,
@@ -167,13 +207,47 @@ pub enum ProtocolError {
         count: usize,
     },
     /// New content with NUL bytes.
-    #[error("line {line}: {path} contains binary data")]
+    #[error("{path} would contain binary data")]
     Binary {
-        /// The line in the answer.
-        line: usize,
         /// The file.
         path: String,
     },
+    /// A redacted secret's placeholder where the value would be copied into new text.
+    #[error(
+        "block {block} (line {line}): {placeholder} is a redacted secret; an answer may keep it where its SEARCH text holds it, never copy it"
+    )]
+    SecretCopied {
+        /// The edit's number in the answer, from 1.
+        block: usize,
+        /// The line in the answer.
+        line: usize,
+        /// The placeholder.
+        placeholder: String,
+    },
+    /// An edit that empties a file or deletes most of it, in a step that does not allow it.
+    #[error(
+        "{path}: the answer {what}; a step that means to delete code says `allow_delete = true`"
+    )]
+    Destructive {
+        /// The file.
+        path: String,
+        /// What the edit does (`empties the file`, `removes 40 of its 60 lines`).
+        what: String,
+    },
+}
+
+impl ProtocolError {
+    /// Whether the answer was refused for its form (the model may be asked again, with the
+    /// reason), rather than for safety (the batch stops).
+    pub fn is_form(&self) -> bool {
+        matches!(
+            self,
+            ProtocolError::NoEdits
+                | ProtocolError::Malformed { .. }
+                | ProtocolError::NotFound { .. }
+                | ProtocolError::Ambiguous { .. }
+        )
+    }
 }
 
 /// Parse a model's answer into edits, whichever of the two formats it uses.
@@ -181,16 +255,31 @@ pub fn parse_answer(answer: &str) -> Result<Vec<FileEdit>, ProtocolError> {
     if answer.len() > MAX_ANSWER_BYTES {
         return Err(ProtocolError::TooLarge { size: answer.len() });
     }
-    let edits = if answer.lines().any(|l| l.trim() == "*** Begin Patch") {
-        parse_patch(answer)?
-    } else {
-        parse_search_replace(answer)?
+    let lines: Vec<&str> = answer.lines().collect();
+    let patch = lines.iter().position(|l| l.trim() == "*** Begin Patch");
+    let marker = lines.iter().position(|l| {
+        let l = l.trim_end();
+        l == SEARCH || l == DIVIDER || l == REPLACE
+    });
+    let edits = match (patch, marker) {
+        (Some(p), Some(m)) => {
+            return Err(malformed(
+                p.max(m) + 1,
+                "the answer mixes SEARCH/REPLACE blocks and an apply_patch envelope; use one",
+            ));
+        }
+        (Some(_), None) => parse_patch(&lines)?,
+        (None, _) => parse_search_replace(&lines)?,
     };
     if edits.is_empty() {
         return Err(ProtocolError::NoEdits);
     }
     Ok(edits)
 }
+
+const SEARCH: &str = "<<<<<<< SEARCH";
+const DIVIDER: &str = "=======";
+const REPLACE: &str = ">>>>>>> REPLACE";
 
 fn malformed(line: usize, message: impl Into<String>) -> ProtocolError {
     ProtocolError::Malformed {
@@ -203,74 +292,97 @@ fn is_fence(line: &str) -> bool {
     line.trim_start().starts_with("```")
 }
 
-fn parse_search_replace(answer: &str) -> Result<Vec<FileEdit>, ProtocolError> {
-    let lines: Vec<&str> = answer.lines().collect();
+/// The path a path line names, if it is one.
+fn path_line(line: &str) -> Option<String> {
+    let p = line
+        .trim()
+        .trim_matches(['`', '*'])
+        .trim_end_matches(':')
+        .trim()
+        .to_string();
+    let marker = [SEARCH, DIVIDER, REPLACE].contains(&p.as_str());
+    (!p.is_empty() && !p.contains(char::is_whitespace) && !marker && !is_fence(&p)).then_some(p)
+}
+
+fn parse_search_replace(lines: &[&str]) -> Result<Vec<FileEdit>, ProtocolError> {
+    enum State {
+        Outside,
+        Search,
+        Replace,
+    }
     let mut edits = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        if lines[i].trim_end() != "<<<<<<< SEARCH" {
-            i += 1;
-            continue;
-        }
-        let start = i + 1;
-        // The path: the closest non-empty, non-fence line above; right after another block,
-        // the same file as that block.
-        let above = lines[..i]
-            .iter()
-            .rev()
-            .map(|l| l.trim())
-            .find(|l| !l.is_empty() && !is_fence(l));
-        let path = match above {
-            Some(">>>>>>> REPLACE") => edits.last().map(|e: &FileEdit| e.path().to_string()),
-            Some(l) => Some(
-                l.trim_matches(['`', '*'])
-                    .trim_end_matches(':')
-                    .trim()
-                    .to_string(),
-            ),
-            None => None,
-        }
-        .filter(|p| !p.is_empty() && !p.contains(char::is_whitespace))
-        .ok_or_else(|| {
-            malformed(
-                start,
-                "a SEARCH block without a file path on the line above",
-            )
-        })?;
-        let mut j = i + 1;
-        let mut search = Vec::new();
-        while j < lines.len() && lines[j].trim_end() != "=======" {
-            if lines[j].trim_end() == "<<<<<<< SEARCH" || lines[j].trim_end() == ">>>>>>> REPLACE" {
-                return Err(malformed(j + 1, "expected ======= before this line"));
+    let mut state = State::Outside;
+    let (mut path, mut start) = (String::new(), 0);
+    let (mut search, mut replace): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    for (i, raw) in lines.iter().enumerate() {
+        let n = i + 1;
+        let line = raw.trim_end();
+        match state {
+            State::Outside => {
+                if line == DIVIDER || line == REPLACE {
+                    return Err(malformed(n, format!("a stray `{line}` outside any block")));
+                }
+                if line != SEARCH {
+                    continue;
+                }
+                // The path line: right above, or above a fence line right above.
+                let mut above = i.checked_sub(1);
+                if let Some(a) = above
+                    && is_fence(lines[a])
+                {
+                    above = a.checked_sub(1);
+                }
+                path = above
+                    .and_then(|a| path_line(lines[a]))
+                    .ok_or_else(|| {
+                        malformed(
+                            n,
+                            format!(
+                                "block {} has no file path on the line above `{SEARCH}` (every block needs its own)",
+                                edits.len() + 1
+                            ),
+                        )
+                    })?;
+                start = n;
+                search.clear();
+                replace.clear();
+                state = State::Search;
             }
-            search.push(lines[j]);
-            j += 1;
+            State::Search => match line {
+                DIVIDER => state = State::Replace,
+                SEARCH | REPLACE => {
+                    return Err(malformed(
+                        n,
+                        format!("expected `{DIVIDER}` before this line"),
+                    ));
+                }
+                _ => search.push(raw),
+            },
+            State::Replace => match line {
+                REPLACE => {
+                    edits.push(FileEdit::SearchReplace {
+                        path: std::mem::take(&mut path),
+                        search: join_lines(&search),
+                        replace: join_lines(&replace),
+                        line: start,
+                    });
+                    state = State::Outside;
+                }
+                SEARCH | DIVIDER => {
+                    return Err(malformed(
+                        n,
+                        format!("expected `{REPLACE}` before this line"),
+                    ));
+                }
+                _ => replace.push(raw),
+            },
         }
-        if j == lines.len() {
-            return Err(malformed(start, "a SEARCH block without ======="));
-        }
-        j += 1;
-        let mut replace = Vec::new();
-        while j < lines.len() && lines[j].trim_end() != ">>>>>>> REPLACE" {
-            if lines[j].trim_end() == "<<<<<<< SEARCH" || lines[j].trim_end() == "=======" {
-                return Err(malformed(
-                    j + 1,
-                    "expected >>>>>>> REPLACE before this line",
-                ));
-            }
-            replace.push(lines[j]);
-            j += 1;
-        }
-        if j == lines.len() {
-            return Err(malformed(start, "a SEARCH block without >>>>>>> REPLACE"));
-        }
-        edits.push(FileEdit::SearchReplace {
-            path,
-            search: join_lines(&search),
-            replace: join_lines(&replace),
-            line: start,
-        });
-        i = j + 1;
+    }
+    if !matches!(state, State::Outside) {
+        return Err(malformed(
+            start,
+            format!("the block starting here is never closed with `{REPLACE}`"),
+        ));
     }
     Ok(edits)
 }
@@ -284,16 +396,28 @@ fn join_lines(lines: &[&str]) -> String {
     s
 }
 
-fn parse_patch(answer: &str) -> Result<Vec<FileEdit>, ProtocolError> {
-    let lines: Vec<&str> = answer.lines().collect();
-    let begin = lines
-        .iter()
-        .position(|l| l.trim() == "*** Begin Patch")
-        .ok_or_else(|| malformed(1, "no *** Begin Patch"))?;
-    let end = lines
-        .iter()
-        .rposition(|l| l.trim() == "*** End Patch")
-        .ok_or_else(|| malformed(begin + 1, "*** Begin Patch without *** End Patch"))?;
+fn parse_patch(lines: &[&str]) -> Result<Vec<FileEdit>, ProtocolError> {
+    let begins: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].trim() == "*** Begin Patch")
+        .collect();
+    let ends: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].trim() == "*** End Patch")
+        .collect();
+    let begin = begins[0];
+    if begins.len() > 1 {
+        return Err(malformed(begins[1] + 1, "a second *** Begin Patch"));
+    }
+    let end = match ends.as_slice() {
+        [] => {
+            return Err(malformed(
+                begin + 1,
+                "*** Begin Patch without *** End Patch",
+            ));
+        }
+        [e] if *e > begin => *e,
+        [e] => return Err(malformed(e + 1, "*** End Patch before *** Begin Patch")),
+        [_, second, ..] => return Err(malformed(second + 1, "a second *** End Patch")),
+    };
     let mut edits = Vec::new();
     let mut i = begin + 1;
     while i < end {
@@ -401,12 +525,44 @@ fn parse_patch(answer: &str) -> Result<Vec<FileEdit>, ProtocolError> {
     Ok(edits)
 }
 
-/// Where edits may go: the batch's files, plus new files under allowed globs.
+/// Where edits may go and what they may do.
 pub struct Scope<'a> {
     /// The batch's files: the only existing files an answer may edit.
     pub files: &'a [String],
     /// Whether a path may be created (the step's `new_files` globs).
     pub allow_new: &'a dyn Fn(&str) -> bool,
+    /// Whether the step may empty files or delete most of their lines (`allow_delete`).
+    pub allow_delete: bool,
+    /// The placeholders the prompt showed instead of secrets, with their values.
+    pub secrets: &'a [(String, String)],
+}
+
+/// Put the secrets back into a SEARCH text; into its REPLACE text only the placeholders the
+/// SEARCH text holds.
+fn restore_secrets(
+    scope: &Scope<'_>,
+    search: &str,
+    replace: &str,
+    block: usize,
+    line: usize,
+) -> Result<(String, String), ProtocolError> {
+    let (mut search, mut replace) = (search.to_string(), replace.to_string());
+    for (placeholder, value) in scope.secrets {
+        // As many times as the SEARCH holds it, no more: a line that keeps its secret, not a
+        // second copy of it.
+        if replace.matches(placeholder.as_str()).count()
+            > search.matches(placeholder.as_str()).count()
+        {
+            return Err(ProtocolError::SecretCopied {
+                block,
+                line,
+                placeholder: placeholder.clone(),
+            });
+        }
+        search = search.replace(placeholder.as_str(), value);
+        replace = replace.replace(placeholder.as_str(), value);
+    }
+    Ok((search, replace))
 }
 
 /// Apply parsed edits to the batch's current texts. Returns the change set and notes (fuzzy
@@ -417,8 +573,10 @@ pub fn apply_edits(
     current: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(ChangeSet, Vec<String>), ProtocolError> {
     let mut texts: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+    let mut moved_from = BTreeSet::new();
     let mut notes = Vec::new();
-    for edit in edits {
+    for (k, edit) in edits.iter().enumerate() {
+        let block = k + 1;
         let line = edit.line();
         let path = edit.path().to_string();
         let mut touched = vec![path.clone()];
@@ -429,7 +587,11 @@ pub fn apply_edits(
             touched.push(to.clone());
         }
         for p in &touched {
-            check_path(p).map_err(|source| ProtocolError::Path { line, source })?;
+            check_path(p).map_err(|source| ProtocolError::Path {
+                block,
+                line,
+                source,
+            })?;
         }
         let in_batch = |p: &str| scope.files.iter().any(|f| f == p);
         let entry = texts.entry(path.clone()).or_insert_with(|| {
@@ -441,53 +603,80 @@ pub fn apply_edits(
                 && entry.1.is_none();
         let allowed = in_batch(&path) || creates && (scope.allow_new)(&path);
         if !allowed {
-            return Err(ProtocolError::OutsideBatch { line, path });
+            return Err(ProtocolError::OutsideBatch { block, line, path });
         }
+        let not_found = |text: &str, search: &str| ProtocolError::NotFound {
+            block,
+            line,
+            path: path.clone(),
+            closest: closest_lines(text, search),
+        };
         match edit {
-            FileEdit::Add { content, .. } => entry.1 = Some(content.clone()),
+            FileEdit::Add { content, .. } => {
+                let (_, content) = restore_secrets(scope, "", content, block, line)?;
+                entry.1 = Some(content);
+            }
             FileEdit::Delete { .. } => entry.1 = None,
             FileEdit::SearchReplace {
                 search, replace, ..
             } => {
+                let (search, replace) = restore_secrets(scope, search, replace, block, line)?;
                 let text = entry.1.clone().unwrap_or_default();
                 if search.is_empty() {
                     entry.1 = Some(if text.is_empty() {
-                        replace.clone()
+                        replace
                     } else {
                         format!("{text}{replace}")
                     });
                 } else {
-                    let (at, len, fuzzy) = locate(&text, search, 0, &path, line)?;
+                    let (at, len, fuzzy) =
+                        locate(&text, &search, 0).map_err(|count| match count {
+                            0 => not_found(&text, &search),
+                            count => ProtocolError::Ambiguous {
+                                block,
+                                line,
+                                path: path.clone(),
+                                count,
+                            },
+                        })?;
                     if fuzzy {
                         notes.push(format!(
-                            "{path}: the SEARCH block at line {line} matched only when ignoring whitespace at line ends"
+                            "{path}: block {block} matched only when ignoring whitespace at line ends"
                         ));
                     }
                     entry.1 = Some(format!("{}{replace}{}", &text[..at], &text[at + len..]));
                 }
             }
             FileEdit::Update { hunks, move_to, .. } => {
-                let mut text = entry.1.clone().ok_or_else(|| ProtocolError::NotFound {
-                    line,
-                    path: path.clone(),
-                })?;
+                let mut text = entry.1.clone().ok_or_else(|| not_found("", ""))?;
                 let mut from = 0;
                 for h in hunks {
-                    if let Some(anchor) = &h.anchor
-                        && let Some(i) = text[from..].find(anchor.as_str())
-                    {
-                        from += i;
-                    }
                     let old = h.old.iter().map(|l| format!("{l}\n")).collect::<String>();
                     let new = h.new.iter().map(|l| format!("{l}\n")).collect::<String>();
+                    let (old, new) = restore_secrets(scope, &old, &new, block, line)?;
+                    if let Some(anchor) = &h.anchor {
+                        let (anchor, _) = restore_secrets(scope, anchor, "", block, line)?;
+                        if let Some(i) = text[from..].find(anchor.as_str()) {
+                            from += i;
+                        }
+                    }
                     if old.is_empty() {
                         text.push_str(&new);
                         continue;
                     }
-                    let (at, len, fuzzy) = locate(&text, &old, from, &path, line)?;
+                    let (at, len, fuzzy) =
+                        locate(&text, &old, from).map_err(|count| match count {
+                            0 => not_found(&text, &old),
+                            count => ProtocolError::Ambiguous {
+                                block,
+                                line,
+                                path: path.clone(),
+                                count,
+                            },
+                        })?;
                     if fuzzy {
                         notes.push(format!(
-                            "{path}: a hunk at line {line} matched only when ignoring whitespace at line ends"
+                            "{path}: a hunk of block {block} matched only when ignoring whitespace at line ends"
                         ));
                     }
                     text = format!("{}{new}{}", &text[..at], &text[at + len..]);
@@ -497,11 +686,13 @@ pub fn apply_edits(
                     let allowed = in_batch(to) || (scope.allow_new)(to);
                     if !allowed {
                         return Err(ProtocolError::OutsideBatch {
+                            block,
                             line,
                             path: to.clone(),
                         });
                     }
                     entry.1 = None;
+                    moved_from.insert(path.clone());
                     let target = texts
                         .entry(to.clone())
                         .or_insert_with(|| (current(to), None));
@@ -515,7 +706,13 @@ pub fn apply_edits(
     let mut changes = ChangeSet::default();
     for (path, (before, after)) in texts {
         if after.as_deref().is_some_and(|t| t.contains('\0')) {
-            return Err(ProtocolError::Binary { line: 0, path });
+            return Err(ProtocolError::Binary { path });
+        }
+        if !scope.allow_delete
+            && !moved_from.contains(&path)
+            && let Some(what) = destructive(before.as_deref(), after.as_deref())
+        {
+            return Err(ProtocolError::Destructive { path, what });
         }
         changes.changes.push(FileChange {
             path,
@@ -526,28 +723,67 @@ pub fn apply_edits(
     Ok((changes.normalize(), notes))
 }
 
+/// What an edit from `before` to `after` destroys, if it destroys enough to be refused.
+fn destructive(before: Option<&str>, after: Option<&str>) -> Option<String> {
+    let before = before.filter(|b| !b.trim().is_empty())?;
+    let Some(after) = after else {
+        return Some("deletes the file".to_string());
+    };
+    if after.trim().is_empty() {
+        return Some("empties the file".to_string());
+    }
+    let total = before.lines().count();
+    if total < DESTRUCTIVE_MIN_LINES {
+        return None;
+    }
+    let removed = similar::TextDiff::from_lines(before, after)
+        .iter_all_changes()
+        .filter(|c| c.tag() == similar::ChangeTag::Delete)
+        .count();
+    (removed * 2 > total).then(|| format!("removes {removed} of its {total} lines"))
+}
+
+/// `; the closest lines are …` for a SEARCH text that was not found: the lines of the file
+/// nearest to the SEARCH text's first line, so the model can copy them exactly.
+fn closest_lines(text: &str, search: &str) -> String {
+    let Some(first) = search.lines().map(str::trim).find(|l| !l.is_empty()) else {
+        return String::new();
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let best = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (crate::suggest::edit_distance(first, l.trim()), i))
+        .min();
+    match best {
+        Some((d, i)) if d <= first.chars().count() / 2 => {
+            let shown: Vec<String> = lines[i..lines.len().min(i + 3)]
+                .iter()
+                .map(|l| format!("    {l}"))
+                .collect();
+            format!(
+                "; the closest lines are (line {}):\n{}",
+                i + 1,
+                shown.join("\n")
+            )
+        }
+        _ => String::new(),
+    }
+}
+
 /// Find `needle` in `text` at or after `from`: exactly (it must be unique), else comparing
 /// lines with whitespace at their ends ignored. Returns (offset, length in `text`, fuzzy).
-fn locate(
-    text: &str,
-    needle: &str,
-    from: usize,
-    path: &str,
-    line: usize,
-) -> Result<(usize, usize, bool), ProtocolError> {
+///
+/// Not found is `Err(0)`; more than one match is `Err(count)`.
+fn locate(text: &str, needle: &str, from: usize) -> Result<(usize, usize, bool), usize> {
     let exact: Vec<usize> = text[from..]
         .match_indices(needle)
         .map(|(i, _)| from + i)
         .collect();
     match exact.len() {
         1 => return Ok((exact[0], needle.len(), false)),
-        n if n > 1 => {
-            return Err(ProtocolError::Ambiguous {
-                line,
-                path: path.to_string(),
-                count: n,
-            });
-        }
+        n if n > 1 => return Err(n),
         _ => {}
     }
     // Whitespace-relaxed: compare line by line with both ends trimmed.
@@ -580,15 +816,7 @@ fn locate(
             let end = hay[w + want.len() - 1].0 + hay[w + want.len() - 1].1.len();
             Ok((at, end - at, true))
         }
-        [] => Err(ProtocolError::NotFound {
-            line,
-            path: path.to_string(),
-        }),
-        many => Err(ProtocolError::Ambiguous {
-            line,
-            path: path.to_string(),
-            count: many.len(),
-        }),
+        many => Err(many.len()),
     }
 }
 
@@ -600,6 +828,8 @@ mod tests {
         Scope {
             files,
             allow_new: &|p: &str| p.starts_with("new/"),
+            allow_delete: false,
+            secrets: &[],
         }
     }
 
@@ -644,17 +874,120 @@ mod tests {
     }
 
     #[test]
-    fn consecutive_blocks_reuse_the_path() {
-        let answer = "src/queries.py\n<<<<<<< SEARCH\ndef fetch_order(order_id):\n=======\ndef load_order(order_id):\n>>>>>>> REPLACE\n<<<<<<< SEARCH\ndef other():\n=======\ndef another():\n>>>>>>> REPLACE\n";
+    fn every_block_names_its_file() {
+        let answer = "src/queries.py\n<<<<<<< SEARCH\ndef fetch_order(order_id):\n=======\ndef load_order(order_id):\n>>>>>>> REPLACE\nsrc/queries.py\n<<<<<<< SEARCH\ndef other():\n=======\ndef another():\n>>>>>>> REPLACE\n";
         let edits = parse_answer(answer).expect("parse");
         assert_eq!(edits.len(), 2);
         let files = vec!["src/queries.py".to_string()];
         let (changes, _) = apply_edits(&edits, &scope_of(&files), &current).expect("apply");
         let after = changes.changes[0].after.as_deref().expect("text");
         assert!(after.contains("def load_order") && after.contains("def another"));
+        // A block right after another one, or under prose, names no file.
+        let reused = answer.replacen("REPLACE\nsrc/queries.py\n", "REPLACE\n", 1);
+        assert!(matches!(
+            parse_answer(&reused),
+            Err(ProtocolError::Malformed { line: 7, .. })
+        ));
         assert!(
             parse_answer("Here you go:\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n").is_err()
         );
+    }
+
+    #[test]
+    fn stray_and_unbalanced_markers_are_refused_with_their_line() {
+        for (answer, line) in [
+            (
+                "src/queries.py\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n>>>>>>> REPLACE\n",
+                7,
+            ),
+            ("text\n=======\n", 2),
+            ("src/queries.py\n<<<<<<< SEARCH\na\n<<<<<<< SEARCH\n", 4),
+            (
+                "src/queries.py\n<<<<<<< SEARCH\na\n=======\nb\n=======\n",
+                6,
+            ),
+            ("src/queries.py\n<<<<<<< SEARCH\na\n=======\nb\n", 2),
+            (
+                "*** Begin Patch\n*** Update File: src/queries.py\n@@\n-a\n+b\n",
+                1,
+            ),
+            ("*** End Patch\n*** Begin Patch\n*** Delete File: a.py\n", 1),
+            (
+                "*** Begin Patch\n*** Delete File: a.py\n*** End Patch\n*** Begin Patch\n*** End Patch\n",
+                4,
+            ),
+            ("*** Begin Patch\n*** Frobnicate: a.py\n*** End Patch\n", 2),
+        ] {
+            match parse_answer(answer) {
+                Err(ProtocolError::Malformed { line: l, .. }) => assert_eq!(l, line, "{answer:?}"),
+                other => panic!("{answer:?}: {other:?}"),
+            }
+        }
+        let mixed = "a.py\n<<<<<<< SEARCH\n=======\nx\n>>>>>>> REPLACE\n*** Begin Patch\n*** Delete File: a.py\n*** End Patch\n";
+        assert!(matches!(
+            parse_answer(mixed),
+            Err(ProtocolError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn destructive_edits_need_allow_delete() {
+        let files = vec!["src/queries.py".to_string()];
+        let emptied = "src/queries.py\n<<<<<<< SEARCH\ndef fetch_order(order_id):\n    return get(order_id)\n\n\ndef other():\n    pass\n=======\n>>>>>>> REPLACE\n";
+        let edits = parse_answer(emptied).expect("parse");
+        assert!(matches!(
+            apply_edits(&edits, &scope_of(&files), &current),
+            Err(ProtocolError::Destructive { .. })
+        ));
+        let allowed = Scope {
+            allow_delete: true,
+            ..scope_of(&files)
+        };
+        assert!(apply_edits(&edits, &allowed, &current).is_ok());
+        // Most of a long file.
+        let long: String = (0..30).map(|i| format!("x{i} = {i}\n")).collect();
+        let read = |p: &str| (p == "src/queries.py").then(|| long.clone());
+        let search: String = (0..20).map(|i| format!("x{i} = {i}\n")).collect();
+        let answer =
+            format!("src/queries.py\n<<<<<<< SEARCH\n{search}=======\ny = 1\n>>>>>>> REPLACE\n");
+        let edits = parse_answer(&answer).expect("parse");
+        assert!(matches!(
+            apply_edits(&edits, &scope_of(&files), &read),
+            Err(ProtocolError::Destructive { .. })
+        ));
+        let delete = "*** Begin Patch\n*** Delete File: src/queries.py\n*** End Patch\n";
+        let edits = parse_answer(delete).expect("parse");
+        assert!(matches!(
+            apply_edits(&edits, &scope_of(&files), &current),
+            Err(ProtocolError::Destructive { .. })
+        ));
+    }
+
+    #[test]
+    fn secrets_go_back_only_where_the_search_held_them() {
+        let files = vec!["src/settings.py".to_string()];
+        let text = "TOKEN = \"ghp_realrealrealrealrealreal1234\"\nDEBUG = False\n";
+        let read = |p: &str| (p == "src/settings.py").then(|| text.to_string());
+        let secrets = vec![(
+            "[REDACTED-github-token-1]".to_string(),
+            "ghp_realrealrealrealrealreal1234".to_string(),
+        )];
+        let scope = Scope {
+            secrets: &secrets,
+            ..scope_of(&files)
+        };
+        let kept = "src/settings.py\n<<<<<<< SEARCH\nTOKEN = \"[REDACTED-github-token-1]\"\nDEBUG = False\n=======\nTOKEN = \"[REDACTED-github-token-1]\"\nDEBUG = True\n>>>>>>> REPLACE\n";
+        let (changes, _) =
+            apply_edits(&parse_answer(kept).expect("parse"), &scope, &read).expect("apply");
+        assert_eq!(
+            changes.changes[0].after.as_deref(),
+            Some("TOKEN = \"ghp_realrealrealrealrealreal1234\"\nDEBUG = True\n")
+        );
+        let copied = "src/settings.py\n<<<<<<< SEARCH\nDEBUG = False\n=======\nDEBUG = False\nLEAK = \"[REDACTED-github-token-1]\"\n>>>>>>> REPLACE\n";
+        assert!(matches!(
+            apply_edits(&parse_answer(copied).expect("parse"), &scope, &read),
+            Err(ProtocolError::SecretCopied { block: 1, .. })
+        ));
     }
 
     #[test]
@@ -718,5 +1051,16 @@ mod tests {
         ));
         let binary = "new/blob.bin\n<<<<<<< SEARCH\n=======\na\0b\n>>>>>>> REPLACE\n";
         assert!(matches!(refuse(binary), Err(ProtocolError::Binary { .. })));
+        match refuse(
+            "src/queries.py\n<<<<<<< SEARCH\ndef fetch_ordr(order_id):\n=======\nx\n>>>>>>> REPLACE\n",
+        ) {
+            Err(e @ ProtocolError::NotFound { .. }) => {
+                assert!(e.is_form());
+                let m = e.to_string();
+                assert!(m.starts_with("block 1 (line 2): the SEARCH text is not in src/queries.py; the closest lines are (line 1):"), "{m}");
+                assert!(m.contains("    def fetch_order(order_id):"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

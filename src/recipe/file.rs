@@ -67,6 +67,10 @@ pub(super) struct StepFile {
     #[serde(default)]
     pub(super) new_files: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
+    pub(super) format_repairs: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub(super) allow_delete: Option<Spanned<bool>>,
+    #[serde(default)]
     pub(super) select: Option<Spanned<SelectFile>>,
 }
 
@@ -121,6 +125,10 @@ pub(super) struct VerifyFile {
     pub(super) timeout: Option<Spanned<DurationFile>>,
     #[serde(rename = "final", default)]
     pub(super) final_commands: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) network: Option<bool>,
+    #[serde(default)]
+    pub(super) env: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

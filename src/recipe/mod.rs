@@ -384,6 +384,11 @@ pub struct ModelStep {
     pub instructions: String,
     /// How many times a failed verification is sent back to the model to fix.
     pub repairs: u32,
+    /// How many times an answer refused for its form (no blocks, a SEARCH text not found) is
+    /// sent back with the reason, per request.
+    pub format_repairs: u32,
+    /// Whether answers may empty files or delete most of their lines.
+    pub allow_delete: bool,
     /// Globs under which the model may create files (none by default).
     pub new_files: Option<GlobSet>,
     /// Which files it works on.
@@ -473,6 +478,11 @@ pub struct VerifySpec {
     pub timeout: Duration,
     /// Run once after the last batch.
     pub final_commands: Vec<String>,
+    /// Whether the commands may use the network (`network = false`: a namespace without it).
+    pub network: bool,
+    /// Variables that look like credentials but the build needs, kept for model batches'
+    /// verification (`env = ["NPM_TOKEN"]`).
+    pub env: Vec<String>,
 }
 
 /// The commit message template (`{recipe}`, `{step}`, `{batch}`, `{total}`, `{summary}`).

@@ -128,6 +128,11 @@ fn check_step(
         ("instructions", s.instructions.as_ref().map(Spanned::span)),
         ("repairs", s.repairs.as_ref().map(Spanned::span)),
         ("new_files", s.new_files.as_ref().map(Spanned::span)),
+        (
+            "format_repairs",
+            s.format_repairs.as_ref().map(Spanned::span),
+        ),
+        ("allow_delete", s.allow_delete.as_ref().map(Spanned::span)),
         ("select", s.select.as_ref().map(Spanned::span)),
     ];
     let allowed: &[&str] = match kind {
@@ -144,7 +149,14 @@ fn check_step(
             "paths",
             "exclude",
         ],
-        "model" => &["instructions", "select", "repairs", "new_files"],
+        "model" => &[
+            "instructions",
+            "select",
+            "repairs",
+            "new_files",
+            "format_repairs",
+            "allow_delete",
+        ],
         other => {
             return Err(errors.at(
                 s.kind.span(),
@@ -317,6 +329,8 @@ fn check_step(
                     instructions: instructions.value,
                     select,
                     repairs: s.repairs.map(|r| r.into_inner()).unwrap_or(2),
+                    format_repairs: s.format_repairs.map(|r| r.into_inner()).unwrap_or(2),
+                    allow_delete: s.allow_delete.map(|a| a.into_inner()).unwrap_or(false),
                     new_files,
                 }),
                 title,
@@ -762,6 +776,8 @@ fn check_verify(errors: &Errors, verify: Option<VerifyFile>) -> Result<VerifySpe
         commands: Vec::new(),
         timeout: Duration::from_secs(15 * 60),
         final_commands: Vec::new(),
+        network: true,
+        env: Vec::new(),
     };
     let Some(v) = verify else {
         return Ok(spec);
@@ -772,6 +788,19 @@ fn check_verify(errors: &Errors, verify: Option<VerifyFile>) -> Result<VerifySpe
         }
         check_placeholders(errors, c, VERIFY_PLACEHOLDERS, "verify command")?;
     }
+    for var in &v.env {
+        let name = var.get_ref();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(errors.at(
+                var.span(),
+                format!("`{name}` is not an environment variable name"),
+                "not a name",
+                Some("list the names of variables to keep, such as \"NPM_TOKEN\"".into()),
+            ));
+        }
+    }
+    spec.network = v.network.unwrap_or(true);
+    spec.env = v.env.into_iter().map(Spanned::into_inner).collect();
     spec.commands = v.commands.into_iter().map(Spanned::into_inner).collect();
     spec.final_commands = v
         .final_commands

@@ -64,6 +64,21 @@ pub(super) fn budget_spent(
     None
 }
 
+/// What a batch's verify commands may reach: a model batch's run without the credentials the
+/// environment carries (its code is the model's); the recipe can take the network away.
+pub(super) fn verify_sandbox(
+    recipe: &Recipe,
+    options: &RunOptions,
+    model_code: bool,
+) -> verify::Sandbox {
+    verify::Sandbox {
+        strip_credentials: model_code,
+        allow: recipe.verify.env.clone(),
+        also_strip: options.api_key_env.iter().cloned().collect(),
+        offline: !recipe.verify.network,
+    }
+}
+
 /// The recipe's message template filled in for a batch, then its trailers.
 pub(super) fn commit_message(
     recipe: &Recipe,
@@ -224,8 +239,15 @@ pub(super) fn execute(
                 total,
                 stage: "final verify",
             });
-            let result =
-                verify::run_command(root, command, recipe.verify.timeout, &options.interrupt)?;
+            let sandbox =
+                verify_sandbox(recipe, options, super::preflight::has_model_steps(recipe));
+            let result = verify::run_command(
+                root,
+                command,
+                recipe.verify.timeout,
+                &options.interrupt,
+                &sandbox,
+            )?;
             let ok = result.success;
             final_verify.push(result);
             if !ok {
@@ -293,6 +315,7 @@ fn carry_out(
         Ok(t) => t.usage,
         Err(e) => e.usage(),
     });
+    let format_repairs = transformed.as_ref().err().map_or(0, |e| e.format_repairs());
     let transformed = transformed.map_err(|e| e.to_string()).and_then(|t| {
         edit::check(&t.changes).map_err(|e| e.to_string())?;
         Ok(t)
@@ -302,6 +325,7 @@ fn carry_out(
         Ok(t) => t,
         Err(e) => {
             let mut r = BatchReport::transform_failed(b, step_number, e.clone());
+            r.format_repairs = format_repairs;
             r.duration_ms = batch_started.elapsed().as_millis() as u64;
             hooks.event(Event::BatchDone { report: &r, total });
             state.batches[slot] = r;
@@ -331,11 +355,13 @@ fn carry_out(
         StepAction::Model(m) => Some((m, ctx, input)),
         _ => None,
     };
+    let sandbox = verify_sandbox(recipe, options, repair.is_some());
     let verifying = Verifying {
         dir: root,
         commands: &b.verify,
         timeout: recipe.verify.timeout,
         interrupt: &options.interrupt,
+        sandbox: &sandbox,
         repair,
     };
     let verdict = verify_batch(

@@ -10,7 +10,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::batches::budget_spent;
+use super::batches::{budget_spent, verify_sandbox};
 use super::report::{BatchReport, BatchStatus, Outcome, RunReport, StartPoint, TokenUsage};
 use super::state;
 use super::verdict::{Sink, Verdict, Verifying, verify_batch};
@@ -234,6 +234,7 @@ fn rehearse(
             };
             tokens.input += usage.input;
             tokens.output += usage.output;
+            let format_repairs = transformed.as_ref().err().map_or(0, |e| e.format_repairs());
             let transformed = transformed.map_err(|e| e.to_string()).and_then(|t| {
                 edit::check(&t.changes).map_err(|e| e.to_string())?;
                 Ok(t)
@@ -241,7 +242,8 @@ fn rehearse(
             let mut t = match transformed {
                 Ok(t) => t,
                 Err(e) => {
-                    let r = BatchReport::transform_failed(b, step_plan.index, e);
+                    let mut r = BatchReport::transform_failed(b, step_plan.index, e);
+                    r.format_repairs = format_repairs;
                     hooks.event(Event::BatchDone { report: &r, total });
                     reports.push(r);
                     outcome = outcome.or(Outcome::TransformFailed);
@@ -265,11 +267,13 @@ fn rehearse(
                     )),
                     _ => None,
                 };
+                let sandbox = verify_sandbox(recipe, options, repair.is_some());
                 let verifying = Verifying {
                     dir: scratch.root(),
                     commands: &b.verify,
                     timeout: recipe.verify.timeout,
                     interrupt: &options.interrupt,
+                    sandbox: &sandbox,
                     repair,
                 };
                 let verdict = verify_batch(

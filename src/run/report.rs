@@ -81,6 +81,12 @@ pub struct BatchReport {
     pub notes: Vec<String>,
     /// How long it took.
     pub duration_ms: u64,
+    /// How many times a failed verification went back to the model.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repairs: u32,
+    /// How many model answers were refused for their form and asked again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub format_repairs: u32,
     /// Dry run: the unified diff.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
@@ -104,6 +110,8 @@ impl BatchReport {
             output_tail: None,
             notes: Vec::new(),
             duration_ms: 0,
+            repairs: 0,
+            format_repairs: 0,
             diff: None,
         }
     }
@@ -148,6 +156,7 @@ impl BatchReport {
             lines_removed: removed,
             summary: t.summary.clone(),
             notes: t.notes.clone(),
+            format_repairs: t.format_repairs,
             ..BatchReport::not_run(batch, step)
         }
     }
@@ -159,6 +168,10 @@ impl BatchReport {
         self.lines_added = added;
         self.lines_removed = removed;
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// How the whole run ended.

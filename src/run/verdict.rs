@@ -52,6 +52,8 @@ pub(super) struct Verifying<'a> {
     pub timeout: Duration,
     /// Set by Ctrl-C: the running command is stopped.
     pub interrupt: &'a AtomicBool,
+    /// What the commands may reach.
+    pub sandbox: &'a verify::Sandbox,
     /// A model step's repairs: the step, its transform context and its batch.
     pub repair: Option<(&'a ModelStep, transform::Context<'a>, BatchInput<'a>)>,
 }
@@ -70,7 +72,7 @@ pub(super) fn verify_batch(
         let mut failed = None;
         for command in v.commands {
             sink.stage("verify");
-            let result = verify::run_command(v.dir, command, v.timeout, v.interrupt)?;
+            let result = verify::run_command(v.dir, command, v.timeout, v.interrupt, v.sandbox)?;
             let ok = result.success;
             report.verify.push(result);
             if !ok {
@@ -86,6 +88,7 @@ pub(super) fn verify_batch(
                 return Ok(Verdict::Failed(f));
             }
             repairs_used += 1;
+            report.repairs += 1;
             sink.stage("repair");
             let failure = Failure {
                 command: &f.command,
@@ -96,6 +99,10 @@ pub(super) fn verify_batch(
                 Ok(fix) => fix.usage,
                 Err(e) => e.usage(),
             });
+            report.format_repairs += match &fix {
+                Ok(fix) => fix.format_repairs,
+                Err(e) => e.format_repairs(),
+            };
             let checked = fix.map_err(|e| e.to_string()).and_then(|fix| {
                 edit::check(&fix.changes).map_err(|e| e.to_string())?;
                 Ok(fix)

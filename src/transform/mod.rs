@@ -48,6 +48,8 @@ pub struct Transformed {
     pub notes: Vec<String>,
     /// What the model used (zero for rules).
     pub usage: Usage,
+    /// How many answers were refused for their form and asked again.
+    pub format_repairs: u32,
 }
 
 /// What a transform reads: the repository as it is now, its graph, and for model steps the
@@ -81,13 +83,23 @@ pub enum TransformError {
     Model(#[from] crate::model::ModelError),
     /// The model's answer is malformed or edits what it may not (the tokens were spent all
     /// the same).
-    #[error("the model's answer was refused: {source}")]
+    #[error("the model's answer was refused: {source}{}", after_repairs(*format_repairs))]
     Refused {
         /// Why.
         source: crate::edit::protocol::ProtocolError,
-        /// What the refused answer cost.
+        /// What the refused answers cost.
         usage: Usage,
+        /// How many answers before it were refused for their form and asked again.
+        format_repairs: u32,
     },
+}
+
+fn after_repairs(n: u32) -> String {
+    match n {
+        0 => String::new(),
+        1 => " (after 1 format repair)".to_string(),
+        n => format!(" (after {n} format repairs)"),
+    }
 }
 
 impl TransformError {
@@ -96,6 +108,14 @@ impl TransformError {
         match self {
             TransformError::Refused { usage, .. } => *usage,
             _ => Usage::default(),
+        }
+    }
+
+    /// How many format repairs were asked for before the transform failed.
+    pub fn format_repairs(&self) -> u32 {
+        match self {
+            TransformError::Refused { format_repairs, .. } => *format_repairs,
+            _ => 0,
         }
     }
 }

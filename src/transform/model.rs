@@ -1,6 +1,11 @@
-//! A model step's transform: the prompt from [`crate::context`], one request to the model, and
+//! A model step's transform: the prompt from [`crate::context`], a request to the model, and
 //! its answer parsed and applied in memory by [`crate::edit::protocol`], within the batch's
-//! files (and the globs the step allows for new files).
+//! files (and the globs the step allows for new files), with the secrets the prompt redacted
+//! put back where the answer may keep them.
+//!
+//! An answer refused for its form (no blocks, a SEARCH text that is not in the file) goes back
+//! to the model with the exact reason, up to the step's `format_repairs` times; one refused for
+//! safety (a path outside the batch, a copied secret, a destructive edit) ends the transform.
 
 use super::{BatchInput, Context, Failure, TransformError, Transformed, Usage};
 use crate::context::{self, Ask};
@@ -25,7 +30,7 @@ pub(super) fn ask(
         ledger: ctx.ledger,
         budget: ctx.budget,
     };
-    let request = match failure {
+    let mut request = match failure {
         None => context::first_request(&ask),
         Some(f) => context::repair_request(
             &ask,
@@ -33,19 +38,40 @@ pub(super) fn ask(
             &crate::verify::relevant_lines(f.output, 80),
         ),
     };
-    let completion = client.complete(&request.system, &request.user)?;
-    let usage = Usage {
-        input: completion.input_tokens,
-        output: completion.output_tokens,
-    };
-    let refused = |source| TransformError::Refused { source, usage };
-    let edits = protocol::parse_answer(&completion.text).map_err(refused)?;
     let allow_new = |p: &str| step.new_files.as_ref().is_some_and(|g| g.is_match(p));
-    let scope = protocol::Scope {
-        files: batch.files,
-        allow_new: &allow_new,
+    let mut usage = Usage::default();
+    let mut format_repairs = 0;
+    let mut notes = Vec::new();
+    let (changes, applied_notes) = loop {
+        let completion = client.complete(&request.system, &request.user)?;
+        usage.input += completion.input_tokens;
+        usage.output += completion.output_tokens;
+        let scope = protocol::Scope {
+            files: batch.files,
+            allow_new: &allow_new,
+            allow_delete: step.allow_delete,
+            secrets: request.secrets(),
+        };
+        let applied = protocol::parse_answer(&completion.text)
+            .and_then(|edits| protocol::apply_edits(&edits, &scope, &read));
+        match applied {
+            Ok(done) => break done,
+            Err(e) if e.is_form() && format_repairs < step.format_repairs => {
+                format_repairs += 1;
+                notes.push(format!("format repair {format_repairs}: {e}"));
+                request =
+                    context::format_repair_request(&request, &completion.text, &e.to_string());
+            }
+            Err(source) => {
+                return Err(TransformError::Refused {
+                    source,
+                    usage,
+                    format_repairs,
+                });
+            }
+        }
     };
-    let (changes, mut notes) = protocol::apply_edits(&edits, &scope, &read).map_err(refused)?;
+    notes.extend(applied_notes);
     let prompt = &request.prompt;
     if !prompt.dropped.is_empty() {
         notes.push(format!(
@@ -69,5 +95,6 @@ pub(super) fn ask(
         ),
         notes,
         usage,
+        format_repairs,
     })
 }

@@ -54,18 +54,138 @@ pub struct SpawnError {
     pub source: std::io::Error,
 }
 
+/// What a verify command may reach. Verifying a model batch runs code the model wrote, so it
+/// runs without the credentials the environment carries; a recipe can also cut it off the
+/// network.
+#[derive(Debug, Clone, Default)]
+pub struct Sandbox {
+    /// Run without credentials: variables that look like them are removed, and the credential
+    /// files of the common cloud and container tools are pointed at nothing.
+    pub strip_credentials: bool,
+    /// Variables kept although they look like credentials (the recipe's `[verify] env`).
+    pub allow: Vec<String>,
+    /// More variables to remove (the model's API key variable, whatever its name).
+    pub also_strip: Vec<String>,
+    /// Run in a network namespace of its own, with no network (`[verify] network = false`).
+    pub offline: bool,
+}
+
+/// Whether an environment variable looks like a credential (what [`Sandbox`] strips).
+pub fn is_credential_variable(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    const SUFFIXES: &[&str] = &[
+        "_API_KEY",
+        "_APIKEY",
+        "_TOKEN",
+        "_SECRET",
+        "_SECRET_KEY",
+        "_PASSWORD",
+        "_PASSWD",
+        "_ACCESS_KEY",
+        "_PRIVATE_KEY",
+        "_CREDENTIALS",
+        "_AUTH",
+    ];
+    const PREFIXES: &[&str] = &["AWS_", "AZURE_", "ARM_", "GOOGLE_APPLICATION_CREDENTIALS"];
+    const NAMES: &[&str] = &[
+        "SSH_AUTH_SOCK",
+        "GIT_ASKPASS",
+        "SSH_ASKPASS",
+        "GITHUB_TOKEN",
+    ];
+    SUFFIXES.iter().any(|s| upper.ends_with(s))
+        || PREFIXES.iter().any(|p| upper.starts_with(p))
+        || NAMES.contains(&upper.as_str())
+}
+
+/// Where the credential files of common tools are looked for, pointed at nothing.
+const EMPTY_CREDENTIAL_FILES: &[&str] = &[
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "KUBECONFIG",
+];
+/// Configuration folders of common tools, pointed at an empty folder.
+const EMPTY_CONFIG_DIRS: &[&str] = &["CLOUDSDK_CONFIG", "AZURE_CONFIG_DIR", "DOCKER_CONFIG"];
+
+/// Whether network namespaces can be made here (`unshare --net --map-root-user`).
+fn can_isolate_network() -> bool {
+    static CAN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CAN.get_or_init(|| {
+        Command::new("unshare")
+            .args(["--net", "--map-root-user", "true"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
 /// Run one command at `root`, killing it after `timeout`, or as soon as `cancel` is set.
 pub fn run_command(
     root: &Path,
     command: &str,
     timeout: Duration,
     cancel: &AtomicBool,
+    sandbox: &Sandbox,
 ) -> Result<CommandResult, SpawnError> {
     let start = Instant::now();
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(command)
-        .current_dir(root)
+    if sandbox.offline && !can_isolate_network() {
+        return Ok(CommandResult {
+            command: command.to_string(),
+            success: false,
+            exit_code: None,
+            timed_out: false,
+            interrupted: false,
+            duration_ms: 0,
+            summary: "network isolation is not available here (`unshare --net --map-root-user` fails); allow user namespaces, or set `network = true` in [verify]".to_string(),
+            output: String::new(),
+        });
+    }
+    let mut cmd = if sandbox.offline {
+        let mut c = Command::new("unshare");
+        c.args(["--net", "--map-root-user", "--", "sh", "-c", command]);
+        c
+    } else {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(command);
+        c
+    };
+    // Kept for as long as the command runs: the empty configuration folders.
+    let empty = if sandbox.strip_credentials {
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            let allowed = sandbox.allow.iter().any(|a| a == key.as_ref());
+            if (is_credential_variable(&key)
+                || sandbox.also_strip.iter().any(|v| v == key.as_ref()))
+                && !allowed
+            {
+                cmd.env_remove(key.as_ref());
+            }
+        }
+        for var in EMPTY_CREDENTIAL_FILES {
+            if !sandbox.allow.iter().any(|a| a == var) {
+                cmd.env(var, "/dev/null");
+            }
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("git-ripple-empty-")
+            .tempdir()
+            .map_err(|source| SpawnError {
+                command: command.to_string(),
+                source,
+            })?;
+        for var in EMPTY_CONFIG_DIRS {
+            if !sandbox.allow.iter().any(|a| a == var) {
+                cmd.env(var, dir.path());
+            }
+        }
+        cmd.env("GIT_TERMINAL_PROMPT", "0");
+        Some(dir)
+    } else {
+        None
+    };
+    cmd.current_dir(root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -144,6 +264,7 @@ pub fn run_command(
         raw
     };
     let output = String::from_utf8_lossy(&raw).into_owned();
+    drop(empty);
     let exit_code = status.and_then(|s| s.code());
     let success = !timed_out && !interrupted && status.is_some_and(|s| s.success());
     let duration = start.elapsed();
@@ -277,22 +398,36 @@ mod tests {
     fn success_failure_and_timeout() {
         let dir = std::env::temp_dir();
         let go = AtomicBool::new(false);
+        let plain = Sandbox::default();
         let ok = run_command(
             &dir,
             "echo one; echo '22 passed in 0.1s'",
             Duration::from_secs(10),
             &go,
+            &plain,
         )
         .expect("run");
         assert!(ok.success);
         assert_eq!(ok.summary, "22 passed in 0.1s");
-        let fail =
-            run_command(&dir, "echo boom >&2; exit 3", Duration::from_secs(10), &go).expect("run");
+        let fail = run_command(
+            &dir,
+            "echo boom >&2; exit 3",
+            Duration::from_secs(10),
+            &go,
+            &plain,
+        )
+        .expect("run");
         assert!(!fail.success);
         assert_eq!(fail.exit_code, Some(3));
         assert_eq!(fail.summary, "exit 3: boom");
-        let slow =
-            run_command(&dir, "sleep 5 & sleep 5", Duration::from_millis(200), &go).expect("run");
+        let slow = run_command(
+            &dir,
+            "sleep 5 & sleep 5",
+            Duration::from_millis(200),
+            &go,
+            &plain,
+        )
+        .expect("run");
         assert!(slow.timed_out && !slow.success);
         assert!(
             slow.duration_ms < 4000,
@@ -300,8 +435,36 @@ mod tests {
             slow.duration_ms
         );
         let stop = AtomicBool::new(true);
-        let cancelled = run_command(&dir, "sleep 5", Duration::from_secs(10), &stop).expect("run");
+        let cancelled =
+            run_command(&dir, "sleep 5", Duration::from_secs(10), &stop, &plain).expect("run");
         assert!(cancelled.interrupted && !cancelled.success);
+    }
+
+    #[test]
+    fn credentials_are_recognised_by_name() {
+        for name in [
+            "OPENAI_API_KEY",
+            "GITHUB_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_PROFILE",
+            "DB_PASSWORD",
+            "STRIPE_SECRET_KEY",
+            "SSH_AUTH_SOCK",
+            "NPM_TOKEN",
+        ] {
+            assert!(is_credential_variable(name), "{name}");
+        }
+        for name in [
+            "PATH",
+            "HOME",
+            "GOPATH",
+            "GOFLAGS",
+            "PYTHONPATH",
+            "LANG",
+            "TOKENIZERS_PARALLELISM",
+        ] {
+            assert!(!is_credential_variable(name), "{name}");
+        }
     }
 
     #[test]
