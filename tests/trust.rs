@@ -563,3 +563,35 @@ fn the_fixtures_hold_nothing_redaction_takes_for_a_secret() {
     assert!(files > 50, "{files} fixture files");
     assert!(found.is_empty(), "false positives:\n{}", found.join("\n"));
 }
+
+#[test]
+fn reports_never_print_a_secret_a_verify_command_printed() {
+    let fake = ["gh", "p_", "Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo8Nn"].concat();
+    let repo = repo_with(
+        r#"name = "leaky"
+[[step]]
+kind = "rename"
+symbol = "shopcore.db.queries.fetch_order"
+to = "load_order"
+compat = "none"
+[verify]
+commands = ["echo \"the service answered with $LEAKY\"; exit 1"]
+"#,
+    );
+    for format in ["json", "text"] {
+        let out = Ripple::new(repo.path())
+            .env("LEAKY", &fake)
+            .args(&["run", "recipe.toml", "--format", format])
+            .output();
+        assert_eq!(out.status.code(), Some(1));
+        let printed = String::from_utf8_lossy(&out.stdout);
+        assert!(!printed.contains(&fake), "{format}: {printed}");
+        assert!(
+            printed.contains("[REDACTED-github-token-1]"),
+            "{format}: {printed}"
+        );
+        Ripple::new(repo.path())
+            .args(&["abort", "--delete-branch"])
+            .ok();
+    }
+}

@@ -324,6 +324,7 @@ fn carry_out(
     let mut t = match transformed {
         Ok(t) => t,
         Err(e) => {
+            let e = crate::context::redact(&e);
             let mut r = BatchReport::transform_failed(b, step_number, e.clone());
             r.format_repairs = format_repairs;
             r.duration_ms = batch_started.elapsed().as_millis() as u64;
@@ -405,7 +406,7 @@ fn carry_out(
                     "verification failed: `{}` ({}); the batch was rolled back",
                     result.command, result.summary
                 ));
-                report.output_tail = Some(verify::tail(&result.output, 30));
+                report.keep_output_tail(&result.output);
                 Some(Outcome::VerificationFailed)
             }
             Verdict::BadEdit(e) => {

@@ -24,7 +24,7 @@ use crate::recipe::{Recipe, StepAction};
 use crate::scan::{Overlay, Repository, Scan, View};
 use crate::simulate::simulate;
 use crate::transform::{self, BatchInput, Usage};
-use crate::verify::{self, scratch::Scratch};
+use crate::verify::scratch::Scratch;
 
 /// A dry run of `recipe`.
 pub(super) fn dry_run(
@@ -315,7 +315,7 @@ fn rehearse(
                             "verification failed in the scratch worktree: `{}` ({})",
                             result.command, result.summary
                         ));
-                        report.output_tail = Some(verify::tail(&result.output, 30));
+                        report.keep_output_tail(&result.output);
                         outcome = outcome.or(if result.interrupted {
                             Outcome::Interrupted
                         } else {

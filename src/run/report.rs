@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::redact;
 use crate::plan::{Batch, Phase};
 use crate::transform::Transformed;
 use crate::verify::CommandResult;
@@ -116,11 +117,12 @@ impl BatchReport {
         }
     }
 
-    /// A batch whose transform failed: nothing was written.
+    /// A batch whose transform failed: nothing was written. The error is redacted (it can
+    /// quote the file).
     pub fn transform_failed(batch: &Batch, step: usize, error: String) -> BatchReport {
         BatchReport {
             status: BatchStatus::TransformFailed,
-            error: Some(error),
+            error: Some(redact(&error)),
             ..BatchReport::not_run(batch, step)
         }
     }
@@ -159,6 +161,12 @@ impl BatchReport {
             format_repairs: t.format_repairs,
             ..BatchReport::not_run(batch, step)
         }
+    }
+
+    /// A failed verification's output tail, redacted: reports and logs never carry a secret a
+    /// test printed.
+    pub fn keep_output_tail(&mut self, output: &str) {
+        self.output_tail = Some(redact(&crate::verify::tail(output, 30)));
     }
 
     /// Count the diff's lines again (after a repair or a reviewer's edit).

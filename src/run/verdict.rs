@@ -72,7 +72,10 @@ pub(super) fn verify_batch(
         let mut failed = None;
         for command in v.commands {
             sink.stage("verify");
-            let result = verify::run_command(v.dir, command, v.timeout, v.interrupt, v.sandbox)?;
+            let mut result =
+                verify::run_command(v.dir, command, v.timeout, v.interrupt, v.sandbox)?;
+            // The summary goes into reports and commit trailers.
+            result.summary = crate::context::redact(&result.summary);
             let ok = result.success;
             report.verify.push(result);
             if !ok {
@@ -119,9 +122,10 @@ pub(super) fn verify_batch(
                     continue;
                 }
                 Err(e) => {
-                    report
-                        .notes
-                        .push(format!("repair {repairs_used} refused: {e}"));
+                    report.notes.push(format!(
+                        "repair {repairs_used} refused: {}",
+                        crate::context::redact(&e)
+                    ));
                     return Ok(Verdict::Failed(f));
                 }
             }

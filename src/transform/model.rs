@@ -58,7 +58,10 @@ pub(super) fn ask(
             Ok(done) => break done,
             Err(e) if e.is_form() && format_repairs < step.format_repairs => {
                 format_repairs += 1;
-                notes.push(format!("format repair {format_repairs}: {e}"));
+                notes.push(format!(
+                    "format repair {format_repairs}: {}",
+                    context::redact(&e.to_string())
+                ));
                 request =
                     context::format_repair_request(&request, &completion.text, &e.to_string());
             }
