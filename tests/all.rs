@@ -5,6 +5,7 @@ mod architecture;
 mod cases;
 mod common;
 mod explain;
+mod fuzz_corpus;
 mod graph_go;
 mod graph_input;
 mod graph_python;
