@@ -605,11 +605,22 @@ pub fn apply_edits(
         if !allowed {
             return Err(ProtocolError::OutsideBatch { block, line, path });
         }
-        let not_found = |text: &str, search: &str| ProtocolError::NotFound {
-            block,
-            line,
-            path: path.clone(),
-            closest: closest_lines(text, search),
+        // Where `needle` is in `text` (from `from` on), or why it is not there once.
+        let find = |text: &str, needle: &str, from: usize| {
+            locate(text, needle, from).map_err(|count| match count {
+                0 => ProtocolError::NotFound {
+                    block,
+                    line,
+                    path: path.clone(),
+                    closest: closest_lines(text, needle),
+                },
+                count => ProtocolError::Ambiguous {
+                    block,
+                    line,
+                    path: path.clone(),
+                    count,
+                },
+            })
         };
         match edit {
             FileEdit::Add { content, .. } => {
@@ -629,16 +640,7 @@ pub fn apply_edits(
                         format!("{text}{replace}")
                     });
                 } else {
-                    let (at, len, fuzzy) =
-                        locate(&text, &search, 0).map_err(|count| match count {
-                            0 => not_found(&text, &search),
-                            count => ProtocolError::Ambiguous {
-                                block,
-                                line,
-                                path: path.clone(),
-                                count,
-                            },
-                        })?;
+                    let (at, len, fuzzy) = find(&text, &search, 0)?;
                     if fuzzy {
                         notes.push(format!(
                             "{path}: block {block} matched only when ignoring whitespace at line ends"
@@ -648,7 +650,12 @@ pub fn apply_edits(
                 }
             }
             FileEdit::Update { hunks, move_to, .. } => {
-                let mut text = entry.1.clone().ok_or_else(|| not_found("", ""))?;
+                let mut text = entry.1.clone().ok_or_else(|| ProtocolError::NotFound {
+                    block,
+                    line,
+                    path: path.clone(),
+                    closest: String::new(),
+                })?;
                 let mut from = 0;
                 for h in hunks {
                     let old = h.old.iter().map(|l| format!("{l}\n")).collect::<String>();
@@ -664,16 +671,7 @@ pub fn apply_edits(
                         text.push_str(&new);
                         continue;
                     }
-                    let (at, len, fuzzy) =
-                        locate(&text, &old, from).map_err(|count| match count {
-                            0 => not_found(&text, &old),
-                            count => ProtocolError::Ambiguous {
-                                block,
-                                line,
-                                path: path.clone(),
-                                count,
-                            },
-                        })?;
+                    let (at, len, fuzzy) = find(&text, &old, from)?;
                     if fuzzy {
                         notes.push(format!(
                             "{path}: a hunk of block {block} matched only when ignoring whitespace at line ends"

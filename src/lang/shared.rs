@@ -188,6 +188,41 @@ fn binding_identifiers<'t>(node: Node<'t>, patterns: &[&str], out: &mut Vec<Node
     }
 }
 
+/// What a language's contracts query matched for one definition: the file's tree, the
+/// `contract.*` capture (its name and range) and the `body` capture.
+pub(crate) struct ContractMatch {
+    /// The parsed file.
+    pub tree: tree_sitter::Tree,
+    /// `contract.function`, `contract.class`, …
+    pub kind: String,
+    /// The whole definition.
+    pub whole: std::ops::Range<usize>,
+    /// Its body, when it has one.
+    pub body: Option<std::ops::Range<usize>>,
+}
+
+/// The contracts query's match for the definition whose name starts at `name_start`.
+pub(crate) fn contract_match(
+    language: super::Language,
+    query: &tree_sitter::Query,
+    source: &str,
+    name_start: usize,
+) -> Option<ContractMatch> {
+    let tree = super::parse(language, source.as_bytes()).ok()?;
+    let matches = super::captures_in(query, &tree, source.as_bytes());
+    let m = matches
+        .iter()
+        .find(|m| m.iter().any(|(n, r)| n == "name" && r.start == name_start))?;
+    let (kind, whole) = m.iter().find(|(n, _)| n.starts_with("contract."))?.clone();
+    let body = m.iter().find(|(n, _)| n == "body").map(|(_, r)| r.clone());
+    Some(ContractMatch {
+        tree,
+        kind,
+        whole,
+        body,
+    })
+}
+
 /// The node of one of `kinds` that declares `def` (found up from its name).
 pub(crate) fn declaration<'t>(
     tree: &'t tree_sitter::Tree,

@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 
 use tree_sitter::Query;
 
-use crate::lang::{self, Language};
+use crate::lang::Language;
+use crate::lang::shared::{ContractMatch, contract_match};
 
 /// The compiled `queries/go/contracts.scm`.
 pub(super) fn query() -> Option<&'static Query> {
@@ -48,14 +49,12 @@ pub(super) fn doc_paragraph(source: &str, start: usize) -> Option<String> {
 
 /// The contract of the declaration whose name starts at `name_start`.
 pub(super) fn contract(source: &str, name_start: usize) -> Option<String> {
-    let query = query()?;
-    let tree = lang::parse(Language::Go, source.as_bytes()).ok()?;
-    let matches = lang::captures_in(query, &tree, source.as_bytes());
-    let m = matches
-        .iter()
-        .find(|m| m.iter().any(|(n, r)| n == "name" && r.start == name_start))?;
-    let (kind, whole) = m.iter().find(|(n, _)| n.starts_with("contract."))?;
-    let body = m.iter().find(|(n, _)| n == "body").map(|(_, r)| r.clone());
+    let ContractMatch {
+        tree,
+        kind,
+        whole,
+        body,
+    } = contract_match(Language::Go, query()?, source, name_start)?;
     let text = |r: std::ops::Range<usize>| source[r].trim_end().to_string();
     if kind == "contract.function" {
         let sig = text(whole.start..body?.start);
