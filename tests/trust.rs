@@ -344,7 +344,7 @@ commands = ["python -m pytest -q -p no:cacheprovider tests/test_settings.py"]
             .expect("connect");
         assert!(line.contains("[REDACTED-"), "{line}");
         format!(
-            "{path}\n<<<<<<< SEARCH\n{line}\n=======\n{line}  # the default token is the service's\n>>>>>>> REPLACE\n"
+            "{path}\n<<<<<<< SEARCH\n{line}\n=======\n# The default token is the service's.\n{line}\n>>>>>>> REPLACE\n"
         )
     });
     let out = run(dir, &spec, &[]);
@@ -357,7 +357,7 @@ commands = ["python -m pytest -q -p no:cacheprovider tests/test_settings.py"]
     let after = std::fs::read_to_string(dir.join("src/shopcore/settings.py")).expect("read");
     assert!(
         after.contains(&format!(
-            "def connect(token: str = \"{}\") -> str:  # the default token is the service's",
+            "# The default token is the service's.\ndef connect(token: str = \"{}\") -> str:",
             value("github classic")
         )),
         "the edit applied and kept the secret:\n{after}"

@@ -35,6 +35,11 @@ pub fn is_secret_path(path: &str) -> bool {
         || name == ".pgpass"
         || name == ".npmrc"
         || name == ".pypirc"
+        || name == ".git-credentials"
+        || name.ends_with(".tfvars")
+        || name.ends_with(".ppk")
+        || name.ends_with(".kdbx")
+        || name.starts_with("service-account") && name.ends_with(".json")
 }
 
 /// One rule: the family it reports, the pattern, and which group holds the secret (0: the
@@ -65,7 +70,7 @@ const RULES: &[(&str, &str, usize, f64)] = &[
     ),
     (
         "aws-secret-key",
-        r#"(?i)aws_?secret(?:_?access)?_?key["']?\s*[:=]+\s*["']?([A-Za-z0-9/+]{40})\b"#,
+        r#"(?i)aws_?secret(?:_?access)?_?key["']?\s*[:=]+\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
         1,
         0.0,
     ),
@@ -181,7 +186,21 @@ const RULES: &[(&str, &str, usize, f64)] = &[
     // Values assigned to secret-like names, quoted and random enough to be a credential.
     (
         "secret",
-        r#"(?i)\b([a-z0-9_]*(?:password|passwd|passphrase|secret|token|api_?key|apikey|access_?key|private_?key|auth_?key)[a-z0-9_]*)["']?\s*(?::=|=>|[:=])\s*[rbuRBU]{0,2}["']([^"'\s]{8,})["']"#,
+        r#"(?i)\b([a-z0-9_]*(?:password|passwd|passphrase|pwd|secret|token|api_?key|apikey|access_?key|account_?key|private_?key|auth_?key|credential)[a-z0-9_]*)["'`]?\s*(?::=|=>|[:=])\s*[rbuRBU]{0,2}["'`]([^"'`\s]{8,})["'`]"#,
+        2,
+        3.0,
+    ),
+    // Any other `*_key` name holds a key only when the value is long and random.
+    (
+        "secret",
+        r#"(?i)\b([a-z0-9]+_key)["'`]?\s*(?::=|=>|[:=])\s*[rbuRBU]{0,2}["'`]([^"'`\s]{16,})["'`]"#,
+        2,
+        3.5,
+    ),
+    // The same, unquoted, at the end of a line: YAML, INI, .properties, shell assignments.
+    (
+        "secret",
+        r#"(?im)^[ \t]*(?:export[ \t]+)?([a-z0-9_.\-]*(?:password|passwd|passphrase|pwd|secret|token|api_?key|apikey|access_?key|account_?key|private_?key|auth_?key|credential)[a-z0-9_.\-]*)[ \t]*[:=][ \t]*([^\s"'`]{8,})[ \t]*$"#,
         2,
         3.0,
     ),
@@ -323,6 +342,15 @@ impl Redactor {
             last = end;
         }
         out.push_str(&text[last..]);
+        // Values found earlier, wherever they show up again in a form no rule knows (a test
+        // that prints the password it was given), longest first.
+        let mut known: Vec<&(String, String)> = self.found.iter().collect();
+        known.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+        for (placeholder, value) in known {
+            if value.len() >= 6 && out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), placeholder);
+            }
+        }
         out
     }
 
@@ -379,6 +407,24 @@ mod tests {
     }
 
     #[test]
+    fn unquoted_and_backquoted_values_and_values_seen_before() {
+        let mut r = Redactor::new();
+        let yaml = r.redact("db:\n  password: Xk9#mQ2vL8pZ\n");
+        assert_eq!(yaml, "db:\n  password: [REDACTED-secret-1]\n");
+        let go = r.redact("const apiKey = `Qw3rTy9UiOp2AsDf`\n");
+        assert_eq!(go, "const apiKey = `[REDACTED-secret-2]`\n");
+        // A test printing the password it was given, in a form no rule matches.
+        let output = r.redact("AssertionError: 'Xk9#mQ2vL8pZ' != 'wrong'\n");
+        assert_eq!(output, "AssertionError: '[REDACTED-secret-1]' != 'wrong'\n");
+        let aws = [
+            "aws_secret_access_key = ",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzz+/",
+        ]
+        .concat();
+        assert!(!redact(&aws).contains("bPxRfiCY"), "{}", redact(&aws));
+    }
+
+    #[test]
     fn ids_hashes_and_test_vectors_are_not_secrets() {
         let benign = [
             "commit = \"3f2a9c1e8b7d6f5a4c3b2a1908f7e6d5c4b3a291\"",
@@ -393,6 +439,9 @@ mod tests {
             "credentials: 'same-origin',",
             "reset_url_token=\"set-passwordcustom\"",
             "\"password1\": \"newpassword\",",
+            "sort_key = \"user:123\"",
+            "password: ${DB_PASSWORD}",
+            "token_type: bearer_token_kind",
             "token_url: \"http://remote1/auth\"",
             "const tokenID = \"3c9a75a2-24fd-4508-b4f2-11f18aa97411\"",
             "\"password_expires_at\": \"2016-11-06T15:32:17.000000\"",

@@ -79,14 +79,30 @@ pub fn check_path(path: &str) -> Result<(), EditError> {
     if p.is_absolute() || path.starts_with('/') || path.starts_with('\\') {
         return refuse("absolute paths are not allowed");
     }
+    if path.contains('\\') || path.contains(':') {
+        return refuse("backslashes and colons name other places on some systems");
+    }
+    if path.chars().any(|c| c.is_control() || is_invisible(c)) {
+        // Some file systems ignore such characters: `.g\u{200C}it` is `.git` on HFS+.
+        return refuse("invisible or control characters in a path");
+    }
     for c in p.components() {
         match c {
             Component::ParentDir => return refuse("`..` leaves the repository"),
             Component::Prefix(_) | Component::RootDir => {
                 return refuse("absolute paths are not allowed");
             }
-            Component::Normal(n) if n.eq_ignore_ascii_case(".git") => {
-                return refuse("git's own files are never edited");
+            Component::Normal(n) => {
+                let n = n.to_string_lossy();
+                // Windows drops trailing dots and spaces (`.git.`), and 8.3 names alias long
+                // ones (`GIT~1`).
+                let bare = n.trim_end_matches(['.', ' ']).to_ascii_lowercase();
+                if bare == ".git" || bare.starts_with("git~") {
+                    return refuse("git's own files are never edited");
+                }
+                if bare.is_empty() || n.ends_with(' ') {
+                    return refuse("a path component that is only dots or ends with a space");
+                }
             }
             _ => {}
         }
@@ -97,12 +113,30 @@ pub fn check_path(path: &str) -> Result<(), EditError> {
 /// Whether a character hides from a reader: Unicode format characters (bidi controls and
 /// isolates, zero-width characters, the byte-order mark, soft hyphens, tags) and control
 /// characters other than tab, line feed and carriage return (terminal escapes among them).
-fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     static FORMAT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     if matches!(c, '\t' | '\n' | '\r') {
         return false;
     }
     if c.is_control() {
+        return true;
+    }
+    // Invisible although not format characters: variation selectors (which can hide data
+    // after any character), Hangul fillers, the combining grapheme joiner, line and paragraph
+    // separators, the blank braille pattern.
+    if matches!(
+        c,
+        '\u{FE00}'..='\u{FE0F}'
+            | '\u{E0100}'..='\u{E01EF}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{3164}'
+            | '\u{FFA0}'
+            | '\u{034F}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{2800}'
+    ) {
         return true;
     }
     FORMAT
@@ -112,7 +146,7 @@ fn is_invisible(c: char) -> bool {
 }
 
 /// What an invisible character is, for the refusal.
-fn invisible_name(c: char) -> &'static str {
+pub(crate) fn invisible_name(c: char) -> &'static str {
     match c {
         '\u{202A}'..='\u{202E}' => "a bidirectional embedding or override",
         '\u{2066}'..='\u{2069}' => "a bidirectional isolate",
@@ -120,24 +154,42 @@ fn invisible_name(c: char) -> &'static str {
         '\u{200B}'..='\u{200D}' | '\u{2060}' => "a zero-width character",
         '\u{FEFF}' => "a byte-order mark inside the file",
         '\u{1B}' => "an escape character (terminal control sequences)",
+        '\r' => "a carriage return without a line feed (it hides the rest of a line in a terminal)",
+        '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' => "a variation selector",
         c if c.is_control() => "a control character",
         _ => "an invisible formatting character",
     }
 }
 
-/// The first invisible character `after` has more of than `before` (a byte-order mark at the
-/// very start of a file does not count), with its 1-based line.
-fn introduced_invisible(before: Option<&str>, after: &str) -> Option<(usize, char)> {
-    let count = |text: &str| {
-        let mut counts: std::collections::HashMap<char, usize> = Default::default();
-        for (i, c) in text.char_indices() {
-            if is_invisible(c) && !(i == 0 && c == '\u{FEFF}') {
-                *counts.entry(c).or_default() += 1;
-            }
+fn hidden(text: &str, i: usize, c: char) -> bool {
+    (is_invisible(c) && !(i == 0 && c == '\u{FEFF}'))
+        || (c == '\r' && !text[i + 1..].starts_with('\n'))
+}
+
+/// How many of each hiding character a text holds.
+fn hidden_counts(text: &str) -> std::collections::HashMap<char, usize> {
+    let mut counts: std::collections::HashMap<char, usize> = Default::default();
+    for (i, c) in text.char_indices() {
+        if hidden(text, i, c) {
+            *counts.entry(c).or_default() += 1;
         }
-        counts
-    };
-    let old = before.map(count).unwrap_or_default();
+    }
+    counts
+}
+
+/// The first hiding character (invisible, control, a lone carriage return) `after` has more of
+/// than `before` (a byte-order mark at the very start of a file does not count), with its
+/// 1-based line.
+pub(crate) fn introduced_invisible(before: Option<&str>, after: &str) -> Option<(usize, char)> {
+    let old = before.map(hidden_counts).unwrap_or_default();
+    introduced_beyond(&old, after)
+}
+
+fn introduced_beyond(
+    old: &std::collections::HashMap<char, usize>,
+    after: &str,
+) -> Option<(usize, char)> {
+    let count = hidden_counts;
     let new = count(after);
     let added: Vec<char> = new
         .iter()
@@ -150,7 +202,7 @@ fn introduced_invisible(before: Option<&str>, after: &str) -> Option<(usize, cha
     // The first occurrence past as many as there were before: where the new one most likely is.
     let mut seen: std::collections::HashMap<char, usize> = Default::default();
     let (at, c) = after.char_indices().find(|&(i, c)| {
-        if !added.contains(&c) || (i == 0 && c == '\u{FEFF}') {
+        if !added.contains(&c) || !hidden(after, i, c) {
             return false;
         }
         let n = seen.entry(c).or_default();
@@ -163,11 +215,22 @@ fn introduced_invisible(before: Option<&str>, after: &str) -> Option<(usize, cha
 /// Check every path, that no file gains invisible or control characters, and that no source
 /// file gains syntax errors.
 pub fn check(changes: &ChangeSet) -> Result<(), EditError> {
+    // A file created by the change may be another one moved: what the deleted files held is
+    // its baseline.
+    let mut deleted: std::collections::HashMap<char, usize> = Default::default();
+    for c in changes.changes.iter().filter(|c| c.after.is_none()) {
+        for (ch, n) in hidden_counts(c.before.as_deref().unwrap_or("")) {
+            *deleted.entry(ch).or_default() += n;
+        }
+    }
     for c in &changes.changes {
         check_path(&c.path)?;
-        if let Some(after) = &c.after
-            && let Some((line, ch)) = introduced_invisible(c.before.as_deref(), after)
-        {
+        let found = match (&c.before, &c.after) {
+            (_, None) => None,
+            (Some(before), Some(after)) => introduced_invisible(Some(before), after),
+            (None, Some(after)) => introduced_beyond(&deleted, after),
+        };
+        if let Some((line, ch)) = found {
             return Err(EditError::Invisible {
                 path: c.path.clone(),
                 line,
@@ -255,18 +318,28 @@ fn write_side(root: &Path, path: &str, content: Option<&str>) -> Result<(), Edit
                 std::fs::create_dir_all(parent).map_err(io)?;
             }
             // Write through a temporary file and rename, so an interrupted write never leaves
-            // half a file behind.
-            let tmp = full.with_file_name(format!(
-                ".{}.ripple-tmp",
-                full.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            ));
-            std::fs::write(&tmp, text).map_err(io)?;
-            if let Ok(meta) = std::fs::metadata(&full) {
-                let _ = std::fs::set_permissions(&tmp, meta.permissions());
+            // half a file behind. The temporary file gets a fresh random name and is created
+            // exclusively (O_EXCL): a link planted by the repository can never be written
+            // through.
+            let parent = full.parent().unwrap_or(root);
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".ripple-")
+                .suffix(".tmp")
+                .tempfile_in(parent)
+                .map_err(io)?;
+            {
+                use std::io::Write;
+                tmp.write_all(text.as_bytes()).map_err(io)?;
             }
-            std::fs::rename(&tmp, &full).map_err(io)
+            if let Ok(meta) = std::fs::symlink_metadata(&full)
+                && meta.is_file()
+            {
+                tmp.as_file()
+                    .set_permissions(meta.permissions())
+                    .map_err(io)?;
+            }
+            tmp.persist(&full).map_err(|e| io(e.error))?;
+            Ok(())
         }
         None => match std::fs::remove_file(&full) {
             Ok(()) => Ok(()),
@@ -288,6 +361,12 @@ mod tests {
             "../x",
             "a/../../x",
             ".git/config",
+            ".git./config",
+            ".GIT /config",
+            "GIT~1/config",
+            ".g\u{200C}it/config",
+            "a\\..\\..\\x",
+            "C:/x",
             "a/.git/hooks/x",
             "",
         ] {
@@ -350,6 +429,74 @@ mod tests {
             .is_ok()
         );
         assert!(check(&change(None, "\u{FEFF}x = 1\n")).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_link_is_never_written_through() {
+        let root = tempfile::TempDir::new().expect("temp");
+        let outside = tempfile::TempDir::new().expect("temp");
+        std::fs::create_dir_all(root.path().join("src")).expect("dir");
+        std::fs::write(root.path().join("src/a.py"), "x = 1\n").expect("write");
+        // Every name the old temporary file could have had, pointing outside.
+        for name in [".a.py.ripple-tmp", ".ripple-tmp"] {
+            std::os::unix::fs::symlink(
+                outside.path().join("owned"),
+                root.path().join("src").join(name),
+            )
+            .expect("link");
+        }
+        let set = ChangeSet {
+            changes: vec![FileChange {
+                path: "src/a.py".into(),
+                before: Some("x = 1\n".into()),
+                after: Some("x = 2\n".into()),
+            }],
+        };
+        write(root.path(), &set).expect("write");
+        assert_eq!(
+            std::fs::read_to_string(root.path().join("src/a.py")).expect("read"),
+            "x = 2\n"
+        );
+        assert!(
+            !outside.path().join("owned").exists(),
+            "nothing written outside"
+        );
+    }
+
+    #[test]
+    fn lone_carriage_returns_and_moves() {
+        let one = |before: Option<&str>, after: &str| ChangeSet {
+            changes: vec![FileChange {
+                path: "a.py".into(),
+                before: before.map(str::to_string),
+                after: Some(after.to_string()),
+            }],
+        };
+        assert!(matches!(
+            check(&one(Some("x = 1\n"), "evil()\r# harmless\nx = 1\n")),
+            Err(EditError::Invisible { .. })
+        ));
+        assert!(
+            check(&one(Some("x = 1\r\n"), "x = 2\r\n")).is_ok(),
+            "CRLF is fine"
+        );
+        // A moved file keeps what it had.
+        let moved = ChangeSet {
+            changes: vec![
+                FileChange {
+                    path: "a.py".into(),
+                    before: Some("s = \"\u{202E}\"\n".into()),
+                    after: None,
+                },
+                FileChange {
+                    path: "b.py".into(),
+                    before: None,
+                    after: Some("s = \"\u{202E}\"\n".into()),
+                },
+            ],
+        };
+        assert!(check(&moved).is_ok());
     }
 
     #[test]

@@ -42,9 +42,10 @@
 //!
 //! A SEARCH text (a hunk's old lines) is sought exactly first (it must match once), then with
 //! whitespace at line ends ignored, saying so in a note. Secrets the prompt showed as
-//! placeholders are put back: in a SEARCH, always; in a REPLACE, only as many times as the
-//! same block's SEARCH holds the placeholder (the line keeps its secret); anywhere else, or
-//! more often, the answer is refused, since the value would be copied into new code. An edit that empties a file or
+//! placeholders are put back: in a SEARCH, always; in a REPLACE, only on lines the same block's
+//! SEARCH holds as they are (the line keeps its secret); anywhere else the answer is refused,
+//! since the value would be copied into new code. Invisible and control characters a REPLACE
+//! adds (those its SEARCH does not hold) refuse the answer too. An edit that empties a file or
 //! removes more than half the lines of a file of at least [`DESTRUCTIVE_MIN_LINES`] lines is
 //! refused unless the step allows deletions.
 //!
@@ -53,7 +54,7 @@
 //! be asked to fix, and *safety* (paths, the batch's scope, size, binary content, copied
 //! secrets, destructive edits), which stops the batch.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::{EditError, check_path};
 use crate::change::{ChangeSet, FileChange};
@@ -214,7 +215,7 @@ pub enum ProtocolError {
     },
     /// A redacted secret's placeholder where the value would be copied into new text.
     #[error(
-        "block {block} (line {line}): {placeholder} is a redacted secret; an answer may keep it where its SEARCH text holds it, never copy it"
+        "block {block} (line {line}): {placeholder} is a redacted secret; an answer may keep the lines that hold it as they are, never write it anywhere else"
     )]
     SecretCopied {
         /// The edit's number in the answer, from 1.
@@ -223,6 +224,21 @@ pub enum ProtocolError {
         line: usize,
         /// The placeholder.
         placeholder: String,
+    },
+    /// A REPLACE (or a new file) with an invisible or control character its SEARCH does not
+    /// hold at that place.
+    #[error(
+        "block {block} (line {line}): the edit adds {code} ({name}), a character a reviewer cannot see"
+    )]
+    Invisible {
+        /// The edit's number in the answer, from 1.
+        block: usize,
+        /// The line in the answer.
+        line: usize,
+        /// `U+202E`.
+        code: String,
+        /// What it is.
+        name: &'static str,
     },
     /// An edit that empties a file or deletes most of it, in a step that does not allow it.
     #[error(
@@ -319,8 +335,15 @@ fn parse_search_replace(lines: &[&str]) -> Result<Vec<FileEdit>, ProtocolError> 
         let line = raw.trim_end();
         match state {
             State::Outside => {
-                if line == DIVIDER || line == REPLACE {
-                    return Err(malformed(n, format!("a stray `{line}` outside any block")));
+                let marker = raw.trim();
+                if marker == DIVIDER || marker == REPLACE {
+                    return Err(malformed(
+                        n,
+                        format!("a stray `{marker}` outside any block"),
+                    ));
+                }
+                if marker == SEARCH && line != SEARCH {
+                    return Err(malformed(n, format!("`{SEARCH}` must start its line")));
                 }
                 if line != SEARCH {
                     continue;
@@ -548,11 +571,19 @@ fn restore_secrets(
 ) -> Result<(String, String), ProtocolError> {
     let (mut search, mut replace) = (search.to_string(), replace.to_string());
     for (placeholder, value) in scope.secrets {
-        // As many times as the SEARCH holds it, no more: a line that keeps its secret, not a
-        // second copy of it.
-        if replace.matches(placeholder.as_str()).count()
-            > search.matches(placeholder.as_str()).count()
-        {
+        let p = placeholder.as_str();
+        // A line that keeps its secret: only lines the SEARCH has as they are, and no more
+        // often than the SEARCH has them. Anything else would put the value into new code.
+        let kept: Vec<&str> = search
+            .lines()
+            .filter(|l| l.contains(p))
+            .map(str::trim)
+            .collect();
+        let copied = replace.matches(p).count() > search.matches(p).count()
+            || replace
+                .lines()
+                .any(|l| l.contains(p) && !kept.contains(&l.trim()));
+        if copied {
             return Err(ProtocolError::SecretCopied {
                 block,
                 line,
@@ -565,6 +596,28 @@ fn restore_secrets(
     Ok((search, replace))
 }
 
+/// An invisible character `replace` adds over `search`, as an error.
+fn check_invisible(
+    search: &str,
+    replace: &str,
+    block: usize,
+    line: usize,
+) -> Result<(), ProtocolError> {
+    if replace.contains('\0') {
+        // Binary content: refused as such once the answer is applied.
+        return Ok(());
+    }
+    match super::introduced_invisible(Some(search), replace) {
+        Some((_, c)) => Err(ProtocolError::Invisible {
+            block,
+            line,
+            code: format!("U+{:04X}", c as u32),
+            name: super::invisible_name(c),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Apply parsed edits to the batch's current texts. Returns the change set and notes (fuzzy
 /// matches). All or nothing.
 pub fn apply_edits(
@@ -573,7 +626,8 @@ pub fn apply_edits(
     current: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(ChangeSet, Vec<String>), ProtocolError> {
     let mut texts: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
-    let mut moved_from = BTreeSet::new();
+    // Moved files: from → to (a move is judged by what the file it made holds).
+    let mut moved_from: BTreeMap<String, String> = BTreeMap::new();
     let mut notes = Vec::new();
     for (k, edit) in edits.iter().enumerate() {
         let block = k + 1;
@@ -598,11 +652,22 @@ pub fn apply_edits(
             let now = current(&path);
             (now.clone(), now)
         });
-        let creates = matches!(edit, FileEdit::Add { .. })
-            || matches!(edit, FileEdit::SearchReplace { search, .. } if search.is_empty())
-                && entry.1.is_none();
+        // A new file only where there is none: an "added" file must not replace another.
+        let creates = (matches!(edit, FileEdit::Add { .. })
+            || matches!(edit, FileEdit::SearchReplace { search, .. } if search.is_empty()))
+            && entry.1.is_none()
+            && entry.0.is_none();
         let allowed = in_batch(&path) || creates && (scope.allow_new)(&path);
         if !allowed {
+            if entry.0.is_none() && !path.contains(['/', '.']) {
+                // A word of prose taken for a path (`Next:`): the form is wrong, not the intent.
+                return Err(malformed(
+                    line,
+                    format!(
+                        "block {block}: `{path}` is not one of the batch's files; put the file's path on the line above `{SEARCH}`"
+                    ),
+                ));
+            }
             return Err(ProtocolError::OutsideBatch { block, line, path });
         }
         // Where `needle` is in `text` (from `from` on), or why it is not there once.
@@ -612,7 +677,7 @@ pub fn apply_edits(
                     block,
                     line,
                     path: path.clone(),
-                    closest: closest_lines(text, needle),
+                    closest: closest_lines(text, needle, scope.secrets),
                 },
                 count => ProtocolError::Ambiguous {
                     block,
@@ -625,6 +690,7 @@ pub fn apply_edits(
         match edit {
             FileEdit::Add { content, .. } => {
                 let (_, content) = restore_secrets(scope, "", content, block, line)?;
+                check_invisible("", &content, block, line)?;
                 entry.1 = Some(content);
             }
             FileEdit::Delete { .. } => entry.1 = None,
@@ -632,6 +698,7 @@ pub fn apply_edits(
                 search, replace, ..
             } => {
                 let (search, replace) = restore_secrets(scope, search, replace, block, line)?;
+                check_invisible(&search, &replace, block, line)?;
                 let text = entry.1.clone().unwrap_or_default();
                 if search.is_empty() {
                     entry.1 = Some(if text.is_empty() {
@@ -661,10 +728,24 @@ pub fn apply_edits(
                     let old = h.old.iter().map(|l| format!("{l}\n")).collect::<String>();
                     let new = h.new.iter().map(|l| format!("{l}\n")).collect::<String>();
                     let (old, new) = restore_secrets(scope, &old, &new, block, line)?;
+                    check_invisible(&old, &new, block, line)?;
                     if let Some(anchor) = &h.anchor {
                         let (anchor, _) = restore_secrets(scope, anchor, "", block, line)?;
-                        if let Some(i) = text[from..].find(anchor.as_str()) {
-                            from += i;
+                        let Some(i) = text[from..].find(anchor.as_str()) else {
+                            return Err(ProtocolError::NotFound {
+                                block,
+                                line,
+                                path: path.clone(),
+                                closest: closest_lines(&text, &anchor, scope.secrets),
+                            });
+                        };
+                        from += i;
+                        if old.is_empty() {
+                            // Lines added after the anchor's line.
+                            let at = text[from..].find('\n').map_or(text.len(), |j| from + j + 1);
+                            text.insert_str(at, &new);
+                            from = at + new.len();
+                            continue;
                         }
                     }
                     if old.is_empty() {
@@ -681,7 +762,7 @@ pub fn apply_edits(
                     from = at + new.len();
                 }
                 if let Some(to) = move_to {
-                    let allowed = in_batch(to) || (scope.allow_new)(to);
+                    let allowed = in_batch(to) || (scope.allow_new)(to) && current(to).is_none();
                     if !allowed {
                         return Err(ProtocolError::OutsideBatch {
                             block,
@@ -690,7 +771,7 @@ pub fn apply_edits(
                         });
                     }
                     entry.1 = None;
-                    moved_from.insert(path.clone());
+                    moved_from.insert(path.clone(), to.clone());
                     let target = texts
                         .entry(to.clone())
                         .or_insert_with(|| (current(to), None));
@@ -702,16 +783,25 @@ pub fn apply_edits(
         }
     }
     let mut changes = ChangeSet::default();
-    for (path, (before, after)) in texts {
+    for (path, (before, after)) in &texts {
         if after.as_deref().is_some_and(|t| t.contains('\0')) {
-            return Err(ProtocolError::Binary { path });
+            return Err(ProtocolError::Binary { path: path.clone() });
         }
-        if !scope.allow_delete
-            && !moved_from.contains(&path)
-            && let Some(what) = destructive(before.as_deref(), after.as_deref())
-        {
-            return Err(ProtocolError::Destructive { path, what });
+        if scope.allow_delete {
+            continue;
         }
+        let after = match moved_from.get(path) {
+            Some(to) => texts.get(to).and_then(|(_, a)| a.as_deref()),
+            None => after.as_deref(),
+        };
+        if let Some(what) = destructive(before.as_deref(), after) {
+            return Err(ProtocolError::Destructive {
+                path: path.clone(),
+                what,
+            });
+        }
+    }
+    for (path, (before, after)) in texts {
         changes.changes.push(FileChange {
             path,
             before,
@@ -734,7 +824,9 @@ fn destructive(before: Option<&str>, after: Option<&str>) -> Option<String> {
     if total < DESTRUCTIVE_MIN_LINES {
         return None;
     }
-    let removed = similar::TextDiff::from_lines(before, after)
+    let removed = similar::TextDiff::configure()
+        .timeout(std::time::Duration::from_millis(500))
+        .diff_lines(before, after)
         .iter_all_changes()
         .filter(|c| c.tag() == similar::ChangeTag::Delete)
         .count();
@@ -743,15 +835,24 @@ fn destructive(before: Option<&str>, after: Option<&str>) -> Option<String> {
 
 /// `; the closest lines are …` for a SEARCH text that was not found: the lines of the file
 /// nearest to the SEARCH text's first line, so the model can copy them exactly.
-fn closest_lines(text: &str, search: &str) -> String {
-    let Some(first) = search.lines().map(str::trim).find(|l| !l.is_empty()) else {
+///
+/// The lines are the file's own, so the secrets the prompt redacted are hidden again; only
+/// lines of up to 200 characters in the first 10,000 are compared (the distance is quadratic).
+fn closest_lines(text: &str, search: &str, secrets: &[(String, String)]) -> String {
+    const LONGEST: usize = 200;
+    let Some(first) = search
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .filter(|l| l.chars().count() <= LONGEST)
+    else {
         return String::new();
     };
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = text.lines().take(10_000).collect();
     let best = lines
         .iter()
         .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
+        .filter(|(_, l)| !l.trim().is_empty() && l.trim().chars().count() <= LONGEST)
         .map(|(i, l)| (crate::suggest::edit_distance(first, l.trim()), i))
         .min();
     match best {
@@ -760,11 +861,18 @@ fn closest_lines(text: &str, search: &str) -> String {
                 .iter()
                 .map(|l| format!("    {l}"))
                 .collect();
-            format!(
-                "; the closest lines are (line {}):\n{}",
-                i + 1,
-                shown.join("\n")
-            )
+            let mut shown = shown.join("\n");
+            // Longest first: a value may contain a shorter one.
+            let mut by_length: Vec<&(String, String)> = secrets.iter().collect();
+            by_length.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+            for (placeholder, value) in by_length {
+                shown = shown.replace(value.as_str(), placeholder);
+                // A secret over several lines shows up a line at a time.
+                for part in value.lines().filter(|l| l.trim().len() >= 8) {
+                    shown = shown.replace(part.trim(), placeholder);
+                }
+            }
+            format!("; the closest lines are (line {}):\n{shown}", i + 1)
         }
         _ => String::new(),
     }
@@ -962,6 +1070,80 @@ mod tests {
     }
 
     #[test]
+    fn new_files_never_replace_existing_ones() {
+        let files = vec!["src/queries.py".to_string()];
+        let existing = |p: &str| match p {
+            "src/queries.py" => Some(QUERIES.to_string()),
+            "new/kept.py" => Some("KEPT = 1\n".to_string()),
+            _ => None,
+        };
+        for answer in [
+            "*** Begin Patch\n*** Add File: new/kept.py\n+x = 1\n*** End Patch\n",
+            "new/kept.py\n<<<<<<< SEARCH\n=======\nx = 1\n>>>>>>> REPLACE\n",
+            "*** Begin Patch\n*** Update File: src/queries.py\n*** Move to: new/kept.py\n*** End Patch\n",
+        ] {
+            let edits = parse_answer(answer).expect("parse");
+            assert!(
+                matches!(
+                    apply_edits(&edits, &scope_of(&files), &existing),
+                    Err(ProtocolError::OutsideBatch { .. })
+                ),
+                "{answer}"
+            );
+        }
+        // A move that empties the file on the way is destructive.
+        let emptying = "*** Begin Patch\n*** Update File: src/queries.py\n*** Move to: new/q.py\n@@\n-def fetch_order(order_id):\n-    return get(order_id)\n-\n-\n-def other():\n-    pass\n*** End Patch\n";
+        let edits = parse_answer(emptying).expect("parse");
+        assert!(matches!(
+            apply_edits(&edits, &scope_of(&files), &existing),
+            Err(ProtocolError::Destructive { .. })
+        ));
+        // A word of prose taken for a path is a form error, asked again.
+        let prose = "Next:\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n";
+        let edits = parse_answer(prose).expect("parse");
+        let e = apply_edits(&edits, &scope_of(&files), &existing).expect_err("refused");
+        assert!(e.is_form(), "{e}");
+    }
+
+    #[test]
+    fn hunks_follow_their_anchor_and_blocks_may_not_add_invisible_characters() {
+        let files = vec!["src/queries.py".to_string()];
+        let added = "*** Begin Patch\n*** Update File: src/queries.py\n@@ def other():\n+    \"\"\"Other.\"\"\"\n*** End Patch\n";
+        let (changes, _) = apply_edits(
+            &parse_answer(added).expect("parse"),
+            &scope_of(&files),
+            &current,
+        )
+        .expect("apply");
+        assert!(
+            changes.changes[0]
+                .after
+                .as_deref()
+                .is_some_and(|t| t.contains("def other():\n    \"\"\"Other.\"\"\"\n    pass")),
+            "{changes:?}"
+        );
+        let lost = "*** Begin Patch\n*** Update File: src/queries.py\n@@ def nowhere():\n+x\n*** End Patch\n";
+        let e = apply_edits(
+            &parse_answer(lost).expect("parse"),
+            &scope_of(&files),
+            &current,
+        )
+        .expect_err("refused");
+        assert!(matches!(e, ProtocolError::NotFound { .. }), "{e}");
+        let hidden = "src/queries.py\n<<<<<<< SEARCH\ndef other():\n=======\ndef other():  # \u{FE0F}\n>>>>>>> REPLACE\n";
+        let e = apply_edits(
+            &parse_answer(hidden).expect("parse"),
+            &scope_of(&files),
+            &current,
+        )
+        .expect_err("refused");
+        assert!(
+            matches!(e, ProtocolError::Invisible { .. }) && !e.is_form(),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn secrets_go_back_only_where_the_search_held_them() {
         let files = vec!["src/settings.py".to_string()];
         let text = "TOKEN = \"ghp_realrealrealrealrealreal1234\"\nDEBUG = False\n";
@@ -974,18 +1156,37 @@ mod tests {
             secrets: &secrets,
             ..scope_of(&files)
         };
-        let kept = "src/settings.py\n<<<<<<< SEARCH\nTOKEN = \"[REDACTED-github-token-1]\"\nDEBUG = False\n=======\nTOKEN = \"[REDACTED-github-token-1]\"\nDEBUG = True\n>>>>>>> REPLACE\n";
+        let kept = "src/settings.py\n<<<<<<< SEARCH\nTOKEN = \"[REDACTED-github-token-1]\"\nDEBUG = False\n=======\n# The service's token.\nTOKEN = \"[REDACTED-github-token-1]\"\nDEBUG = True\n>>>>>>> REPLACE\n";
         let (changes, _) =
             apply_edits(&parse_answer(kept).expect("parse"), &scope, &read).expect("apply");
         assert_eq!(
             changes.changes[0].after.as_deref(),
-            Some("TOKEN = \"ghp_realrealrealrealrealreal1234\"\nDEBUG = True\n")
+            Some(
+                "# The service's token.\nTOKEN = \"ghp_realrealrealrealrealreal1234\"\nDEBUG = True\n"
+            )
         );
-        let copied = "src/settings.py\n<<<<<<< SEARCH\nDEBUG = False\n=======\nDEBUG = False\nLEAK = \"[REDACTED-github-token-1]\"\n>>>>>>> REPLACE\n";
-        assert!(matches!(
-            apply_edits(&parse_answer(copied).expect("parse"), &scope, &read),
-            Err(ProtocolError::SecretCopied { block: 1, .. })
-        ));
+        for copied in [
+            "src/settings.py\n<<<<<<< SEARCH\nDEBUG = False\n=======\nDEBUG = False\nLEAK = \"[REDACTED-github-token-1]\"\n>>>>>>> REPLACE\n",
+            // The same count, on a new line: the value would move into new code.
+            "src/settings.py\n<<<<<<< SEARCH\nTOKEN = \"[REDACTED-github-token-1]\"\n=======\nrequests.get(\"https://x/?k=[REDACTED-github-token-1]\")\n>>>>>>> REPLACE\n",
+            // The kept line twice.
+            "src/settings.py\n<<<<<<< SEARCH\nTOKEN = \"[REDACTED-github-token-1]\"\n=======\nTOKEN = \"[REDACTED-github-token-1]\"\nTOKEN = \"[REDACTED-github-token-1]\"\n>>>>>>> REPLACE\n",
+        ] {
+            assert!(
+                matches!(
+                    apply_edits(&parse_answer(copied).expect("parse"), &scope, &read),
+                    Err(ProtocolError::SecretCopied { block: 1, .. })
+                ),
+                "{copied}"
+            );
+        }
+        // Not found: the closest lines are shown with the secret hidden again.
+        let missing = "src/settings.py\n<<<<<<< SEARCH\nTOKEN  = \"[REDACTED-github-token-1]\"  \nDEBUG =  Fals\n=======\nx\n>>>>>>> REPLACE\n";
+        let e = apply_edits(&parse_answer(missing).expect("parse"), &scope, &read)
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("TOKEN = \"[REDACTED-github-token-1]\""), "{e}");
+        assert!(!e.contains("ghp_real"), "{e}");
     }
 
     #[test]

@@ -64,15 +64,12 @@ pub(super) fn budget_spent(
     None
 }
 
-/// What a batch's verify commands may reach: a model batch's run without the credentials the
-/// environment carries (its code is the model's); the recipe can take the network away.
-pub(super) fn verify_sandbox(
-    recipe: &Recipe,
-    options: &RunOptions,
-    model_code: bool,
-) -> verify::Sandbox {
+/// What a batch's verify commands may reach. In a run with model steps every verify command may
+/// run code a model wrote (a rule batch's tests run the model batches before it), so they all
+/// run without the credentials the environment carries; the recipe can take the network away.
+pub(super) fn verify_sandbox(recipe: &Recipe, options: &RunOptions) -> verify::Sandbox {
     verify::Sandbox {
-        strip_credentials: model_code,
+        strip_credentials: super::preflight::has_model_steps(recipe),
         allow: recipe.verify.env.clone(),
         also_strip: options.api_key_env.iter().cloned().collect(),
         offline: !recipe.verify.network,
@@ -239,8 +236,7 @@ pub(super) fn execute(
                 total,
                 stage: "final verify",
             });
-            let sandbox =
-                verify_sandbox(recipe, options, super::preflight::has_model_steps(recipe));
+            let sandbox = verify_sandbox(recipe, options);
             let result = verify::run_command(
                 root,
                 command,
@@ -356,7 +352,7 @@ fn carry_out(
         StepAction::Model(m) => Some((m, ctx, input)),
         _ => None,
     };
-    let sandbox = verify_sandbox(recipe, options, repair.is_some());
+    let sandbox = verify_sandbox(recipe, options);
     let verifying = Verifying {
         dir: root,
         commands: &b.verify,

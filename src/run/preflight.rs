@@ -67,7 +67,20 @@ pub(super) fn with_model(options: &RunOptions, recipe: &Recipe) -> Result<RunOpt
         Duration::from_secs(timeout),
         retry,
     )?));
+    protect_own_environment();
     Ok(out)
+}
+
+/// The process holds an API key in its environment, and verify commands run a model's code
+/// as the same user: make `/proc/<pid>/environ` (and ptrace) of this process unreadable to
+/// them. Children get their own, ordinary, state on exec.
+fn protect_own_environment() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_DUMPABLE, 0) changes a flag of this process; it reads or writes no
+    // memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
 }
 
 /// A real run of a recipe with model steps needs a model (a dry run shows the plan without).

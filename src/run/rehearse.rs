@@ -64,7 +64,7 @@ fn preview(
             let report = match sim.batches.get(b.index - 1) {
                 Some(Ok(t)) => BatchReport {
                     error: edit::check(&t.changes).err().map(|e| e.to_string()),
-                    diff: Some(t.changes.diff()),
+                    diff: Some(crate::context::redact(&t.changes.diff())),
                     ..BatchReport::transformed(b, step.index, t, BatchStatus::WouldCommit)
                 },
                 Some(Err(e)) => BatchReport::transform_failed(b, step.index, e.clone()),
@@ -267,7 +267,7 @@ fn rehearse(
                     )),
                     _ => None,
                 };
-                let sandbox = verify_sandbox(recipe, options, repair.is_some());
+                let sandbox = verify_sandbox(recipe, options);
                 let verifying = Verifying {
                     dir: scratch.root(),
                     commands: &b.verify,
@@ -327,7 +327,7 @@ fn rehearse(
                         unreachable!("nobody reviews a dry run")
                     }
                 }
-                report.diff = Some(t.changes.diff());
+                report.diff = Some(crate::context::redact(&t.changes.diff()));
             }
             report.duration_ms = batch_started.elapsed().as_millis() as u64;
             hooks.event(Event::BatchDone {

@@ -76,36 +76,118 @@ pub fn is_credential_variable(name: &str) -> bool {
     const SUFFIXES: &[&str] = &[
         "_API_KEY",
         "_APIKEY",
+        "_KEY",
         "_TOKEN",
+        "_AUTHTOKEN",
         "_SECRET",
-        "_SECRET_KEY",
         "_PASSWORD",
         "_PASSWD",
-        "_ACCESS_KEY",
-        "_PRIVATE_KEY",
+        "_PASS",
+        "_PWD",
+        "_PAT",
+        "_DSN",
         "_CREDENTIALS",
         "_AUTH",
+        "_DATABASE_URL",
     ];
-    const PREFIXES: &[&str] = &["AWS_", "AZURE_", "ARM_", "GOOGLE_APPLICATION_CREDENTIALS"];
+    const PREFIXES: &[&str] = &[
+        "AWS_",
+        "AZURE_",
+        "ARM_",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "GIT_CONFIG_",
+    ];
     const NAMES: &[&str] = &[
+        "API_KEY",
+        "SECRET_KEY",
+        "SECRET",
+        "TOKEN",
+        "PASSWORD",
+        "PGPASSWORD",
+        "MYSQL_PWD",
+        "DATABASE_URL",
         "SSH_AUTH_SOCK",
         "GIT_ASKPASS",
         "SSH_ASKPASS",
-        "GITHUB_TOKEN",
+        "DBUS_SESSION_BUS_ADDRESS",
+        "GPG_AGENT_INFO",
     ];
     SUFFIXES.iter().any(|s| upper.ends_with(s))
         || PREFIXES.iter().any(|p| upper.starts_with(p))
         || NAMES.contains(&upper.as_str())
 }
 
-/// Where the credential files of common tools are looked for, pointed at nothing.
+/// Where the credential files of common tools are looked for, pointed at nothing: AWS,
+/// Kubernetes, `.netrc` (curl, Python's requests), npm's user configuration.
 const EMPTY_CREDENTIAL_FILES: &[&str] = &[
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_CONFIG_FILE",
     "KUBECONFIG",
+    "NETRC",
+    "NPM_CONFIG_USERCONFIG",
 ];
-/// Configuration folders of common tools, pointed at an empty folder.
-const EMPTY_CONFIG_DIRS: &[&str] = &["CLOUDSDK_CONFIG", "AZURE_CONFIG_DIR", "DOCKER_CONFIG"];
+/// Configuration folders of common tools, pointed at an empty folder: gcloud, az, docker, gh.
+const EMPTY_CONFIG_DIRS: &[&str] = &[
+    "CLOUDSDK_CONFIG",
+    "AZURE_CONFIG_DIR",
+    "DOCKER_CONFIG",
+    "GH_CONFIG_DIR",
+];
+
+/// The files in `.git` that make git run programs (its configuration, hooks, attributes), as
+/// they were before a command that runs a model's code: a test cannot leave a hook behind.
+struct GitGuard {
+    saved: Vec<(std::path::PathBuf, Option<Vec<u8>>)>,
+}
+
+impl GitGuard {
+    fn watched(root: &Path) -> Vec<std::path::PathBuf> {
+        let git = root.join(".git");
+        if !git.is_dir() {
+            return Vec::new();
+        }
+        let mut out = vec![git.join("config")];
+        for dir in ["hooks", "info"] {
+            if let Ok(entries) = std::fs::read_dir(git.join(dir)) {
+                out.extend(entries.flatten().map(|e| e.path()));
+            }
+        }
+        out
+    }
+
+    fn snapshot(root: &Path) -> GitGuard {
+        GitGuard {
+            saved: GitGuard::watched(root)
+                .into_iter()
+                .map(|p| {
+                    let content = std::fs::read(&p).ok();
+                    (p, content)
+                })
+                .collect(),
+        }
+    }
+
+    /// What the command changed, put back; the paths it changed.
+    fn restore(&self, root: &Path) -> Vec<String> {
+        let mut changed = Vec::new();
+        let known: Vec<&std::path::PathBuf> = self.saved.iter().map(|(p, _)| p).collect();
+        for p in GitGuard::watched(root) {
+            if !known.contains(&&p) && p.is_file() {
+                let _ = std::fs::remove_file(&p);
+                changed.push(p.display().to_string());
+            }
+        }
+        for (p, content) in &self.saved {
+            if std::fs::read(p).ok() != *content {
+                if let Some(c) = content {
+                    let _ = std::fs::write(p, c);
+                }
+                changed.push(p.display().to_string());
+            }
+        }
+        changed
+    }
+}
 
 /// Whether network namespaces can be made here (`unshare --net --map-root-user`).
 fn can_isolate_network() -> bool {
@@ -151,6 +233,7 @@ pub fn run_command(
         c.arg("-c").arg(command);
         c
     };
+    let guard = sandbox.strip_credentials.then(|| GitGuard::snapshot(root));
     // Kept for as long as the command runs: the empty configuration folders.
     let empty = if sandbox.strip_credentials {
         for (key, _) in std::env::vars_os() {
@@ -180,7 +263,11 @@ pub fn run_command(
                 cmd.env(var, dir.path());
             }
         }
-        cmd.env("GIT_TERMINAL_PROMPT", "0");
+        // git asks no credential helper (the user's `~/.git-credentials`) and no terminal.
+        cmd.env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "credential.helper")
+            .env("GIT_CONFIG_VALUE_0", "");
         Some(dir)
     } else {
         None
@@ -265,10 +352,17 @@ pub fn run_command(
     };
     let output = String::from_utf8_lossy(&raw).into_owned();
     drop(empty);
+    let tampered = guard.map(|g| g.restore(root)).unwrap_or_default();
     let exit_code = status.and_then(|s| s.code());
-    let success = !timed_out && !interrupted && status.is_some_and(|s| s.success());
+    let success =
+        !timed_out && !interrupted && tampered.is_empty() && status.is_some_and(|s| s.success());
     let duration = start.elapsed();
-    let summary = if timed_out {
+    let summary = if !tampered.is_empty() {
+        format!(
+            "the command changed git's own files ({}); they were put back",
+            tampered.join(", ")
+        )
+    } else if timed_out {
         format!("timed out after {}s", timeout.as_secs())
     } else if interrupted {
         "interrupted".to_string()
@@ -441,6 +535,33 @@ mod tests {
     }
 
     #[test]
+    fn model_code_cannot_leave_a_git_hook_behind() {
+        let dir = tempfile::TempDir::new().expect("temp");
+        std::fs::create_dir_all(dir.path().join(".git/hooks")).expect("git dir");
+        std::fs::write(dir.path().join(".git/config"), "[core]\n").expect("config");
+        let go = AtomicBool::new(false);
+        let sandbox = Sandbox {
+            strip_credentials: true,
+            ..Sandbox::default()
+        };
+        let result = run_command(
+            dir.path(),
+            "echo evil > .git/hooks/pre-commit; echo '[core] fsmonitor = evil' >> .git/config",
+            Duration::from_secs(10),
+            &go,
+            &sandbox,
+        )
+        .expect("run");
+        assert!(!result.success, "{}", result.summary);
+        assert!(result.summary.contains("changed git's own files"));
+        assert!(!dir.path().join(".git/hooks/pre-commit").exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".git/config")).expect("read"),
+            "[core]\n"
+        );
+    }
+
+    #[test]
     fn credentials_are_recognised_by_name() {
         for name in [
             "OPENAI_API_KEY",
@@ -451,6 +572,11 @@ mod tests {
             "STRIPE_SECRET_KEY",
             "SSH_AUTH_SOCK",
             "NPM_TOKEN",
+            "PGPASSWORD",
+            "SENTRY_DSN",
+            "GITLAB_PAT",
+            "DATABASE_URL",
+            "STRIPE_KEY",
         ] {
             assert!(is_credential_variable(name), "{name}");
         }
