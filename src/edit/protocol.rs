@@ -811,6 +811,20 @@ pub fn apply_edits(
     Ok((changes.normalize(), notes))
 }
 
+/// The first file a whole change (a batch's first answer and its repairs together) destroys
+/// enough of to be refused, with what it does: repairs that each delete a little must not
+/// delete a file between them.
+pub fn destructive_change(changes: &ChangeSet) -> Option<(String, String)> {
+    let creates = changes.changes.iter().any(|c| c.before.is_none());
+    changes.changes.iter().find_map(|c| {
+        if c.after.is_none() && creates {
+            // Perhaps moved: the created file carries it on.
+            return None;
+        }
+        destructive(c.before.as_deref(), c.after.as_deref()).map(|what| (c.path.clone(), what))
+    })
+}
+
 /// What an edit from `before` to `after` destroys, if it destroys enough to be refused.
 fn destructive(before: Option<&str>, after: Option<&str>) -> Option<String> {
     let before = before.filter(|b| !b.trim().is_empty())?;
@@ -1067,6 +1081,25 @@ mod tests {
             apply_edits(&edits, &scope_of(&files), &current),
             Err(ProtocolError::Destructive { .. })
         ));
+    }
+
+    #[test]
+    fn deletions_add_up_across_answers() {
+        let before: String = (0..30).map(|i| format!("x{i} = {i}\n")).collect();
+        let half: String = (0..14).map(|i| format!("x{i} = {i}\n")).collect();
+        let little: String = (0..8).map(|i| format!("x{i} = {i}\n")).collect();
+        let change = |after: &str| ChangeSet {
+            changes: vec![FileChange {
+                path: "a.py".into(),
+                before: Some(before.clone()),
+                after: Some(after.to_string()),
+            }],
+        };
+        assert_eq!(
+            destructive_change(&change(&half)),
+            Some(("a.py".to_string(), "removes 16 of its 30 lines".to_string()))
+        );
+        assert_eq!(destructive_change(&change(&before[little.len()..])), None);
     }
 
     #[test]

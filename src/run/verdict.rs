@@ -115,6 +115,15 @@ pub(super) fn verify_batch(
                     edit::write(v.dir, &fix.changes).map_err(RunError::Write)?;
                     t.changes.merge(fix.changes);
                     sink.changed(&t.changes)?;
+                    if !step.allow_delete
+                        && let Some((path, what)) =
+                            crate::edit::protocol::destructive_change(&t.changes)
+                    {
+                        report.notes.push(format!(
+                            "repair {repairs_used} refused: {path}: with the edits before it, the batch {what}; a step that means to delete code says `allow_delete = true`"
+                        ));
+                        return Ok(Verdict::Failed(f));
+                    }
                     report.recount(t);
                     report
                         .notes
