@@ -449,3 +449,48 @@ fn go_generic_function_rename_keeps_a_forwarder_while_callers_move() {
     );
     gofmt_clean(dir);
 }
+
+#[test]
+fn verification_never_runs_stale_bytecode() {
+    // Python trusts a `.pyc` whose recorded source mtime (whole seconds) and size match the
+    // source. Two same-size renames of one module, each verified by a compile that lands in the
+    // same second, are exactly that case: the verify command pins the mtime to make the second
+    // deterministic. Without removing the bytecode of edited modules, the final import would run
+    // the first rename's code and miss `ccc`.
+    let repo = crate::common::empty_repo();
+    let dir = repo.path();
+    git(dir, &["config", "user.name", "Ripple User"]);
+    git(dir, &["config", "user.email", "user@ripple.invalid"]);
+    std::fs::create_dir_all(dir.join("pkg")).expect("package");
+    std::fs::write(dir.join("pkg/__init__.py"), "").expect("init");
+    std::fs::write(dir.join("pkg/m.py"), "def aaa():\n    return 1\n").expect("module");
+    add_recipe(
+        dir,
+        "twice.toml",
+        r#"name = "twice"
+
+[[step]]
+kind = "rename"
+symbol = "pkg.m.aaa"
+to = "bbb"
+compat = "none"
+
+[[step]]
+kind = "rename"
+symbol = "pkg.m.bbb"
+to = "ccc"
+compat = "none"
+
+[verify]
+commands = ["touch -d @1700000000 pkg/m.py && python3 -m compileall -q pkg && python3 -c 'import pkg.m'"]
+final = ["python3 -c 'from pkg.m import ccc; assert ccc() == 1'"]
+"#,
+    );
+    commit_all(dir, "module");
+    let out = Ripple::new(dir)
+        .args(&["run", "twice.toml", "--format", "json"])
+        .output();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(report["outcome"], "success", "{report:#}");
+    assert_eq!(report["commits"].as_array().map(Vec::len), Some(2));
+}

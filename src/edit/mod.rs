@@ -264,6 +264,7 @@ pub fn check(changes: &ChangeSet) -> Result<(), EditError> {
 pub fn write(root: &Path, changes: &ChangeSet) -> Result<(), EditError> {
     for c in &changes.changes {
         write_side(root, &c.path, c.after.as_deref())?;
+        invalidate_caches(root, &c.path);
         if c.after.is_none() {
             remove_empty_parents(root, &c.path);
         }
@@ -276,11 +277,20 @@ pub fn write(root: &Path, changes: &ChangeSet) -> Result<(), EditError> {
 pub fn restore(root: &Path, changes: &ChangeSet) -> Result<(), EditError> {
     for c in &changes.changes {
         write_side(root, &c.path, c.before.as_deref())?;
+        invalidate_caches(root, &c.path);
         if c.before.is_none() {
             remove_empty_parents(root, &c.path);
         }
     }
     Ok(())
+}
+
+/// Whatever a language caches from `path` goes with the old text: verification must see the
+/// tree as it is now (see [`lang::Support::invalidate_caches`]).
+fn invalidate_caches(root: &Path, path: &str) {
+    if let Some(language) = Language::from_path(Path::new(path)) {
+        language.support().invalidate_caches(root, path);
+    }
 }
 
 /// Remove the folders above `path` that are left empty (git does not track folders).

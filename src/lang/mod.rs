@@ -258,6 +258,13 @@ pub trait Support: Sync {
     /// The changes that move a module or package and update the batch's importers.
     fn move_module(&self, request: &ModuleMove<'_>) -> Result<Vec<FileChange>, RewriteError>;
 
+    /// Remove what caches the compiled form of `path` and trusts file timestamps and sizes to
+    /// know it is current (Python's bytecode): a same-size edit within the second of a compile
+    /// would otherwise leave the next import running the old code.
+    fn invalidate_caches(&self, root: &Path, path: &str) {
+        let _ = (root, path);
+    }
+
     /// The formatter's version of `after` when the project keeps files formatted (`before` was
     /// formatted), so a rename never leaves a file for CI's format check to reject.
     fn format(&self, before: &str, after: &str) -> Option<String> {

@@ -609,10 +609,45 @@ impl crate::lang::Support for Python {
         imports::remove_unused(path, before, after, replaced)
     }
 
+    fn invalidate_caches(&self, root: &std::path::Path, path: &str) {
+        remove_bytecode(root, path);
+    }
+
     fn move_module(
         &self,
         request: &crate::lang::ModuleMove<'_>,
     ) -> Result<Vec<crate::change::FileChange>, crate::lang::RewriteError> {
         moves::move_module(request)
     }
+}
+
+/// Remove the bytecode compiled from `path`: `__pycache__/<stem>.<tag>.pyc` (any interpreter,
+/// any optimization level) and the legacy `<stem>.pyc` beside it.
+fn remove_bytecode(root: &std::path::Path, path: &str) {
+    let source = std::path::Path::new(path);
+    let (Some(stem), Some(dir)) = (source.file_stem().and_then(|s| s.to_str()), source.parent())
+    else {
+        return;
+    };
+    let dir = root.join(dir);
+    let _ = std::fs::remove_file(dir.join(format!("{stem}.pyc")));
+    let Ok(entries) = std::fs::read_dir(dir.join("__pycache__")) else {
+        return;
+    };
+    let prefix = format!("{stem}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        // `m.cpython-312.pyc`, `m.cpython-312.opt-1.pyc`: the stem, then one or more tags.
+        if let Some(rest) = name.strip_prefix(&prefix)
+            && rest.ends_with(".pyc")
+            && !rest.trim_end_matches(".pyc").is_empty()
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    // Gone when empty, so a folder whose modules all moved away is not left behind as a
+    // namespace package.
+    let _ = std::fs::remove_dir(dir.join("__pycache__"));
 }
