@@ -125,6 +125,22 @@ fn query_that_does_not_compile_points_inside_the_query() {
 }
 
 #[test]
+fn a_field_on_a_predicate_is_an_error_not_an_abort() {
+    // tree-sitter 0.27's query compiler asserts (aborting the process) on this form; found by
+    // fuzzing the recipe parser. It is refused first, with the span.
+    let text = format!(
+        "{HEADER}[[step]]\nkind = \"rewrite\"\nlanguage = \"python\"\nquery = '((call function: (attribute attribute: (#eq? @m \"time\"))) @match)'\ntemplate = \"x\"\n"
+    );
+    let (msg, at, _) = parse_error(&text);
+    assert!(
+        msg.contains("a field must be followed by a node pattern"),
+        "{msg}"
+    );
+    assert!(msg.contains("line 1, column 41 of the query"), "{msg}");
+    assert_eq!(at, "#");
+}
+
+#[test]
 fn query_error_in_a_multi_line_string() {
     let text = format!(
         "{HEADER}[[step]]\nkind = \"rewrite\"\nlanguage = \"go\"\nquery = '''\n(call_expression\n  function: (selector_expresion) @match)\n'''\ntemplate = \"x\"\n"

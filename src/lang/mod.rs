@@ -30,7 +30,7 @@ use crate::change::{FileChange, TextError};
 use facts::{Definition, FileFacts, ReferenceKind, SymbolKind};
 
 pub use facts::count_parse_errors;
-pub use query::{QueryError, QuerySet};
+pub use query::{QueryError, QuerySet, unsafe_form};
 
 /// A source language git-ripple can parse and resolve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -252,6 +252,42 @@ pub trait Support: Sync {
         after: &str,
         replaced: &str,
     ) -> Result<String, RewriteError>;
+
+    // --- verifying a copy of a tree -------------------------------------------------------
+
+    /// Folders outside the repository that building the tree reads, relative to the repository
+    /// root (`../lib`, from Go's `replace example.com/lib => ../lib`): a copy of the tree
+    /// verified somewhere else must still reach them.
+    fn outside_paths(&self, manifests: &Manifests) -> Vec<String> {
+        let _ = manifests;
+        Vec::new()
+    }
+
+    /// Environment variables verify commands need so that they test the tree at `root` and not
+    /// an installed copy of it (Python: the tree's source roots first on `PYTHONPATH`).
+    fn verify_env(
+        &self,
+        root: &Path,
+        manifests: &Manifests,
+        paths: &[String],
+    ) -> Vec<(String, String)> {
+        let _ = (root, manifests, paths);
+        Vec::new()
+    }
+
+    /// The tree's top-level modules that commands run with `env` would still import from
+    /// somewhere else (an editable install of another checkout), each with where from: a
+    /// verification that passes there says nothing about the tree.
+    fn foreign_imports(
+        &self,
+        root: &Path,
+        manifests: &Manifests,
+        paths: &[String],
+        env: &[(String, String)],
+    ) -> Vec<String> {
+        let _ = (root, manifests, paths, env);
+        Vec::new()
+    }
 
     // --- moves and formatting --------------------------------------------------------------
 

@@ -433,6 +433,40 @@ fn list_captures(captures: &[&str]) -> String {
     }
 }
 
+/// Why a user's query does not compile, and where (0-based offset, row and column).
+struct UserQueryError {
+    offset: usize,
+    row: usize,
+    column: usize,
+    message: String,
+}
+
+/// Compile a query a user wrote (inline or in a query file): forms tree-sitter's compiler does
+/// not survive are refused first (see [`crate::lang::unsafe_form`]), so a bad recipe is
+/// an error, never an abort.
+fn compile_user_query(
+    language: Language,
+    text: &str,
+) -> Result<tree_sitter::Query, UserQueryError> {
+    if let Some((offset, why)) = crate::lang::unsafe_form(text) {
+        let before = &text[..offset];
+        let row = before.matches('\n').count();
+        let column = before.len() - before.rfind('\n').map_or(0, |n| n + 1);
+        return Err(UserQueryError {
+            offset,
+            row,
+            column,
+            message: why.to_string(),
+        });
+    }
+    tree_sitter::Query::new(&language.grammar(), text).map_err(|e| UserQueryError {
+        offset: e.offset,
+        row: e.row,
+        column: e.column,
+        message: query_error_message(&e),
+    })
+}
+
 /// Compile a query written inline in the recipe; an error points inside the TOML string when
 /// the string's text maps one to one onto the value (literal strings, basic strings without
 /// escapes), else at the whole string.
@@ -441,7 +475,7 @@ fn compile_inline_query(
     language: Language,
     q: &Spanned<String>,
 ) -> Result<tree_sitter::Query, RecipeError> {
-    tree_sitter::Query::new(&language.grammar(), q.get_ref()).map_err(|e| {
+    compile_user_query(language, q.get_ref()).map_err(|e| {
         let span = q.span();
         let raw = &errors.source.text[span.clone()];
         let inner_start = value_start_in_raw(raw, q.get_ref());
@@ -457,7 +491,7 @@ fn compile_inline_query(
             at,
             format!(
                 "the query does not compile: {} at line {}, column {} of the query",
-                query_error_message(&e),
+                e.message,
                 e.row + 1,
                 e.column + 1
             ),
@@ -534,12 +568,12 @@ fn load_query_file(
             Some("query_file is relative to the recipe's folder".into()),
         )
     })?;
-    let query = tree_sitter::Query::new(&language.grammar(), &text).map_err(|e| {
+    let query = compile_user_query(language, &text).map_err(|e| {
         // Point into the query file itself.
         RecipeError::Invalid(Box::new(InvalidRecipe {
             message: format!(
                 "the query does not compile: {} at line {}, column {}",
-                query_error_message(&e),
+                e.message,
                 e.row + 1,
                 e.column + 1
             ),
