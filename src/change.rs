@@ -234,6 +234,13 @@ impl ChangeSet {
     }
 }
 
+/// The git blob id of some bytes: how texts are fingerprinted (recipes, cache keys).
+pub fn blob_id(bytes: &[u8]) -> String {
+    gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, bytes)
+        .map(|id| id.to_hex().to_string())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

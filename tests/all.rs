@@ -3,6 +3,7 @@
 
 mod architecture;
 mod cases;
+mod check;
 mod common;
 mod explain;
 mod fuzz_corpus;

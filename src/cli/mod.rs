@@ -3,6 +3,7 @@
 //! and its children do.
 
 mod abort;
+mod check;
 mod explain;
 mod graph;
 mod log;
@@ -51,7 +52,8 @@ Examples:
   git ripple status                      the run in progress
   git ripple resume                      continue it after Ctrl-C, a crash or a fix
   git ripple abort                       back to where the run began
-  git ripple log                         the run's commits and their trailers";
+  git ripple log                         the run's commits and their trailers
+  git ripple check -j 2                  every commit of the run green on its own?";
 
 /// Repository-wide refactorings and migrations of Python and Go code, batch by batch.
 #[derive(Debug, Parser)]
@@ -98,6 +100,8 @@ pub enum Command {
     Abort(abort::AbortArgs),
     /// List the run's commits with their batch and verification trailers.
     Log(log::LogArgs),
+    /// Prove every commit of the run (or a range) green on its own: bisect-clean.
+    Check(check::CheckArgs),
     /// Print exactly what a model step's batch would send to a model, with token counts.
     Explain(explain::ExplainArgs),
 }
@@ -170,6 +174,7 @@ where
         Command::Status(args) => status::run_status(&cwd, args),
         Command::Abort(args) => abort::run_abort(&cwd, args),
         Command::Log(args) => log::run_log(&cwd, args),
+        Command::Check(args) => check::run_check(&cwd, args, &output),
         Command::Explain(args) => explain::run_explain(&cwd, args),
     };
     match result {

@@ -186,5 +186,8 @@ pub fn render_text(report: &RunReport) -> String {
             }
         }
     }
+    if let Some(check) = &report.check {
+        s.push_str(&super::check::render(check));
+    }
     s
 }

@@ -64,6 +64,19 @@ pub struct RunArgs {
     /// When a batch fails, restore it and go on with the next instead of stopping.
     #[arg(long)]
     pub keep_going: bool,
+    /// After the last batch, check every commit of the run again on its own (as `git ripple
+    /// check` does); the report records it and a red commit makes the exit status 1.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
+    /// With --check: commits checked at once.
+    #[arg(
+        short = 'j',
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        requires = "check"
+    )]
+    pub jobs: usize,
     /// Output format of the final report.
     #[arg(long, value_enum, default_value_t = RunFormat::Text)]
     pub format: RunFormat,
@@ -173,7 +186,31 @@ pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
         _ => resume_run(&repo, &options, args.force, &mut on_event)?,
     };
     drop(on_event);
-    print_report(&report, args.format)
+    let mut report = report;
+    if args.check && report.outcome == crate::run::Outcome::Success && report.branch.is_some() {
+        let request = crate::run::check::CheckRequest {
+            range: None,
+            recipe: None,
+            jobs: args.jobs.max(1),
+            use_cache: true,
+            interrupt: &options.interrupt,
+        };
+        if !output.quiet {
+            eprintln!("Checking every commit of the run on its own:");
+        }
+        let checked = crate::run::check::check(
+            &repo,
+            &request,
+            &super::check::progress_printer(output.quiet),
+        )?;
+        report.check = Some(super::check::redacted(checked));
+    }
+    let code = print_report(&report, args.format)?;
+    Ok(match &report.check {
+        Some(c) if code == super::exit::SUCCESS && c.interrupted => super::exit::INTERRUPTED,
+        Some(c) if code == super::exit::SUCCESS && !c.bisect_clean => super::exit::VERIFY_FAILED,
+        _ => code,
+    })
 }
 
 /// Read a plan `git ripple plan --format json` wrote.

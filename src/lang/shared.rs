@@ -250,6 +250,30 @@ pub(crate) fn remap(module: &str, from: &str, to: &str) -> Option<String> {
     }
 }
 
+/// `target` (a relative path, as a manifest writes it) joined to the repository folder `dir`
+/// and normalized: `("cmd", "../../lib")` is `../lib`. `None` for an absolute target.
+pub fn normalize_relative(dir: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    let mut above = 0usize;
+    for part in dir.split('/').chain(target.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    above += 1;
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    let mut out: Vec<&str> = std::iter::repeat_n("..", above).collect();
+    out.extend(parts);
+    Some(out.join("/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

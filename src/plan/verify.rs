@@ -54,6 +54,53 @@ pub fn fill_commands_for_paths(
         .collect()
 }
 
+/// The recipe's verify commands widened to a whole tree at `root` whose files are `paths`, as
+/// `check` and the baseline run them: `{files}` is every source file, `{packages}` every
+/// package, `{tests}` every test file run by file.
+pub fn fill_whole(root: &Path, paths: &[String], commands: &[String]) -> Vec<String> {
+    let sources: Vec<(&String, crate::lang::Language)> = paths
+        .iter()
+        .filter_map(|p| crate::lang::Language::from_path(Path::new(p)).map(|l| (p, l)))
+        .collect();
+    let files = sources
+        .iter()
+        .map(|(p, _)| shell_quote(p))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let packages: BTreeSet<String> = sources
+        .iter()
+        .filter_map(|(p, l)| l.support().package_target(root, p))
+        .collect();
+    let packages = if packages.is_empty() {
+        "./...".to_string()
+    } else {
+        packages
+            .iter()
+            .map(|n| shell_quote(n))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let tests = sources
+        .iter()
+        .filter_map(|(p, l)| l.support().test_target(p))
+        .collect::<BTreeSet<_>>()
+        .iter()
+        .map(|t| shell_quote(t))
+        .collect::<Vec<_>>()
+        .join(" ");
+    commands
+        .iter()
+        .map(|c| {
+            fill_placeholders(c, |name| match name {
+                "files" => Some(files.clone()),
+                "packages" => Some(packages.clone()),
+                "tests" => Some(tests.clone()),
+                _ => None,
+            })
+        })
+        .collect()
+}
+
 fn fill_verify(root: &Path, graph: &Graph, command: &str, files: &[FileId]) -> String {
     fill_placeholders(command, |name| match name {
         "files" => Some(

@@ -217,13 +217,7 @@ impl Recipe {
 
 /// The git blob id of a text (how recipes are fingerprinted).
 pub fn text_hash(text: &str) -> String {
-    gix::objs::compute_hash(
-        gix::hash::Kind::Sha1,
-        gix::object::Kind::Blob,
-        text.as_bytes(),
-    )
-    .map(|id| id.to_hex().to_string())
-    .unwrap_or_default()
+    crate::change::blob_id(text.as_bytes())
 }
 
 // ---------------------------------------------------------------------------------------------

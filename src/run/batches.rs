@@ -73,6 +73,7 @@ pub(super) fn verify_sandbox(recipe: &Recipe, options: &RunOptions) -> verify::S
         allow: recipe.verify.env.clone(),
         also_strip: options.api_key_env.iter().cloned().collect(),
         offline: !recipe.verify.network,
+        env: Vec::new(),
     }
 }
 

@@ -16,6 +16,7 @@
 //! needs one of those, it is missing a function in the stage that owns it.
 
 mod batches;
+pub mod check;
 mod preflight;
 mod recover;
 mod rehearse;
@@ -260,6 +261,22 @@ pub enum RunError {
         /// The batch asked for.
         batch: usize,
     },
+    /// `check` has nothing to check, or nothing to check it with.
+    #[error("nothing to check: {reason}")]
+    #[diagnostic(
+        code(ripple::check::nothing),
+        help(
+            "`git ripple check A..B --recipe RECIPE` checks any range with a recipe's verify commands (or `git config ripple.verify`)"
+        )
+    )]
+    NothingToCheck {
+        /// Why.
+        reason: String,
+    },
+    /// A check could not be carried out.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Check(#[from] crate::verify::check::CheckError),
     /// HEAD is not on the run's branch.
     #[error("HEAD is not on the run's branch {branch}")]
     #[diagnostic(

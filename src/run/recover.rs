@@ -2,7 +2,6 @@
 //! recognising one committed just before the process died) and `abort` (back to where the run
 //! began).
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -12,7 +11,7 @@ use super::state::{self, RunState, RunStatus, StateError};
 use super::{Event, Hooks, RunError, RunOptions, batches, preflight};
 use crate::change::{ChangeSet, FileChange};
 use crate::edit;
-use crate::recipe::{BUNDLED, Origin, RecipeSource, parse_recipe, text_hash};
+use crate::recipe::{BUNDLED, parse_recipe, text_hash};
 use crate::scan::Repository;
 use crate::vcs::{self, VcsError};
 
@@ -41,18 +40,7 @@ pub fn resume_run(
             display: state.recipe.display.clone(),
         });
     }
-    let source = RecipeSource {
-        origin: match &state.recipe.path {
-            Some(p) => Origin::File(p.clone()),
-            None => BUNDLED
-                .iter()
-                .find(|(n, _)| *n == state.recipe.name)
-                .map(|(n, _)| Origin::Bundled(n))
-                .unwrap_or(Origin::File(PathBuf::from(&state.recipe.display))),
-        },
-        text: state.recipe.text.clone(),
-        display: state.recipe.display.clone(),
-    };
+    let source = state.recipe.source();
     let recipe = parse_recipe(source)?;
     let head = vcs::head_state(&repo.repo)?;
     let run_ref = format!("refs/heads/{}", state.branch);

@@ -248,6 +248,9 @@ pub struct RunReport {
     /// answer a later run from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcript: Option<String>,
+    /// `run --check`: every commit of the run checked again on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<crate::verify::check::CheckReport>,
 }
 
 /// Model tokens used by a run.
@@ -282,6 +285,7 @@ impl RunReport {
             duration_ms: started.elapsed().as_millis() as u64,
             tokens: TokenUsage::default(),
             transcript: None,
+            check: None,
         }
     }
 }

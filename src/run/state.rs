@@ -15,7 +15,7 @@ use std::time::Instant;
 use super::report::{self, BatchReport, Outcome, RunReport, StartPoint, TokenUsage};
 use crate::change::ChangeSet;
 use crate::plan::Plan;
-use crate::recipe::{Origin, Recipe};
+use crate::recipe::{BUNDLED, Origin, Recipe, RecipeSource};
 use crate::transform::Usage;
 use crate::verify::CommandResult;
 
@@ -51,6 +51,24 @@ pub struct RecipeRecord {
     pub hash: String,
     /// Its text, as the run carries it out.
     pub text: String,
+}
+
+impl RecipeRecord {
+    /// The recipe's text as the run began, to parse again (errors still point into it).
+    pub fn source(&self) -> RecipeSource {
+        RecipeSource {
+            origin: match &self.path {
+                Some(p) => Origin::File(p.clone()),
+                None => BUNDLED
+                    .iter()
+                    .find(|(n, _)| *n == self.name)
+                    .map(|(n, _)| Origin::Bundled(n))
+                    .unwrap_or(Origin::File(PathBuf::from(&self.display))),
+            },
+            text: self.text.clone(),
+            display: self.display.clone(),
+        }
+    }
 }
 
 /// A file of the batch in progress, as it was before the batch (`None`: it did not exist).
@@ -203,6 +221,7 @@ impl RunState {
                 output: self.tokens_out,
             },
             transcript: None,
+            check: None,
         }
     }
 
@@ -344,6 +363,32 @@ pub fn load_current(git_dir: &Path) -> Result<Option<RunState>, StateError> {
         )));
     }
     Ok(Some(state))
+}
+
+/// Every run recorded in the repository (finished, aborted or not), most recently updated
+/// first. States that cannot be read are left out.
+pub fn load_all(git_dir: &Path) -> Vec<RunState> {
+    let Ok(entries) = std::fs::read_dir(ripple_dir(git_dir).join("runs")) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<RunState> = entries
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("state.json")).ok())
+        .filter_map(|text| serde_json::from_str::<RunState>(&text).ok())
+        .filter(|s| s.version == VERSION)
+        .collect();
+    runs.sort_by(|a, b| b.updated_ms.cmp(&a.updated_ms).then(b.id.cmp(&a.id)));
+    runs
+}
+
+/// The run in progress, else the most recent one.
+pub fn load_latest(git_dir: &Path) -> Result<Option<RunState>, StateError> {
+    if let Some(current) = load_current(git_dir)? {
+        return Ok(Some(current));
+    }
+    Ok(load_all(git_dir)
+        .into_iter()
+        .find(|s| s.status != RunStatus::Aborted))
 }
 
 /// A run id: the recipe's name and when it began (sortable, readable, unique enough for one

@@ -378,6 +378,174 @@ pub fn applied_batches(
     Ok(found)
 }
 
+/// A commit to check: its id, tree, subject and the recipe its `Ripple-Recipe` trailer names.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    /// The commit.
+    pub id: ObjectId,
+    /// Its tree: what a verification result is cached by.
+    pub tree: ObjectId,
+    /// The first line of its message.
+    pub subject: String,
+    /// The recipe named by its `Ripple-Recipe` trailer, if it has one.
+    pub recipe: Option<String>,
+}
+
+/// What a commit holds, for [`CommitInfo`].
+pub fn commit_info(repo: &gix::Repository, id: ObjectId) -> Result<CommitInfo, VcsError> {
+    let c = repo.find_commit(id).map_err(git_err("read a commit"))?;
+    let message = c.message_raw_sloppy().to_string();
+    let tree = c
+        .tree_id()
+        .map_err(git_err("read a commit's tree"))?
+        .detach();
+    Ok(CommitInfo {
+        id,
+        tree,
+        subject: message.lines().next().unwrap_or("").to_string(),
+        recipe: trailers::parse(&message)
+            .into_iter()
+            .find(|(k, _)| k == "Ripple-Recipe")
+            .map(|(_, v)| v),
+    })
+}
+
+/// Resolve a revision (`HEAD~2`, a branch, an id) to a commit.
+pub fn resolve_commit(repo: &gix::Repository, spec: &str) -> Result<ObjectId, VcsError> {
+    let id = repo
+        .rev_parse_single(spec)
+        .map_err(|e| VcsError::Git {
+            what: "resolve a revision",
+            message: format!("{spec}: {e}"),
+        })?
+        .detach();
+    let object = repo.find_object(id).map_err(git_err("read an object"))?;
+    let commit = object.peel_to_commit().map_err(|e| VcsError::Git {
+        what: "resolve a revision",
+        message: format!("{spec} is not a commit: {e}"),
+    })?;
+    Ok(commit.id)
+}
+
+/// The commits of a range as `git rev-list --reverse` lists them: `A..B` (reachable from B,
+/// not from A), or one revision for that commit alone; oldest first, parents before children.
+pub fn commits_in_range(repo: &gix::Repository, range: &str) -> Result<Vec<ObjectId>, VcsError> {
+    const MAX_COMMITS: usize = 100_000;
+    let (from, to) = match range.split_once("..") {
+        Some((a, b)) if !b.starts_with('.') => (
+            Some(resolve_commit(repo, if a.is_empty() { "HEAD" } else { a })?),
+            resolve_commit(repo, if b.is_empty() { "HEAD" } else { b })?,
+        ),
+        Some(_) => {
+            return Err(VcsError::Git {
+                what: "resolve a range",
+                message: format!("{range}: use A..B (symmetric ranges A...B are not supported)"),
+            });
+        }
+        None => return Ok(vec![resolve_commit(repo, range)?]),
+    };
+    let parents = |id: ObjectId| -> Result<Vec<ObjectId>, VcsError> {
+        let c = repo.find_commit(id).map_err(git_err("read a commit"))?;
+        Ok(c.parent_ids().map(|p| p.detach()).collect())
+    };
+    let mut hidden = std::collections::HashSet::new();
+    if let Some(from) = from {
+        let mut stack = vec![from];
+        while let Some(id) = stack.pop() {
+            if hidden.len() < MAX_COMMITS && hidden.insert(id) {
+                stack.extend(parents(id)?);
+            }
+        }
+    }
+    // Depth-first, each commit after its parents (a topological order, oldest first).
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![(to, false)];
+    while let Some((id, expanded)) = stack.pop() {
+        if expanded {
+            out.push(id);
+            continue;
+        }
+        if hidden.contains(&id) || !seen.insert(id) || seen.len() > MAX_COMMITS {
+            continue;
+        }
+        stack.push((id, true));
+        for p in parents(id)?.into_iter().rev() {
+            stack.push((p, false));
+        }
+    }
+    Ok(out)
+}
+
+/// A run's commits on its branch: first parents from the branch's tip back to where the run
+/// began, oldest first. When the branch no longer reaches that commit (rebased), the walk stops
+/// at the first commit without the recipe's trailer.
+pub fn run_commits(
+    repo: &gix::Repository,
+    branch: &str,
+    started_from: ObjectId,
+    recipe: &str,
+) -> Result<Vec<ObjectId>, VcsError> {
+    const MAX_COMMITS: usize = 100_000;
+    let tip = resolve_commit(repo, &format!("refs/heads/{branch}"))?;
+    let mut chain = Vec::new();
+    let mut reached_start = false;
+    let mut next = Some(tip);
+    while let Some(id) = next {
+        if id == started_from {
+            reached_start = true;
+            break;
+        }
+        if chain.len() >= MAX_COMMITS {
+            break;
+        }
+        chain.push(id);
+        let c = repo.find_commit(id).map_err(git_err("read a commit"))?;
+        next = c.parent_ids().next().map(|p| p.detach());
+    }
+    if !reached_start {
+        let keep = chain
+            .iter()
+            .take_while(|&&id| {
+                commit_info(repo, id).is_ok_and(|i| i.recipe.as_deref() == Some(recipe))
+            })
+            .count();
+        chain.truncate(keep);
+    }
+    chain.reverse();
+    Ok(chain)
+}
+
+/// The paths of a commit's files (blobs and links, submodules left out), sorted.
+pub fn tree_paths(repo: &gix::Repository, commit: ObjectId) -> Result<Vec<String>, VcsError> {
+    let tree = repo
+        .find_commit(commit)
+        .map_err(git_err("read a commit"))?
+        .tree_id()
+        .map_err(git_err("read a commit's tree"))?
+        .detach();
+    let mut out = Vec::new();
+    let mut stack = vec![(tree, String::new())];
+    while let Some((id, prefix)) = stack.pop() {
+        let tree = repo.find_tree(id).map_err(git_err("read a tree"))?;
+        for entry in tree.iter() {
+            let entry = entry.map_err(|e| VcsError::Git {
+                what: "read a tree",
+                message: e.to_string(),
+            })?;
+            let path = format!("{prefix}{}", entry.filename());
+            use gix::object::tree::EntryKind;
+            match entry.mode().kind() {
+                EntryKind::Tree => stack.push((entry.oid().to_owned(), format!("{path}/"))),
+                EntryKind::Commit => {}
+                _ => out.push(path),
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Write a commit's files into `dir` (an empty folder): a scratch worktree, as a fresh clone
 /// would have them. Executable files stay executable and symbolic links stay links; submodules
 /// are left out.

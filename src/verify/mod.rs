@@ -5,6 +5,8 @@
 //! or `pytest` that spawned children does not linger. The captured output is capped (its tail
 //! is what matters for a report); a summary line is taken from the end of it.
 
+pub mod cache;
+pub mod check;
 pub mod scratch;
 
 use std::io::Read;
@@ -68,6 +70,8 @@ pub struct Sandbox {
     pub also_strip: Vec<String>,
     /// Run in a network namespace of its own, with no network (`[verify] network = false`).
     pub offline: bool,
+    /// Variables set for the commands (a checked copy's `PYTHONPATH`).
+    pub env: Vec<(String, String)>,
 }
 
 /// Whether an environment variable looks like a credential (what [`Sandbox`] strips).
@@ -272,6 +276,7 @@ pub fn run_command(
     } else {
         None
     };
+    cmd.envs(sandbox.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     cmd.current_dir(root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -7,6 +7,7 @@ mod contract;
 mod embedding;
 mod format;
 mod imports;
+mod modfile;
 mod moves;
 mod resolve;
 
@@ -450,6 +451,22 @@ impl crate::lang::Support for Go {
         } else {
             format!("./{folder}")
         })
+    }
+
+    fn outside_paths(&self, manifests: &crate::lang::Manifests) -> Vec<String> {
+        let mut out = Vec::new();
+        for (dir, text) in manifests.named("go.mod") {
+            for target in modfile::local_replacements(text) {
+                if let Some(path) = crate::lang::shared::normalize_relative(dir, &target)
+                    && path.starts_with("../")
+                {
+                    out.push(path);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 
     fn contract(&self, source: &str, name_start: usize) -> Option<String> {

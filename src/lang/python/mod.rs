@@ -4,6 +4,7 @@
 
 mod compat;
 mod contract;
+mod environment;
 mod imports;
 mod moves;
 mod resolve;
@@ -607,6 +608,25 @@ impl crate::lang::Support for Python {
         replaced: &str,
     ) -> Result<String, crate::lang::RewriteError> {
         imports::remove_unused(path, before, after, replaced)
+    }
+
+    fn verify_env(
+        &self,
+        root: &std::path::Path,
+        manifests: &crate::lang::Manifests,
+        paths: &[String],
+    ) -> Vec<(String, String)> {
+        environment::verify_env(root, manifests, paths)
+    }
+
+    fn foreign_imports(
+        &self,
+        root: &std::path::Path,
+        manifests: &crate::lang::Manifests,
+        paths: &[String],
+        env: &[(String, String)],
+    ) -> Vec<String> {
+        environment::foreign_imports(root, manifests, paths, env)
     }
 
     fn invalidate_caches(&self, root: &std::path::Path, path: &str) {

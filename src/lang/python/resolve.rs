@@ -63,6 +63,11 @@ impl PythonRoots {
         PythonRoots { roots }
     }
 
+    /// The roots, deepest first (`""` is the repository's root).
+    pub fn folders(&self) -> &[String] {
+        &self.roots
+    }
+
     /// The dotted module name of a Python file, or `None` when a path component is not an
     /// identifier (such a file cannot be imported by name).
     pub fn module_of(&self, path: &str) -> Option<String> {
