@@ -263,9 +263,15 @@ fn reports_match_their_documented_schema() {
     );
     assert_ok(&first);
     assert_matches_schema(&first.stdout);
-    let rest = ripple(dir, &["resume", "--format", "json"]);
+    let rest = ripple(dir, &["run", "--resume", "--check", "--format", "json"]);
     assert_ok(&rest);
     assert_matches_schema(&rest.stdout);
+    let checked: serde_json::Value = serde_json::from_slice(&rest.stdout).expect("json");
+    assert_eq!(checked["check"]["bisect_clean"], true, "{checked:#}");
+    let check = ripple(dir, &["check", "--format", "json"]);
+    assert_ok(&check);
+    let alone: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
+    assert_eq!(alone["total"], checked["check"]["total"]);
 
     let repo = fixture_repo("python/shop");
     let dir = repo.path();
@@ -275,9 +281,24 @@ fn reports_match_their_documented_schema() {
     )
     .expect("write");
     commit_all(dir, "recipe");
+    let red = ripple(dir, &["run", "fail.toml", "--format", "json"]);
+    assert_eq!(red.status.code(), Some(1));
+    assert_matches_schema(&red.stdout);
+    let report: serde_json::Value = serde_json::from_slice(&red.stdout).expect("json");
+    assert_eq!(report["outcome"], "baseline_failed");
+    // Green on the starting tree, red once a batch writes the new name: caused by the batch.
+    std::fs::write(
+        dir.join("fail.toml"),
+        "name = \"fail\"\n[[step]]\nkind = \"rename\"\nsymbol = \"shopcore.db.queries.fetch_order\"\nto = \"load_order\"\n[verify]\ncommands = [\"! grep -rq load_order src\"]\n",
+    )
+    .expect("write");
+    commit_all(dir, "recipe");
     let failed = ripple(dir, &["run", "fail.toml", "--format", "json"]);
     assert_eq!(failed.status.code(), Some(1));
     assert_matches_schema(&failed.stdout);
+    let report: serde_json::Value = serde_json::from_slice(&failed.stdout).expect("json");
+    assert_eq!(report["outcome"], "verification_failed");
+    assert_eq!(report["batches"][0]["failure_cause"], "batch", "{report:#}");
 }
 
 #[test]
@@ -485,7 +506,7 @@ fn killed_while_a_verify_command_runs_then_resumed() {
     let dir = repo.path();
     std::fs::write(
         dir.join("slow.toml"),
-        "name = \"slow\"\n[[step]]\nkind = \"rename\"\nsymbol = \"shopcore.db.queries.fetch_order\"\nto = \"load_order\"\n[batch]\nmax_files = 5\n[verify]\ncommands = [\"touch .verifying; sleep 1; python -m pytest -q -p no:cacheprovider\"]\n",
+        "name = \"slow\"\n[[step]]\nkind = \"rename\"\nsymbol = \"shopcore.db.queries.fetch_order\"\nto = \"load_order\"\n[batch]\nmax_files = 5\n[verify]\ncommands = [\"[ \\\"$(git branch --show-current)\\\" = main ] || touch .verifying; sleep 1; python -m pytest -q -p no:cacheprovider\"]\n",
     )
     .expect("write");
     std::fs::write(dir.join(".gitignore"), "__pycache__/\n.verifying\n").expect("ignore");
@@ -498,6 +519,7 @@ fn killed_while_a_verify_command_runs_then_resumed() {
         .spawn()
         .expect("start");
     let started = std::time::Instant::now();
+    // Past the baseline (run on main), inside a batch's verification.
     while !dir.join(".verifying").exists() {
         assert!(started.elapsed().as_secs() < 60, "never verified");
         std::thread::sleep(std::time::Duration::from_millis(10));

@@ -494,3 +494,139 @@ final = ["python3 -c 'from pkg.m import ccc; assert ccc() == 1'"]
     assert_eq!(report["outcome"], "success", "{report:#}");
     assert_eq!(report["commits"].as_array().map(Vec::len), Some(2));
 }
+
+#[test]
+fn a_red_baseline_stops_the_run_before_any_change() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("tests/test_broken.py"),
+        "def test_already_broken():\n    assert 1 == 2\n",
+    )
+    .expect("broken test");
+    commit_all(dir, "a test that fails before any change");
+    let before = repo_state(dir);
+    let out = ripple(dir, &["run", "rename-fetch-order"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Stopped before any change"), "{text}");
+    assert!(
+        text.contains("baseline  python -m pytest -q: exit 1: 1 failed, 22 passed"),
+        "{text}"
+    );
+    assert!(text.contains("test_already_broken"), "the output: {text}");
+    assert_eq!(repo_state(dir), before, "no branch, no change");
+
+    // Allowed: each batch is judged by "no new failures" against the baseline.
+    let report = Ripple::new(dir)
+        .args(&[
+            "run",
+            "rename-fetch-order",
+            "--allow-red-baseline",
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(report["outcome"], "success", "{report:#}");
+    assert_eq!(report["baseline"]["allowed_red"], true);
+    assert_eq!(
+        report["baseline"]["commands"][0]["failing_tests"][0],
+        "tests/test_broken.py::test_already_broken"
+    );
+    let notes = report["batches"][0]["notes"].to_string();
+    assert!(notes.contains("no new failures"), "{notes}");
+    assert_eq!(report["commits"].as_array().map(Vec::len), Some(5));
+}
+
+#[test]
+fn a_batch_that_breaks_a_test_is_not_excused_by_a_red_baseline() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("tests/test_broken.py"),
+        "def test_already_broken():\n    assert 1 == 2\n",
+    )
+    .expect("broken test");
+    // A test that fails once the new name exists: the batch's own failure.
+    std::fs::write(
+        dir.join("tests/test_names.py"),
+        "import shopcore.db.queries as q\n\ndef test_no_new_name():\n    assert not hasattr(q, 'load_order')\n",
+    )
+    .expect("test");
+    commit_all(dir, "tests");
+    let out = Ripple::new(dir)
+        .args(&[
+            "run",
+            "rename-fetch-order",
+            "--allow-red-baseline",
+            "--format",
+            "json",
+        ])
+        .output();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["outcome"], "verification_failed");
+    assert_eq!(report["batches"][0]["failure_cause"], "batch", "{report:#}");
+}
+
+#[test]
+fn a_flaky_command_is_told_apart_from_a_broken_batch() {
+    let marks = tempfile::TempDir::new().expect("temp");
+    let mark = marks.path().join("mark");
+    let count = marks.path().join("count");
+    // Passes once (the baseline), then never again, whatever the tree: not the batch's doing.
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    add_recipe(
+        dir,
+        "once.toml",
+        r#"name = "once"
+[[step]]
+kind = "rename"
+symbol = "shopcore.db.queries.fetch_order"
+to = "load_order"
+[verify]
+commands = ["[ ! -e \"$FLAKY_MARK\" ] && touch \"$FLAKY_MARK\""]
+"#,
+    );
+    commit_all(dir, "recipe");
+    let out = Ripple::new(dir)
+        .args(&["run", "once.toml", "--format", "json"])
+        .env("FLAKY_MARK", &mark.display().to_string())
+        .output();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["outcome"], "verification_failed");
+    let batch = &report["batches"][0];
+    assert_eq!(batch["failure_cause"], "pre_existing", "{report:#}");
+    assert!(
+        batch["notes"].to_string().contains("parent tree too"),
+        "{batch:#}"
+    );
+    assert_eq!(git(dir, &["status", "--porcelain"]), "", "rolled back");
+
+    // Fails every other time: `retries = 1` lets each batch through, and says so.
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    add_recipe(
+        dir,
+        "flaky.toml",
+        r#"name = "flaky"
+[[step]]
+kind = "rename"
+symbol = "shopcore.db.queries.fetch_order"
+to = "load_order"
+[verify]
+commands = ["n=$(cat \"$FLAKY_COUNT\" 2>/dev/null || echo 0); echo $((n + 1)) > \"$FLAKY_COUNT\"; [ $((n % 2)) -eq 0 ]"]
+retries = 1
+"#,
+    );
+    commit_all(dir, "recipe");
+    let report = Ripple::new(dir)
+        .args(&["run", "flaky.toml", "--format", "json"])
+        .env("FLAKY_COUNT", &count.display().to_string())
+        .json();
+    assert_eq!(report["outcome"], "success", "{report:#}");
+    let notes = report["batches"][0]["notes"].to_string();
+    assert!(notes.contains("passed on retry 1: flaky"), "{notes}");
+}

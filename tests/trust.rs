@@ -575,7 +575,7 @@ symbol = "shopcore.db.queries.fetch_order"
 to = "load_order"
 compat = "none"
 [verify]
-commands = ["echo \"the service answered with $LEAKY\"; exit 1"]
+commands = ["[ \"$(git branch --show-current)\" = main ] || { echo \"the service answered with $LEAKY\"; exit 1; }"]
 "#,
     );
     for format in ["json", "text"] {
@@ -593,5 +593,29 @@ commands = ["echo \"the service answered with $LEAKY\"; exit 1"]
         Ripple::new(repo.path())
             .args(&["abort", "--delete-branch"])
             .ok();
+    }
+    // A starting tree whose command prints it: the baseline's report hides it too.
+    let red = repo_with(
+        r#"name = "leaky"
+[[step]]
+kind = "rename"
+symbol = "shopcore.db.queries.fetch_order"
+to = "load_order"
+[verify]
+commands = ["echo \"the service answered with $LEAKY\"; exit 1"]
+"#,
+    );
+    for format in ["json", "text"] {
+        let out = Ripple::new(red.path())
+            .env("LEAKY", &fake)
+            .args(&["run", "recipe.toml", "--format", format])
+            .output();
+        assert_eq!(out.status.code(), Some(1));
+        let printed = String::from_utf8_lossy(&out.stdout);
+        assert!(!printed.contains(&fake), "{format}: {printed}");
+        assert!(
+            printed.contains("[REDACTED-github-token-1]"),
+            "{format}: {printed}"
+        );
     }
 }

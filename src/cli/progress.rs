@@ -106,6 +106,10 @@ impl Hooks for Progress {
                     if self.dry_run { " (dry run)" } else { "" }
                 ));
             }
+            Event::Baseline { command } => match &self.bar {
+                Some(bar) => bar.set_message(format!("baseline: {command}")),
+                None => self.line(&format!("baseline: {command}")),
+            },
             Event::Stage {
                 batch,
                 total,

@@ -3,12 +3,15 @@
 //! `resume` and the progress display.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::Mutex;
 
 use clap::ValueEnum;
 use miette::{IntoDiagnostic, Result};
 
 use super::exit;
 use crate::run::{BatchStatus, Outcome, RunReport};
+use crate::verify::check::{CheckReport, CommitCheck};
 
 /// How `run` and `resume` print their report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,6 +39,7 @@ pub fn print_report(report: &RunReport, format: RunFormat) -> Result<u8> {
         Outcome::TransformFailed => exit::TRANSFORM_FAILED,
         Outcome::Interrupted => exit::INTERRUPTED,
         Outcome::BudgetSpent => exit::BUDGET_SPENT,
+        Outcome::BaselineFailed => exit::VERIFY_FAILED,
     })
 }
 
@@ -128,6 +132,42 @@ pub fn render_text(report: &RunReport) -> String {
             report.recipe
         );
     }
+    if let Some(b) = &report.baseline {
+        let cached = b.commands.iter().all(|c| c.cached);
+        if b.green {
+            let _ = writeln!(
+                s,
+                "  baseline  {} command{} green on the starting tree{}",
+                b.commands.len(),
+                if b.commands.len() == 1 { "" } else { "s" },
+                if cached { " (cached)" } else { "" }
+            );
+        }
+        for c in b.commands.iter().filter(|c| !c.success) {
+            let _ = writeln!(
+                s,
+                "  baseline  {}: {} (FAILED on the starting tree{})",
+                c.command,
+                c.summary,
+                if b.allowed_red {
+                    format!(
+                        "; allowed, {} failing test{} to compare with",
+                        c.failing_tests.len(),
+                        if c.failing_tests.len() == 1 { "" } else { "s" }
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            if !b.allowed_red
+                && let Some(tail) = &c.output_tail
+            {
+                for l in tail.lines() {
+                    let _ = writeln!(s, "    | {l}");
+                }
+            }
+        }
+    }
     for v in &report.final_verify {
         let _ = writeln!(
             s,
@@ -164,8 +204,15 @@ pub fn render_text(report: &RunReport) -> String {
         (true, _) => {
             let _ = writeln!(s, "Some batches cannot be transformed (see above).");
         }
+        (false, Outcome::BaselineFailed) => {
+            let _ = writeln!(
+                s,
+                "Stopped before any change: the starting tree fails its own verify commands. Fix that first, or run with --allow-red-baseline to judge each batch by \"no new failures\"."
+            );
+        }
         (false, outcome) => {
             let verdict = match outcome {
+                Outcome::BaselineFailed => "Stopped before any change",
                 Outcome::Success => "Done",
                 Outcome::VerificationFailed => "Stopped: verification failed",
                 Outcome::TransformFailed => "Stopped: a batch could not be transformed",
@@ -187,7 +234,100 @@ pub fn render_text(report: &RunReport) -> String {
         }
     }
     if let Some(check) = &report.check {
-        s.push_str(&super::check::render(check));
+        s.push_str(&render_check(check));
     }
     s
+}
+
+/// One finished commit, as a progress line.
+pub(super) fn commit_line(c: &CommitCheck) -> String {
+    let short = &c.commit[..c.commit.len().min(10)];
+    let mark = if c.green {
+        "ok  "
+    } else if c.not_checked {
+        "--  "
+    } else {
+        "RED "
+    };
+    let cached = c.commands.iter().filter(|r| r.cached).count();
+    let ms: u64 = c
+        .commands
+        .iter()
+        .filter(|r| !r.cached)
+        .map(|r| r.duration_ms)
+        .sum();
+    let detail = if c.not_checked {
+        "not checked".to_string()
+    } else if let Some(p) = &c.problem {
+        p.clone()
+    } else if let Some(failed) = c.commands.iter().find(|r| !r.success) {
+        format!("`{}`: {}", failed.command, failed.summary)
+    } else {
+        let n = c.commands.len();
+        let commands = if n == 1 { "command" } else { "commands" };
+        if cached == n {
+            format!("{n} {commands}, cached")
+        } else {
+            format!("{n} {commands}, {:.1}s", ms as f64 / 1000.0)
+        }
+    };
+    crate::context::redact(&format!("{mark}{short} {}  ({detail})", c.subject))
+}
+
+/// The report in text (the lines per commit went to stderr as they finished): warnings, the
+/// headline, and the first red commit's output.
+pub(super) fn render_check(report: &CheckReport) -> String {
+    let mut out = String::new();
+    for c in &report.commits {
+        for w in &c.warnings {
+            let short = &c.commit[..c.commit.len().min(10)];
+            out.push_str(&format!("warning: {short}: {w}\n"));
+        }
+    }
+    out.push_str(&report.headline());
+    out.push('\n');
+    if let Some(red) = &report.first_red {
+        out.push_str(&format!("\n`{}` failed: {}\n", red.command, red.summary));
+        if !red.output.is_empty() {
+            for line in red.output.lines() {
+                out.push_str(&format!("  | {line}\n"));
+            }
+        }
+    }
+    out.push_str(&format!(
+        "{} commands run, {} cached, {} at a time, {:.1}s\n",
+        report.commands_run,
+        report.commands_cached,
+        report.jobs,
+        report.duration_ms as f64 / 1000.0
+    ));
+    crate::context::redact(&out)
+}
+
+/// What a check prints and exits with.
+pub(super) fn redacted(mut report: CheckReport) -> CheckReport {
+    use crate::context::redact;
+    if let Some(red) = &mut report.first_red {
+        red.output = redact(&red.output);
+        red.summary = redact(&red.summary);
+    }
+    for c in &mut report.commits {
+        for r in &mut c.commands {
+            r.summary = redact(&r.summary);
+        }
+        c.output.clear();
+    }
+    report
+}
+
+/// Progress on stderr as commits finish (checks run in parallel, lines come in any order).
+pub(super) fn progress_printer(quiet: bool) -> impl Fn(&CommitCheck) + Sync {
+    let lock = Mutex::new(());
+    move |c: &CommitCheck| {
+        if quiet {
+            return;
+        }
+        let _guard = lock.lock();
+        let _ = writeln!(std::io::stderr(), "{}", commit_line(c));
+    }
 }

@@ -64,6 +64,10 @@ pub struct RunArgs {
     /// When a batch fails, restore it and go on with the next instead of stopping.
     #[arg(long)]
     pub keep_going: bool,
+    /// Go on although the starting tree fails its own verify commands; a batch's test command
+    /// then passes when every test it fails failed on the starting tree too (pytest, go test).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub allow_red_baseline: bool,
     /// After the last batch, check every commit of the run again on its own (as `git ripple
     /// check` does); the report records it and a red commit makes the exit status 1.
     #[arg(long, conflicts_with = "dry_run")]
@@ -160,6 +164,7 @@ pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
         branch_prefix: crate::vcs::config_string(&repo.repo, "ripple.branchPrefix"),
         dry_run: args.dry_run,
         keep_going: args.keep_going,
+        allow_red_baseline: args.allow_red_baseline,
         max_batches: args.max_batches,
         interactive: args.interactive,
         batch: args.batch,
@@ -201,9 +206,9 @@ pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
         let checked = crate::run::check::check(
             &repo,
             &request,
-            &super::check::progress_printer(output.quiet),
+            &super::report::progress_printer(output.quiet),
         )?;
-        report.check = Some(super::check::redacted(checked));
+        report.check = Some(super::report::redacted(checked));
     }
     let code = print_report(&report, args.format)?;
     Ok(match &report.check {

@@ -129,6 +129,8 @@ pub(super) struct VerifyFile {
     pub(super) network: Option<bool>,
     #[serde(default)]
     pub(super) env: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) retries: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

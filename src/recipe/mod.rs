@@ -477,6 +477,8 @@ pub struct VerifySpec {
     /// Variables that look like credentials but the build needs, kept for model batches'
     /// verification (`env = ["NPM_TOKEN"]`).
     pub env: Vec<String>,
+    /// How many times a failing command runs again before it counts as failed (flaky tests).
+    pub retries: u32,
 }
 
 /// The commit message template (`{recipe}`, `{step}`, `{batch}`, `{total}`, `{summary}`).

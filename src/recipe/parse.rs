@@ -812,6 +812,7 @@ fn check_verify(errors: &Errors, verify: Option<VerifyFile>) -> Result<VerifySpe
         final_commands: Vec::new(),
         network: true,
         env: Vec::new(),
+        retries: 0,
     };
     let Some(v) = verify else {
         return Ok(spec);
@@ -833,6 +834,17 @@ fn check_verify(errors: &Errors, verify: Option<VerifyFile>) -> Result<VerifySpe
             ));
         }
     }
+    if let Some(r) = &v.retries
+        && *r.get_ref() > 10
+    {
+        return Err(errors.at(
+            r.span(),
+            "at most 10 retries",
+            "too many",
+            Some("a command that needs more retries than that is broken, not flaky".into()),
+        ));
+    }
+    spec.retries = v.retries.map_or(0, Spanned::into_inner);
     spec.network = v.network.unwrap_or(true);
     spec.env = v.env.into_iter().map(Spanned::into_inner).collect();
     spec.commands = v.commands.into_iter().map(Spanned::into_inner).collect();

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::report::{BatchReport, BatchStatus, Outcome, RunReport};
+use super::report::{BatchReport, BatchStatus, FailureCause, Outcome, RunReport};
 use super::state::{RunState, RunStatus};
 use super::verdict::{Sink, Verdict, Verifying, verify_batch};
 use super::{Decision, Event, Hooks, Review, RunError, RunOptions};
@@ -263,6 +263,48 @@ pub(super) fn execute(
     Ok(state.report(outcome, final_verify, started))
 }
 
+/// Whether a command that failed on a batch fails on the batch's parent tree too: run once
+/// more in the work tree (the batch rolled back, so it holds the parent's files). A failure on
+/// the parent cached before is proof enough; a cached pass is not (a flaky command passes now
+/// and then), so the command runs again and its result is kept. Where both outputs name their
+/// failing tests, the failure is the batch's unless every test it fails fails on the parent too.
+fn failure_cause(
+    repo: &Repository,
+    recipe: &Recipe,
+    options: &RunOptions,
+    parent: gix::ObjectId,
+    failed: &CommandResult,
+) -> Result<FailureCause, RunError> {
+    let command = failed.command.as_str();
+    let tree = vcs::commit_info(&repo.repo, parent)?
+        .tree
+        .to_hex()
+        .to_string();
+    let cache = verify::cache::ResultCache::open(repo.repo.git_dir());
+    let on_parent = match cache.get(&tree, command).filter(|r| !r.success) {
+        Some(r) => r,
+        None => {
+            let r = verify::run_command(
+                &repo.root,
+                command,
+                recipe.verify.timeout,
+                &options.interrupt,
+                &verify_sandbox(recipe, options),
+            )?;
+            cache.put(&tree, &r);
+            r
+        }
+    };
+    if on_parent.success || on_parent.interrupted {
+        return Ok(FailureCause::Batch);
+    }
+    let tests = verify::failures::failing_tests;
+    Ok(match (tests(&failed.output), tests(&on_parent.output)) {
+        (Some(now), Some(before)) if !now.is_subset(&before) => FailureCause::Batch,
+        _ => FailureCause::PreExisting,
+    })
+}
+
 /// One batch, from transform to commit or rollback. Returns how it failed, if it did (the
 /// failure decides whether the run goes on).
 #[allow(clippy::too_many_arguments)]
@@ -354,6 +396,7 @@ fn carry_out(
         _ => None,
     };
     let sandbox = verify_sandbox(recipe, options);
+    let baseline = state.baseline.clone().filter(|b| b.allowed_red);
     let verifying = Verifying {
         dir: root,
         commands: &b.verify,
@@ -361,6 +404,8 @@ fn carry_out(
         interrupt: &options.interrupt,
         sandbox: &sandbox,
         repair,
+        retries: recipe.verify.retries,
+        baseline: baseline.as_ref(),
     };
     let verdict = verify_batch(
         &verifying,
@@ -404,6 +449,19 @@ fn carry_out(
                     result.command, result.summary
                 ));
                 report.keep_output_tail(&result.output);
+                hooks.event(Event::Stage {
+                    batch: b.index,
+                    total,
+                    stage: "verify parent",
+                });
+                let cause = failure_cause(repo, recipe, options, *parent, &result)?;
+                if cause == FailureCause::PreExisting {
+                    report.notes.push(format!(
+                        "`{}` fails on the batch's parent tree too: flaky or broken before this batch, not caused by it",
+                        result.command
+                    ));
+                }
+                report.failure_cause = Some(cause);
                 Some(Outcome::VerificationFailed)
             }
             Verdict::BadEdit(e) => {

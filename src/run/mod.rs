@@ -15,6 +15,7 @@
 //! The orchestrator must not build prompts, parse answers, format code or call gix: when it
 //! needs one of those, it is missing a function in the stage that owns it.
 
+pub mod baseline;
 mod batches;
 pub mod check;
 mod preflight;
@@ -39,7 +40,9 @@ use crate::vcs::{self, VcsError};
 use crate::verify::SpawnError;
 
 pub use recover::{AbortReport, abort_run, resume_run};
-pub use report::{BatchReport, BatchStatus, Outcome, RunReport, StartPoint, TokenUsage};
+pub use report::{
+    BatchReport, BatchStatus, FailureCause, Outcome, RunReport, StartPoint, TokenUsage,
+};
 use state::StateError;
 
 /// How to run.
@@ -80,6 +83,9 @@ pub struct RunOptions {
     /// The plan to take batches from (what `git ripple plan --format json` printed), instead of
     /// planning again on HEAD.
     pub plan: Option<Plan>,
+    /// Go on although the starting tree fails its verify commands, judging each batch by "no
+    /// new failures" where the test runner names its failing tests.
+    pub allow_red_baseline: bool,
     /// How the graph is built (file size limit).
     pub graph: GraphOptions,
     /// Set (by a Ctrl-C handler) to stop: the current batch is finished or rolled back, the
@@ -306,6 +312,11 @@ pub enum Event<'a> {
         /// The stage.
         stage: &'a str,
     },
+    /// A verify command runs on the starting tree, before any batch.
+    Baseline {
+        /// The command (widened to the whole tree).
+        command: &'a str,
+    },
     /// A batch ended.
     BatchDone {
         /// How it ended.
@@ -406,6 +417,29 @@ pub fn run_recipe(
     }
     preflight::targets_tracked(repo, &plan, options.batch)?;
     let branch = preflight::free_branch(repo, recipe, &options)?;
+    let mut baseline = baseline::run_baseline(repo, recipe, &options, head.commit, hooks)?;
+    if !baseline.green {
+        let stop = if baseline.interrupted {
+            Some(Outcome::Interrupted)
+        } else if !options.allow_red_baseline {
+            Some(Outcome::BaselineFailed)
+        } else {
+            None
+        };
+        if let Some(outcome) = stop {
+            let mut report = RunReport::unchanged(
+                &recipe.name,
+                false,
+                start_point,
+                Vec::new(),
+                outcome,
+                started,
+            );
+            report.baseline = Some(baseline);
+            return Ok(report);
+        }
+        baseline.allowed_red = true;
+    }
     vcs::create_and_switch(&repo.repo, &branch, head.commit)?;
     let mut state = state::RunState::start(
         recipe,
@@ -415,6 +449,7 @@ pub fn run_recipe(
         options.keep_going,
         options.batch,
     );
+    state.baseline = Some(baseline);
     state.save(repo.repo.git_dir())?;
     if let Some(client) = &options.model {
         client.record_to(state::transcript_path(repo.repo.git_dir(), &state.id));

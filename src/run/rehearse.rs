@@ -275,6 +275,8 @@ fn rehearse(
                     interrupt: &options.interrupt,
                     sandbox: &sandbox,
                     repair,
+                    retries: recipe.verify.retries,
+                    baseline: None,
                 };
                 let verdict = verify_batch(
                     &verifying,

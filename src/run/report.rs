@@ -91,6 +91,20 @@ pub struct BatchReport {
     /// Dry run: the unified diff.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// A failed verification: whether the batch broke it, or the command fails on the batch's
+    /// parent tree too (flaky, or broken before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_cause: Option<FailureCause>,
+}
+
+/// Who a failed verification is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCause {
+    /// The command passes on the batch's parent tree: the batch broke it.
+    Batch,
+    /// The command fails on the batch's parent tree too: flaky, or already broken.
+    PreExisting,
 }
 
 impl BatchReport {
@@ -114,6 +128,7 @@ impl BatchReport {
             repairs: 0,
             format_repairs: 0,
             diff: None,
+            failure_cause: None,
         }
     }
 
@@ -196,6 +211,9 @@ pub enum Outcome {
     Interrupted,
     /// Stopped between batches because the model token budget is spent; resumable.
     BudgetSpent,
+    /// The starting tree fails its own verify commands: nothing was changed (see `baseline`;
+    /// `--allow-red-baseline` goes on).
+    BaselineFailed,
 }
 
 impl Outcome {
@@ -248,6 +266,9 @@ pub struct RunReport {
     /// answer a later run from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcript: Option<String>,
+    /// The verify commands on the starting tree, before any batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<super::baseline::Baseline>,
     /// `run --check`: every commit of the run checked again on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<crate::verify::check::CheckReport>,
@@ -285,6 +306,7 @@ impl RunReport {
             duration_ms: started.elapsed().as_millis() as u64,
             tokens: TokenUsage::default(),
             transcript: None,
+            baseline: None,
             check: None,
         }
     }

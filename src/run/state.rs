@@ -128,6 +128,9 @@ pub struct RunState {
     #[serde(skip_serializing_if = "Option::is_none")]
     /// Why the run last stopped.
     pub last_error: Option<String>,
+    /// The verify commands on the starting tree (what "no new failures" compares with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<super::baseline::Baseline>,
     /// Milliseconds since the Unix epoch.
     pub updated_ms: u64,
 }
@@ -221,6 +224,7 @@ impl RunState {
                 output: self.tokens_out,
             },
             transcript: None,
+            baseline: self.baseline.clone(),
             check: None,
         }
     }
@@ -268,6 +272,7 @@ impl RunState {
             tokens_in: 0,
             tokens_out: 0,
             last_error: None,
+            baseline: None,
             updated_ms: 0,
         }
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use super::baseline::Baseline;
 use super::report::BatchReport;
 use super::{Decision, RunError};
 use crate::change::ChangeSet;
@@ -56,6 +57,11 @@ pub(super) struct Verifying<'a> {
     pub sandbox: &'a verify::Sandbox,
     /// A model step's repairs: the step, its transform context and its batch.
     pub repair: Option<(&'a ModelStep, transform::Context<'a>, BatchInput<'a>)>,
+    /// A failing command runs again up to this many times before it counts (`verify.retries`).
+    pub retries: u32,
+    /// The starting tree's results, when it was red and the run went on: a test command passes
+    /// when it fails no test the baseline did not.
+    pub baseline: Option<&'a Baseline>,
 }
 
 /// Verify the written batch `t` in `v.dir`, repairing and reviewing as allowed; `report`
@@ -70,13 +76,33 @@ pub(super) fn verify_batch(
     loop {
         report.verify.clear();
         let mut failed = None;
-        for command in v.commands {
+        for (index, command) in v.commands.iter().enumerate() {
             sink.stage("verify");
             let mut result =
                 verify::run_command(v.dir, command, v.timeout, v.interrupt, v.sandbox)?;
+            let mut retried = 0;
+            while !result.success && !result.interrupted && retried < v.retries {
+                retried += 1;
+                result = verify::run_command(v.dir, command, v.timeout, v.interrupt, v.sandbox)?;
+                if result.success {
+                    report.notes.push(format!(
+                        "`{command}` failed, then passed on retry {retried}: flaky"
+                    ));
+                }
+            }
+            let mut ok = result.success;
+            if !ok
+                && !result.interrupted
+                && let Some(n) = v.baseline.and_then(|b| b.no_new_failures(index, &result))
+            {
+                report.notes.push(format!(
+                    "`{command}`: {n} failing test{}, each failing on the starting tree too: no new failures",
+                    if n == 1 { "" } else { "s" }
+                ));
+                ok = true;
+            }
             // The summary goes into reports and commit trailers.
             result.summary = crate::context::redact(&result.summary);
-            let ok = result.success;
             report.verify.push(result);
             if !ok {
                 failed = report.verify.last().cloned();

@@ -1,5 +1,6 @@
 //! Proof that every commit is green: each commit of a range exported into a scratch worktree of
-//! its own, its verify commands widened to the whole tree (and the final ones) run there, in
+//! its own, its verify commands widened to the whole tree (and on the last commit the final ones)
+//! run there, in
 //! parallel across commits, each result cached by tree, command and toolchains (see
 //! [`super::cache`]). What `git ripple check` prints and `run --check` records.
 //!
@@ -30,7 +31,8 @@ pub struct CommitToCheck {
     /// The recipe's verify commands, as written (`{files}`, `{packages}` and `{tests}` are
     /// widened to the whole tree).
     pub commands: Vec<String>,
-    /// The recipe's `final` commands.
+    /// The recipe's `final` commands (run on the last commit of a range only: they judge the
+    /// finished change).
     pub final_commands: Vec<String>,
     /// Per command.
     pub timeout: Duration,
@@ -198,6 +200,7 @@ fn check_one(
     options: &CheckOptions<'_>,
     cache: &ResultCache,
     counts: (&AtomicUsize, &AtomicUsize),
+    last: bool,
 ) -> Result<CommitCheck, CheckError> {
     let info = &target.commit;
     let tree = info.tree.to_hex().to_string();
@@ -246,11 +249,13 @@ fn check_one(
         return Ok(out);
     }
     let mut commands = crate::plan::verify::fill_whole(root, &paths, &target.commands);
-    commands.extend(crate::plan::verify::fill_whole(
-        root,
-        &paths,
-        &target.final_commands,
-    ));
+    if last {
+        commands.extend(crate::plan::verify::fill_whole(
+            root,
+            &paths,
+            &target.final_commands,
+        ));
+    }
     for command in commands {
         let cached = options
             .use_cache
@@ -326,7 +331,15 @@ pub fn check_commits(
                     let result = if options.interrupt.load(Ordering::SeqCst) {
                         Ok(not_checked(target))
                     } else {
-                        check_one(&repo, &real_root, target, options, &cache, (&run, &cached))
+                        check_one(
+                            &repo,
+                            &real_root,
+                            target,
+                            options,
+                            &cache,
+                            (&run, &cached),
+                            i + 1 == commits.len(),
+                        )
                     };
                     if let Ok(c) = &result {
                         progress(c);

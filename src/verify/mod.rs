@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod check;
+pub mod failures;
 pub mod scratch;
 
 use std::io::Read;

@@ -1,0 +1,148 @@
+//! A green baseline first: before the first batch, the recipe's verify commands (widened to the
+//! whole tree, as `check` runs them) run on the starting tree, cached
+//! by its tree like any check. A red baseline stops the run before any change: a failure there
+//! is the repository's, not the run's. With `--allow-red-baseline` the run goes on and a batch's
+//! failing test command passes when the tests it fails all failed on the baseline too ("no new
+//! failures"), for runners whose output names failing tests (pytest, `go test`).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Event, Hooks, RunError, RunOptions};
+use crate::recipe::Recipe;
+use crate::scan::Repository;
+use crate::vcs;
+use crate::verify::{self, CommandResult, cache::ResultCache};
+
+/// One command on the starting tree.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BaselineCommand {
+    /// The command, as run (widened).
+    pub command: String,
+    /// Whether it passed.
+    pub success: bool,
+    /// Its summary line.
+    pub summary: String,
+    /// Taken from an earlier run on the same tree.
+    pub cached: bool,
+    /// The tests its output names as failing (red commands of pytest or `go test`).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub failing_tests: BTreeSet<String>,
+    /// The tail of its output when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tail: Option<String>,
+}
+
+/// The verify commands on the starting tree.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Baseline {
+    /// The starting tree.
+    pub tree: String,
+    /// Every command passed.
+    pub green: bool,
+    /// Red, and the run went on (`--allow-red-baseline`), judging batches by "no new
+    /// failures".
+    #[serde(default)]
+    pub allowed_red: bool,
+    /// The recipe's verify commands, in the recipe's order.
+    pub commands: Vec<BaselineCommand>,
+    /// Stopped by Ctrl-C before every command ran.
+    #[serde(skip)]
+    pub interrupted: bool,
+}
+
+impl Baseline {
+    /// Whether a failing verify command (the recipe's `index`th) fails no test that did not
+    /// fail on the baseline: `Some(n)` with the number of failing tests when it is so.
+    pub fn no_new_failures(&self, index: usize, result: &CommandResult) -> Option<usize> {
+        let before = self.commands.get(index).filter(|c| !c.success)?;
+        if before.failing_tests.is_empty() {
+            return None;
+        }
+        let now = verify::failures::failing_tests(&result.output)?;
+        now.is_subset(&before.failing_tests).then_some(now.len())
+    }
+}
+
+/// Run a command, again up to `retries` times while it fails.
+pub(super) fn run_with_retries(
+    root: &std::path::Path,
+    command: &str,
+    recipe: &Recipe,
+    options: &RunOptions,
+    sandbox: &verify::Sandbox,
+) -> Result<(CommandResult, u32), RunError> {
+    let mut tries = 0;
+    loop {
+        let result = verify::run_command(
+            root,
+            command,
+            recipe.verify.timeout,
+            &options.interrupt,
+            sandbox,
+        )?;
+        if result.success || result.interrupted || tries >= recipe.verify.retries {
+            return Ok((result, tries));
+        }
+        tries += 1;
+    }
+}
+
+/// Run the baseline on the commit `start` (checked out, clean) at the repository's root.
+pub(super) fn run_baseline(
+    repo: &Repository,
+    recipe: &Recipe,
+    options: &RunOptions,
+    start: gix::ObjectId,
+    hooks: &mut dyn Hooks,
+) -> Result<Baseline, RunError> {
+    let root = repo.root.as_path();
+    let tree = vcs::commit_info(&repo.repo, start)?
+        .tree
+        .to_hex()
+        .to_string();
+    let paths = vcs::tree_paths(&repo.repo, start)?;
+    // The final commands judge the finished change and may rightly fail before it.
+    let commands = crate::plan::verify::fill_whole(root, &paths, &recipe.verify.commands);
+    let cache = ResultCache::open(repo.repo.git_dir());
+    let sandbox = super::batches::verify_sandbox(recipe, options);
+    let mut out = Baseline {
+        tree: tree.clone(),
+        green: true,
+        allowed_red: false,
+        commands: Vec::new(),
+        interrupted: false,
+    };
+    for command in commands {
+        hooks.event(Event::Baseline { command: &command });
+        let (result, cached) = match cache.get(&tree, &command) {
+            Some(r) => (r, true),
+            None => {
+                let (r, _) = run_with_retries(root, &command, recipe, options, &sandbox)?;
+                cache.put(&tree, &r);
+                (r, false)
+            }
+        };
+        if result.interrupted {
+            out.interrupted = true;
+            out.green = false;
+            return Ok(out);
+        }
+        let failing = (!result.success)
+            .then(|| verify::failures::failing_tests(&result.output))
+            .flatten()
+            .unwrap_or_default();
+        out.green &= result.success;
+        out.commands.push(BaselineCommand {
+            command: result.command.clone(),
+            success: result.success,
+            summary: crate::context::redact(&result.summary),
+            cached,
+            failing_tests: failing,
+            output_tail: (!result.success)
+                .then(|| crate::context::redact(&verify::tail(&result.output, 40))),
+        });
+    }
+    Ok(out)
+}
