@@ -630,3 +630,59 @@ retries = 1
     let notes = report["batches"][0]["notes"].to_string();
     assert!(notes.contains("passed on retry 1: flaky"), "{notes}");
 }
+
+#[test]
+fn python_files_stay_clean_under_the_formatters_the_project_configures() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    let mut pyproject = std::fs::read_to_string(dir.join("pyproject.toml")).expect("pyproject");
+    pyproject.push_str(
+        "\n[tool.black]\nline-length = 88\n\n[tool.ruff.lint]\nselect = [\"I\"]\n\n[tool.ruff.lint.isort]\nknown-first-party = [\"shopcore\", \"shoputil\"]\n",
+    );
+    std::fs::write(dir.join("pyproject.toml"), pyproject).expect("pyproject");
+    // The project is kept clean: formatted and sorted before the run.
+    for cmd in [
+        &["black", "-q", "."][..],
+        &["ruff", "check", "-q", "--fix", "."][..],
+    ] {
+        let out = std::process::Command::new(cmd[0])
+            .args(&cmd[1..])
+            .current_dir(dir)
+            .output()
+            .expect("formatter (installed by scripts/test)");
+        assert!(out.status.success(), "{cmd:?}: {out:?}");
+    }
+    commit_all(dir, "formatted");
+    // A longer name that sorts elsewhere: imports go out of order and calls grow past the limit
+    // unless the batch is formatted again.
+    add_recipe(
+        dir,
+        "long.toml",
+        r#"name = "long"
+[[step]]
+kind = "rename"
+symbol = "shopcore.db.queries.fetch_order"
+to = "order_from_the_primary_database_by_identifier"
+[batch]
+max_files = 5
+[verify]
+commands = ["python -m pytest -q -p no:cacheprovider"]
+"#,
+    );
+    commit_all(dir, "recipe");
+    let report = Ripple::new(dir)
+        .args(&["run", "long.toml", "--format", "json"])
+        .json();
+    assert_eq!(report["outcome"], "success", "{report:#}");
+    let commits = commits_between(dir, "main", "ripple/long");
+    assert!(commits.len() >= 3, "{commits:?}");
+    crate::common::assert_each_commit_passes(
+        dir,
+        &commits,
+        &[
+            &["black", "--check", "-q", "."],
+            &["ruff", "check", "-q", "."],
+        ],
+        "ripple/long",
+    );
+}

@@ -575,7 +575,7 @@ symbol = "shopcore.db.queries.fetch_order"
 to = "load_order"
 compat = "none"
 [verify]
-commands = ["[ \"$(git branch --show-current)\" = main ] || { echo \"the service answered with $LEAKY\"; exit 1; }"]
+commands = ["! grep -rq load_order src || { echo \"the service answered with $LEAKY\"; exit 1; }"]
 "#,
     );
     for format in ["json", "text"] {

@@ -75,10 +75,17 @@ pub fn render_text(report: &RunReport) -> String {
         Some(branch) => {
             let _ = writeln!(s, "Run {} on branch {branch} (from {from})", report.recipe);
         }
-        None => {
+        None if report.dry_run => {
             let _ = writeln!(
                 s,
                 "Dry run of {} (from {from}): nothing was changed",
+                report.recipe
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "Run {} (from {from}): nothing was changed",
                 report.recipe
             );
         }

@@ -222,6 +222,14 @@ pub trait Support: Sync {
         Vec::new()
     }
 
+    /// The source with the old name taken out of every re-export that lists it beside the new
+    /// one, found in the syntax tree (a formatter may have rewritten what the expand batch
+    /// wrote, so [`Support::reexports_kept`] patterns alone do not find it).
+    fn remove_reexports(&self, source: &str, old: &str, new: &str) -> String {
+        let _ = (old, new);
+        source.to_string()
+    }
+
     /// The structs that embed a type, from the spans where the type's name is used: embedding
     /// gives the struct a field named after the type, so renaming the type renames the field.
     fn embedding_structs(&self, source: &[u8], reference_starts: &[usize]) -> Vec<String> {
@@ -301,12 +309,23 @@ pub trait Support: Sync {
         let _ = (root, path);
     }
 
-    /// The formatter's version of `after` when the project keeps files formatted (`before` was
-    /// formatted), so a rename never leaves a file for CI's format check to reject.
-    fn format(&self, before: &str, after: &str) -> Option<String> {
-        let _ = (before, after);
-        None
+    /// The formatter's version of `after` when the project keeps the file formatted (`before`
+    /// was formatted), so a rename never leaves a file for CI's format check to reject. `root`
+    /// is the repository's (where the project's formatter configuration lives), `path` the
+    /// file's.
+    fn format(&self, root: &Path, path: &str, before: &str, after: &str) -> Formatted {
+        let _ = (root, path, before, after);
+        Formatted::default()
     }
+}
+
+/// What a formatter pass made of a file ([`Support::format`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Formatted {
+    /// The formatted text, when the formatter changed the file.
+    pub text: Option<String>,
+    /// What the reviewer should know (a formatter the project configures is not installed).
+    pub notes: Vec<String>,
 }
 
 /// A move of a module or package, as [`Support::move_module`] needs it.

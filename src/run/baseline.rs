@@ -5,65 +5,12 @@
 //! failing test command passes when the tests it fails all failed on the baseline too ("no new
 //! failures"), for runners whose output names failing tests (pytest, `go test`).
 
-use std::collections::BTreeSet;
-
-use serde::{Deserialize, Serialize};
-
+use super::report::{Baseline, BaselineCommand};
 use super::{Event, Hooks, RunError, RunOptions};
 use crate::recipe::Recipe;
 use crate::scan::Repository;
 use crate::vcs;
 use crate::verify::{self, CommandResult, cache::ResultCache};
-
-/// One command on the starting tree.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BaselineCommand {
-    /// The command, as run (widened).
-    pub command: String,
-    /// Whether it passed.
-    pub success: bool,
-    /// Its summary line.
-    pub summary: String,
-    /// Taken from an earlier run on the same tree.
-    pub cached: bool,
-    /// The tests its output names as failing (red commands of pytest or `go test`).
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    pub failing_tests: BTreeSet<String>,
-    /// The tail of its output when it failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_tail: Option<String>,
-}
-
-/// The verify commands on the starting tree.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Baseline {
-    /// The starting tree.
-    pub tree: String,
-    /// Every command passed.
-    pub green: bool,
-    /// Red, and the run went on (`--allow-red-baseline`), judging batches by "no new
-    /// failures".
-    #[serde(default)]
-    pub allowed_red: bool,
-    /// The recipe's verify commands, in the recipe's order.
-    pub commands: Vec<BaselineCommand>,
-    /// Stopped by Ctrl-C before every command ran.
-    #[serde(skip)]
-    pub interrupted: bool,
-}
-
-impl Baseline {
-    /// Whether a failing verify command (the recipe's `index`th) fails no test that did not
-    /// fail on the baseline: `Some(n)` with the number of failing tests when it is so.
-    pub fn no_new_failures(&self, index: usize, result: &CommandResult) -> Option<usize> {
-        let before = self.commands.get(index).filter(|c| !c.success)?;
-        if before.failing_tests.is_empty() {
-            return None;
-        }
-        let now = verify::failures::failing_tests(&result.output)?;
-        now.is_subset(&before.failing_tests).then_some(now.len())
-    }
-}
 
 /// Run a command, again up to `retries` times while it fails.
 pub(super) fn run_with_retries(

@@ -15,7 +15,7 @@
 //! The orchestrator must not build prompts, parse answers, format code or call gix: when it
 //! needs one of those, it is missing a function in the stage that owns it.
 
-pub mod baseline;
+mod baseline;
 mod batches;
 pub mod check;
 mod preflight;
@@ -41,7 +41,8 @@ use crate::verify::SpawnError;
 
 pub use recover::{AbortReport, abort_run, resume_run};
 pub use report::{
-    BatchReport, BatchStatus, FailureCause, Outcome, RunReport, StartPoint, TokenUsage,
+    Baseline, BaselineCommand, BatchReport, BatchStatus, FailureCause, Outcome, RunReport,
+    StartPoint, TokenUsage,
 };
 use state::StateError;
 

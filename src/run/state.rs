@@ -130,7 +130,7 @@ pub struct RunState {
     pub last_error: Option<String>,
     /// The verify commands on the starting tree (what "no new failures" compares with).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<super::baseline::Baseline>,
+    pub baseline: Option<report::Baseline>,
     /// Milliseconds since the Unix epoch.
     pub updated_ms: u64,
 }

@@ -7,8 +7,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use super::baseline::Baseline;
-use super::report::BatchReport;
+use super::report::{Baseline, BatchReport};
 use super::{Decision, RunError};
 use crate::change::ChangeSet;
 use crate::edit;

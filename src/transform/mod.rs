@@ -144,7 +144,7 @@ pub fn transform_batch(
             model::ask(ctx, step, batch, None)?
         }
     };
-    Ok(finish(transformed))
+    Ok(finish(ctx.view.root, transformed))
 }
 
 /// A model step's fix for its batch after `failure`, made on the batch's files as they are now
@@ -155,12 +155,15 @@ pub fn repair(
     batch: &BatchInput<'_>,
     failure: Failure<'_>,
 ) -> Result<Transformed, TransformError> {
-    Ok(finish(model::ask(ctx, step, batch, Some(failure))?))
+    Ok(finish(
+        ctx.view.root,
+        model::ask(ctx, step, batch, Some(failure))?,
+    ))
 }
 
 /// Normalize the change (sorted, no empty changes, line endings kept) and run each language's
 /// formatter over the files it keeps formatted.
-fn finish(mut t: Transformed) -> Transformed {
+fn finish(root: &std::path::Path, mut t: Transformed) -> Transformed {
     for c in &mut t.changes.changes {
         let (Some(before), Some(after), Some(language)) = (
             &c.before,
@@ -169,8 +172,14 @@ fn finish(mut t: Transformed) -> Transformed {
         ) else {
             continue;
         };
-        if let Some(formatted) = language.support().format(before, after) {
-            c.after = Some(formatted);
+        let formatted = language.support().format(root, &c.path, before, after);
+        if let Some(text) = formatted.text {
+            c.after = Some(text);
+        }
+        for note in formatted.notes {
+            if !t.notes.contains(&note) {
+                t.notes.push(note);
+            }
         }
     }
     t.changes = std::mem::take(&mut t.changes)

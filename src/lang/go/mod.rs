@@ -541,7 +541,16 @@ impl crate::lang::Support for Go {
         moves::move_module(request)
     }
 
-    fn format(&self, before: &str, after: &str) -> Option<String> {
-        format::format(before, after)
+    fn format(
+        &self,
+        _root: &std::path::Path,
+        _path: &str,
+        before: &str,
+        after: &str,
+    ) -> crate::lang::Formatted {
+        crate::lang::Formatted {
+            text: format::format(before, after),
+            notes: Vec::new(),
+        }
     }
 }

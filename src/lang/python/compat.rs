@@ -81,9 +81,94 @@ pub(super) fn docstring(
     Ok(doc.map(|d| d.byte_range()))
 }
 
+/// The source without the old name where a re-export lists it beside the new one (the contract
+/// batch's job), found in the syntax tree whatever a formatter made of the lines: an
+/// `from m import …, old, …` name (unaliased) of a statement that also imports `new`, and an
+/// `"old"` entry of an `__all__` list or tuple that also holds `"new"`. Each entry goes with its
+/// comma; the layout of the rest is kept.
+pub(super) fn remove_reexports(source: &str, old: &str, new: &str) -> String {
+    let Ok(tree) = lang::parse(Language::Python, source.as_bytes()) else {
+        return source.to_string();
+    };
+    let text = |n: tree_sitter::Node<'_>| &source[n.byte_range()];
+    let mut cuts: Vec<Range<usize>> = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+        let entries: Vec<tree_sitter::Node<'_>> = match node.kind() {
+            "import_from_statement" => {
+                let mut c = node.walk();
+                node.children_by_field_name("name", &mut c).collect()
+            }
+            "list" | "tuple"
+                if node
+                    .parent()
+                    .filter(|p| p.kind() == "assignment")
+                    .and_then(|p| p.child_by_field_name("left"))
+                    .is_some_and(|l| text(l) == "__all__") =>
+            {
+                let mut c = node.walk();
+                node.named_children(&mut c).collect()
+            }
+            _ => continue,
+        };
+        let is = |n: &tree_sitter::Node<'_>, name: &str| match n.kind() {
+            "dotted_name" => text(*n) == name,
+            "string" => {
+                let t = text(*n);
+                t.len() >= 2 && &t[1..t.len() - 1] == name
+            }
+            _ => false,
+        };
+        if !entries.iter().any(|n| is(n, new)) {
+            continue;
+        }
+        for (i, entry) in entries.iter().enumerate() {
+            if !is(entry, old) {
+                continue;
+            }
+            cuts.push(
+                match (entries.get(i + 1), i.checked_sub(1).map(|j| entries[j])) {
+                    // `old, next`: up to the next entry.
+                    (Some(next), _) => entry.start_byte()..next.start_byte(),
+                    // `prev, old`: from the end of the previous one (its comma goes, a trailing
+                    // comma after `old` stays as the list's).
+                    (None, Some(prev)) => prev.end_byte()..entry.end_byte(),
+                    (None, None) => continue,
+                },
+            );
+        }
+    }
+    cuts.sort_by_key(|c| std::cmp::Reverse(c.start));
+    let mut out = source.to_string();
+    for c in cuts {
+        out.replace_range(c, "");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reexports_lose_the_old_name_in_any_layout() {
+        let one_line = "from .q import A, new, old, z\n__all__ = [\"A\", \"new\", \"old\"]\n";
+        assert_eq!(
+            remove_reexports(one_line, "old", "new"),
+            "from .q import A, new, z\n__all__ = [\"A\", \"new\"]\n"
+        );
+        let exploded = "from .q import (\n    A,\n    new,\n    old,\n)\n\n__all__ = (\n    'old',\n    'new',\n)\n";
+        assert_eq!(
+            remove_reexports(exploded, "old", "new"),
+            "from .q import (\n    A,\n    new,\n)\n\n__all__ = (\n    'new',\n)\n"
+        );
+        // Not beside the new name, or aliased: left alone.
+        let other =
+            "from .q import old\nfrom .r import new, old as legacy\nx = [\"new\", \"old\"]\n";
+        assert_eq!(remove_reexports(other, "old", "new"), other);
+    }
 
     #[test]
     fn aliases_keep_the_indentation_of_the_definition() {

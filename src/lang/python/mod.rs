@@ -5,6 +5,7 @@
 mod compat;
 mod contract;
 mod environment;
+mod format;
 mod imports;
 mod moves;
 mod resolve;
@@ -565,6 +566,10 @@ impl crate::lang::Support for Python {
         Ok(compat::alias_block(def, source, old, new))
     }
 
+    fn remove_reexports(&self, source: &str, old: &str, new: &str) -> String {
+        compat::remove_reexports(source, old, new)
+    }
+
     fn reexport_both(
         &self,
         kind: ReferenceKind,
@@ -627,6 +632,16 @@ impl crate::lang::Support for Python {
         env: &[(String, String)],
     ) -> Vec<String> {
         environment::foreign_imports(root, manifests, paths, env)
+    }
+
+    fn format(
+        &self,
+        root: &std::path::Path,
+        path: &str,
+        before: &str,
+        after: &str,
+    ) -> crate::lang::Formatted {
+        format::format(root, path, before, after)
     }
 
     fn invalidate_caches(&self, root: &std::path::Path, path: &str) {

@@ -190,6 +190,7 @@ fn contract(
                 ))
             })?;
         } else {
+            after = support.remove_reexports(&after, old, new);
             for kept in support.reexports_kept(old, new) {
                 // Each pattern is what the expand batch wrote where the old name was.
                 let keep = new;
