@@ -234,20 +234,6 @@ fn check_one(
             .env
             .extend(language.support().verify_env(root, &manifests, &paths));
     }
-    let foreign: Vec<String> = Language::ALL
-        .iter()
-        .flat_map(|l| {
-            l.support()
-                .foreign_imports(root, &manifests, &paths, &sandbox.env)
-        })
-        .collect();
-    if !foreign.is_empty() {
-        out.problem = Some(format!(
-            "the commands would import this tree's modules from somewhere else ({}): an editable install or a PYTHONPATH entry shadows the checkout, so a green result would say nothing about the commit",
-            foreign.join(", ")
-        ));
-        return Ok(out);
-    }
     let mut commands = crate::plan::verify::fill_whole(root, &paths, &target.commands);
     if last {
         commands.extend(crate::plan::verify::fill_whole(
@@ -256,6 +242,7 @@ fn check_one(
             &target.final_commands,
         ));
     }
+    let mut probed = false;
     for command in commands {
         let cached = options
             .use_cache
@@ -268,6 +255,26 @@ fn check_one(
                 r
             }
             None => {
+                // Before the first command runs here: the tree's modules must be the ones
+                // imported. (Cached results were only ever made after this passed.)
+                if !probed {
+                    probed = true;
+                    let foreign: Vec<String> = Language::ALL
+                        .iter()
+                        .flat_map(|l| {
+                            l.support()
+                                .foreign_imports(root, &manifests, &paths, &sandbox.env)
+                        })
+                        .collect();
+                    if !foreign.is_empty() {
+                        out.problem = Some(format!(
+                            "the commands would import this tree's modules from somewhere else ({}): an editable install or a PYTHONPATH entry shadows the checkout, so a green result would say nothing about the commit",
+                            foreign.join(", ")
+                        ));
+                        out.commands.clear();
+                        return Ok(out);
+                    }
+                }
                 let r = run_command(root, &command, target.timeout, options.interrupt, &sandbox)?;
                 counts.0.fetch_add(1, Ordering::Relaxed);
                 if options.use_cache {
