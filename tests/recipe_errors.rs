@@ -141,6 +141,19 @@ fn a_field_on_a_predicate_is_an_error_not_an_abort() {
 }
 
 #[test]
+fn keep_compat_without_an_alias_is_refused() {
+    let (msg, at, help) = parse_error(&format!(
+        "{HEADER}[[step]]\nkind = \"rename\"\nsymbol = \"a.b\"\nto = \"c\"\ncompat = \"none\"\nkeep_compat = true\n"
+    ));
+    assert!(
+        msg.contains("`keep_compat = true` keeps the old name"),
+        "{msg}"
+    );
+    assert_eq!(at, "true");
+    assert!(help.contains("drop"), "{help}");
+}
+
+#[test]
 fn query_error_in_a_multi_line_string() {
     let text = format!(
         "{HEADER}[[step]]\nkind = \"rewrite\"\nlanguage = \"go\"\nquery = '''\n(call_expression\n  function: (selector_expresion) @match)\n'''\ntemplate = \"x\"\n"

@@ -74,7 +74,13 @@ fn go_rename_keeps_every_commit_building() {
         ran.repo.path(),
         &["show", &ran.commits[0], "--", "internal/store/store.go"],
     );
-    assert!(first.contains("+var FetchOrder = LoadOrder"), "{first}");
+    for line in [
+        "+// Deprecated: use LoadOrder instead.",
+        "+//go:fix inline",
+        "+func FetchOrder(id string) (models.Order, error) { return LoadOrder(id) }",
+    ] {
+        assert!(first.contains(line), "missing {line:?} in\n{first}");
+    }
 }
 
 #[test]
@@ -230,7 +236,7 @@ fn dry_run_prints_diffs_and_changes_nothing() {
     assert!(out.contains("+func LoadOrder(id string) (models.Order, error) {"));
     assert!(out.contains("batch 4/4  would commit"), "{out}");
     assert!(
-        out.contains("-var FetchOrder = LoadOrder"),
+        out.contains("-func FetchOrder(id string) (models.Order, error) { return LoadOrder(id) }"),
         "the contract batch: {out}"
     );
 }
@@ -685,4 +691,226 @@ commands = ["python -m pytest -q -p no:cacheprovider"]
         ],
         "ripple/long",
     );
+}
+
+/// Go's minor version (`go1.26.8` → 26), if `go` runs.
+fn go_minor() -> Option<u32> {
+    let out = std::process::Command::new("go")
+        .arg("version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let version = text
+        .split_whitespace()
+        .nth(2)?
+        .strip_prefix("go1.")?
+        .to_string();
+    version.split('.').next()?.parse().ok()
+}
+
+#[test]
+fn go_fix_moves_callers_in_other_modules_to_the_new_name() {
+    if go_minor().is_none_or(|m| m < 26) {
+        eprintln!("skipped: `go fix` inlines //go:fix directives from Go 1.26 on");
+        return;
+    }
+    // parent/app is the repository; parent/use another module that calls it.
+    let parent = tempfile::TempDir::new().expect("temp");
+    let repo = crate::common::empty_repo();
+    let app = parent.path().join("app");
+    std::fs::rename(repo.path(), &app).expect("move the repository");
+    git(&app, &["config", "user.name", "Ripple User"]);
+    git(&app, &["config", "user.email", "user@ripple.invalid"]);
+    let write = |path: &Path, text: &str| {
+        std::fs::create_dir_all(path.parent().expect("folder")).expect("folder");
+        std::fs::write(path, text).expect("write");
+    };
+    write(&app.join("go.mod"), "module example.com/app\n\ngo 1.22\n");
+    write(
+        &app.join("calc/calc.go"),
+        "package calc\n\n// Limit is the largest factor.\nconst Limit = 4\n\n// Quad multiplies by four.\nfunc Quad(n int) int { return n * Limit }\n",
+    );
+    write(
+        &app.join("calc/calc_test.go"),
+        "package calc\n\nimport \"testing\"\n\nfunc TestQuad(t *testing.T) {\n\tif Quad(2) != 8 {\n\t\tt.Fatal(Quad(2))\n\t}\n}\n",
+    );
+    write(
+        &app.join("main.go"),
+        "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/calc\"\n)\n\nfunc main() { fmt.Println(calc.Quad(1)) }\n",
+    );
+    write(
+        &app.join("quad.toml"),
+        "name = \"quad\"\n\n[[step]]\nkind = \"rename\"\nsymbol = \"example.com/app/calc.Quad\"\nto = \"Times4\"\n\n[batch]\nmax_files = 1\n\n[verify]\ncommands = [\"go build ./...\", \"go vet ./...\"]\n",
+    );
+    commit_all(&app, "app");
+    let user = parent.path().join("use");
+    write(
+        &user.join("go.mod"),
+        "module example.com/use\n\ngo 1.22\n\nrequire example.com/app v0.0.0\n\nreplace example.com/app => ../app\n",
+    );
+    write(
+        &user.join("main.go"),
+        "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/calc\"\n)\n\nfunc main() { fmt.Println(calc.Quad(3)) }\n",
+    );
+    Ripple::new(&app).args(&["run", "quad.toml", "-q"]).ok();
+    let commits = commits_between(&app, "main", "ripple/quad");
+    assert!(commits.len() >= 2, "expand, then the rest: {commits:?}");
+    // While the old name is kept (the expand commit), go fix moves the other module's callers.
+    git(&app, &["checkout", "-q", "--detach", &commits[0]]);
+    let shim = std::fs::read_to_string(app.join("calc/calc.go")).expect("calc.go");
+    assert!(
+        shim.contains("//go:fix inline\nfunc Quad(n int) int { return Times4(n) }"),
+        "{shim}"
+    );
+    let fix = std::process::Command::new("go")
+        .args(["fix", "./..."])
+        .current_dir(&user)
+        .env("GOFLAGS", "-mod=mod")
+        .output()
+        .expect("go fix");
+    assert!(fix.status.success(), "{fix:?}");
+    let fixed = std::fs::read_to_string(user.join("main.go")).expect("main.go");
+    assert!(fixed.contains("calc.Times4(3)"), "{fixed}");
+    assert!(!fixed.contains("calc.Quad("), "{fixed}");
+    // And it builds against the finished rename, where the old name is gone.
+    git(&app, &["checkout", "-q", "ripple/quad"]);
+    let build = std::process::Command::new("go")
+        .args(["build", "./..."])
+        .current_dir(&user)
+        .env("GOFLAGS", "-mod=mod")
+        .output()
+        .expect("go build");
+    assert!(build.status.success(), "{build:?}");
+    drop(parent);
+}
+
+/// The shop renamed with `extra` in the rename step and `verify` as its command.
+fn shop_rename(extra: &str, verify: &str) -> (tempfile::TempDir, serde_json::Value) {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    add_recipe(
+        dir,
+        "kept.toml",
+        &format!(
+            "name = \"kept\"\n[[step]]\nkind = \"rename\"\nsymbol = \"shopcore.db.queries.fetch_order\"\nto = \"load_order\"\n{extra}\n[batch]\nmax_files = 5\n[verify]\ncommands = [{verify:?}]\n"
+        ),
+    );
+    commit_all(dir, "recipe");
+    let report = Ripple::new(dir)
+        .args(&["run", "kept.toml", "--format", "json"])
+        .json();
+    (repo, report)
+}
+
+/// `python -W error::DeprecationWarning -c CODE` at `dir` with the shop's source roots.
+fn python_strict(dir: &Path, code: &str) -> std::process::Output {
+    std::process::Command::new("python3")
+        .args(["-W", "error::DeprecationWarning", "-c", code])
+        .current_dir(dir)
+        .env("PYTHONPATH", "src:libs")
+        .output()
+        .expect("python3")
+}
+
+#[test]
+fn by_default_a_suite_run_with_warnings_as_errors_stays_green_at_every_commit() {
+    // Every batch is verified with DeprecationWarning as an error: the plain alias of the
+    // migrate commits never warns.
+    let (_repo, report) = shop_rename("", "python -W error::DeprecationWarning -m pytest -q");
+    assert_eq!(report["outcome"], "success", "{report:#}");
+    assert_eq!(report["commits"].as_array().map(Vec::len), Some(5));
+}
+
+#[test]
+fn keep_compat_keeps_the_old_name_after_the_run_and_warn_makes_it_warn() {
+    let (repo, report) = shop_rename("keep_compat = true", "python -m pytest -q");
+    assert_eq!(report["outcome"], "success", "{report:#}");
+    let phases: Vec<String> = report["batches"]
+        .as_array()
+        .expect("batches")
+        .iter()
+        .map(|b| b["phase"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(!phases.contains(&"contract".to_string()), "{phases:?}");
+    let dir = repo.path();
+    let queries = std::fs::read_to_string(dir.join("src/shopcore/db/queries.py")).expect("read");
+    assert!(queries.contains("fetch_order = load_order"), "{queries}");
+    let kept = python_strict(
+        dir,
+        "from shopcore.db import fetch_order, load_order; assert fetch_order is load_order",
+    );
+    assert!(kept.status.success(), "{kept:?}");
+
+    let (repo, report) = shop_rename(
+        "compat = \"warn\"\nkeep_compat = true",
+        "python -W error::DeprecationWarning -m pytest -q",
+    );
+    assert_eq!(report["outcome"], "success", "{report:#}");
+    let last = report["batches"]
+        .as_array()
+        .and_then(|b| b.last())
+        .expect("a batch");
+    assert_eq!(last["phase"], "warn", "{report:#}");
+    let dir = repo.path();
+    // A caller of the kept name fails under warnings-as-errors; the new name does not.
+    let old = python_strict(dir, "from shopcore.db import fetch_order; fetch_order(1)");
+    assert!(!old.status.success(), "{old:?}");
+    assert!(
+        String::from_utf8_lossy(&old.stderr)
+            .contains("DeprecationWarning: `fetch_order` is deprecated; use `load_order`"),
+        "{old:?}"
+    );
+    let new = std::process::Command::new("python3")
+        .args([
+            "-W",
+            "error::DeprecationWarning",
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("pytest");
+    assert!(new.status.success(), "the suite uses the new name: {new:?}");
+}
+
+#[test]
+fn a_star_import_keeps_working_while_callers_move() {
+    let repo = crate::common::empty_repo();
+    let dir = repo.path();
+    git(dir, &["config", "user.name", "Ripple User"]);
+    git(dir, &["config", "user.email", "user@ripple.invalid"]);
+    std::fs::create_dir_all(dir.join("pkg")).expect("package");
+    std::fs::write(dir.join("pkg/__init__.py"), "").expect("init");
+    std::fs::write(
+        dir.join("pkg/m.py"),
+        "__all__ = [\"aaa\"]\n\n\ndef aaa():\n    return 1\n",
+    )
+    .expect("m");
+    std::fs::write(
+        dir.join("pkg/star.py"),
+        "from pkg.m import *\n\nVALUE = aaa()\n",
+    )
+    .expect("star");
+    std::fs::write(
+        dir.join("pkg/named.py"),
+        "from pkg.m import aaa\n\nOTHER = aaa()\n",
+    )
+    .expect("named");
+    add_recipe(
+        dir,
+        "r.toml",
+        "name = \"r\"\n[[step]]\nkind = \"rename\"\nsymbol = \"pkg.m.aaa\"\nto = \"bbb\"\n[batch]\nmax_files = 1\n[verify]\ncommands = [\"python3 -c 'import pkg.star, pkg.named'\"]\n",
+    );
+    commit_all(dir, "package");
+    let report = Ripple::new(dir)
+        .args(&["run", "r.toml", "--format", "json"])
+        .json();
+    assert_eq!(report["outcome"], "success", "{report:#}");
+    let first = git(dir, &["show", "ripple/r~2:pkg/m.py"]);
+    assert!(first.contains("__all__ = [\"bbb\", \"aaa\"]"), "{first}");
+    let last = std::fs::read_to_string(dir.join("pkg/m.py")).expect("m");
+    assert!(last.contains("__all__ = [\"bbb\"]"), "{last}");
 }

@@ -140,6 +140,7 @@ pub fn render_text(plan: &Plan) -> String {
                     Phase::Expand => "expand",
                     Phase::Migrate => "migrate",
                     Phase::Contract => "contract",
+                    Phase::Warn => "warn",
                 };
                 let _ = write!(head, " · {name}");
             }

@@ -192,6 +192,19 @@ pub trait Support: Sync {
     /// alias again, exactly).
     fn alias_marker(&self, new: &str) -> String;
 
+    /// Whether a kept alias of a symbol of this kind can warn when used (`compat = "warn"`).
+    fn warning_alias(&self, kind: SymbolKind) -> bool {
+        let _ = kind;
+        false
+    }
+
+    /// The source with the plain alias (`old = new` under its marker) made into one that warns
+    /// when used, or `None` when it is not there.
+    fn warn_alias(&self, source: &str, old: &str, new: &str) -> Option<String> {
+        let _ = (source, old, new);
+        None
+    }
+
     /// The text inserted right after the definition to keep the old name working (its marker
     /// comment included).
     fn alias_block(

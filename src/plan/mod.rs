@@ -117,6 +117,9 @@ pub enum Phase {
     Migrate,
     /// Removes the deprecated alias once nothing uses it.
     Contract,
+    /// Turns the alias kept after the run (`keep_compat`) into one that warns when used
+    /// (`compat = "warn"`).
+    Warn,
 }
 
 /// Files transformed, verified and committed together.

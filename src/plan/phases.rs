@@ -70,7 +70,7 @@ pub(super) fn add_phases(
     let StepAction::Rename(r) = action else {
         return;
     };
-    if out.len() <= 1 {
+    if out.len() <= 1 && !r.keep_compat {
         return;
     }
     let Some(sid) = graph.symbol_id(&r.symbol.value) else {
@@ -78,6 +78,7 @@ pub(super) fn add_phases(
     };
     let def_file = graph.symbols[sid].file;
     let old = &graph.symbols[sid].name;
+    let kind = graph.symbols[sid].kind;
     for b in out.iter_mut() {
         if b.files.contains(&def_file) {
             b.phase = Some(Phase::Expand);
@@ -89,6 +90,34 @@ pub(super) fn add_phases(
             b.phase = Some(Phase::Migrate);
             b.reason = format!("migrate callers to `{}`; {}", r.to.value, b.reason);
         }
+    }
+    if r.keep_compat {
+        let warns = r.compat == Compat::Warn
+            && graph.files[def_file].language.support().warning_alias(kind);
+        notes.push(format!(
+            "keep_compat: `{old}` stays as a deprecated alias after the run{}",
+            if warns {
+                "; the last batch makes it warn (DeprecationWarning) when called"
+            } else if r.compat == Compat::Warn {
+                "; compat = \"warn\" has no run-time warning for this kind of symbol, the alias stays plain"
+            } else {
+                ""
+            }
+        ));
+        if warns {
+            let level = out.iter().map(|b| b.level + 1).max().unwrap_or(0);
+            out.push(StepBatch {
+                depends_on: (0..out.len()).collect(),
+                group: folder_of(&graph.files[def_file].path).to_string(),
+                files: vec![def_file],
+                level,
+                phase: Some(Phase::Warn),
+                reason: format!("warn: the kept alias `{old}` warns when called"),
+                tokens: file_tokens(graph, def_file),
+                oversized: false,
+            });
+        }
+        return;
     }
     let mut contract: Vec<FileId> = vec![def_file];
     contract.extend(targets.keys().copied().filter(|&f| {

@@ -37,6 +37,8 @@ pub(super) struct StepFile {
     pub(super) to: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) compat: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) keep_compat: Option<Spanned<bool>>,
     // move
     #[serde(default)]
     pub(super) from: Option<Spanned<String>>,

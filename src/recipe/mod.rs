@@ -307,6 +307,9 @@ pub enum Compat {
     Alias,
     /// One batch for the whole step.
     None,
+    /// As `Alias`; and an alias kept after the run (`keep_compat`) warns when it is used
+    /// (Python: a `DeprecationWarning` from a wrapper of the function or method).
+    Warn,
 }
 
 #[derive(Debug, Clone)]
@@ -318,6 +321,9 @@ pub struct RenameStep {
     pub to: Located<String>,
     /// How every commit is kept green while callers move.
     pub compat: Compat,
+    /// Keep the old name after the run (no contract batch): a library's old public name
+    /// stays for a release.
+    pub keep_compat: bool,
 }
 
 #[derive(Debug, Clone)]

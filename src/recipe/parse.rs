@@ -115,6 +115,7 @@ fn check_step(
         ("symbol", s.symbol.as_ref().map(Spanned::span)),
         ("to", s.to.as_ref().map(Spanned::span)),
         ("compat", s.compat.as_ref().map(Spanned::span)),
+        ("keep_compat", s.keep_compat.as_ref().map(Spanned::span)),
         ("from", s.from.as_ref().map(Spanned::span)),
         ("language", s.language.as_ref().map(Spanned::span)),
         ("query", s.query.as_ref().map(Spanned::span)),
@@ -136,7 +137,7 @@ fn check_step(
         ("select", s.select.as_ref().map(Spanned::span)),
     ];
     let allowed: &[&str] = match kind {
-        "rename" => &["symbol", "to", "compat"],
+        "rename" => &["symbol", "to", "compat", "keep_compat"],
         "move" => &["from", "to"],
         "rewrite" => &[
             "language",
@@ -209,17 +210,35 @@ fn check_step(
             let compat = match s.compat.as_ref().map(|c| c.get_ref().as_str()) {
                 None | Some("alias") => Compat::Alias,
                 Some("none") => Compat::None,
+                Some("warn") => Compat::Warn,
                 Some(other) => {
                     return Err(errors.at(
                         s.compat.as_ref().map(Spanned::span).unwrap_or_default(),
                         format!("unknown compat mode `{other}`"),
                         "not a compat mode",
-                        Some("`alias` (default: every commit green) or `none` (one commit)".into()),
+                        Some("`alias` (default: every commit green), `warn` (a kept Python alias warns when used) or `none` (one commit)".into()),
                     ));
                 }
             };
+            let keep_compat = s.keep_compat.as_ref().is_some_and(|k| *k.get_ref());
+            if keep_compat && compat == Compat::None {
+                return Err(errors.at(
+                    s.keep_compat.as_ref().map(Spanned::span).unwrap_or_default(),
+                    "`keep_compat = true` keeps the old name after the run, and `compat = \"none\"` keeps no old name",
+                    "needs an alias",
+                    Some("drop `compat = \"none\"` (the default `alias` keeps it), or drop `keep_compat`".into()),
+                ));
+            }
             let title = format!("rename {} to {}", symbol.value, to.value);
-            (StepAction::Rename(RenameStep { symbol, to, compat }), title)
+            (
+                StepAction::Rename(RenameStep {
+                    symbol,
+                    to,
+                    compat,
+                    keep_compat,
+                }),
+                title,
+            )
         }
         "move" => {
             let from = require(s.from, "from")?;

@@ -1,15 +1,17 @@
 //! The compatibility shims of a Go rename: while callers move, the old name stays as a
-//! deprecated alias (`type Old = New`, `const Old = New`, `var Old = New` for a function), or as
-//! a forwarding function where a variable cannot stand in (a method, a generic function). The
-//! marker comment above the alias is how the contract batch finds it again.
+//! deprecated alias (`type Old = New`, `const Old = New`) or a one-line forwarding function
+//! (functions and methods), each under a `Deprecated:` paragraph (gopls and staticcheck flag its
+//! callers) and a `//go:fix inline` directive (`go fix` rewrites callers outside the repository).
+//! The `Deprecated:` line is how the contract batch finds the alias again.
 
 use crate::lang::facts::{Definition, SymbolKind};
 use crate::lang::shared::declaration;
 use crate::lang::{self, Language, RewriteError};
 
-/// The comment that marks a deprecated alias.
+/// The first line of the doc comment above a deprecated alias: the `Deprecated:` paragraph
+/// gopls and staticcheck flag callers by, and how the contract batch finds the alias again.
 pub(super) fn alias_marker(new: &str) -> String {
-    format!("// Deprecated: use {new}. git-ripple removes this alias once every caller has moved.")
+    format!("// Deprecated: use {new} instead.")
 }
 
 /// Why a Go definition of this kind cannot keep its old name while callers move.
@@ -18,7 +20,10 @@ pub(super) fn alias_blocker(kind: SymbolKind) -> Option<&'static str> {
         .then_some("an alias of a Go variable would be a second variable, not the same one")
 }
 
-/// The text inserted right after the definition to keep the old name.
+/// The text inserted right after the definition to keep the old name: a `Deprecated:` doc
+/// paragraph and a `//go:fix inline` directive (so `go fix`, Go 1.26 and later, migrates callers
+/// outside the repository too) above a forwarding function (for functions and methods; a
+/// `var Old = New` could not be inlined), a constant alias or a type alias.
 pub(super) fn alias_block(
     def: &Definition,
     source: &str,
@@ -33,7 +38,11 @@ pub(super) fn alias_block(
         .chars()
         .take_while(|c| *c == ' ' || *c == '\t')
         .collect();
-    let comment = alias_marker(new);
+    let doc = [
+        alias_marker(new),
+        "//".to_string(),
+        "//go:fix inline".to_string(),
+    ];
     let decl = &source[def.range.0 as usize..def.range.1 as usize];
     let grouped = !["type ", "const ", "func ", "var "]
         .iter()
@@ -43,10 +52,12 @@ pub(super) fn alias_block(
             format!("{old} = {new}")
         }
         SymbolKind::Function | SymbolKind::Method => {
-            if let Some(forwarder) = forwarder(def, source, old, new)? {
-                return Ok(format!("\n\n{comment}\n{forwarder}"));
-            }
-            format!("{old} = {new}")
+            let forwarder = forwarder(def, source, old, new)?.ok_or_else(|| {
+                RewriteError::Stale(format!(
+                    "the declaration of `{old}` is not where the graph has it"
+                ))
+            })?;
+            return Ok(format!("\n\n{}\n{forwarder}", doc.join("\n")));
         }
         other => {
             return Err(RewriteError::Unsupported(format!(
@@ -56,20 +67,20 @@ pub(super) fn alias_block(
         }
     };
     if grouped {
-        Ok(format!("\n{indent}{comment}\n{indent}{spec}"))
+        let lines: Vec<String> = doc.iter().map(|l| format!("{indent}{l}")).collect();
+        Ok(format!("\n{}\n{indent}{spec}", lines.join("\n")))
     } else {
         let keyword = match def.kind {
             SymbolKind::Constant => "const",
-            SymbolKind::Function => "var",
             _ => "type",
         };
-        Ok(format!("\n\n{comment}\n{keyword} {spec}"))
+        Ok(format!("\n\n{}\n{keyword} {spec}", doc.join("\n")))
     }
 }
 
-/// A forwarding function or method for the old name, when a variable cannot stand in for it
-/// (a method, or a generic function): `func (s *Store) Old(id string) (T, error) { return
-/// s.New(id) }`. `None` for a plain function, which `var Old = New` aliases exactly.
+/// A forwarding function or method for the old name: `func (s *Store) Old(id string) (T,
+/// error) { return s.New(id) }`, type parameters passed on. `None` when the declaration is not
+/// found.
 fn forwarder(
     def: &Definition,
     source: &str,
@@ -84,9 +95,6 @@ fn forwarder(
     let text = |n: tree_sitter::Node<'_>| &source[n.byte_range()];
     let receiver = node.child_by_field_name("receiver");
     let type_params = node.child_by_field_name("type_parameters");
-    if receiver.is_none() && type_params.is_none() {
-        return Ok(None);
-    }
     let mut used: Vec<String> = Vec::new();
     let fresh = |base: &str, used: &mut Vec<String>| {
         let mut name = base.to_string();

@@ -11,7 +11,53 @@ use crate::lang::{self, ExtractError, Language};
 
 /// The comment that marks a deprecated alias.
 pub(super) fn alias_marker(new: &str) -> String {
-    format!("# Deprecated alias: use {new}. git-ripple removes it once every caller has moved.")
+    format!("# Deprecated alias: use {new}.")
+}
+
+/// Functions and methods can warn when called (a wrapper); a class or constant alias cannot
+/// without changing what it is.
+pub(super) fn warning_alias(kind: SymbolKind) -> bool {
+    matches!(kind, SymbolKind::Function | SymbolKind::Method)
+}
+
+/// The plain alias under its marker (`old = new`) made into a wrapper that warns when called:
+/// a function at module level, a method (forwarding to `self.new`) in a class body.
+pub(super) fn warn_alias(source: &str, old: &str, new: &str) -> Option<String> {
+    let marker = alias_marker(new);
+    let mut from = 0;
+    while let Some(i) = source[from..].find(&marker) {
+        let at = from + i;
+        from = at + marker.len();
+        let line_start = source[..at].rfind('\n').map_or(0, |j| j + 1);
+        let indent = &source[line_start..at];
+        if !indent.chars().all(|c| c == ' ' || c == '\t') {
+            continue;
+        }
+        let alias = format!("\n{indent}{old} = {new}");
+        if !source[from..].starts_with(&alias) {
+            continue;
+        }
+        let end = from + alias.len();
+        let message = format!("`{old}` is deprecated; use `{new}`");
+        let (params, call) = if indent.is_empty() {
+            ("*args, **kwargs", format!("{new}(*args, **kwargs)"))
+        } else {
+            (
+                "self, *args, **kwargs",
+                format!("self.{new}(*args, **kwargs)"),
+            )
+        };
+        let body = format!("{indent}    ");
+        let shim = format!(
+            "{marker} It warns when called.\n{indent}def {old}({params}):\n{body}\"\"\"Deprecated: use `{new}`.\"\"\"\n{body}import warnings\n\n{body}warnings.warn({message:?}, DeprecationWarning, stacklevel=2)\n{body}return {call}"
+        );
+        let mut out = String::with_capacity(source.len() + shim.len());
+        out.push_str(&source[..at]);
+        out.push_str(&shim);
+        out.push_str(&source[end..]);
+        return Some(out);
+    }
+    None
 }
 
 /// Why a Python definition of this kind cannot keep its old name while callers move.

@@ -556,6 +556,14 @@ impl crate::lang::Support for Python {
         compat::alias_marker(new)
     }
 
+    fn warning_alias(&self, kind: SymbolKind) -> bool {
+        compat::warning_alias(kind)
+    }
+
+    fn warn_alias(&self, source: &str, old: &str, new: &str) -> Option<String> {
+        compat::warn_alias(source, old, new)
+    }
+
     fn alias_block(
         &self,
         def: &crate::lang::facts::Definition,

@@ -51,6 +51,27 @@ pub(super) fn rename(
     if batch.phase == Some(Phase::Contract) {
         return contract(view, support, &def_path, old, new, batch);
     }
+    if batch.phase == Some(Phase::Warn) {
+        let source = read(view, &def_path)?;
+        let after = support.warn_alias(&source, old, new).ok_or_else(|| {
+            RewriteError::Stale(format!(
+                "the deprecated alias `{old}` is no longer where git-ripple put it in {def_path}"
+            ))
+        })?;
+        let mut changes = ChangeSet::default();
+        changes.changes.push(FileChange {
+            path: def_path,
+            before: Some(source),
+            after: Some(after),
+        });
+        return Ok(Transformed {
+            summary: format!(
+                "Keep `{old}` for compatibility, warning (DeprecationWarning) when it is called: use `{new}`."
+            ),
+            changes,
+            ..Transformed::default()
+        });
+    }
     let def = definition(graph, sid)
         .ok_or_else(|| RewriteError::Stale(format!("the definition of `{old}` moved")))?;
     let keep_old = batch.phase.is_some();
@@ -76,9 +97,9 @@ pub(super) fn rename(
             .collect();
         // A re-export (a package's own module, an `__all__`) keeps the old name exported until
         // the contract batch.
+        // The defining module's own `__all__` keeps it too (`from m import *` still finds it).
         let reexports = keep_old
-            && *path != def_path
-            && (support.is_package_init(path)
+            && ((*path != def_path && support.is_package_init(path))
                 || graph
                     .references(sid)
                     .iter()
@@ -135,6 +156,9 @@ pub(super) fn rename(
         if files == 1 { "" } else { "s" }
     );
     match batch.phase {
+        Some(Phase::Expand) if step.keep_compat => summary.push_str(&format!(
+            " `{old}` stays as a deprecated alias, also after the run (keep_compat)."
+        )),
         Some(Phase::Expand) => summary.push_str(&format!(
             " `{old}` stays as a deprecated alias until the last batch of this step."
         )),
@@ -189,6 +213,7 @@ fn contract(
                     "the deprecated alias `{old}` is no longer where git-ripple put it in {path}"
                 ))
             })?;
+            after = support.remove_reexports(&after, old, new);
         } else {
             after = support.remove_reexports(&after, old, new);
             for kept in support.reexports_kept(old, new) {
@@ -245,16 +270,26 @@ fn remove_alias(source: &str, comment: &str, old: &str, new: &str) -> Option<Str
         let Some(next) = rest.strip_prefix('\n') else {
             continue;
         };
-        let Some(next) = next.strip_prefix(indent) else {
+        let Some(mut next) = next.strip_prefix(indent) else {
             continue;
         };
-        // The alias line: `old = new`, `var Old = New`, … or a one-line forwarding function.
+        // More lines of the same comment (`//`, `//go:fix inline`), then the alias line.
+        let mut skipped = 0;
+        while next.starts_with("//") || next.starts_with('#') {
+            let line = next.find('\n').map_or(next.len(), |n| n + 1);
+            let Some(after) = next[line..].strip_prefix(indent) else {
+                break;
+            };
+            skipped += line + indent.len();
+            next = after;
+        }
+        // The alias line: `old = new`, `const Old = New`, … or a one-line forwarding function.
         let alias_line = &next[..next.find('\n').unwrap_or(next.len())];
         let has_word = |w: &str| !word_occurrences(alias_line, 0..alias_line.len(), w).is_empty();
         if !has_word(old) || !has_word(new) {
             continue;
         }
-        let end = at + comment.len() + 1 + indent.len() + alias_line.len();
+        let end = at + comment.len() + 1 + indent.len() + skipped + alias_line.len();
         // The newlines the expand batch put between the definition's last character and the
         // comment (one to three): the definition itself never ends with a newline.
         let mut start = line_start;
