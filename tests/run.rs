@@ -914,3 +914,88 @@ fn a_star_import_keeps_working_while_callers_move() {
     let last = std::fs::read_to_string(dir.join("pkg/m.py")).expect("m");
     assert!(last.contains("__all__ = [\"bbb\"]"), "{last}");
 }
+
+#[test]
+fn a_trailing_comment_stays_on_the_renamed_definition() {
+    let repo = crate::common::empty_repo();
+    let dir = repo.path();
+    git(dir, &["config", "user.name", "Ripple User"]);
+    git(dir, &["config", "user.email", "user@ripple.invalid"]);
+    std::fs::write(dir.join("go.mod"), "module example.com/app\n\ngo 1.22\n").expect("go.mod");
+    std::fs::create_dir_all(dir.join("conf")).expect("conf");
+    std::fs::write(
+        dir.join("conf/conf.go"),
+        "package conf\n\n// RetryLimit bounds retries.\nconst RetryLimit = 5 // per request\n",
+    )
+    .expect("conf.go");
+    std::fs::write(
+        dir.join("main.go"),
+        "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/conf\"\n)\n\nfunc main() { fmt.Println(conf.RetryLimit) }\n",
+    )
+    .expect("main.go");
+    add_recipe(
+        dir,
+        "r.toml",
+        "name = \"r\"\n[[step]]\nkind = \"rename\"\nsymbol = \"example.com/app/conf.RetryLimit\"\nto = \"MaxRetries\"\n[batch]\nmax_files = 1\n[verify]\ncommands = [\"go build ./...\", \"gofmt -l . | (! grep .)\"]\n",
+    );
+    commit_all(dir, "app");
+    let report = Ripple::new(dir)
+        .args(&["run", "r.toml", "--format", "json"])
+        .json();
+    assert_eq!(report["outcome"], "success", "{report:#}");
+    let commits = commits_between(dir, "main", "ripple/r");
+    let expand = git(dir, &["show", &format!("{}:conf/conf.go", commits[0])]);
+    assert!(
+        expand.contains("const MaxRetries = 5 // per request\n\n// Deprecated: use MaxRetries instead.\n//\n//go:fix inline\nconst RetryLimit = MaxRetries\n"),
+        "{expand}"
+    );
+    let last = std::fs::read_to_string(dir.join("conf/conf.go")).expect("conf.go");
+    assert_eq!(
+        last,
+        "package conf\n\n// MaxRetries bounds retries.\nconst MaxRetries = 5 // per request\n"
+    );
+}
+
+#[test]
+fn a_kept_class_alias_warns_when_used_and_not_when_its_package_is_imported() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    add_recipe(
+        dir,
+        "kept.toml",
+        "name = \"kept\"\n[[step]]\nkind = \"rename\"\nsymbol = \"shopcore.models.Order\"\nto = \"PurchaseOrder\"\ncompat = \"warn\"\nkeep_compat = true\n[batch]\nmax_files = 6\n[verify]\ncommands = [\"python -W error::DeprecationWarning -m pytest -q -p no:cacheprovider\"]\n",
+    );
+    commit_all(dir, "recipe");
+    let report = Ripple::new(dir)
+        .args(&["run", "kept.toml", "--format", "json"])
+        .json();
+    assert_eq!(report["outcome"], "success", "{report:#}");
+    let last = report["batches"]
+        .as_array()
+        .and_then(|b| b.last())
+        .expect("a batch");
+    assert_eq!(last["phase"], "warn", "{report:#}");
+    // Importing the package and using the new name: no warning.
+    let quiet = python_strict(
+        dir,
+        "import shopcore.models, shopcore\nfrom shopcore.models import PurchaseOrder",
+    );
+    assert!(quiet.status.success(), "{quiet:?}");
+    // The old name, from the module or through a re-export: a DeprecationWarning.
+    let old = python_strict(dir, "from shopcore.models import Order");
+    assert!(!old.status.success(), "{old:?}");
+    assert!(
+        String::from_utf8_lossy(&old.stderr).contains("`Order` is deprecated; use `PurchaseOrder`"),
+        "{old:?}"
+    );
+    let relaxed = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "from shopcore.models import Order, PurchaseOrder; assert Order is PurchaseOrder",
+        ])
+        .current_dir(dir)
+        .env("PYTHONPATH", "src:libs")
+        .output()
+        .expect("python3");
+    assert!(relaxed.status.success(), "{relaxed:?}");
+}

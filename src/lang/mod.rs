@@ -198,11 +198,19 @@ pub trait Support: Sync {
         false
     }
 
-    /// The source with the plain alias (`old = new` under its marker) made into one that warns
-    /// when used, or `None` when it is not there.
-    fn warn_alias(&self, source: &str, old: &str, new: &str) -> Option<String> {
-        let _ = (source, old, new);
+    /// The source with the plain alias (`old = new` under its marker) of a symbol of `kind`
+    /// made into one that warns when used, or `None` when it is not there.
+    fn warn_alias(&self, source: &str, kind: SymbolKind, old: &str, new: &str) -> Option<String> {
+        let _ = (source, kind, old, new);
         None
+    }
+
+    /// A module that re-exports a kept alias of `kind` (a package's `__init__`), changed so that
+    /// importing the module does not use the old name but using it through the module warns;
+    /// the source unchanged when the eager re-export is harmless (a warning wrapper).
+    fn warn_reexport(&self, source: &str, kind: SymbolKind, old: &str, new: &str) -> String {
+        let _ = (kind, old, new);
+        source.to_string()
     }
 
     /// The text inserted right after the definition to keep the old name working (its marker

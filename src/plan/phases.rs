@@ -91,36 +91,9 @@ pub(super) fn add_phases(
             b.reason = format!("migrate callers to `{}`; {}", r.to.value, b.reason);
         }
     }
-    if r.keep_compat {
-        let warns = r.compat == Compat::Warn
-            && graph.files[def_file].language.support().warning_alias(kind);
-        notes.push(format!(
-            "keep_compat: `{old}` stays as a deprecated alias after the run{}",
-            if warns {
-                "; the last batch makes it warn (DeprecationWarning) when called"
-            } else if r.compat == Compat::Warn {
-                "; compat = \"warn\" has no run-time warning for this kind of symbol, the alias stays plain"
-            } else {
-                ""
-            }
-        ));
-        if warns {
-            let level = out.iter().map(|b| b.level + 1).max().unwrap_or(0);
-            out.push(StepBatch {
-                depends_on: (0..out.len()).collect(),
-                group: folder_of(&graph.files[def_file].path).to_string(),
-                files: vec![def_file],
-                level,
-                phase: Some(Phase::Warn),
-                reason: format!("warn: the kept alias `{old}` warns when called"),
-                tokens: file_tokens(graph, def_file),
-                oversized: false,
-            });
-        }
-        return;
-    }
-    let mut contract: Vec<FileId> = vec![def_file];
-    contract.extend(targets.keys().copied().filter(|&f| {
+    // The definition's file, and the package re-exports that kept the old name.
+    let mut keepers: Vec<FileId> = vec![def_file];
+    keepers.extend(targets.keys().copied().filter(|&f| {
         let file = &graph.files[f];
         f != def_file
             && file.language.support().is_package_init(&file.path)
@@ -129,7 +102,37 @@ pub(super) fn add_phases(
                 .iter()
                 .any(|re| re.file == f && re.kind != ReferenceKind::Code)
     }));
-    contract.sort_by(|a, b| graph.files[*a].path.cmp(&graph.files[*b].path));
+    keepers.sort_by(|a, b| graph.files[*a].path.cmp(&graph.files[*b].path));
+    if r.keep_compat {
+        let warns = r.compat == Compat::Warn
+            && graph.files[def_file].language.support().warning_alias(kind);
+        notes.push(format!(
+            "keep_compat: `{old}` stays as a deprecated alias after the run{}",
+            if warns {
+                "; the last batch makes it warn (DeprecationWarning) when used"
+            } else if r.compat == Compat::Warn {
+                "; compat = \"warn\" has no run-time warning for this kind of symbol, the alias stays plain"
+            } else {
+                ""
+            }
+        ));
+        if warns {
+            let level = out.iter().map(|b| b.level + 1).max().unwrap_or(0);
+            let tokens = keepers.iter().map(|&f| file_tokens(graph, f)).sum();
+            out.push(StepBatch {
+                depends_on: (0..out.len()).collect(),
+                group: folder_of(&graph.files[def_file].path).to_string(),
+                files: keepers,
+                level,
+                phase: Some(Phase::Warn),
+                reason: format!("warn: the kept alias `{old}` warns when used"),
+                tokens,
+                oversized: false,
+            });
+        }
+        return;
+    }
+    let contract = keepers;
     let level = out.iter().map(|b| b.level + 1).max().unwrap_or(0);
     let tokens = contract.iter().map(|&f| file_tokens(graph, f)).sum();
     notes.push(format!(

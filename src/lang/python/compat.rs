@@ -14,15 +14,95 @@ pub(super) fn alias_marker(new: &str) -> String {
     format!("# Deprecated alias: use {new}.")
 }
 
-/// Functions and methods can warn when called (a wrapper); a class or constant alias cannot
-/// without changing what it is.
+/// Functions and methods warn when called (a wrapper); a class warns when the module's
+/// attribute is read (a module `__getattr__`, PEP 562).
 pub(super) fn warning_alias(kind: SymbolKind) -> bool {
-    matches!(kind, SymbolKind::Function | SymbolKind::Method)
+    matches!(
+        kind,
+        SymbolKind::Function | SymbolKind::Method | SymbolKind::Class
+    )
+}
+
+/// A module `__getattr__` (PEP 562) that warns and hands out `new` for `old`, chained to the
+/// module's own `__getattr__` when it has one.
+fn getattr_shim(source: &str, old: &str, new: &str) -> String {
+    let message = format!("`{old}` is deprecated; use `{new}`");
+    let has_own = source.starts_with("def __getattr__(") || source.contains("\ndef __getattr__(");
+    let (before, fallback) = if has_own {
+        let saved = format!("_git_ripple_getattr_{old}");
+        (
+            format!("{saved} = __getattr__\n\n\n"),
+            format!("    return {saved}(name)"),
+        )
+    } else {
+        (
+            String::new(),
+            "    raise AttributeError(f\"module {__name__!r} has no attribute {name!r}\")"
+                .to_string(),
+        )
+    };
+    let marker = alias_marker(new);
+    let mut out = source.trim_end_matches('\n').to_string();
+    out.push_str(&format!(
+        "\n\n\n{before}{marker} It warns when used.\ndef __getattr__(name):\n    if name == {old:?}:\n        import warnings\n\n        warnings.warn({message:?}, DeprecationWarning, stacklevel=2)\n        return {new}\n{fallback}\n"
+    ));
+    out
+}
+
+/// See [`crate::lang::Support::warn_reexport`]: for a class, the package stops importing the
+/// old name and hands it out through its own warning `__getattr__`.
+pub(super) fn warn_reexport(source: &str, kind: SymbolKind, old: &str, new: &str) -> String {
+    if kind != SymbolKind::Class {
+        return source.to_string();
+    }
+    let Ok(tree) = lang::parse(Language::Python, source.as_bytes()) else {
+        return source.to_string();
+    };
+    // Only the `from … import` lists: `__all__` keeps the name (a star import then warns).
+    let mut cuts: Vec<Range<usize>> = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+        if node.kind() != "import_from_statement" {
+            continue;
+        }
+        let mut c = node.walk();
+        let names: Vec<tree_sitter::Node<'_>> =
+            node.children_by_field_name("name", &mut c).collect();
+        let is = |n: &tree_sitter::Node<'_>, name: &str| {
+            n.kind() == "dotted_name" && &source[n.byte_range()] == name
+        };
+        if !names.iter().any(|n| is(n, new)) {
+            continue;
+        }
+        for (i, n) in names.iter().enumerate() {
+            if !is(n, old) {
+                continue;
+            }
+            cuts.push(
+                match (names.get(i + 1), i.checked_sub(1).map(|j| names[j])) {
+                    (Some(next), _) => n.start_byte()..next.start_byte(),
+                    (None, Some(prev)) => prev.end_byte()..n.end_byte(),
+                    (None, None) => continue,
+                },
+            );
+        }
+    }
+    if cuts.is_empty() {
+        return source.to_string();
+    }
+    cuts.sort_by_key(|c| std::cmp::Reverse(c.start));
+    let mut out = source.to_string();
+    for c in cuts {
+        out.replace_range(c, "");
+    }
+    getattr_shim(&out, old, new)
 }
 
 /// The plain alias under its marker (`old = new`) made into a wrapper that warns when called:
 /// a function at module level, a method (forwarding to `self.new`) in a class body.
-pub(super) fn warn_alias(source: &str, old: &str, new: &str) -> Option<String> {
+pub(super) fn warn_alias(source: &str, kind: SymbolKind, old: &str, new: &str) -> Option<String> {
     let marker = alias_marker(new);
     let mut from = 0;
     while let Some(i) = source[from..].find(&marker) {
@@ -38,6 +118,18 @@ pub(super) fn warn_alias(source: &str, old: &str, new: &str) -> Option<String> {
             continue;
         }
         let end = from + alias.len();
+        if kind == SymbolKind::Class && indent.is_empty() {
+            // The alias goes (with the blank lines before it); the module hands the old name
+            // out through `__getattr__`, warning.
+            let mut start = line_start;
+            while start > 0 && source.as_bytes()[start - 1] == b'\n' {
+                start -= 1;
+            }
+            let mut out = String::with_capacity(source.len());
+            out.push_str(&source[..start]);
+            out.push_str(&source[end..]);
+            return Some(getattr_shim(&out, old, new));
+        }
         let message = format!("`{old}` is deprecated; use `{new}`");
         let (params, call) = if indent.is_empty() {
             ("*args, **kwargs", format!("{new}(*args, **kwargs)"))

@@ -560,8 +560,12 @@ impl crate::lang::Support for Python {
         compat::warning_alias(kind)
     }
 
-    fn warn_alias(&self, source: &str, old: &str, new: &str) -> Option<String> {
-        compat::warn_alias(source, old, new)
+    fn warn_alias(&self, source: &str, kind: SymbolKind, old: &str, new: &str) -> Option<String> {
+        compat::warn_alias(source, kind, old, new)
+    }
+
+    fn warn_reexport(&self, source: &str, kind: SymbolKind, old: &str, new: &str) -> String {
+        compat::warn_reexport(source, kind, old, new)
     }
 
     fn alias_block(

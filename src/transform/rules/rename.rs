@@ -52,21 +52,31 @@ pub(super) fn rename(
         return contract(view, support, &def_path, old, new, batch);
     }
     if batch.phase == Some(Phase::Warn) {
-        let source = read(view, &def_path)?;
-        let after = support.warn_alias(&source, old, new).ok_or_else(|| {
-            RewriteError::Stale(format!(
-                "the deprecated alias `{old}` is no longer where git-ripple put it in {def_path}"
-            ))
-        })?;
         let mut changes = ChangeSet::default();
-        changes.changes.push(FileChange {
-            path: def_path,
-            before: Some(source),
-            after: Some(after),
-        });
+        for path in batch.files {
+            let source = read(view, path)?;
+            let after = if *path == def_path {
+                support
+                    .warn_alias(&source, sym.kind, old, new)
+                    .ok_or_else(|| {
+                        RewriteError::Stale(format!(
+                            "the deprecated alias `{old}` is no longer where git-ripple put it in {def_path}"
+                        ))
+                    })?
+            } else {
+                support.warn_reexport(&source, sym.kind, old, new)
+            };
+            if after != source {
+                changes.changes.push(FileChange {
+                    path: path.clone(),
+                    before: Some(source),
+                    after: Some(after),
+                });
+            }
+        }
         return Ok(Transformed {
             summary: format!(
-                "Keep `{old}` for compatibility, warning (DeprecationWarning) when it is called: use `{new}`."
+                "Keep `{old}` for compatibility, warning (DeprecationWarning) when it is used: use `{new}`."
             ),
             changes,
             ..Transformed::default()
@@ -135,7 +145,7 @@ pub(super) fn rename(
             edits.extend(doc_mentions(support, def, &source, old, new)?);
             if batch.phase == Some(Phase::Expand) {
                 let block = support.alias_block(def, &source, old, new)?;
-                let at = def.range.1 as usize;
+                let at = after_trailing_comment(&source, def.range.1 as usize);
                 edits.push(TextEdit::new(at, at, block));
             }
         }
@@ -248,6 +258,19 @@ fn contract(
         changes,
         ..Transformed::default()
     })
+}
+
+/// Where a definition's line really ends: past a trailing comment (`RETRY_LIMIT = 5  # per
+/// request`, `const Max = 5 // per request`), which belongs to the definition, not to the alias
+/// inserted after it.
+fn after_trailing_comment(source: &str, end: usize) -> usize {
+    let line_end = source[end..].find('\n').map_or(source.len(), |i| end + i);
+    let rest = source[end..line_end].trim_start();
+    if rest.starts_with('#') || rest.starts_with("//") {
+        source[..line_end].trim_end_matches('\r').len()
+    } else {
+        end
+    }
 }
 
 /// The source without the alias block (comment line, alias line and the blank lines before
