@@ -243,6 +243,9 @@ pub enum ReferenceKind {
     StringAnnotation,
     /// A definition's own name (listed with references so a rename finds every place).
     Definition,
+    /// A Go example function's name naming it, by go vet's rules (`ExampleParse`,
+    /// `ExampleServer_Handle`): the part of the name that is the symbol's.
+    Example,
 }
 
 impl ReferenceKind {
@@ -254,6 +257,7 @@ impl ReferenceKind {
             ReferenceKind::AllEntry => "__all__",
             ReferenceKind::StringAnnotation => "annotation",
             ReferenceKind::Definition => "definition",
+            ReferenceKind::Example => "example",
         }
     }
 }

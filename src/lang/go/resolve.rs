@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::lang::facts::{FileFacts, ImportKind, ReferenceKind, SymbolKind};
+use crate::lang::facts::{FileFacts, ImportKind, ReferenceKind, Span, SymbolKind};
 use crate::lang::{
     FileId, ImportTarget, Manifests, Resolution, ResolvedImport, ResolvedReference, SymbolDef,
 };
@@ -288,6 +288,64 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
                 });
             }
         }
+        // Example functions of the folder's test files name the package's symbols.
+        if facts.path.ends_with("_test.go")
+            && let Some(pkg_name) = folder_names.get(&key.0)
+            && let Some(pkg) = packages.get(&(key.0.clone(), pkg_name.clone()))
+        {
+            for def in &facts.definitions {
+                if def.kind != SymbolKind::Function || def.local_path().contains('.') {
+                    continue;
+                }
+                for (offset, local) in example_targets(&def.name, |n| pkg.defs.contains_key(n)) {
+                    let start = def.span.start + offset as u32;
+                    let name = local.rsplit('.').next().unwrap_or(&local);
+                    out.references.push(ResolvedReference {
+                        file,
+                        symbol: format!("{}.{local}", pkg.id_prefix),
+                        span: Span {
+                            line: def.span.line,
+                            column: def.span.column + offset as u32,
+                            start,
+                            end: start + name.len() as u32,
+                        },
+                        kind: ReferenceKind::Example,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What a Go example function's name refers to, by go vet's rules: `ExampleF` and
+/// `ExampleF_suffix` name F (a function or type), `ExampleT_M` and `ExampleT_M_suffix` the
+/// method (or field) M of T and T itself, `Example` and `Example_suffix` the package; a suffix
+/// starts with a lower-case letter. Each as (byte offset in the name, the package-local path
+/// `F` or `T.M`), for names `known` says the package defines.
+fn example_targets(name: &str, known: impl Fn(&str) -> bool) -> Vec<(usize, String)> {
+    let Some(rest) = name.strip_prefix("Example") else {
+        return Vec::new();
+    };
+    let mut parts = rest.split('_');
+    let Some(first) = parts
+        .next()
+        .filter(|p| p.starts_with(|c: char| c.is_uppercase()))
+    else {
+        return Vec::new();
+    };
+    if !known(first) {
+        return Vec::new();
+    }
+    let mut out = vec![(7, first.to_string())];
+    if let Some(member) = parts
+        .next()
+        .filter(|p| p.starts_with(|c: char| c.is_uppercase()))
+    {
+        let local = format!("{first}.{member}");
+        if known(&local) {
+            out.push((7 + first.len() + 1, local));
+        }
     }
     out
 }
@@ -295,6 +353,26 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn example_names_by_go_vets_rules() {
+        let known = |n: &str| ["ParsePrice", "Server", "Server.Handle"].contains(&n);
+        let t = |name: &str| example_targets(name, known);
+        assert_eq!(t("ExampleParsePrice"), [(7, "ParsePrice".to_string())]);
+        assert_eq!(
+            t("ExampleParsePrice_euros"),
+            [(7, "ParsePrice".to_string())]
+        );
+        assert_eq!(
+            t("ExampleServer_Handle_twice"),
+            [(7, "Server".to_string()), (14, "Server.Handle".to_string())]
+        );
+        assert_eq!(t("ExampleServer_Close"), [(7, "Server".to_string())]);
+        assert!(t("Example").is_empty());
+        assert!(t("Example_basic").is_empty());
+        assert!(t("ExampleUnknown").is_empty());
+        assert!(t("TestParsePrice").is_empty());
+    }
 
     #[test]
     fn default_names_follow_go_conventions() {
