@@ -401,7 +401,7 @@ impl crate::lang::Support for Go {
     }
 
     fn manifests(&self) -> &'static [&'static str] {
-        &["go.mod"]
+        &["go.mod", "go.work"]
     }
 
     fn grammar(&self) -> tree_sitter::Language {

@@ -26,22 +26,75 @@ fn module_path(go_mod: &str) -> Option<String> {
     })
 }
 
-/// Modules of the repository as (folder, module path), deepest folder first.
-struct Modules(Vec<(String, String)>);
+/// Modules of the repository as (folder, module path), deepest folder first; for each, the
+/// repository folders its `replace` directives point other module paths at; and the folders a
+/// `go.work` at the root `use`s.
+struct Modules {
+    mods: Vec<(String, String)>,
+    replaced: HashMap<String, Vec<(String, String)>>,
+    workspace: Vec<String>,
+}
 
 impl Modules {
     fn detect(manifests: &Manifests) -> Modules {
-        let mut mods: Vec<(String, String)> = manifests
-            .named("go.mod")
-            .filter_map(|(dir, text)| Some((dir.to_string(), module_path(text)?)))
-            .collect();
+        let mut mods: Vec<(String, String)> = Vec::new();
+        let mut replaced: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for (dir, text) in manifests.named("go.mod") {
+            let Some(path) = module_path(text) else {
+                continue;
+            };
+            mods.push((dir.to_string(), path));
+            let targets = super::modfile::replacements(text)
+                .into_iter()
+                .filter_map(|(module, target)| {
+                    Some((
+                        module,
+                        crate::lang::shared::normalize_relative(dir, &target)?,
+                    ))
+                })
+                .collect();
+            replaced.insert(dir.to_string(), targets);
+        }
         mods.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
-        Modules(mods)
+        let workspace = manifests
+            .named("go.work")
+            .filter(|(dir, _)| dir.is_empty())
+            .flat_map(|(_, text)| super::modfile::workspace_uses(text))
+            .filter_map(|u| crate::lang::shared::normalize_relative("", &u))
+            .collect();
+        Modules {
+            mods,
+            replaced,
+            workspace,
+        }
+    }
+
+    /// The folder of the module `dir` belongs to, if any.
+    fn module_of(&self, dir: &str) -> Option<&(String, String)> {
+        self.mods.iter().find(|(mdir, _)| {
+            mdir.is_empty()
+                || dir == mdir
+                || dir
+                    .strip_prefix(mdir.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+        })
+    }
+
+    /// Whether code in module folder `from` builds against the repository's files of the
+    /// module in folder `to` (path `to_path`): the same module, a `replace` of that path with
+    /// that folder, or a workspace that uses both. Otherwise it imports a published version.
+    fn sees_local(&self, from: &str, to: &str, to_path: &str) -> bool {
+        from == to
+            || self
+                .replaced
+                .get(from)
+                .is_some_and(|r| r.iter().any(|(m, folder)| m == to_path && folder == to))
+            || (self.workspace.iter().any(|w| w == from) && self.workspace.iter().any(|w| w == to))
     }
 
     /// The import path of a folder (the folder itself when no go.mod covers it).
     fn import_path(&self, dir: &str) -> String {
-        for (mdir, mpath) in &self.0 {
+        for (mdir, mpath) in &self.mods {
             if mdir.is_empty() {
                 return if dir.is_empty() {
                     mpath.clone()
@@ -62,10 +115,11 @@ impl Modules {
     }
 
     /// The folder an import path names, if a repository module covers it (longest module path
-    /// first, so a nested module wins over its parent).
-    fn folder(&self, import: &str) -> Option<String> {
+    /// first, so a nested module wins over its parent) and code in folder `from` builds against
+    /// that module's files here (see [`Modules::sees_local`]).
+    fn folder(&self, import: &str, from: &str) -> Option<String> {
         let mut best: Option<(&str, &str)> = None;
-        for (mdir, mpath) in &self.0 {
+        for (mdir, mpath) in &self.mods {
             let covers = import == mpath
                 || import
                     .strip_prefix(mpath.as_str())
@@ -75,6 +129,11 @@ impl Modules {
             }
         }
         let (mdir, mpath) = best?;
+        if let Some((from_mod, _)) = self.module_of(from)
+            && !self.sees_local(from_mod, mdir, mpath)
+        {
+            return None;
+        }
         let rest = import[mpath.len()..].trim_start_matches('/');
         Some(match (mdir.is_empty(), rest.is_empty()) {
             (true, _) => rest.to_string(),
@@ -174,7 +233,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
             let ImportKind::Package { path, alias } = &import.kind else {
                 continue;
             };
-            let folder = modules.folder(path);
+            let folder = modules.folder(path, &key.0);
             let target = match &folder {
                 Some(f) if folder_names.contains_key(f) => ImportTarget::Folder(display_folder(f)),
                 Some(f) => ImportTarget::Unresolved(format!(
@@ -397,14 +456,57 @@ mod tests {
         assert_eq!(m.import_path("tools/seed"), "example.com/shop/tools/seed");
         assert_eq!(m.import_path(""), "example.com/shop");
         assert_eq!(
-            m.folder("example.com/shop/tools/seed").as_deref(),
+            m.folder("example.com/shop/tools/seed", "tools/seed")
+                .as_deref(),
             Some("tools/seed")
         );
         assert_eq!(
-            m.folder("example.com/shop/models").as_deref(),
+            m.folder("example.com/shop/models", "").as_deref(),
             Some("models")
         );
-        assert_eq!(m.folder("example.com/shop").as_deref(), Some(""));
-        assert_eq!(m.folder("example.com/other"), None);
+        assert_eq!(m.folder("example.com/shop", "cmd").as_deref(), Some(""));
+        assert_eq!(m.folder("example.com/other", ""), None);
+        // The nested module requires the outer one at a published version: not these files.
+        assert_eq!(m.folder("example.com/shop/models", "tools/seed"), None);
+    }
+
+    #[test]
+    fn a_replace_or_a_workspace_makes_another_module_local() {
+        let outer = (
+            "go.mod".to_string(),
+            "module example.com/shop\n".to_string(),
+        );
+        let replaced = Manifests {
+            files: vec![
+                outer.clone(),
+                (
+                    "tools/go.mod".into(),
+                    "module example.com/shop/tools\n\nrequire example.com/shop v1.2.0\n\nreplace example.com/shop => ../\n".into(),
+                ),
+            ],
+        };
+        let m = Modules::detect(&replaced);
+        assert_eq!(
+            m.folder("example.com/shop/models", "tools/seed").as_deref(),
+            Some("models")
+        );
+        let workspace = Manifests {
+            files: vec![
+                outer,
+                (
+                    "tools/go.mod".into(),
+                    "module example.com/shop/tools\n".into(),
+                ),
+                (
+                    "go.work".into(),
+                    "go 1.22\n\nuse (\n\t.\n\t./tools\n)\n".into(),
+                ),
+            ],
+        };
+        let m = Modules::detect(&workspace);
+        assert_eq!(
+            m.folder("example.com/shop/models", "tools/seed").as_deref(),
+            Some("models")
+        );
     }
 }
