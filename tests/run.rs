@@ -1059,3 +1059,55 @@ fn go_example_functions_are_renamed_with_what_they_name() {
         .expect("go vet");
     assert!(vet.status.success(), "{vet:?}");
 }
+
+#[test]
+fn tests_named_after_the_symbol_are_renamed_only_when_asked() {
+    let (repo, report) = shop_rename(
+        "rename_tests = true",
+        "python -m pytest -q -p no:cacheprovider",
+    );
+    assert_eq!(report["outcome"], "success", "{report:#}");
+    let tests = std::fs::read_to_string(repo.path().join("tests/test_queries.py")).expect("read");
+    assert!(
+        tests.contains("def test_load_order_returns_saved_order("),
+        "{tests}"
+    );
+    assert!(
+        tests.contains("def test_load_order_unknown_id_raises("),
+        "{tests}"
+    );
+    assert!(!tests.contains("test_fetch_order"), "{tests}");
+
+    let repo = fixture_repo("go/shop");
+    let dir = repo.path();
+    let recipe = crate::common::fixtures()
+        .join("../recipes/rename-go-fetch-order.toml")
+        .canonicalize()
+        .expect("bundled recipe");
+    let text = std::fs::read_to_string(recipe).expect("read");
+    let text = text.replacen(
+        "to = \"LoadOrder\"",
+        "to = \"LoadOrder\"\nrename_tests = true",
+        1,
+    );
+    assert!(text.contains("rename_tests = true"), "{text}");
+    add_recipe(
+        dir,
+        "go-tests.toml",
+        &text.replace("name = \"rename-go-fetch-order\"", "name = \"go-tests\""),
+    );
+    commit_all(dir, "recipe");
+    let report = Ripple::new(dir)
+        .args(&["run", "go-tests.toml", "--format", "json"])
+        .json();
+    assert_eq!(report["outcome"], "success", "{report:#}");
+    let tests = std::fs::read_to_string(dir.join("internal/store/fetch_test.go")).expect("read");
+    assert!(
+        tests.contains("func TestLoadOrder(t *testing.T)"),
+        "{tests}"
+    );
+    assert!(
+        tests.contains("func TestLoadOrderMissing(t *testing.T)"),
+        "{tests}"
+    );
+}

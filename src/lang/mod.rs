@@ -142,6 +142,17 @@ pub trait Support: Sync {
     /// Whether the file holds tests.
     fn is_test_file(&self, path: &str) -> bool;
 
+    /// Where `old` sits in the name of a test function or class named after it
+    /// (`test_fetch_order_unknown_id` → 5, `TestFetchOrder` → 4, `BenchmarkServer_Handle` with
+    /// `Handle` → 16), by the language's test naming conventions; `None` when the name is not
+    /// a test's named after `old`. The second value is the whole name part after the prefix
+    /// up to a separator, so a caller can tell `TestFetchOrderMissing` (about `FetchOrder`) from
+    /// a test of a longer symbol.
+    fn test_name_part(&self, name: &str, old: &str) -> Option<(usize, String)> {
+        let _ = (name, old);
+        None
+    }
+
     /// How a test runner is pointed at this file's tests, when tests are run by file (a
     /// `{tests}` argument); `None` when they run by package or the file is not a test.
     fn test_target(&self, path: &str) -> Option<String> {
@@ -610,6 +621,36 @@ mod tests {
     fn all_bundled_queries_compile() {
         python::queries().expect("python queries compile");
         go::queries().expect("go queries compile");
+    }
+
+    #[test]
+    fn test_names_by_each_languages_conventions() {
+        let go = Language::Go.support();
+        assert_eq!(
+            go.test_name_part("TestFetchOrder", "FetchOrder"),
+            Some((4, "FetchOrder".into()))
+        );
+        assert_eq!(
+            go.test_name_part("TestFetchOrderMissing", "FetchOrder"),
+            Some((4, "FetchOrderMissing".into()))
+        );
+        assert_eq!(
+            go.test_name_part("BenchmarkServer_Handle", "Handle"),
+            Some((16, "Handle".into()))
+        );
+        assert_eq!(go.test_name_part("TestFetchOrders", "FetchOrder"), None);
+        assert_eq!(go.test_name_part("ExampleFetchOrder", "FetchOrder"), None);
+        let py = Language::Python.support();
+        assert_eq!(
+            py.test_name_part("test_fetch_order_unknown_id", "fetch_order"),
+            Some((5, "fetch_order".into()))
+        );
+        assert_eq!(
+            py.test_name_part("TestOrder", "Order"),
+            Some((4, "Order".into()))
+        );
+        assert_eq!(py.test_name_part("test_fetch_orders", "fetch_order"), None);
+        assert_eq!(py.test_name_part("fetch_order", "fetch_order"), None);
     }
 
     #[test]

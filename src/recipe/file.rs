@@ -39,6 +39,8 @@ pub(super) struct StepFile {
     pub(super) compat: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) keep_compat: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub(super) rename_tests: Option<Spanned<bool>>,
     // move
     #[serde(default)]
     pub(super) from: Option<Spanned<String>>,

@@ -324,6 +324,9 @@ pub struct RenameStep {
     /// Keep the old name after the run (no contract batch): a library's old public name
     /// stays for a release.
     pub keep_compat: bool,
+    /// Rename the tests named after the symbol too (`test_fetch_order_…`, `TestFetchOrder`,
+    /// `BenchmarkFetchOrder`); by default test names are left as they are.
+    pub rename_tests: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -116,6 +116,7 @@ fn check_step(
         ("to", s.to.as_ref().map(Spanned::span)),
         ("compat", s.compat.as_ref().map(Spanned::span)),
         ("keep_compat", s.keep_compat.as_ref().map(Spanned::span)),
+        ("rename_tests", s.rename_tests.as_ref().map(Spanned::span)),
         ("from", s.from.as_ref().map(Spanned::span)),
         ("language", s.language.as_ref().map(Spanned::span)),
         ("query", s.query.as_ref().map(Spanned::span)),
@@ -137,7 +138,7 @@ fn check_step(
         ("select", s.select.as_ref().map(Spanned::span)),
     ];
     let allowed: &[&str] = match kind {
-        "rename" => &["symbol", "to", "compat", "keep_compat"],
+        "rename" => &["symbol", "to", "compat", "keep_compat", "rename_tests"],
         "move" => &["from", "to"],
         "rewrite" => &[
             "language",
@@ -236,6 +237,7 @@ fn check_step(
                     to,
                     compat,
                     keep_compat,
+                    rename_tests: s.rename_tests.as_ref().is_some_and(|r| *r.get_ref()),
                 }),
                 title,
             )

@@ -453,6 +453,26 @@ impl crate::lang::Support for Go {
         })
     }
 
+    fn test_name_part(&self, name: &str, old: &str) -> Option<(usize, String)> {
+        // `TestOld`, `TestOld_case`, `TestOldMissing`, `TestType_Old` (a method), and the same
+        // for benchmarks and fuzz tests.
+        for prefix in ["Test", "Benchmark", "Fuzz"] {
+            let Some(rest) = name.strip_prefix(prefix) else {
+                continue;
+            };
+            let mut at = prefix.len();
+            for part in rest.split('_') {
+                if let Some(after) = part.strip_prefix(old)
+                    && (after.is_empty() || after.starts_with(|c: char| c.is_uppercase()))
+                {
+                    return Some((at, part.to_string()));
+                }
+                at += part.len() + 1;
+            }
+        }
+        None
+    }
+
     fn outside_paths(&self, manifests: &crate::lang::Manifests) -> Vec<String> {
         let mut out = Vec::new();
         for (dir, text) in manifests.named("go.mod") {

@@ -556,6 +556,21 @@ impl crate::lang::Support for Python {
         compat::alias_marker(new)
     }
 
+    fn test_name_part(&self, name: &str, old: &str) -> Option<(usize, String)> {
+        // `test_old`, `test_old_when_…`; a class `TestOld`, `TestOldSomething`.
+        for prefix in ["test_", "Test"] {
+            if let Some(rest) = name.strip_prefix(prefix)
+                && let Some(after) = rest.strip_prefix(old)
+                && (after.is_empty()
+                    || after.starts_with('_')
+                    || (prefix == "Test" && after.starts_with(|c: char| c.is_uppercase())))
+            {
+                return Some((prefix.len(), old.to_string()));
+            }
+        }
+        None
+    }
+
     fn warning_alias(&self, kind: SymbolKind) -> bool {
         compat::warning_alias(kind)
     }

@@ -133,6 +133,24 @@ pub(super) fn rename(
             edits.push(TextEdit::new(s, e, text));
             renamed += 1;
         }
+        // Tests named after the symbol, when the step asks (`rename_tests = true`).
+        if step.rename_tests && support.is_test_file(path) {
+            for d in &graph.facts[fid].definitions {
+                let Some((offset, part)) = support.test_name_part(&d.name, old) else {
+                    continue;
+                };
+                // `TestFetchOrderMissing` is about `FetchOrder` unless a `FetchOrderMissing`
+                // exists.
+                if part != old && graph.symbols.iter().any(|s| s.name == part) {
+                    continue;
+                }
+                let s = d.span.start as usize + offset;
+                if source.get(s..s + old.len()) == Some(old) {
+                    edits.push(TextEdit::new(s, s + old.len(), new));
+                    renamed += 1;
+                }
+            }
+        }
         for u in field_uses.iter().filter(|u| u.literal_file == fid) {
             for &(s, e) in &u.keys {
                 if source.get(s..e) == Some(old) {
