@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::common::{Ripple, commit_all, empty_repo, fixture_repo, git};
+use crate::common::{Ripple, commit_all, fixture_repo, git};
 
 /// The bundled Python rename, carried out.
 fn python_run() -> tempfile::TempDir {
@@ -145,33 +145,28 @@ fn a_go_module_replacing_a_sibling_folder_is_checked_where_the_sibling_resolves(
         "package lib\n\n// Twice doubles.\nfunc Twice(n int) int { return 2 * n }\n",
     )
     .expect("lib.go");
-    let repo = empty_repo();
     let app = parent.path().join("app");
-    std::fs::rename(repo.path(), &app).expect("move the repository beside lib");
-    git(&app, &["config", "user.name", "Ripple User"]);
-    git(&app, &["config", "user.email", "user@ripple.invalid"]);
-    std::fs::write(
-        app.join("go.mod"),
-        "module example.com/app\n\ngo 1.22\n\nrequire example.com/lib v0.0.0\n\nreplace example.com/lib => ../lib\n",
-    )
-    .expect("go.mod");
-    std::fs::create_dir_all(app.join("calc")).expect("calc");
-    std::fs::write(
-        app.join("calc/calc.go"),
-        "package calc\n\nimport \"example.com/lib\"\n\n// Quad multiplies by four.\nfunc Quad(n int) int { return lib.Twice(lib.Twice(n)) }\n",
-    )
-    .expect("calc.go");
-    std::fs::write(
-        app.join("main.go"),
-        "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/calc\"\n)\n\nfunc main() { fmt.Println(calc.Quad(1)) }\n",
-    )
-    .expect("main.go");
-    std::fs::write(
-        app.join("quad.toml"),
-        "name = \"quad\"\n\n[[step]]\nkind = \"rename\"\nsymbol = \"example.com/app/calc.Quad\"\nto = \"Times4\"\n\n[verify]\ncommands = [\"go build ./...\", \"go vet {packages}\"]\n",
-    )
-    .expect("recipe");
-    commit_all(&app, "app");
+    crate::common::repo_at(
+        &app,
+        &[
+            (
+                "go.mod",
+                "module example.com/app\n\ngo 1.22\n\nrequire example.com/lib v0.0.0\n\nreplace example.com/lib => ../lib\n",
+            ),
+            (
+                "calc/calc.go",
+                "package calc\n\nimport \"example.com/lib\"\n\n// Quad multiplies by four.\nfunc Quad(n int) int { return lib.Twice(lib.Twice(n)) }\n",
+            ),
+            (
+                "main.go",
+                "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/calc\"\n)\n\nfunc main() { fmt.Println(calc.Quad(1)) }\n",
+            ),
+            (
+                "quad.toml",
+                "name = \"quad\"\n\n[[step]]\nkind = \"rename\"\nsymbol = \"example.com/app/calc.Quad\"\nto = \"Times4\"\n\n[verify]\ncommands = [\"go build ./...\", \"go vet {packages}\"]\n",
+            ),
+        ],
+    );
     Ripple::new(&app).args(&["run", "quad.toml", "-q"]).ok();
     let (report, code) = check_json(&app, &[]);
     assert_eq!(code, 0, "{report:#}");

@@ -217,41 +217,36 @@ fn type_references_cover_every_form() {
 
 #[test]
 fn a_nested_module_that_requires_a_published_version_is_not_renamed_with_the_files_beside_it() {
-    let repo = crate::common::empty_repo();
+    // tools/ builds against example.com/shop v1.4.0 from the proxy, not these files; lab/
+    // replaces it with the files here, so its uses count.
+    let repo = crate::common::repo_with_files(&[
+        ("go.mod", "module example.com/shop\n\ngo 1.22\n"),
+        (
+            "util/util.go",
+            "package util\n\n// Hello greets.\nfunc Hello() string { return \"hi\" }\n",
+        ),
+        (
+            "main.go",
+            "package main\n\nimport \"example.com/shop/util\"\n\nfunc main() { println(util.Hello()) }\n",
+        ),
+        (
+            "tools/go.mod",
+            "module example.com/shop/tools\n\ngo 1.22\n\nrequire example.com/shop v1.4.0\n",
+        ),
+        (
+            "tools/main.go",
+            "package main\n\nimport \"example.com/shop/util\"\n\nfunc main() { println(util.Hello()) }\n",
+        ),
+        (
+            "lab/go.mod",
+            "module example.com/shop/lab\n\ngo 1.22\n\nrequire example.com/shop v1.4.0\n\nreplace example.com/shop => ../\n",
+        ),
+        (
+            "lab/main.go",
+            "package main\n\nimport \"example.com/shop/util\"\n\nfunc main() { println(util.Hello()) }\n",
+        ),
+    ]);
     let dir = repo.path();
-    let write = |path: &str, text: &str| {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().expect("folder")).expect("folder");
-        std::fs::write(path, text).expect("write");
-    };
-    write("go.mod", "module example.com/shop\n\ngo 1.22\n");
-    write(
-        "util/util.go",
-        "package util\n\n// Hello greets.\nfunc Hello() string { return \"hi\" }\n",
-    );
-    write(
-        "main.go",
-        "package main\n\nimport \"example.com/shop/util\"\n\nfunc main() { println(util.Hello()) }\n",
-    );
-    // tools/ builds against example.com/shop v1.4.0 from the proxy, not these files.
-    write(
-        "tools/go.mod",
-        "module example.com/shop/tools\n\ngo 1.22\n\nrequire example.com/shop v1.4.0\n",
-    );
-    write(
-        "tools/main.go",
-        "package main\n\nimport \"example.com/shop/util\"\n\nfunc main() { println(util.Hello()) }\n",
-    );
-    // lab/ replaces it with the files here: its uses count.
-    write(
-        "lab/go.mod",
-        "module example.com/shop/lab\n\ngo 1.22\n\nrequire example.com/shop v1.4.0\n\nreplace example.com/shop => ../\n",
-    );
-    write(
-        "lab/main.go",
-        "package main\n\nimport \"example.com/shop/util\"\n\nfunc main() { println(util.Hello()) }\n",
-    );
-    crate::common::commit_all(dir, "modules");
     let refs = crate::common::symbol_references(dir, "example.com/shop/util.Hello");
     let files: std::collections::BTreeSet<&str> =
         refs.iter().filter_map(|r| r.split(':').next()).collect();

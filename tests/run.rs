@@ -5,7 +5,10 @@
 use std::path::Path;
 
 use crate::cases::{prepare, run_case};
-use crate::common::{Ripple, commit_all, commits_between, fixture_repo, git, ripple, ripple_ok};
+use crate::common::{
+    Ripple, commit_all, commits_between, fixture_repo, git, repo_at, repo_with_files, ripple,
+    ripple_ok,
+};
 
 /// Write a recipe file into the repository (committed by the caller, or left untracked).
 fn add_recipe(dir: &Path, file: &str, text: &str) {
@@ -463,17 +466,12 @@ fn verification_never_runs_stale_bytecode() {
     // same second, are exactly that case: the verify command pins the mtime to make the second
     // deterministic. Without removing the bytecode of edited modules, the final import would run
     // the first rename's code and miss `ccc`.
-    let repo = crate::common::empty_repo();
-    let dir = repo.path();
-    git(dir, &["config", "user.name", "Ripple User"]);
-    git(dir, &["config", "user.email", "user@ripple.invalid"]);
-    std::fs::create_dir_all(dir.join("pkg")).expect("package");
-    std::fs::write(dir.join("pkg/__init__.py"), "").expect("init");
-    std::fs::write(dir.join("pkg/m.py"), "def aaa():\n    return 1\n").expect("module");
-    add_recipe(
-        dir,
-        "twice.toml",
-        r#"name = "twice"
+    let repo = repo_with_files(&[
+        ("pkg/__init__.py", ""),
+        ("pkg/m.py", "def aaa():\n    return 1\n"),
+        (
+            "twice.toml",
+            r#"name = "twice"
 
 [[step]]
 kind = "rename"
@@ -491,8 +489,9 @@ compat = "none"
 commands = ["touch -d @1700000000 pkg/m.py && python3 -m compileall -q pkg && python3 -c 'import pkg.m'"]
 final = ["python3 -c 'from pkg.m import ccc; assert ccc() == 1'"]
 "#,
-    );
-    commit_all(dir, "module");
+        ),
+    ]);
+    let dir = repo.path();
     let out = Ripple::new(dir)
         .args(&["run", "twice.toml", "--format", "json"])
         .output();
@@ -501,16 +500,25 @@ final = ["python3 -c 'from pkg.m import ccc; assert ccc() == 1'"]
     assert_eq!(report["commits"].as_array().map(Vec::len), Some(2));
 }
 
-#[test]
-fn a_red_baseline_stops_the_run_before_any_change() {
+/// The shop with a test that fails before any change (and `extra` test files), committed.
+fn shop_with_a_broken_test(extra: &[(&str, &str)]) -> tempfile::TempDir {
     let repo = fixture_repo("python/shop");
     let dir = repo.path();
-    std::fs::write(
-        dir.join("tests/test_broken.py"),
+    let broken = [(
+        "tests/test_broken.py",
         "def test_already_broken():\n    assert 1 == 2\n",
-    )
-    .expect("broken test");
+    )];
+    for (path, text) in broken.iter().chain(extra) {
+        std::fs::write(dir.join(path), text).expect("test file");
+    }
     commit_all(dir, "a test that fails before any change");
+    repo
+}
+
+#[test]
+fn a_red_baseline_stops_the_run_before_any_change() {
+    let repo = shop_with_a_broken_test(&[]);
+    let dir = repo.path();
     let before = repo_state(dir);
     let out = ripple(dir, &["run", "rename-fetch-order"]);
     assert_eq!(out.status.code(), Some(1));
@@ -546,20 +554,12 @@ fn a_red_baseline_stops_the_run_before_any_change() {
 
 #[test]
 fn a_batch_that_breaks_a_test_is_not_excused_by_a_red_baseline() {
-    let repo = fixture_repo("python/shop");
-    let dir = repo.path();
-    std::fs::write(
-        dir.join("tests/test_broken.py"),
-        "def test_already_broken():\n    assert 1 == 2\n",
-    )
-    .expect("broken test");
     // A test that fails once the new name exists: the batch's own failure.
-    std::fs::write(
-        dir.join("tests/test_names.py"),
+    let repo = shop_with_a_broken_test(&[(
+        "tests/test_names.py",
         "import shopcore.db.queries as q\n\ndef test_no_new_name():\n    assert not hasattr(q, 'load_order')\n",
-    )
-    .expect("test");
-    commit_all(dir, "tests");
+    )]);
+    let dir = repo.path();
     let out = Ripple::new(dir)
         .args(&[
             "run",
@@ -716,33 +716,33 @@ fn go_fix_moves_callers_in_other_modules_to_the_new_name() {
     }
     // parent/app is the repository; parent/use another module that calls it.
     let parent = tempfile::TempDir::new().expect("temp");
-    let repo = crate::common::empty_repo();
     let app = parent.path().join("app");
-    std::fs::rename(repo.path(), &app).expect("move the repository");
-    git(&app, &["config", "user.name", "Ripple User"]);
-    git(&app, &["config", "user.email", "user@ripple.invalid"]);
+    repo_at(
+        &app,
+        &[
+            ("go.mod", "module example.com/app\n\ngo 1.22\n"),
+            (
+                "calc/calc.go",
+                "package calc\n\n// Limit is the largest factor.\nconst Limit = 4\n\n// Quad multiplies by four.\nfunc Quad(n int) int { return n * Limit }\n",
+            ),
+            (
+                "calc/calc_test.go",
+                "package calc\n\nimport \"testing\"\n\nfunc TestQuad(t *testing.T) {\n\tif Quad(2) != 8 {\n\t\tt.Fatal(Quad(2))\n\t}\n}\n",
+            ),
+            (
+                "main.go",
+                "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/calc\"\n)\n\nfunc main() { fmt.Println(calc.Quad(1)) }\n",
+            ),
+            (
+                "quad.toml",
+                "name = \"quad\"\n\n[[step]]\nkind = \"rename\"\nsymbol = \"example.com/app/calc.Quad\"\nto = \"Times4\"\n\n[batch]\nmax_files = 1\n\n[verify]\ncommands = [\"go build ./...\", \"go vet ./...\"]\n",
+            ),
+        ],
+    );
     let write = |path: &Path, text: &str| {
         std::fs::create_dir_all(path.parent().expect("folder")).expect("folder");
         std::fs::write(path, text).expect("write");
     };
-    write(&app.join("go.mod"), "module example.com/app\n\ngo 1.22\n");
-    write(
-        &app.join("calc/calc.go"),
-        "package calc\n\n// Limit is the largest factor.\nconst Limit = 4\n\n// Quad multiplies by four.\nfunc Quad(n int) int { return n * Limit }\n",
-    );
-    write(
-        &app.join("calc/calc_test.go"),
-        "package calc\n\nimport \"testing\"\n\nfunc TestQuad(t *testing.T) {\n\tif Quad(2) != 8 {\n\t\tt.Fatal(Quad(2))\n\t}\n}\n",
-    );
-    write(
-        &app.join("main.go"),
-        "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/calc\"\n)\n\nfunc main() { fmt.Println(calc.Quad(1)) }\n",
-    );
-    write(
-        &app.join("quad.toml"),
-        "name = \"quad\"\n\n[[step]]\nkind = \"rename\"\nsymbol = \"example.com/app/calc.Quad\"\nto = \"Times4\"\n\n[batch]\nmax_files = 1\n\n[verify]\ncommands = [\"go build ./...\", \"go vet ./...\"]\n",
-    );
-    commit_all(&app, "app");
     let user = parent.path().join("use");
     write(
         &user.join("go.mod"),
@@ -878,33 +878,20 @@ fn keep_compat_keeps_the_old_name_after_the_run_and_warn_makes_it_warn() {
 
 #[test]
 fn a_star_import_keeps_working_while_callers_move() {
-    let repo = crate::common::empty_repo();
+    let repo = repo_with_files(&[
+        ("pkg/__init__.py", ""),
+        (
+            "pkg/m.py",
+            "__all__ = [\"aaa\"]\n\n\ndef aaa():\n    return 1\n",
+        ),
+        ("pkg/star.py", "from pkg.m import *\n\nVALUE = aaa()\n"),
+        ("pkg/named.py", "from pkg.m import aaa\n\nOTHER = aaa()\n"),
+        (
+            "r.toml",
+            "name = \"r\"\n[[step]]\nkind = \"rename\"\nsymbol = \"pkg.m.aaa\"\nto = \"bbb\"\n[batch]\nmax_files = 1\n[verify]\ncommands = [\"python3 -c 'import pkg.star, pkg.named'\"]\n",
+        ),
+    ]);
     let dir = repo.path();
-    git(dir, &["config", "user.name", "Ripple User"]);
-    git(dir, &["config", "user.email", "user@ripple.invalid"]);
-    std::fs::create_dir_all(dir.join("pkg")).expect("package");
-    std::fs::write(dir.join("pkg/__init__.py"), "").expect("init");
-    std::fs::write(
-        dir.join("pkg/m.py"),
-        "__all__ = [\"aaa\"]\n\n\ndef aaa():\n    return 1\n",
-    )
-    .expect("m");
-    std::fs::write(
-        dir.join("pkg/star.py"),
-        "from pkg.m import *\n\nVALUE = aaa()\n",
-    )
-    .expect("star");
-    std::fs::write(
-        dir.join("pkg/named.py"),
-        "from pkg.m import aaa\n\nOTHER = aaa()\n",
-    )
-    .expect("named");
-    add_recipe(
-        dir,
-        "r.toml",
-        "name = \"r\"\n[[step]]\nkind = \"rename\"\nsymbol = \"pkg.m.aaa\"\nto = \"bbb\"\n[batch]\nmax_files = 1\n[verify]\ncommands = [\"python3 -c 'import pkg.star, pkg.named'\"]\n",
-    );
-    commit_all(dir, "package");
     let report = Ripple::new(dir)
         .args(&["run", "r.toml", "--format", "json"])
         .json();
@@ -917,28 +904,22 @@ fn a_star_import_keeps_working_while_callers_move() {
 
 #[test]
 fn a_trailing_comment_stays_on_the_renamed_definition() {
-    let repo = crate::common::empty_repo();
+    let repo = repo_with_files(&[
+        ("go.mod", "module example.com/app\n\ngo 1.22\n"),
+        (
+            "conf/conf.go",
+            "package conf\n\n// RetryLimit bounds retries.\nconst RetryLimit = 5 // per request\n",
+        ),
+        (
+            "main.go",
+            "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/conf\"\n)\n\nfunc main() { fmt.Println(conf.RetryLimit) }\n",
+        ),
+        (
+            "r.toml",
+            "name = \"r\"\n[[step]]\nkind = \"rename\"\nsymbol = \"example.com/app/conf.RetryLimit\"\nto = \"MaxRetries\"\n[batch]\nmax_files = 1\n[verify]\ncommands = [\"go build ./...\", \"gofmt -l . | (! grep .)\"]\n",
+        ),
+    ]);
     let dir = repo.path();
-    git(dir, &["config", "user.name", "Ripple User"]);
-    git(dir, &["config", "user.email", "user@ripple.invalid"]);
-    std::fs::write(dir.join("go.mod"), "module example.com/app\n\ngo 1.22\n").expect("go.mod");
-    std::fs::create_dir_all(dir.join("conf")).expect("conf");
-    std::fs::write(
-        dir.join("conf/conf.go"),
-        "package conf\n\n// RetryLimit bounds retries.\nconst RetryLimit = 5 // per request\n",
-    )
-    .expect("conf.go");
-    std::fs::write(
-        dir.join("main.go"),
-        "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/conf\"\n)\n\nfunc main() { fmt.Println(conf.RetryLimit) }\n",
-    )
-    .expect("main.go");
-    add_recipe(
-        dir,
-        "r.toml",
-        "name = \"r\"\n[[step]]\nkind = \"rename\"\nsymbol = \"example.com/app/conf.RetryLimit\"\nto = \"MaxRetries\"\n[batch]\nmax_files = 1\n[verify]\ncommands = [\"go build ./...\", \"gofmt -l . | (! grep .)\"]\n",
-    );
-    commit_all(dir, "app");
     let report = Ripple::new(dir)
         .args(&["run", "r.toml", "--format", "json"])
         .json();
@@ -1002,33 +983,26 @@ fn a_kept_class_alias_warns_when_used_and_not_when_its_package_is_imported() {
 
 #[test]
 fn go_example_functions_are_renamed_with_what_they_name() {
-    let repo = crate::common::empty_repo();
+    let repo = repo_with_files(&[
+        ("go.mod", "module example.com/app\n\ngo 1.22\n"),
+        (
+            "price/price.go",
+            "package price\n\nimport \"strconv\"\n\n// ParsePrice reads cents.\nfunc ParsePrice(s string) int {\n\tn, _ := strconv.Atoi(s)\n\treturn n\n}\n\n// Server serves prices.\ntype Server struct{}\n\n// Handle answers one request.\nfunc (Server) Handle(s string) int { return ParsePrice(s) }\n",
+        ),
+        (
+            "price/example_test.go",
+            "package price_test\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/price\"\n)\n\nfunc ExampleParsePrice() {\n\tfmt.Println(price.ParsePrice(\"12\"))\n\t// Output: 12\n}\n\nfunc ExampleServer_Handle() {\n\tfmt.Println(price.Server{}.Handle(\"3\"))\n\t// Output: 3\n}\n\nfunc ExampleParsePrice_zero() {\n\tfmt.Println(price.ParsePrice(\"x\"))\n\t// Output: 0\n}\n",
+        ),
+        (
+            "main.go",
+            "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/price\"\n)\n\nfunc main() { fmt.Println(price.ParsePrice(\"1\"), price.Server{}.Handle(\"2\")) }\n",
+        ),
+        (
+            "r.toml",
+            "name = \"r\"\n[[step]]\nkind = \"rename\"\nsymbol = \"example.com/app/price.ParsePrice\"\nto = \"Parse\"\n\n[[step]]\nkind = \"rename\"\nsymbol = \"example.com/app/price.Server\"\nto = \"Service\"\n\n[batch]\nmax_files = 1\n[verify]\ncommands = [\"go build ./...\", \"go vet ./...\", \"go test ./...\"]\n",
+        ),
+    ]);
     let dir = repo.path();
-    git(dir, &["config", "user.name", "Ripple User"]);
-    git(dir, &["config", "user.email", "user@ripple.invalid"]);
-    let write = |path: &str, text: &str| {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().expect("folder")).expect("folder");
-        std::fs::write(path, text).expect("write");
-    };
-    write("go.mod", "module example.com/app\n\ngo 1.22\n");
-    write(
-        "price/price.go",
-        "package price\n\nimport \"strconv\"\n\n// ParsePrice reads cents.\nfunc ParsePrice(s string) int {\n\tn, _ := strconv.Atoi(s)\n\treturn n\n}\n\n// Server serves prices.\ntype Server struct{}\n\n// Handle answers one request.\nfunc (Server) Handle(s string) int { return ParsePrice(s) }\n",
-    );
-    write(
-        "price/example_test.go",
-        "package price_test\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/price\"\n)\n\nfunc ExampleParsePrice() {\n\tfmt.Println(price.ParsePrice(\"12\"))\n\t// Output: 12\n}\n\nfunc ExampleServer_Handle() {\n\tfmt.Println(price.Server{}.Handle(\"3\"))\n\t// Output: 3\n}\n\nfunc ExampleParsePrice_zero() {\n\tfmt.Println(price.ParsePrice(\"x\"))\n\t// Output: 0\n}\n",
-    );
-    write(
-        "main.go",
-        "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/app/price\"\n)\n\nfunc main() { fmt.Println(price.ParsePrice(\"1\"), price.Server{}.Handle(\"2\")) }\n",
-    );
-    write(
-        "r.toml",
-        "name = \"r\"\n[[step]]\nkind = \"rename\"\nsymbol = \"example.com/app/price.ParsePrice\"\nto = \"Parse\"\n\n[[step]]\nkind = \"rename\"\nsymbol = \"example.com/app/price.Server\"\nto = \"Service\"\n\n[batch]\nmax_files = 1\n[verify]\ncommands = [\"go build ./...\", \"go vet ./...\", \"go test ./...\"]\n",
-    );
-    commit_all(dir, "app");
     let refs = crate::common::symbol_references(dir, "example.com/app/price.ParsePrice");
     assert!(
         refs.iter()

@@ -567,55 +567,38 @@ fn the_fixtures_hold_nothing_redaction_takes_for_a_secret() {
 #[test]
 fn reports_never_print_a_secret_a_verify_command_printed() {
     let fake = ["gh", "p_", "Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo8Nn"].concat();
-    let repo = repo_with(
-        r#"name = "leaky"
-[[step]]
-kind = "rename"
-symbol = "shopcore.db.queries.fetch_order"
-to = "load_order"
-compat = "none"
-[verify]
-commands = ["! grep -rq load_order src || { echo \"the service answered with $LEAKY\"; exit 1; }"]
-"#,
-    );
-    for format in ["json", "text"] {
-        let out = Ripple::new(repo.path())
-            .env("LEAKY", &fake)
-            .args(&["run", "recipe.toml", "--format", format])
-            .output();
-        assert_eq!(out.status.code(), Some(1));
-        let printed = String::from_utf8_lossy(&out.stdout);
-        assert!(!printed.contains(&fake), "{format}: {printed}");
-        assert!(
-            printed.contains("[REDACTED-github-token-1]"),
-            "{format}: {printed}"
-        );
-        Ripple::new(repo.path())
-            .args(&["abort", "--delete-branch"])
-            .ok();
-    }
-    // A starting tree whose command prints it: the baseline's report hides it too.
-    let red = repo_with(
-        r#"name = "leaky"
-[[step]]
-kind = "rename"
-symbol = "shopcore.db.queries.fetch_order"
-to = "load_order"
-[verify]
-commands = ["echo \"the service answered with $LEAKY\"; exit 1"]
-"#,
-    );
-    for format in ["json", "text"] {
-        let out = Ripple::new(red.path())
-            .env("LEAKY", &fake)
-            .args(&["run", "recipe.toml", "--format", format])
-            .output();
-        assert_eq!(out.status.code(), Some(1));
-        let printed = String::from_utf8_lossy(&out.stdout);
-        assert!(!printed.contains(&fake), "{format}: {printed}");
-        assert!(
-            printed.contains("[REDACTED-github-token-1]"),
-            "{format}: {printed}"
-        );
+    let recipe = |extra: &str, command: &str| {
+        format!(
+            "name = \"leaky\"\n[[step]]\nkind = \"rename\"\nsymbol = \"shopcore.db.queries.fetch_order\"\nto = \"load_order\"\n{extra}\n[verify]\ncommands = [{command:?}]\n"
+        )
+    };
+    // Red once a batch writes the new name (a batch's failure), then red from the start (the
+    // baseline's): the report hides the secret either way.
+    for (extra, command) in [
+        (
+            "compat = \"none\"",
+            "! grep -rq load_order src || { echo \"the service answered with $LEAKY\"; exit 1; }",
+        ),
+        ("", "echo \"the service answered with $LEAKY\"; exit 1"),
+    ] {
+        let repo = repo_with(&recipe(extra, command));
+        for format in ["json", "text"] {
+            let out = Ripple::new(repo.path())
+                .env("LEAKY", &fake)
+                .args(&["run", "recipe.toml", "--format", format])
+                .output();
+            assert_eq!(out.status.code(), Some(1));
+            let printed = String::from_utf8_lossy(&out.stdout);
+            assert!(!printed.contains(&fake), "{format}: {printed}");
+            assert!(
+                printed.contains("[REDACTED-github-token-1]"),
+                "{format}: {printed}"
+            );
+            // The batch's run is given up for the next round; a red baseline started none.
+            let abort = Ripple::new(repo.path())
+                .args(&["abort", "--delete-branch"])
+                .output();
+            assert_eq!(abort.status.success(), !extra.is_empty(), "{abort:?}");
+        }
     }
 }

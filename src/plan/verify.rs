@@ -14,6 +14,69 @@ use crate::graph::Graph;
 use crate::lang::FileId;
 use crate::recipe::fill_placeholders;
 
+/// What the placeholders stand for, each already shell-quoted and joined.
+struct Values {
+    files: String,
+    packages: String,
+    tests: String,
+}
+
+impl Values {
+    /// `{files}` from `files`, `{packages}` from package targets (`./...` when there are none),
+    /// `{tests}` from test targets; duplicates removed, sorted.
+    fn new(
+        files: impl IntoIterator<Item = String>,
+        packages: impl IntoIterator<Item = String>,
+        tests: impl IntoIterator<Item = String>,
+    ) -> Values {
+        let join = |items: BTreeSet<String>| {
+            items
+                .iter()
+                .map(|i| shell_quote(i))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let files: Vec<String> = files.into_iter().map(|f| shell_quote(&f)).collect();
+        let packages: BTreeSet<String> = packages.into_iter().collect();
+        Values {
+            files: files.join(" "),
+            packages: if packages.is_empty() {
+                "./...".to_string()
+            } else {
+                join(packages)
+            },
+            tests: join(tests.into_iter().collect()),
+        }
+    }
+
+    /// The commands with the placeholders filled in.
+    fn fill(&self, commands: &[String]) -> Vec<String> {
+        commands
+            .iter()
+            .map(|c| {
+                fill_placeholders(c, |name| match name {
+                    "files" => Some(self.files.clone()),
+                    "packages" => Some(self.packages.clone()),
+                    "tests" => Some(self.tests.clone()),
+                    _ => None,
+                })
+            })
+            .collect()
+    }
+
+    /// For a batch of `files` of the graph: its files, and the packages and tests of the files
+    /// and of everything depending on them.
+    fn of_batch(root: &Path, graph: &Graph, files: &[FileId], paths: Vec<String>) -> Values {
+        let all = with_dependents(graph, files);
+        let nodes = || all.iter().map(|&f| &graph.files[f]);
+        Values::new(
+            paths,
+            nodes().filter_map(|n| n.language.support().package_target(root, &n.path)),
+            nodes().filter_map(|n| n.language.support().test_target(&n.path)),
+        )
+    }
+}
+
 /// The recipe's verify commands filled in for a batch of `files`.
 pub fn fill_commands(
     root: &Path,
@@ -21,10 +84,8 @@ pub fn fill_commands(
     commands: &[String],
     files: &[FileId],
 ) -> Vec<String> {
-    commands
-        .iter()
-        .map(|c| fill_verify(root, graph, c, files))
-        .collect()
+    let paths = files.iter().map(|&f| graph.files[f].path.clone()).collect();
+    Values::of_batch(root, graph, files, paths).fill(commands)
 }
 
 /// [`fill_commands`] for a batch given by paths (a plan file's); paths the graph does not know
@@ -36,103 +97,24 @@ pub fn fill_commands_for_paths(
     paths: &[String],
 ) -> Vec<String> {
     let files: Vec<FileId> = paths.iter().filter_map(|p| graph.file_id(p)).collect();
-    let all = paths
-        .iter()
-        .map(|p| shell_quote(p))
-        .collect::<Vec<_>>()
-        .join(" ");
-    commands
-        .iter()
-        .map(|c| {
-            fill_placeholders(c, |name| match name {
-                "files" => Some(all.clone()),
-                "packages" => Some(packages(root, graph, &files)),
-                "tests" => Some(tests(graph, &files)),
-                _ => None,
-            })
-        })
-        .collect()
+    Values::of_batch(root, graph, &files, paths.to_vec()).fill(commands)
 }
 
 /// The recipe's verify commands widened to a whole tree at `root` whose files are `paths`, as
 /// `check` and the baseline run them: `{files}` is every source file, `{packages}` every
 /// package, `{tests}` every test file run by file.
 pub fn fill_whole(root: &Path, paths: &[String], commands: &[String]) -> Vec<String> {
-    let sources: Vec<(&String, crate::lang::Language)> = paths
-        .iter()
-        .filter_map(|p| crate::lang::Language::from_path(Path::new(p)).map(|l| (p, l)))
-        .collect();
-    let files = sources
-        .iter()
-        .map(|(p, _)| shell_quote(p))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let packages: BTreeSet<String> = sources
-        .iter()
-        .filter_map(|(p, l)| l.support().package_target(root, p))
-        .collect();
-    let packages = if packages.is_empty() {
-        "./...".to_string()
-    } else {
-        packages
+    let sources = || {
+        paths
             .iter()
-            .map(|n| shell_quote(n))
-            .collect::<Vec<_>>()
-            .join(" ")
+            .filter_map(|p| crate::lang::Language::from_path(Path::new(p)).map(|l| (p, l)))
     };
-    let tests = sources
-        .iter()
-        .filter_map(|(p, l)| l.support().test_target(p))
-        .collect::<BTreeSet<_>>()
-        .iter()
-        .map(|t| shell_quote(t))
-        .collect::<Vec<_>>()
-        .join(" ");
-    commands
-        .iter()
-        .map(|c| {
-            fill_placeholders(c, |name| match name {
-                "files" => Some(files.clone()),
-                "packages" => Some(packages.clone()),
-                "tests" => Some(tests.clone()),
-                _ => None,
-            })
-        })
-        .collect()
-}
-
-fn fill_verify(root: &Path, graph: &Graph, command: &str, files: &[FileId]) -> String {
-    fill_placeholders(command, |name| match name {
-        "files" => Some(
-            files
-                .iter()
-                .map(|&f| shell_quote(&graph.files[f].path))
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        "packages" => Some(packages(root, graph, files)),
-        "tests" => Some(tests(graph, files)),
-        _ => None,
-    })
-}
-
-/// The packages of the files and of every file depending on them, as the build tool names them
-/// from the root (`./...` when there are none).
-fn packages(root: &Path, graph: &Graph, files: &[FileId]) -> String {
-    let all = with_dependents(graph, files);
-    let names: BTreeSet<String> = all
-        .iter()
-        .map(|&f| &graph.files[f])
-        .filter_map(|n| n.language.support().package_target(root, &n.path))
-        .collect();
-    if names.is_empty() {
-        return "./...".to_string();
-    }
-    names
-        .iter()
-        .map(|n| shell_quote(n))
-        .collect::<Vec<_>>()
-        .join(" ")
+    Values::new(
+        sources().map(|(p, _)| p.clone()),
+        sources().filter_map(|(p, l)| l.support().package_target(root, p)),
+        sources().filter_map(|(p, l)| l.support().test_target(p)),
+    )
+    .fill(commands)
 }
 
 /// The files and everything depending on them, directly or not.
@@ -145,21 +127,6 @@ fn with_dependents(graph: &Graph, files: &[FileId]) -> Vec<FileId> {
             .map(|(f, _)| f),
     );
     all
-}
-
-/// The test files run by file among the files and everything depending on them.
-fn tests(graph: &Graph, files: &[FileId]) -> String {
-    let all = with_dependents(graph, files);
-    let tests: BTreeSet<String> = all
-        .iter()
-        .map(|&f| &graph.files[f])
-        .filter_map(|n| n.language.support().test_target(&n.path))
-        .collect();
-    tests
-        .iter()
-        .map(|t| shell_quote(t))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Quote for `sh -c` when needed.

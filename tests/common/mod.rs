@@ -73,6 +73,28 @@ pub fn fixture_repo(name: &str) -> TempDir {
     dir
 }
 
+/// A repository made at `dir` with `files` (path, text) committed, and the identity a user
+/// would have configured.
+pub fn repo_at(dir: &Path, files: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).expect("create the repository folder");
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "user.name", "Ripple User"]);
+    git(dir, &["config", "user.email", "user@ripple.invalid"]);
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("create folder");
+        std::fs::write(path, text).expect("write file");
+    }
+    commit_all(dir, "files");
+}
+
+/// [`repo_at`] in a new temporary folder.
+pub fn repo_with_files(files: &[(&str, &str)]) -> TempDir {
+    let dir = TempDir::new().expect("temp dir");
+    repo_at(dir.path(), files);
+    dir
+}
+
 /// Stage everything and commit.
 pub fn commit_all(dir: &Path, message: &str) {
     git(dir, &["add", "-A"]);
