@@ -75,6 +75,10 @@ fn top_level(manifests: &Manifests, paths: &[String]) -> BTreeSet<String> {
 }
 
 /// Top-level modules of the tree that the interpreter would find elsewhere.
+///
+/// The answer depends on the names, where the source roots sit inside the tree, and what the
+/// environment adds before them, not on where the tree was copied to; so within one process
+/// (a `check` of many commits) the probe runs once per distinct question.
 pub(super) fn foreign_imports(
     root: &Path,
     manifests: &Manifests,
@@ -85,12 +89,57 @@ pub(super) fn foreign_imports(
     if names.is_empty() {
         return Vec::new();
     }
+    let root_text = root.display().to_string();
+    // What stands at the top of each root (a regular package wins over namespace portions).
+    let folders = roots(manifests, paths);
+    let tops: Vec<&String> = paths
+        .iter()
+        .filter(|p| {
+            folders.folders().iter().any(|r| {
+                let rel = if r.is_empty() {
+                    p.as_str()
+                } else {
+                    p.strip_prefix(r.as_str())
+                        .and_then(|x| x.strip_prefix('/'))
+                        .unwrap_or("")
+                };
+                (rel.ends_with(".py") && !rel.contains('/'))
+                    || rel.matches('/').count() == 1 && rel.ends_with("/__init__.py")
+            })
+        })
+        .collect();
+    let question = format!(
+        "{}\n{}\n{:?}\n{}",
+        names.iter().cloned().collect::<Vec<_>>().join(","),
+        folders.folders().join(","),
+        tops,
+        env.iter()
+            .map(|(k, v)| format!("{k}={}", v.replace(&root_text, "<tree>")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    static ANSWERS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>,
+    > = std::sync::OnceLock::new();
+    let answers = ANSWERS.get_or_init(Default::default);
+    if let Some(known) = answers.lock().ok().and_then(|a| a.get(&question).cloned()) {
+        return known;
+    }
+    let found = probe(root, &names, env);
+    if let Ok(mut a) = answers.lock() {
+        a.insert(question, found.clone());
+    }
+    found
+}
+
+/// Ask the interpreter (see [`PROBE`]).
+fn probe(root: &Path, names: &BTreeSet<String>, env: &[(String, String)]) -> Vec<String> {
     for interpreter in ["python3", "python"] {
         let out = Command::new(interpreter)
             .arg("-c")
             .arg(PROBE)
             .arg(root)
-            .args(&names)
+            .args(names)
             .current_dir(root)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
