@@ -142,6 +142,10 @@ pub trait Support: Sync {
     /// Whether the file holds tests.
     fn is_test_file(&self, path: &str) -> bool;
 
+    /// What starts a line comment (`#`, `//`): a comment after a definition on its line belongs
+    /// to the definition.
+    fn line_comment(&self) -> &'static str;
+
     /// Where `old` sits in the name of a test function or class named after it
     /// (`test_fetch_order_unknown_id` → 5, `TestFetchOrder` → 4, `BenchmarkServer_Handle` with
     /// `Handle` → 16), by the language's test naming conventions; `None` when the name is not

@@ -453,6 +453,10 @@ impl crate::lang::Support for Go {
         })
     }
 
+    fn line_comment(&self) -> &'static str {
+        "//"
+    }
+
     fn test_name_part(&self, name: &str, old: &str) -> Option<(usize, String)> {
         // `TestOld`, `TestOld_case`, `TestOldMissing`, `TestType_Old` (a method), and the same
         // for benchmarks and fuzz tests.

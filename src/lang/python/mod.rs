@@ -556,6 +556,10 @@ impl crate::lang::Support for Python {
         compat::alias_marker(new)
     }
 
+    fn line_comment(&self) -> &'static str {
+        "#"
+    }
+
     fn test_name_part(&self, name: &str, old: &str) -> Option<(usize, String)> {
         // `test_old`, `test_old_when_…`; a class `TestOld`, `TestOldSomething`.
         for prefix in ["test_", "Test"] {

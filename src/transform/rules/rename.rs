@@ -163,7 +163,8 @@ pub(super) fn rename(
             edits.extend(doc_mentions(support, def, &source, old, new)?);
             if batch.phase == Some(Phase::Expand) {
                 let block = support.alias_block(def, &source, old, new)?;
-                let at = after_trailing_comment(&source, def.range.1 as usize);
+                let at =
+                    after_trailing_comment(&source, def.range.1 as usize, support.line_comment());
                 edits.push(TextEdit::new(at, at, block));
             }
         }
@@ -236,7 +237,7 @@ fn contract(
         let source = read(view, path)?;
         let mut after = source.clone();
         if path == def_path {
-            after = remove_alias(&after, &comment, old, new).ok_or_else(|| {
+            after = remove_alias(&after, &comment, support.line_comment(), old, new).ok_or_else(|| {
                 RewriteError::Stale(format!(
                     "the deprecated alias `{old}` is no longer where git-ripple put it in {path}"
                 ))
@@ -281,10 +282,10 @@ fn contract(
 /// Where a definition's line really ends: past a trailing comment (`RETRY_LIMIT = 5  # per
 /// request`, `const Max = 5 // per request`), which belongs to the definition, not to the alias
 /// inserted after it.
-fn after_trailing_comment(source: &str, end: usize) -> usize {
+fn after_trailing_comment(source: &str, end: usize, line_comment: &str) -> usize {
     let line_end = source[end..].find('\n').map_or(source.len(), |i| end + i);
     let rest = source[end..line_end].trim_start();
-    if rest.starts_with('#') || rest.starts_with("//") {
+    if rest.starts_with(line_comment) {
         source[..line_end].trim_end_matches('\r').len()
     } else {
         end
@@ -293,10 +294,22 @@ fn after_trailing_comment(source: &str, end: usize) -> usize {
 
 /// The source without the alias block (comment line, alias line and the blank lines before
 /// them), or `None` when it is not there.
-fn remove_alias(source: &str, comment: &str, old: &str, new: &str) -> Option<String> {
+fn remove_alias(
+    source: &str,
+    comment: &str,
+    line_comment: &str,
+    old: &str,
+    new: &str,
+) -> Option<String> {
     if source.contains("\r\n") {
         // Work on `\n` line endings; the caller restores CRLF files.
-        return remove_alias(&source.replace("\r\n", "\n"), comment, old, new);
+        return remove_alias(
+            &source.replace("\r\n", "\n"),
+            comment,
+            line_comment,
+            old,
+            new,
+        );
     }
     let mut from = 0;
     while let Some(i) = source[from..].find(comment) {
@@ -316,7 +329,7 @@ fn remove_alias(source: &str, comment: &str, old: &str, new: &str) -> Option<Str
         };
         // More lines of the same comment (`//`, `//go:fix inline`), then the alias line.
         let mut skipped = 0;
-        while next.starts_with("//") || next.starts_with('#') {
+        while next.starts_with(line_comment) {
             let line = next.find('\n').map_or(next.len(), |n| n + 1);
             let Some(after) = next[line..].strip_prefix(indent) else {
                 break;
@@ -350,18 +363,32 @@ fn remove_alias(source: &str, comment: &str, old: &str, new: &str) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lang::Language;
 
     #[test]
     fn alias_block_round_trips() {
         let source = "def load_order(x):\n    return x\n\n\ndef other():\n    pass\n";
-        let comment = Language::Python.support().alias_marker("load_order");
+        let comment = "# Deprecated alias: use load_order.";
         let with_alias = source.replacen(
             "return x",
             &format!("return x\n\n\n{comment}\nfetch_order = load_order"),
             1,
         );
-        let back = remove_alias(&with_alias, &comment, "fetch_order", "load_order");
+        let back = remove_alias(&with_alias, comment, "#", "fetch_order", "load_order");
         assert_eq!(back.as_deref(), Some(source));
+        // More comment lines between the marker and the alias (Go's directive) go with it.
+        let go = "func Load() {}\n\n// Deprecated: use Load instead.\n//\n//go:fix inline\nfunc Fetch() { Load() }\n";
+        let back = remove_alias(
+            go,
+            "// Deprecated: use Load instead.",
+            "//",
+            "Fetch",
+            "Load",
+        );
+        assert_eq!(back.as_deref(), Some("func Load() {}\n"));
+        assert_eq!(
+            after_trailing_comment("x = 5  # per request\ny", 5, "#"),
+            20
+        );
+        assert_eq!(after_trailing_comment("x = 5 + 1\n", 5, "#"), 5);
     }
 }
