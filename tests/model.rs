@@ -6,8 +6,8 @@
 use std::process::Command;
 
 use crate::common::{
-    FakeModel, RecordedRequest, Ripple, chat_answer, commit_all, commits_between, fixture_repo,
-    git, prompt_files,
+    FakeModel, Ripple, chat_answer, commit_all, commits_between, fixture_repo, git, prompt_files,
+    prompt_of,
 };
 
 const RECIPE: &str = r#"name = "review-db"
@@ -20,15 +20,6 @@ max_files = 2
 [verify]
 commands = ["python -m pytest -q -p no:cacheprovider"]
 "#;
-
-/// The user prompt of a Chat Completions request.
-fn prompt_of(r: &RecordedRequest) -> String {
-    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json body");
-    v["messages"][1]["content"]
-        .as_str()
-        .unwrap_or("")
-        .to_string()
-}
 
 /// What a competent model answers for RECIPE: one block per file of the batch.
 fn review_answer(prompt: &str) -> String {

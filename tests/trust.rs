@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use crate::common::{
-    FakeModel, RecordedRequest, Ripple, chat_answer, commit_all, commits_between, fixture_repo,
-    git, prompt_file_texts,
+    FakeModel, Ripple, assert_ok, chat_answer, commit_all, commits_between, fixture_repo, git,
+    prompt_file_texts, prompt_of,
 };
 
 /// A model step over two small files of the shop fixture.
@@ -22,14 +22,6 @@ max_files = 2
 [verify]
 commands = ["python -m pytest -q -p no:cacheprovider"]
 "#;
-
-fn prompt_of(r: &RecordedRequest) -> String {
-    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json body");
-    v["messages"][1]["content"]
-        .as_str()
-        .unwrap_or("")
-        .to_string()
-}
 
 /// The shop with `recipe` committed as `recipe.toml`.
 fn repo_with(recipe: &str) -> tempfile::TempDir {
@@ -177,12 +169,7 @@ fn benign_answers_with_unusual_characters_apply() {
         out
     });
     let out = run(dir, &spec, &[]);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let cache = std::fs::read_to_string(dir.join("src/shopcore/db/cache.py")).expect("read");
     assert!(
         cache.starts_with("# Caché de pedidos: naïve, 日本語, 🎉\n"),
@@ -348,12 +335,7 @@ commands = ["python -m pytest -q -p no:cacheprovider tests/test_settings.py"]
         )
     });
     let out = run(dir, &spec, &[]);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let after = std::fs::read_to_string(dir.join("src/shopcore/settings.py")).expect("read");
     assert!(
         after.contains(&format!(

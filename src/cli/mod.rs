@@ -117,15 +117,6 @@ pub struct Output {
     pub ci: bool,
 }
 
-/// Settings from `git config`, so git-ripple behaves like a git subcommand: `ripple.verify`
-/// (verify commands for recipes that have none; repeat the key for several) and
-/// `ripple.branchPrefix` (the run branch's prefix).
-pub(crate) fn apply_git_config(repo: &crate::scan::Repository, recipe: &mut crate::recipe::Recipe) {
-    if recipe.verify.commands.is_empty() {
-        recipe.verify.commands = crate::vcs::config_strings(&repo.repo, "ripple.verify");
-    }
-}
-
 /// Run git-ripple with these arguments (the first is the program name), as `main` does; tests
 /// call it in-process.
 pub fn main_with_args<I, T>(args: I) -> ExitCode

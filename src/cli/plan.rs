@@ -51,7 +51,7 @@ pub fn run_plan(cwd: &Path, args: PlanArgs) -> Result<u8> {
     let repo = Repository::discover(cwd)?;
     let source = find_recipe(&repo.root, cwd, &args.recipe)?;
     let mut recipe = parse_recipe(source)?;
-    super::apply_git_config(&repo, &mut recipe);
+    crate::run::apply_git_config(&repo, &mut recipe);
     let scan = scan_repo(&repo)?;
     let options = GraphOptions {
         max_file_size: args.max_file_size,

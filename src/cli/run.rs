@@ -185,7 +185,7 @@ pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
         Some(name) if !args.resume => {
             let source = find_recipe(&repo.root, cwd, name)?;
             let mut recipe = parse_recipe(source)?;
-            super::apply_git_config(&repo, &mut recipe);
+            crate::run::apply_git_config(&repo, &mut recipe);
             run_recipe(&repo, &recipe, &options, &mut on_event)?
         }
         _ => resume_run(&repo, &options, args.force, &mut on_event)?,

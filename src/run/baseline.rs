@@ -10,31 +10,7 @@ use super::{Event, Hooks, RunError, RunOptions};
 use crate::recipe::Recipe;
 use crate::scan::Repository;
 use crate::vcs;
-use crate::verify::{self, CommandResult, cache::ResultCache};
-
-/// Run a command, again up to `retries` times while it fails.
-pub(super) fn run_with_retries(
-    root: &std::path::Path,
-    command: &str,
-    recipe: &Recipe,
-    options: &RunOptions,
-    sandbox: &verify::Sandbox,
-) -> Result<(CommandResult, u32), RunError> {
-    let mut tries = 0;
-    loop {
-        let result = verify::run_command(
-            root,
-            command,
-            recipe.verify.timeout,
-            &options.interrupt,
-            sandbox,
-        )?;
-        if result.success || result.interrupted || tries >= recipe.verify.retries {
-            return Ok((result, tries));
-        }
-        tries += 1;
-    }
-}
+use crate::verify::{self, cache::ResultCache};
 
 /// Run the baseline on the commit `start` (checked out, clean) at the repository's root.
 pub(super) fn run_baseline(
@@ -63,14 +39,17 @@ pub(super) fn run_baseline(
     };
     for command in commands {
         hooks.event(Event::Baseline { command: &command });
-        let (result, cached) = match cache.get(&tree, &command) {
-            Some(r) => (r, true),
-            None => {
-                let (r, _) = run_with_retries(root, &command, recipe, options, &sandbox)?;
-                cache.put(&tree, &r);
-                (r, false)
-            }
-        };
+        let (result, cached) = cache.get_or_run(&tree, &command, || {
+            verify::run_retrying(
+                root,
+                &command,
+                recipe.verify.timeout,
+                &options.interrupt,
+                &sandbox,
+                recipe.verify.retries,
+            )
+            .map(|(r, _)| r)
+        })?;
         if result.interrupted {
             out.interrupted = true;
             out.green = false;

@@ -34,13 +34,7 @@ fn judged_by(recipe: &Recipe, commit: vcs::CommitInfo) -> CommitToCheck {
         commands: recipe.verify.commands.clone(),
         final_commands: recipe.verify.final_commands.clone(),
         timeout: recipe.verify.timeout,
-        sandbox: crate::verify::Sandbox {
-            strip_credentials: super::preflight::has_model_steps(recipe),
-            allow: recipe.verify.env.clone(),
-            also_strip: Vec::new(),
-            offline: !recipe.verify.network,
-            env: Vec::new(),
-        },
+        sandbox: super::batches::verify_sandbox(recipe, &super::RunOptions::default()),
     }
 }
 
@@ -48,14 +42,8 @@ fn judged_by(recipe: &Recipe, commit: vcs::CommitInfo) -> CommitToCheck {
 /// has no commands.
 fn recipe_of(repo: &Repository, run: &RunState) -> Result<Recipe, RunError> {
     let mut recipe = parse_recipe(run.recipe.source())?;
-    with_git_config(repo, &mut recipe);
+    super::apply_git_config(repo, &mut recipe);
     Ok(recipe)
-}
-
-fn with_git_config(repo: &Repository, recipe: &mut Recipe) {
-    if recipe.verify.commands.is_empty() {
-        recipe.verify.commands = vcs::config_strings(&repo.repo, "ripple.verify");
-    }
 }
 
 /// The commits to check and what judges each.
@@ -83,7 +71,7 @@ pub fn check_targets(
     };
     if let Some(recipe) = &request.recipe {
         let mut recipe = recipe.clone();
-        with_git_config(repo, &mut recipe);
+        super::apply_git_config(repo, &mut recipe);
         return ids
             .into_iter()
             .map(|id| Ok(judged_by(&recipe, vcs::commit_info(&repo.repo, id)?)))
@@ -104,7 +92,7 @@ pub fn check_targets(
                         Some(run) => recipe_of(repo, run)?,
                         None => {
                             let mut r = parse_recipe(find_recipe(&repo.root, &repo.root, name)?)?;
-                            with_git_config(repo, &mut r);
+                            super::apply_git_config(repo, &mut r);
                             r
                         }
                     };

@@ -372,6 +372,15 @@ impl<F: FnMut(Event<'_>)> Hooks for F {
     }
 }
 
+/// Settings from `git config`, so git-ripple behaves like a git subcommand: `ripple.verify`
+/// (verify commands for recipes that have none; repeat the key for several) and
+/// `ripple.branchPrefix` (the run branch's prefix).
+pub fn apply_git_config(repo: &Repository, recipe: &mut Recipe) {
+    if recipe.verify.commands.is_empty() {
+        recipe.verify.commands = crate::vcs::config_strings(&repo.repo, "ripple.verify");
+    }
+}
+
 /// Carry out a recipe. Returns the report; errors are reserved for what stops a run from
 /// starting or continuing at all.
 pub fn run_recipe(

@@ -77,17 +77,12 @@ pub(super) fn verify_batch(
         let mut failed = None;
         for (index, command) in v.commands.iter().enumerate() {
             sink.stage("verify");
-            let mut result =
-                verify::run_command(v.dir, command, v.timeout, v.interrupt, v.sandbox)?;
-            let mut retried = 0;
-            while !result.success && !result.interrupted && retried < v.retries {
-                retried += 1;
-                result = verify::run_command(v.dir, command, v.timeout, v.interrupt, v.sandbox)?;
-                if result.success {
-                    report.notes.push(format!(
-                        "`{command}` failed, then passed on retry {retried}: flaky"
-                    ));
-                }
+            let (mut result, retried) =
+                verify::run_retrying(v.dir, command, v.timeout, v.interrupt, v.sandbox, v.retries)?;
+            if result.success && retried > 0 {
+                report.notes.push(format!(
+                    "`{command}` failed, then passed on retry {retried}: flaky"
+                ));
             }
             let mut ok = result.success;
             if !ok

@@ -516,53 +516,23 @@ pub fn run_commits(
     Ok(chain)
 }
 
-/// The paths of a commit's files (blobs and links, submodules left out), sorted.
-pub fn tree_paths(repo: &gix::Repository, commit: ObjectId) -> Result<Vec<String>, VcsError> {
+/// Visit every file of a commit's tree (blobs, executables and links; submodules left out) with
+/// its path below the tree, its kind and its blob. Names a checkout could not hold safely (`.git`,
+/// `..`, or with a `/`) are skipped.
+fn walk_tree(
+    repo: &gix::Repository,
+    commit: ObjectId,
+    mut visit: impl FnMut(&str, gix::object::tree::EntryKind, ObjectId) -> Result<(), VcsError>,
+) -> Result<(), VcsError> {
+    use gix::object::tree::EntryKind;
     let tree = repo
         .find_commit(commit)
         .map_err(git_err("read a commit"))?
         .tree_id()
         .map_err(git_err("read a commit's tree"))?
         .detach();
-    let mut out = Vec::new();
     let mut stack = vec![(tree, String::new())];
     while let Some((id, prefix)) = stack.pop() {
-        let tree = repo.find_tree(id).map_err(git_err("read a tree"))?;
-        for entry in tree.iter() {
-            let entry = entry.map_err(|e| VcsError::Git {
-                what: "read a tree",
-                message: e.to_string(),
-            })?;
-            let path = format!("{prefix}{}", entry.filename());
-            use gix::object::tree::EntryKind;
-            match entry.mode().kind() {
-                EntryKind::Tree => stack.push((entry.oid().to_owned(), format!("{path}/"))),
-                EntryKind::Commit => {}
-                _ => out.push(path),
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// Write a commit's files into `dir` (an empty folder): a scratch worktree, as a fresh clone
-/// would have them. Executable files stay executable and symbolic links stay links; submodules
-/// are left out.
-pub fn export_tree(repo: &gix::Repository, commit: ObjectId, dir: &Path) -> Result<(), VcsError> {
-    let tree = repo
-        .find_commit(commit)
-        .map_err(git_err("read a commit"))?
-        .tree_id()
-        .map_err(git_err("read a commit's tree"))?
-        .detach();
-    let io = |e: std::io::Error| VcsError::Git {
-        what: "export a tree",
-        message: e.to_string(),
-    };
-    let mut stack = vec![(tree, dir.to_path_buf())];
-    while let Some((id, at)) = stack.pop() {
-        std::fs::create_dir_all(&at).map_err(io)?;
         let tree = repo.find_tree(id).map_err(git_err("read a tree"))?;
         for entry in tree.iter() {
             let entry = entry.map_err(|e| VcsError::Git {
@@ -573,34 +543,59 @@ pub fn export_tree(repo: &gix::Repository, commit: ObjectId, dir: &Path) -> Resu
             if name == ".git" || name.contains('/') || name == ".." {
                 continue;
             }
-            let path = at.join(&name);
+            let path = format!("{prefix}{name}");
             let oid = entry.oid().to_owned();
-            use gix::object::tree::EntryKind;
             match entry.mode().kind() {
-                EntryKind::Tree => stack.push((oid, path)),
-                EntryKind::Blob | EntryKind::BlobExecutable => {
-                    let blob = repo.find_blob(oid).map_err(git_err("read a blob"))?;
-                    std::fs::write(&path, &blob.data).map_err(io)?;
-                    #[cfg(unix)]
-                    if entry.mode().kind() == EntryKind::BlobExecutable {
-                        use std::os::unix::fs::PermissionsExt;
-                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-                            .map_err(io)?;
-                    }
-                }
-                EntryKind::Link => {
-                    let blob = repo.find_blob(oid).map_err(git_err("read a blob"))?;
-                    #[cfg(unix)]
-                    std::os::unix::fs::symlink(String::from_utf8_lossy(&blob.data).as_ref(), &path)
-                        .map_err(io)?;
-                    #[cfg(not(unix))]
-                    let _ = blob;
-                }
+                EntryKind::Tree => stack.push((oid, format!("{path}/"))),
                 EntryKind::Commit => {}
+                kind => visit(&path, kind, oid)?,
             }
         }
     }
     Ok(())
+}
+
+/// The paths of a commit's files (blobs and links, submodules left out), sorted.
+pub fn tree_paths(repo: &gix::Repository, commit: ObjectId) -> Result<Vec<String>, VcsError> {
+    let mut out = Vec::new();
+    walk_tree(repo, commit, |path, _, _| {
+        out.push(path.to_string());
+        Ok(())
+    })?;
+    out.sort();
+    Ok(out)
+}
+
+/// Write a commit's files into `dir` (an empty folder): a scratch worktree, as a fresh clone
+/// would have them. Executable files stay executable and symbolic links stay links; submodules
+/// are left out.
+pub fn export_tree(repo: &gix::Repository, commit: ObjectId, dir: &Path) -> Result<(), VcsError> {
+    use gix::object::tree::EntryKind;
+    let io = |e: std::io::Error| VcsError::Git {
+        what: "export a tree",
+        message: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    walk_tree(repo, commit, |rel, kind, oid| {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        let blob = repo.find_blob(oid).map_err(git_err("read a blob"))?;
+        if kind == EntryKind::Link {
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(String::from_utf8_lossy(&blob.data).as_ref(), &path)
+                .map_err(io)?;
+            return Ok(());
+        }
+        std::fs::write(&path, &blob.data).map_err(io)?;
+        #[cfg(unix)]
+        if kind == EntryKind::BlobExecutable {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
+        }
+        Ok(())
+    })
 }
 
 /// A value of the repository's git configuration (`ripple.branchPrefix`), the last one set.

@@ -90,6 +90,22 @@ impl ResultCache {
         })
     }
 
+    /// What `command` did on `tree`: from the cache (`true`), or by `run` now, kept for next
+    /// time (`false`).
+    pub fn get_or_run<E>(
+        &self,
+        tree: &str,
+        command: &str,
+        run: impl FnOnce() -> Result<CommandResult, E>,
+    ) -> Result<(CommandResult, bool), E> {
+        if let Some(hit) = self.get(tree, command) {
+            return Ok((hit, true));
+        }
+        let result = run()?;
+        self.put(tree, &result);
+        Ok((result, false))
+    }
+
     /// Remember what `command` did on `tree`. Interrupted and timed-out runs say nothing about
     /// the tree and are not kept; a failure to write only costs a later rerun.
     pub fn put(&self, tree: &str, result: &CommandResult) {

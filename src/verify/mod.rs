@@ -387,6 +387,27 @@ pub fn run_command(
     })
 }
 
+/// [`run_command`], run again up to `retries` times while it fails (not when it was
+/// interrupted): a flaky test gets its chances (`[verify] retries`). Returns the last result and
+/// how many retries it took.
+pub fn run_retrying(
+    root: &Path,
+    command: &str,
+    timeout: Duration,
+    cancel: &AtomicBool,
+    sandbox: &Sandbox,
+    retries: u32,
+) -> Result<(CommandResult, u32), SpawnError> {
+    let mut tries = 0;
+    loop {
+        let result = run_command(root, command, timeout, cancel, sandbox)?;
+        if result.success || result.interrupted || tries >= retries {
+            return Ok((result, tries));
+        }
+        tries += 1;
+    }
+}
+
 #[cfg(unix)]
 fn kill_group(child: &mut std::process::Child) {
     let pid = child.id() as i32;

@@ -361,6 +361,15 @@ pub struct RecordedRequest {
     pub body: String,
 }
 
+/// The user prompt of a Chat Completions request.
+pub fn prompt_of(r: &RecordedRequest) -> String {
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json body");
+    v["messages"][1]["content"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
 type Answer = dyn Fn(&RecordedRequest, usize) -> (u16, Vec<(String, String)>, String) + Send + Sync;
 
 impl FakeModel {
