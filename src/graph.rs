@@ -14,7 +14,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::lang::facts::{FileFacts, ReferenceKind, Span, SymbolKind};
-use crate::lang::{self, ExtractError, FileId, ImportTarget, Language, Manifests, ResolvedImport};
+use crate::lang::{
+    self, ExtractError, FileId, ImportTarget, Language, Manifests, ResolvedImport, UnsureReference,
+};
 use crate::scan::{Scan, Skipped};
 
 /// Limits and switches for building the graph.
@@ -149,6 +151,13 @@ pub struct Graph {
     /// Files left out, with the reason.
     pub skipped: Vec<Skipped>,
     references: Vec<Vec<SymbolRef>>,
+    /// Uses that may be a member's: the type layer could not tell (see [`UnsureReference`]).
+    pub unsure: Vec<UnsureReference>,
+    /// Per symbol, the indexes into `unsure` of the sites that may be its.
+    unsure_by_symbol: Vec<Vec<usize>>,
+    /// Per symbol, the symbols that are the same name and rename with it (a Go type and the
+    /// embedded fields named after it).
+    renamed_with: Vec<Vec<SymbolId>>,
     symbol_index: HashMap<String, SymbolId>,
     path_index: HashMap<String, FileId>,
     graph: DiGraph<Node, EdgeKind>,
@@ -295,6 +304,8 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
     let mut symbol_defs = Vec::new();
     let mut imports = Vec::new();
     let mut resolved_refs = Vec::new();
+    let mut unsure = Vec::new();
+    let mut links = Vec::new();
     // Package folders → the files an import of the folder depends on.
     let mut folder_files: HashMap<String, Vec<FileId>> = HashMap::new();
     for res in resolutions {
@@ -307,6 +318,8 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
         symbol_defs.extend(res.symbols);
         imports.extend(res.imports);
         resolved_refs.extend(res.references);
+        unsure.extend(res.unsure);
+        links.extend(res.renamed_with);
     }
     symbol_defs.sort_by(|a, b| a.id.cmp(&b.id));
     symbol_defs.dedup_by(|a, b| a.id == b.id);
@@ -342,6 +355,22 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
     for refs in &mut references {
         refs.sort();
         refs.dedup_by(|a, b| a.file == b.file && a.span == b.span);
+    }
+    unsure.sort_by_key(|u| (u.file, u.span));
+    unsure.dedup_by(|a, b| a.file == b.file && a.span == b.span);
+    let mut unsure_by_symbol: Vec<Vec<usize>> = vec![Vec::new(); symbols.len()];
+    for (i, u) in unsure.iter().enumerate() {
+        for c in &u.candidates {
+            if let Some(&s) = symbol_index.get(c) {
+                unsure_by_symbol[s].push(i);
+            }
+        }
+    }
+    let mut renamed_with: Vec<Vec<SymbolId>> = vec![Vec::new(); symbols.len()];
+    for (member, with) in &links {
+        if let (Some(&m), Some(&w)) = (symbol_index.get(member), symbol_index.get(with)) {
+            renamed_with[w].push(m);
+        }
     }
     imports.sort_by(|a, b| (a.file, a.line, &a.text).cmp(&(b.file, b.line, &b.text)));
 
@@ -431,6 +460,9 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
         imports,
         skipped,
         references,
+        unsure,
+        unsure_by_symbol,
+        renamed_with,
         symbol_index,
         path_index,
         graph,
@@ -465,6 +497,19 @@ impl Graph {
     /// order.
     pub fn references(&self, symbol: SymbolId) -> &[SymbolRef] {
         &self.references[symbol]
+    }
+
+    /// The unsure sites whose name is this symbol's: uses the type layer could not tell apart.
+    pub fn unsure_sites(&self, symbol: SymbolId) -> impl Iterator<Item = &UnsureReference> {
+        self.unsure_by_symbol[symbol]
+            .iter()
+            .map(|&i| &self.unsure[i])
+    }
+
+    /// The symbols that are one name with `symbol` and rename with it: a Go type and the
+    /// embedded fields named after it.
+    pub fn renamed_with(&self, symbol: SymbolId) -> &[SymbolId] {
+        &self.renamed_with[symbol]
     }
 
     /// Files this file depends on directly.
@@ -603,79 +648,45 @@ impl Graph {
     }
 }
 
-/// A Go composite literal that sets, by name, the field a struct gets by embedding a type.
+/// Uses of a Go field that a struct gets by embedding a type: selectors (`c.Conn.Close()`)
+/// and literal keys (`TracedConn{Conn: c}`) that name the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmbeddedFieldUse {
     /// The file declaring the embedding struct.
     pub struct_file: FileId,
     /// The embedding struct's name.
     pub struct_name: String,
-    /// The file with the literal, and the byte ranges of the `Field:` keys.
+    /// The file with the uses.
     pub literal_file: FileId,
-    /// Byte ranges of the `Field:` keys.
+    /// Byte ranges of the field's name at each use.
     pub keys: Vec<(usize, usize)>,
 }
 
 impl Graph {
-    /// Where a Go type's name is also a field name: structs embedding it, and the literals
-    /// that set that field by name. Renaming the type renames the field, so those literals
-    /// must change in the same commit as the struct. `read` gives a file's current text.
-    pub fn embedded_field_uses(
-        &self,
-        symbol: SymbolId,
-        read: &dyn Fn(&str) -> Option<String>,
-    ) -> Vec<EmbeddedFieldUse> {
-        let sym = &self.symbols[symbol];
-        if !matches!(
-            sym.kind,
-            SymbolKind::Type | SymbolKind::Struct | SymbolKind::Interface
-        ) {
-            return Vec::new();
-        }
-        let mut by_file: BTreeMap<FileId, Vec<usize>> = BTreeMap::new();
-        for r in self.references(symbol) {
-            if r.kind == ReferenceKind::Code {
-                by_file
-                    .entry(r.file)
-                    .or_default()
-                    .push(r.span.start as usize);
-            }
-        }
+    /// Where a Go type's name is also a field name: the uses of the fields of structs that
+    /// embed it. Renaming the type renames those fields, so those uses must change in the same
+    /// commit as the struct.
+    pub fn embedded_field_uses(&self, symbol: SymbolId) -> Vec<EmbeddedFieldUse> {
         let mut out = Vec::new();
-        for (file, starts) in by_file {
-            let Some(source) = read(&self.files[file].path) else {
-                continue;
-            };
-            let support = self.files[file].language.support();
-            for name in support.embedding_structs(source.as_bytes(), &starts) {
-                let Some(module) = self.files[file].module.as_deref() else {
-                    continue;
-                };
-                let Some(embedder) = self.symbol_id(&format!("{module}.{name}")) else {
-                    continue;
-                };
-                let mut files: Vec<FileId> =
-                    self.references(embedder).iter().map(|r| r.file).collect();
-                files.sort_unstable();
-                files.dedup();
-                for literal_file in files {
-                    let Some(text) = read(&self.files[literal_file].path) else {
-                        continue;
-                    };
-                    let keys = support.keyed_fields(
-                        text.as_bytes(),
-                        std::slice::from_ref(&name),
-                        &sym.name,
-                    );
-                    if !keys.is_empty() {
-                        out.push(EmbeddedFieldUse {
-                            struct_file: file,
-                            struct_name: name.clone(),
-                            literal_file,
-                            keys,
-                        });
-                    }
+        for &field in self.renamed_with(symbol) {
+            let f = &self.symbols[field];
+            let owner = f.id.rsplit('.').nth(1).unwrap_or_default().to_string();
+            let mut by_file: BTreeMap<FileId, Vec<(usize, usize)>> = BTreeMap::new();
+            for r in self.references(field) {
+                if r.kind != ReferenceKind::Definition {
+                    by_file
+                        .entry(r.file)
+                        .or_default()
+                        .push((r.span.start as usize, r.span.end as usize));
                 }
+            }
+            for (file, keys) in by_file {
+                out.push(EmbeddedFieldUse {
+                    struct_file: f.file,
+                    struct_name: owner.clone(),
+                    literal_file: file,
+                    keys,
+                });
             }
         }
         out

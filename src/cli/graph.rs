@@ -9,8 +9,8 @@ use miette::{IntoDiagnostic, Result};
 use serde_json::json;
 
 use super::exit;
-use crate::graph::{Graph, GraphOptions, build_graph};
-use crate::lang::{ImportTarget, Language};
+use crate::graph::{Graph, GraphOptions, SymbolRef, build_graph};
+use crate::lang::{ImportTarget, Language, UnsureReference};
 use crate::scan::{Repository, scan_repo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -30,7 +30,8 @@ Examples:
   git ripple graph --format json > graph.json
   git ripple graph --format dot --packages | dot -Tsvg > packages.svg
   git ripple graph --symbol example.com/shop/models.Order
-  git ripple graph --symbol shopcore.db.queries.fetch_order --format json")]
+  git ripple graph --symbol shopcore.db.queries.fetch_order --format json
+  git ripple graph --references --format json > references.json")]
 pub struct GraphArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
@@ -41,6 +42,10 @@ pub struct GraphArgs {
     /// Show one symbol's definition and every reference (file:line:column) instead of the graph.
     #[arg(long, value_name = "ID")]
     pub symbol: Option<String>,
+    /// Every symbol with every reference, and every unsure site (a use whose name matches a
+    /// member but whose receiver's type is unknown), for tools that check them.
+    #[arg(long, conflicts_with = "symbol")]
+    pub references: bool,
     /// Skip source files larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub max_file_size: u64,
@@ -65,6 +70,7 @@ pub fn run_graph(cwd: &Path, args: GraphArgs) -> Result<u8> {
     let graph = build_graph(&repo.root, &scan, &options)?;
     let out = match (&args.symbol, args.format) {
         (Some(id), format) => render_symbol(&graph, id, format)?,
+        (None, format) if args.references => render_references(&graph, format).into_diagnostic()?,
         (None, GraphFormat::Text) => render_text(&graph),
         (None, GraphFormat::Json) => render_json(&graph).into_diagnostic()?,
         (None, GraphFormat::Dot) => render_dot(&graph, args.packages),
@@ -290,6 +296,76 @@ pub fn render_dot(graph: &Graph, packages: bool) -> String {
     s
 }
 
+fn reference_json(graph: &Graph, r: &SymbolRef) -> serde_json::Value {
+    json!({
+        "file": graph.files[r.file].path,
+        "line": r.span.line,
+        "column": r.span.column,
+        "kind": r.kind.name(),
+    })
+}
+
+fn unsure_json(graph: &Graph, u: &UnsureReference) -> serde_json::Value {
+    json!({
+        "file": graph.files[u.file].path,
+        "line": u.span.line,
+        "column": u.span.column,
+        "name": u.name,
+        "reason": u.reason,
+        "candidates": u.candidates,
+    })
+}
+
+fn unsure_line(graph: &Graph, u: &UnsureReference) -> String {
+    format!(
+        "{}:{}:{}  unsure: {}",
+        graph.files[u.file].path,
+        u.span.line,
+        u.span.column,
+        u.reason.describe()
+    )
+}
+
+/// Every symbol's references and every unsure site.
+fn render_references(graph: &Graph, format: GraphFormat) -> serde_json::Result<String> {
+    if format == GraphFormat::Json {
+        let symbols: Vec<_> = (0..graph.symbols.len())
+            .map(|sid| {
+                let s = &graph.symbols[sid];
+                json!({
+                    "id": s.id,
+                    "kind": s.kind,
+                    "references": graph.references(sid).iter()
+                        .map(|r| reference_json(graph, r)).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let unsure: Vec<_> = graph.unsure.iter().map(|u| unsure_json(graph, u)).collect();
+        let mut s = serde_json::to_string_pretty(&json!({ "symbols": symbols, "unsure": unsure }))?;
+        s.push('\n');
+        return Ok(s);
+    }
+    let mut s = String::new();
+    for (sid, sym) in graph.symbols.iter().enumerate() {
+        let _ = writeln!(s, "{} ({})", sym.id, sym.kind.name());
+        for r in graph.references(sid) {
+            let _ = writeln!(
+                s,
+                "  {}:{}:{}  {}",
+                graph.files[r.file].path,
+                r.span.line,
+                r.span.column,
+                r.kind.name()
+            );
+        }
+    }
+    let _ = writeln!(s, "{} unsure sites", graph.unsure.len());
+    for u in &graph.unsure {
+        let _ = writeln!(s, "  {}  ({})", unsure_line(graph, u), u.name);
+    }
+    Ok(s)
+}
+
 fn render_symbol(graph: &Graph, id: &str, format: GraphFormat) -> Result<String> {
     let Some(sid) = graph.symbol_id(id) else {
         let close = graph.closest_symbols(id, 3);
@@ -315,16 +391,10 @@ fn render_symbol(graph: &Graph, id: &str, format: GraphFormat) -> Result<String>
     let refs = graph.references(sid);
     Ok(match format {
         GraphFormat::Json => {
-            let references: Vec<_> = refs
-                .iter()
-                .map(|r| {
-                    json!({
-                        "file": graph.files[r.file].path,
-                        "line": r.span.line,
-                        "column": r.span.column,
-                        "kind": r.kind.name(),
-                    })
-                })
+            let references: Vec<_> = refs.iter().map(|r| reference_json(graph, r)).collect();
+            let unsure: Vec<_> = graph
+                .unsure_sites(sid)
+                .map(|u| unsure_json(graph, u))
                 .collect();
             let mut s = serde_json::to_string_pretty(&json!({
                 "id": symbol.id,
@@ -337,6 +407,7 @@ fn render_symbol(graph: &Graph, id: &str, format: GraphFormat) -> Result<String>
                     "column": symbol.span.column,
                 },
                 "references": references,
+                "unsure": unsure,
             }))
             .into_diagnostic()?;
             s.push('\n');
@@ -365,6 +436,17 @@ fn render_symbol(graph: &Graph, id: &str, format: GraphFormat) -> Result<String>
                     r.span.column,
                     r.kind.name()
                 );
+            }
+            let unsure: Vec<_> = graph.unsure_sites(sid).collect();
+            if !unsure.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "  {} unsure sites (the name matches, the receiver's type is unknown)",
+                    unsure.len()
+                );
+                for u in unsure {
+                    let _ = writeln!(s, "  {}", unsure_line(graph, u));
+                }
             }
             s
         }

@@ -56,6 +56,9 @@ pub struct FileFacts {
     pub references: Vec<Reference>,
     /// Error and missing nodes tree-sitter recovered from; facts are still extracted.
     pub parse_errors: u32,
+    /// What the type layer reads: type shapes, how values are made, member accesses.
+    #[serde(default, skip_serializing_if = "TypeFacts::is_empty")]
+    pub types: TypeFacts,
 }
 
 /// One import as written.
@@ -153,6 +156,8 @@ pub enum SymbolKind {
     Struct,
     /// A Go interface type.
     Interface,
+    /// A field of a Go struct (an embedded field is named after its type).
+    Field,
 }
 
 impl SymbolKind {
@@ -167,6 +172,7 @@ impl SymbolKind {
             SymbolKind::Type => "type",
             SymbolKind::Struct => "struct",
             SymbolKind::Interface => "interface",
+            SymbolKind::Field => "field",
         }
     }
 
@@ -259,6 +265,241 @@ impl ReferenceKind {
             ReferenceKind::Definition => "definition",
             ReferenceKind::Example => "example",
         }
+    }
+}
+
+// --- type facts -------------------------------------------------------------------------
+//
+// Type facts: what one file says about the types of its values, as plain data for the type
+// layer of a resolver.
+//
+// A name alone does not say which method `s.Put()` calls: the type of `s` does. The extractor
+// records, per file, the declared shapes of types (fields, embedded types, methods and their
+// results) and, for every member access, an expression saying how the operand's value was
+// made (`Local` → `Call` → `Member` …). Nothing here looks at another file: the resolver
+// evaluates the expressions across files and packages, once every file's facts are known, so
+// facts stay per file, parallel and cacheable like the rest.
+
+/// A type as the source writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TypeExpr {
+    /// `Order`, `models.Order`, `List[int]` (type arguments dropped: an instantiation's members
+    /// are its generic declaration's).
+    Named {
+        /// The package qualifier, if written.
+        qualifier: Option<String>,
+        /// The type's name.
+        name: String,
+    },
+    /// `*T`.
+    Pointer {
+        /// `T`.
+        of: Box<TypeExpr>,
+    },
+    /// `[]T`, `[N]T`, `[...]T`.
+    Slice {
+        /// The element type.
+        of: Box<TypeExpr>,
+    },
+    /// `map[K]V`.
+    Map {
+        /// `K`.
+        key: Box<TypeExpr>,
+        /// `V`.
+        value: Box<TypeExpr>,
+    },
+    /// `chan T`, `<-chan T`, `chan<- T`.
+    Chan {
+        /// The element type.
+        of: Box<TypeExpr>,
+    },
+    /// `func(…) (R1, R2)`: what a call of it gives.
+    Func {
+        /// The result types, one per result (a named group `(a, b T)` counts twice).
+        results: Vec<TypeExpr>,
+    },
+    /// An anonymous struct: its fields are no symbols, but those its embedded types promote
+    /// may be.
+    Struct {
+        /// Its fields, with their types (embedded ones named by their type's name).
+        fields: Vec<(String, TypeExpr)>,
+        /// Its embedded types.
+        embeds: Vec<TypeExpr>,
+    },
+    /// An anonymous interface: its methods are no symbols.
+    Interface,
+    /// A type parameter: its members are its constraint's, which the layer does not follow.
+    TypeParameter,
+    /// Anything the type layer does not look into.
+    Other,
+}
+
+/// How a value was made: what the resolver evaluates to find the value's type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "value", rename_all = "snake_case")]
+pub enum ValueExpr {
+    /// A local of this file: an index into [`TypeFacts::locals`].
+    Local {
+        /// The index.
+        index: u32,
+    },
+    /// A name not bound locally: package-level, an imported package, predeclared.
+    Name {
+        /// The name.
+        name: String,
+    },
+    /// `x.name`: a field, a method value, or a member of a package.
+    Member {
+        /// `x`.
+        of: Box<ValueExpr>,
+        /// `name`.
+        name: String,
+    },
+    /// A call of `callee`, the `result`-th value it returns (a conversion when the callee is
+    /// a type).
+    Call {
+        /// What is called.
+        callee: Box<ValueExpr>,
+        /// Which result (0 for single-valued calls).
+        result: u32,
+    },
+    /// A value of the written type: `var x T`, `new(T)` (as `*T`), a composite literal `T{}`,
+    /// a type assertion `x.(T)`, a parameter.
+    Typed {
+        /// The type.
+        of: TypeExpr,
+    },
+    /// `&x`.
+    Addr {
+        /// `x`.
+        of: Box<ValueExpr>,
+    },
+    /// `*x`.
+    Deref {
+        /// `x`.
+        of: Box<ValueExpr>,
+    },
+    /// `x[i]`: an element of a slice, array or map (or an instantiation `f[T]`).
+    Index {
+        /// `x`.
+        of: Box<ValueExpr>,
+    },
+    /// The key of `range x`.
+    RangeKey {
+        /// `x`.
+        of: Box<ValueExpr>,
+    },
+    /// The value of `range x`.
+    RangeValue {
+        /// `x`.
+        of: Box<ValueExpr>,
+    },
+    /// `<-x`.
+    Recv {
+        /// `x`.
+        of: Box<ValueExpr>,
+    },
+    /// Nothing the type layer follows (literals, comparisons, …).
+    Unknown,
+}
+
+/// A member reached through a value: `x.name`, or a key of a composite literal `T{name: …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberUse {
+    /// The operand (for a literal key: a value of the literal's type).
+    pub of: ValueExpr,
+    /// The member's name.
+    pub name: String,
+    /// Where the name is.
+    pub span: Span,
+    /// A composite-literal key: a field of a struct literal, or a plain expression for a map.
+    pub key: bool,
+    /// A key whose name is also a local here: as a map key it would be that local.
+    pub shadowed: bool,
+}
+
+/// A field of a named struct type (embedded ones are named after their type).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldDecl {
+    /// The struct type's name.
+    pub owner: String,
+    /// The field's name.
+    pub name: String,
+    /// Its type.
+    pub of: TypeExpr,
+    /// Embedded: its members are promoted to the struct.
+    pub embedded: bool,
+    /// Has a struct tag (an encoder's name for it is not the field's name).
+    pub tagged: bool,
+}
+
+/// A method of a named type, or of an interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodDecl {
+    /// The receiver's (or interface's) type name.
+    pub owner: String,
+    /// The method's name.
+    pub name: String,
+    /// Its result types.
+    pub results: Vec<TypeExpr>,
+}
+
+/// A named type's declaration, with what the members are looked up in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeDecl {
+    /// The name.
+    pub name: String,
+    /// `type A = B`: A is B.
+    pub alias: bool,
+    /// The type written after the name (`Other` for a struct or an interface: their members
+    /// are in `fields`, `methods` and `embeds`).
+    pub of: TypeExpr,
+}
+
+/// An interface embedding another (`type ReadWriter interface { Reader; Writer }`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbedDecl {
+    /// The embedding interface.
+    pub owner: String,
+    /// The embedded one.
+    pub of: TypeExpr,
+}
+
+/// A package-level function and what it returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FuncDecl {
+    /// Its name.
+    pub name: String,
+    /// Its result types.
+    pub results: Vec<TypeExpr>,
+}
+
+/// Everything the type layer reads from one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeFacts {
+    /// Named types declared at package level.
+    pub types: Vec<TypeDecl>,
+    /// Fields of those types that are structs.
+    pub fields: Vec<FieldDecl>,
+    /// Methods (with receivers) and interface methods.
+    pub methods: Vec<MethodDecl>,
+    /// Interfaces embedded in interfaces.
+    pub embeds: Vec<EmbedDecl>,
+    /// Package-level functions.
+    pub funcs: Vec<FuncDecl>,
+    /// Package-level variables and constants, by name, with how their value is made.
+    pub values: Vec<(String, ValueExpr)>,
+    /// Locals of every function body: how each was made (parameters as `Typed`).
+    pub locals: Vec<ValueExpr>,
+    /// Every member access through a value, in file order.
+    pub members: Vec<MemberUse>,
+}
+
+impl TypeFacts {
+    /// Whether the file had nothing the type layer reads.
+    pub fn is_empty(&self) -> bool {
+        *self == TypeFacts::default()
     }
 }
 

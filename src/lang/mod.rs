@@ -266,19 +266,6 @@ pub trait Support: Sync {
         source.to_string()
     }
 
-    /// The structs that embed a type, from the spans where the type's name is used: embedding
-    /// gives the struct a field named after the type, so renaming the type renames the field.
-    fn embedding_structs(&self, source: &[u8], reference_starts: &[usize]) -> Vec<String> {
-        let _ = (source, reference_starts);
-        Vec::new()
-    }
-
-    /// Byte ranges of `field:` keys in composite literals of the given struct types.
-    fn keyed_fields(&self, source: &[u8], structs: &[String], field: &str) -> Vec<(usize, usize)> {
-        let _ = (source, structs, field);
-        Vec::new()
-    }
-
     // --- imports ---------------------------------------------------------------------------
 
     /// Whether `text` is an import a rewrite rule may ask for; the error is the hint.
@@ -490,6 +477,62 @@ pub struct Resolution {
     pub modules: Vec<(FileId, String)>,
     /// Package folders (`.` for the root) → the files an import of the folder depends on.
     pub packages: Vec<(String, FileId)>,
+    /// Uses whose name matches a repository member but whose operand's type is unknown.
+    pub unsure: Vec<UnsureReference>,
+    /// (member, symbol) pairs that are one name and rename together: a Go embedded field and
+    /// the type it is named after.
+    pub renamed_with: Vec<(String, String)>,
+}
+
+/// A use that may be a repository member's and may not: the name matches, the type of what
+/// it is reached through is unknown. Never dropped: reports list it, renames decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnsureReference {
+    /// The file with the use.
+    pub file: FileId,
+    /// Where the name is.
+    pub span: facts::Span,
+    /// The name.
+    pub name: String,
+    /// Why its type is unknown.
+    pub reason: UnsureReason,
+    /// The IDs of the repository members with that name.
+    pub candidates: Vec<String>,
+}
+
+/// Why the type layer could not tell what a use denotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsureReason {
+    /// Reached through a value of a type parameter.
+    TypeParameter,
+    /// A name the layer cannot find (a declaration in a file that did not parse, …).
+    UnresolvedName,
+    /// An expression form the layer does not follow.
+    UntrackedExpression,
+    /// A value of an anonymous struct or interface type.
+    AnonymousType,
+    /// A chain of definitions longer than the layer follows.
+    TooDeep,
+    /// A key of a literal of a type from outside the repository: a field of it, or a map key
+    /// naming a value of the repository.
+    OutsideLiteral,
+}
+
+impl UnsureReason {
+    /// The reason as reports say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            UnsureReason::TypeParameter => "reached through a type parameter",
+            UnsureReason::UnresolvedName => "a name whose declaration was not found",
+            UnsureReason::UntrackedExpression => "an expression whose type is not followed",
+            UnsureReason::AnonymousType => "a value of an anonymous type",
+            UnsureReason::TooDeep => "a chain of definitions too long to follow",
+            UnsureReason::OutsideLiteral => {
+                "a key of a literal of a type outside the repository (a field, or a map key)"
+            }
+        }
+    }
 }
 
 /// The repository paths a resolver may need besides source files (`go.mod`,

@@ -210,14 +210,8 @@ impl PlanBuilder {
         let packed = match phases::single_batch(graph, &step.action) {
             Some(why) => phases::one_batch(graph, &targets, &recipe.batch, why, &mut notes),
             None => {
-                let mut batches = pack::pack_step(
-                    view,
-                    graph,
-                    &step.action,
-                    &targets,
-                    &recipe.batch,
-                    &mut notes,
-                );
+                let mut batches =
+                    pack::pack_step(graph, &step.action, &targets, &recipe.batch, &mut notes);
                 phases::add_phases(graph, &step.action, &targets, &mut batches, &mut notes);
                 batches
             }

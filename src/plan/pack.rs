@@ -10,7 +10,6 @@ use super::{StepBatch, common_folder, file_tokens, folder_of};
 use crate::graph::Graph;
 use crate::lang::FileId;
 use crate::recipe::{BatchLimits, Grouping, StepAction};
-use crate::scan::View;
 
 use super::select::Targets;
 
@@ -301,7 +300,6 @@ fn comp_levels(deps: &[BTreeSet<usize>]) -> Vec<usize> {
 
 /// A step's targets cut into batches (before a rename's phases are marked).
 pub(super) fn pack_step(
-    view: View<'_>,
     graph: &Graph,
     action: &StepAction,
     targets: &Targets,
@@ -323,7 +321,7 @@ pub(super) fn pack_step(
     if let StepAction::Rename(r) = action
         && let Some(sid) = graph.symbol_id(&r.symbol.value)
     {
-        for u in graph.embedded_field_uses(sid, &|p| view.text(p)) {
+        for u in graph.embedded_field_uses(sid) {
             if let (Some(&a), Some(&b)) =
                 (position.get(&u.struct_file), position.get(&u.literal_file))
             {

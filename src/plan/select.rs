@@ -34,7 +34,7 @@ pub(super) fn select_targets(
         StepAction::Rename(r) => {
             if let Some(sid) = graph.symbol_id(&r.symbol.value) {
                 add_symbol_targets(graph, sid, &mut targets);
-                for u in graph.embedded_field_uses(sid, &|p| view.text(p)) {
+                for u in graph.embedded_field_uses(sid) {
                     add_reason(
                         &mut targets,
                         u.literal_file,

@@ -23,6 +23,16 @@ fn copy_dir(from: &Path, to: &Path) {
             copy_dir(&entry.path(), &target);
         } else {
             std::fs::copy(entry.path(), &target).expect("copy fixture file");
+            // The module cache's files are read-only; a repository's are not.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mut perms = std::fs::metadata(&target)
+                    .expect("copied file")
+                    .permissions();
+                perms.set_mode(perms.mode() | 0o200);
+                std::fs::set_permissions(&target, perms).expect("make the copy writable");
+            }
         }
     }
 }
@@ -63,8 +73,13 @@ pub fn empty_repo() -> TempDir {
 
 /// A fixture (`python/shop`, `go/shop`) copied into a temp dir and committed.
 pub fn fixture_repo(name: &str) -> TempDir {
+    repo_copy(&fixtures().join(name))
+}
+
+/// A folder (a fixture, a downloaded module) copied into a temp dir and committed.
+pub fn repo_copy(from: &Path) -> TempDir {
     let dir = TempDir::new().expect("temp dir");
-    copy_dir(&fixtures().join(name), dir.path());
+    copy_dir(from, dir.path());
     git(dir.path(), &["init", "-q", "-b", "main"]);
     // The identity git-ripple commits with, as a user would have configured it.
     git(dir.path(), &["config", "user.name", "Ripple User"]);

@@ -4,12 +4,13 @@
 
 mod compat;
 mod contract;
-mod embedding;
 mod format;
 mod imports;
 mod modfile;
 mod moves;
 mod resolve;
+mod typefacts;
+mod typing;
 
 use std::sync::LazyLock;
 
@@ -214,7 +215,9 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &GoQueries) -
         });
     }
 
-    let definitions = shared::extract_definitions(&matches, source, &DEFINITIONS);
+    let mut definitions = shared::extract_definitions(&matches, source, &DEFINITIONS);
+    let (types, members) = typefacts::extract(root, source);
+    definitions.extend(members);
     let scopes = shared::collect_scopes(&matches, source, &SCOPES);
     let references = extract_references(&matches, source, &scopes);
 
@@ -227,6 +230,7 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &GoQueries) -
         definitions,
         references,
         parse_errors: crate::lang::facts::count_parse_errors(root),
+        types,
     }
 }
 
@@ -521,14 +525,6 @@ impl crate::lang::Support for Go {
         new: &str,
     ) -> Result<String, crate::lang::RewriteError> {
         compat::alias_block(def, source, old, new)
-    }
-
-    fn embedding_structs(&self, source: &[u8], reference_starts: &[usize]) -> Vec<String> {
-        embedding::embedding_structs(source, reference_starts)
-    }
-
-    fn keyed_fields(&self, source: &[u8], structs: &[String], field: &str) -> Vec<(usize, usize)> {
-        embedding::keyed_fields(source, structs, field)
     }
 
     fn check_import(&self, text: &str) -> Result<(), &'static str> {

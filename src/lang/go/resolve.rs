@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use super::typing::{FileScope, TypeLayer};
+
 use crate::lang::facts::{FileFacts, ImportKind, ReferenceKind, Span, SymbolKind};
 use crate::lang::{
     FileId, ImportTarget, Manifests, Resolution, ResolvedImport, ResolvedReference, SymbolDef,
@@ -183,6 +185,9 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
 
     // Packages: (folder, package name) → scope; folder → name of its non-test package.
     let mut packages: HashMap<(String, String), Package> = HashMap::new();
+    // The same packages by index, for the type layer.
+    let mut package_index: HashMap<(String, String), usize> = HashMap::new();
+    let mut prefixes: Vec<String> = Vec::new();
     let mut folder_names: HashMap<String, String> = HashMap::new();
     let key_of = |facts: &FileFacts| -> (String, String) {
         (
@@ -203,6 +208,15 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
             out.packages.push((display_folder(&key.0), file));
         }
         out.modules.push((file, import_path.clone()));
+        let next = prefixes.len();
+        package_index.entry(key.clone()).or_insert_with(|| {
+            prefixes.push(if external_test {
+                format!("{import_path}_test")
+            } else {
+                import_path.clone()
+            });
+            next
+        });
         let pkg = packages.entry(key).or_insert_with(|| Package {
             defs: HashMap::new(),
             id_prefix: if external_test {
@@ -225,10 +239,16 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
         }
     }
 
+    let mut scopes: Vec<FileScope> = Vec::with_capacity(files.len());
     for &(file, facts) in files {
         let key = key_of(facts);
         let mut bindings: HashMap<String, String> = HashMap::new();
         let mut dots: Vec<String> = Vec::new();
+        let mut scope = FileScope {
+            package: package_index[&key],
+            imports: HashMap::new(),
+            dots: Vec::new(),
+        };
         for import in &facts.imports {
             let ImportKind::Package { path, alias } = &import.kind else {
                 continue;
@@ -254,12 +274,23 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
                 dynamic: false,
             });
             let Some(folder) = folder.filter(|f| folder_names.contains_key(f)) else {
+                if !matches!(alias.as_deref(), Some("_" | ".")) {
+                    let name = alias.clone().unwrap_or_else(|| default_name(path));
+                    scope.imports.insert(name, None);
+                }
                 continue;
             };
+            let index = package_index
+                .get(&(folder.clone(), folder_names[&folder].clone()))
+                .copied();
             match alias.as_deref() {
                 Some("_") => {}
-                Some(".") => dots.push(folder),
+                Some(".") => {
+                    scope.dots.extend(index);
+                    dots.push(folder)
+                }
                 Some(name) => {
+                    scope.imports.insert(name.to_string(), index);
                     bindings.insert(name.to_string(), folder);
                 }
                 None => {
@@ -267,6 +298,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
                         .get(&folder)
                         .cloned()
                         .unwrap_or_else(|| default_name(path));
+                    scope.imports.insert(name.clone(), index);
                     bindings.insert(name, folder);
                 }
             }
@@ -373,7 +405,12 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
                 }
             }
         }
+        scopes.push(scope);
     }
+    let (references, unsure, renamed_with) = TypeLayer::new(files, &scopes, prefixes).resolve();
+    out.references.extend(references);
+    out.unsure = unsure;
+    out.renamed_with = renamed_with;
     out
 }
 

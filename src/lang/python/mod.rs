@@ -88,6 +88,7 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
         definitions,
         references,
         parse_errors: crate::lang::facts::count_parse_errors(root),
+        types: Default::default(),
     }
 }
 

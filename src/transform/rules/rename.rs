@@ -87,7 +87,7 @@ pub(super) fn rename(
     let keep_old = batch.phase.is_some();
 
     // Literals that set a field named after the renamed type (Go embedding).
-    let field_uses = graph.embedded_field_uses(sid, &|p| view.text(p));
+    let field_uses = graph.embedded_field_uses(sid);
     let mut changes = ChangeSet::default();
     let mut renamed = 0;
     for path in batch.files {
