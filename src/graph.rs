@@ -158,6 +158,8 @@ pub struct Graph {
     /// Per symbol, the symbols that are the same name and rename with it (a Go type and the
     /// embedded fields named after it).
     renamed_with: Vec<Vec<SymbolId>>,
+    /// Per method, the other methods of its family (see [`Graph::family`]).
+    families: Vec<Vec<SymbolId>>,
     symbol_index: HashMap<String, SymbolId>,
     path_index: HashMap<String, FileId>,
     graph: DiGraph<Node, EdgeKind>,
@@ -306,6 +308,7 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
     let mut resolved_refs = Vec::new();
     let mut unsure = Vec::new();
     let mut links = Vec::new();
+    let mut family_groups = Vec::new();
     // Package folders → the files an import of the folder depends on.
     let mut folder_files: HashMap<String, Vec<FileId>> = HashMap::new();
     for res in resolutions {
@@ -320,6 +323,7 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
         resolved_refs.extend(res.references);
         unsure.extend(res.unsure);
         links.extend(res.renamed_with);
+        family_groups.extend(res.families);
     }
     symbol_defs.sort_by(|a, b| a.id.cmp(&b.id));
     symbol_defs.dedup_by(|a, b| a.id == b.id);
@@ -370,6 +374,16 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
     for (member, with) in &links {
         if let (Some(&m), Some(&w)) = (symbol_index.get(member), symbol_index.get(with)) {
             renamed_with[w].push(m);
+        }
+    }
+    let mut families: Vec<Vec<SymbolId>> = vec![Vec::new(); symbols.len()];
+    for group in &family_groups {
+        let ids: Vec<SymbolId> = group
+            .iter()
+            .filter_map(|id| symbol_index.get(id).copied())
+            .collect();
+        for &a in &ids {
+            families[a].extend(ids.iter().copied().filter(|&b| b != a));
         }
     }
     imports.sort_by(|a, b| (a.file, a.line, &a.text).cmp(&(b.file, b.line, &b.text)));
@@ -463,6 +477,7 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
         unsure,
         unsure_by_symbol,
         renamed_with,
+        families,
         symbol_index,
         path_index,
         graph,
@@ -510,6 +525,19 @@ impl Graph {
     /// embedded fields named after it.
     pub fn renamed_with(&self, symbol: SymbolId) -> &[SymbolId] {
         &self.renamed_with[symbol]
+    }
+
+    /// The other methods of a method's family: the interface methods it implements and their
+    /// other implementations, which must keep one name with it.
+    pub fn family(&self, symbol: SymbolId) -> &[SymbolId] {
+        &self.families[symbol]
+    }
+
+    /// What a rename of `symbol` renames: the symbol, then its family.
+    pub fn rename_set(&self, symbol: SymbolId) -> Vec<SymbolId> {
+        std::iter::once(symbol)
+            .chain(self.family(symbol).iter().copied())
+            .collect()
     }
 
     /// Files this file depends on directly.

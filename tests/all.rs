@@ -7,6 +7,7 @@ mod check;
 mod common;
 mod explain;
 mod fuzz_corpus;
+mod go_renames;
 mod go_types;
 mod graph_go;
 mod graph_input;

@@ -77,7 +77,7 @@ pub fn real_module(module: &str, version: &str) -> tempfile::TempDir {
 }
 
 /// object ID → positions (`file:line:column`), as go/types sees them.
-fn truth(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
+pub fn truth(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let out = Command::new(gotruth())
         .arg(dir)
         .env("GOMODCACHE", module_cache())
@@ -181,8 +181,10 @@ fn assert_matches_go_types(dir: &Path, name: &str) {
 
 #[test]
 fn fixture_references_equal_go_types() {
-    let repo = fixture_repo("go/shop");
-    assert_matches_go_types(repo.path(), "fixtures/go/shop");
+    for fixture in ["go/shop", "go/typed"] {
+        let repo = fixture_repo(fixture);
+        assert_matches_go_types(repo.path(), &format!("fixtures/{fixture}"));
+    }
 }
 
 #[test]

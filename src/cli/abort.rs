@@ -31,7 +31,7 @@ pub fn run_abort(cwd: &Path, args: AbortArgs) -> Result<u8> {
     let repo = Repository::discover(cwd)?;
     let report = abort_run(&repo, args.delete_branch)?;
     if args.format == RunFormat::Json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).into_diagnostic()?
         );
@@ -42,13 +42,14 @@ pub fn run_abort(cwd: &Path, args: AbortArgs) -> Result<u8> {
         .branch
         .clone()
         .unwrap_or_else(|| format!("detached HEAD at {}", &report.restored_to.commit[..7]));
-    println!("Aborted run {}: back on {back}.", report.id);
+    outln!("Aborted run {}: back on {back}.", report.id);
     if report.branch_deleted {
-        println!("Deleted the run's branch {}.", report.branch);
+        outln!("Deleted the run's branch {}.", report.branch);
     } else {
-        println!(
+        outln!(
             "The run's branch {} is kept (git branch -D {} deletes it).",
-            report.branch, report.branch
+            report.branch,
+            report.branch
         );
     }
     Ok(exit::SUCCESS)

@@ -65,9 +65,9 @@ pub fn run_check(cwd: &Path, args: CheckArgs, output: &super::Output) -> Result<
         RunFormat::Json => {
             let mut s = serde_json::to_string_pretty(&report).into_diagnostic()?;
             s.push('\n');
-            print!("{s}");
+            out!("{s}");
         }
-        RunFormat::Text => print!("{}", render_check(&report)),
+        RunFormat::Text => out!("{}", render_check(&report)),
     }
     Ok(if report.interrupted {
         exit::INTERRUPTED

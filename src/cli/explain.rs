@@ -120,6 +120,6 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
             s
         }
     };
-    print!("{out}");
+    out!("{out}");
     Ok(exit::SUCCESS)
 }

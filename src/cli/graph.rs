@@ -75,7 +75,7 @@ pub fn run_graph(cwd: &Path, args: GraphArgs) -> Result<u8> {
         (None, GraphFormat::Json) => render_json(&graph).into_diagnostic()?,
         (None, GraphFormat::Dot) => render_dot(&graph, args.packages),
     };
-    print!("{out}");
+    out!("{out}");
     Ok(exit::SUCCESS)
 }
 

@@ -31,16 +31,16 @@ pub fn run_log(cwd: &Path, args: LogArgs) -> Result<u8> {
         RunFormat::Json => {
             let mut s = serde_json::to_string_pretty(&commits).into_diagnostic()?;
             s.push('\n');
-            print!("{s}");
+            out!("{s}");
         }
         RunFormat::Text => {
             if commits.is_empty() {
-                println!("No git-ripple commits on this branch.");
+                outln!("No git-ripple commits on this branch.");
             }
             for c in &commits {
-                println!("{} {}", &c.commit[..7], c.subject);
+                outln!("{} {}", &c.commit[..7], c.subject);
                 for (k, v) in &c.trailers {
-                    println!("    {k}: {v}");
+                    outln!("    {k}: {v}");
                 }
             }
         }

@@ -2,6 +2,21 @@
 //! the mapping from outcomes and errors to exit codes. Library stages never print; this module
 //! and its children do.
 
+/// Write to standard output; a reader that went away (`git ripple graph | head`) ends the
+/// program quietly, as it does every Unix tool, instead of a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(&format!($($arg)*))
+    };
+}
+
+/// [`out!`] with a newline.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod abort;
 mod check;
 mod explain;
@@ -20,6 +35,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// Standard output for [`out!`] and [`outln!`].
+pub(crate) fn write_stdout(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(i32::from(exit::SUCCESS));
+        }
+        eprintln!("git-ripple: cannot write to standard output: {e}");
+        std::process::exit(i32::from(exit::INTERNAL));
+    }
+}
 
 /// Exit codes, documented in the README.
 pub mod exit {

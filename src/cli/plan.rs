@@ -69,7 +69,7 @@ pub fn run_plan(cwd: &Path, args: PlanArgs) -> Result<u8> {
         PlanFormat::Dot => render_dot(&plan),
         PlanFormat::Mermaid => render_mermaid(&plan),
     };
-    print!("{out}");
+    out!("{out}");
     Ok(exit::SUCCESS)
 }
 

@@ -99,7 +99,7 @@ pub fn run_recipes(cwd: &Path, args: RecipesArgs) -> Result<u8> {
             s
         }
     };
-    print!("{out}");
+    out!("{out}");
     Ok(if invalid {
         exit::BAD_INPUT
     } else {

@@ -32,7 +32,7 @@ pub fn print_report(report: &RunReport, format: RunFormat) -> Result<u8> {
         }
         RunFormat::Text => render_text(report),
     };
-    print!("{out}");
+    out!("{out}");
     Ok(match report.outcome {
         Outcome::Success => exit::SUCCESS,
         Outcome::VerificationFailed => exit::VERIFY_FAILED,

@@ -104,6 +104,6 @@ pub fn run_status(cwd: &Path, args: StatusArgs) -> Result<u8> {
             t
         }
     };
-    print!("{out}");
+    out!("{out}");
     Ok(exit::SUCCESS)
 }

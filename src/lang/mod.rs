@@ -266,6 +266,13 @@ pub trait Support: Sync {
         source.to_string()
     }
 
+    /// The well-known interface from outside the repository a method of this name
+    /// satisfies (`String` → `fmt.Stringer`), if any: renaming it would break that silently.
+    fn outside_interface(&self, method: &str) -> Option<&'static str> {
+        let _ = method;
+        None
+    }
+
     // --- imports ---------------------------------------------------------------------------
 
     /// Whether `text` is an import a rewrite rule may ask for; the error is the hint.
@@ -482,6 +489,9 @@ pub struct Resolution {
     /// (member, symbol) pairs that are one name and rename together: a Go embedded field and
     /// the type it is named after.
     pub renamed_with: Vec<(String, String)>,
+    /// Groups of methods that keep one name together: an interface method and the methods
+    /// that implement it (Python: an overridden method and its overrides).
+    pub families: Vec<Vec<String>>,
 }
 
 /// A use that may be a repository member's and may not: the name matches, the type of what

@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::graph::Graph;
-use crate::recipe::{Located, Recipe, RecipeError, StepAction};
+use crate::lang::facts::SymbolKind;
+use crate::recipe::{Family, Located, Recipe, RecipeError, StepAction, Unsure};
 
 /// Check step `index` of the recipe against `graph` (the repository as the earlier steps leave
 /// it).
@@ -56,15 +57,75 @@ pub fn check_step(recipe: &Recipe, graph: &Graph, index: usize) -> Result<(), Re
                     None,
                 ));
             }
-            let prefix = &symbol.id[..symbol.id.len() - symbol.name.len()];
-            let new_id = format!("{prefix}{}", r.to.value);
-            if graph.symbol_id(&new_id).is_some() {
+            let set = graph.rename_set(sid);
+            if set.len() > 1 && r.family == Family::Refuse {
                 return Err(recipe.invalid_at(
-                    r.to.span.clone(),
-                    format!("`{new_id}` already exists"),
-                    "name taken",
-                    Some("pick a name that is free in the symbol's scope".into()),
+                    r.symbol.span.clone(),
+                    format!(
+                        "`{}` keeps one name with {} other method{} (an interface method and its implementations): {}",
+                        symbol.name,
+                        set.len() - 1,
+                        if set.len() == 2 { "" } else { "s" },
+                        quoted(&set[1..].iter().map(|&m| graph.symbols[m].id.as_str()).collect::<Vec<_>>())
+                    ),
+                    "a method family",
+                    Some("family = \"rename\" (the default) renames them all in one commit".into()),
                 ));
+            }
+            if symbol.kind == SymbolKind::Method
+                && let Some(outside) = support.outside_interface(&symbol.name)
+            {
+                return Err(recipe.invalid_at(
+                    r.symbol.span.clone(),
+                    format!(
+                        "`{}` is how the type satisfies {outside}, an interface outside the repository: the rename would build and still break it at run time (type assertions, encoders, fmt)",
+                        symbol.name
+                    ),
+                    "satisfies an outside interface",
+                    Some("keep the name; add a method with the new name that calls it if callers should move".into()),
+                ));
+            }
+            for &member in &set {
+                let m = &graph.symbols[member];
+                let prefix = &m.id[..m.id.len() - m.name.len()];
+                let new_id = format!("{prefix}{}", r.to.value);
+                if graph.symbol_id(&new_id).is_some() {
+                    return Err(recipe.invalid_at(
+                        r.to.span.clone(),
+                        format!("`{new_id}` already exists"),
+                        "name taken",
+                        Some("pick a name that is free in the symbol's scope (and its method family's)".into()),
+                    ));
+                }
+            }
+            if r.unsure == Unsure::Fail {
+                let sites: Vec<String> = set
+                    .iter()
+                    .flat_map(|&m| graph.unsure_sites(m))
+                    .map(|u| {
+                        format!(
+                            "{}:{}:{} ({})",
+                            graph.files[u.file].path,
+                            u.span.line,
+                            u.span.column,
+                            u.reason.describe()
+                        )
+                    })
+                    .collect();
+                if !sites.is_empty() {
+                    return Err(recipe.invalid_at(
+                        r.symbol.span.clone(),
+                        format!(
+                            "{} unsure site{} may use `{}`: {}",
+                            sites.len(),
+                            if sites.len() == 1 { "" } else { "s" },
+                            symbol.name,
+                            sites.join(", ")
+                        ),
+                        "unsure = \"fail\"",
+                        Some("`unsure = \"report\"` leaves them for verification to judge, `\"rename\"` renames them too".into()),
+                    ));
+                }
             }
             if let Some(hint) = support.visibility_by_name()
                 && symbol.exported

@@ -207,6 +207,9 @@ impl PlanBuilder {
         let step = &recipe.steps[i];
         let targets = select::select_targets(view, graph, &step.action)?;
         let mut notes = Vec::new();
+        if let crate::recipe::StepAction::Rename(r) = &step.action {
+            notes.extend(select::rename_notes(graph, r));
+        }
         let packed = match phases::single_batch(graph, &step.action) {
             Some(why) => phases::one_batch(graph, &targets, &recipe.batch, why, &mut notes),
             None => {

@@ -7,8 +7,8 @@ use super::select::Targets;
 use super::{Phase, StepBatch, file_tokens, folder_of};
 use crate::graph::Graph;
 use crate::lang::FileId;
-use crate::lang::facts::ReferenceKind;
-use crate::recipe::{BatchLimits, Compat, StepAction};
+use crate::lang::facts::{ReferenceKind, SymbolKind};
+use crate::recipe::{BatchLimits, Compat, StepAction, Unsure};
 
 /// Why the step must be one batch, or `None` when it can be spread over several.
 pub(super) fn single_batch(graph: &Graph, action: &StepAction) -> Option<String> {
@@ -19,6 +19,30 @@ pub(super) fn single_batch(graph: &Graph, action: &StepAction) -> Option<String>
         StepAction::Rename(r) => {
             let sid = graph.symbol_id(&r.symbol.value)?;
             let sym = &graph.symbols[sid];
+            let owner = sym.id.rsplit_once('.').map(|(o, _)| o);
+            if sym.kind == SymbolKind::Method
+                && owner
+                    .and_then(|o| graph.symbol_id(o))
+                    .is_some_and(|o| graph.symbols[o].kind == SymbolKind::Interface)
+                && graph.family(sid).is_empty()
+            {
+                return Some(
+                    "one batch: an interface's method has no alias (every implementation would need both names)"
+                        .to_string(),
+                );
+            }
+            if !graph.family(sid).is_empty() {
+                return Some(format!(
+                    "one batch: `{}` keeps one name with {} other method{} (an interface method and its implementations), never half of them",
+                    sym.name,
+                    graph.family(sid).len(),
+                    if graph.family(sid).len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                ));
+            }
             let language = graph.files[sym.file].language;
             language
                 .support()
@@ -70,12 +94,15 @@ pub(super) fn add_phases(
     let StepAction::Rename(r) = action else {
         return;
     };
-    if out.len() <= 1 && !r.keep_compat {
-        return;
-    }
     let Some(sid) = graph.symbol_id(&r.symbol.value) else {
         return;
     };
+    // Unsure sites left as they are still use the old name: it stays for them.
+    let unsure = graph.unsure_sites(sid).count();
+    let keep_compat = r.keep_compat || (r.unsure == Unsure::Report && unsure > 0);
+    if out.len() <= 1 && !keep_compat {
+        return;
+    }
     let def_file = graph.symbols[sid].file;
     let old = &graph.symbols[sid].name;
     let kind = graph.symbols[sid].kind;
@@ -103,11 +130,19 @@ pub(super) fn add_phases(
                 .any(|re| re.file == f && re.kind != ReferenceKind::Code)
     }));
     keepers.sort_by(|a, b| graph.files[*a].path.cmp(&graph.files[*b].path));
-    if r.keep_compat {
+    if keep_compat {
         let warns = r.compat == Compat::Warn
             && graph.files[def_file].language.support().warning_alias(kind);
+        let why = if r.keep_compat {
+            "keep_compat".to_string()
+        } else {
+            format!(
+                "{unsure} unsure site{} (unsure = \"report\")",
+                if unsure == 1 { "" } else { "s" }
+            )
+        };
         notes.push(format!(
-            "keep_compat: `{old}` stays as a deprecated alias after the run{}",
+            "{why}: `{old}` stays as a deprecated alias after the run{}",
             if warns {
                 "; the last batch makes it warn (DeprecationWarning) when used"
             } else if r.compat == Compat::Warn {

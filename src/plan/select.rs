@@ -10,7 +10,7 @@ use super::{PlanError, folder_of};
 use crate::graph::Graph;
 use crate::lang::facts::ReferenceKind;
 use crate::lang::{self, FileId, ImportTarget, Language};
-use crate::recipe::{PathFilter, RewriteStep, Selection, StepAction};
+use crate::recipe::{PathFilter, RenameStep, RewriteStep, Selection, StepAction, Unsure};
 use crate::scan::View;
 
 /// Targets with their reasons, sorted by file (path order).
@@ -33,7 +33,18 @@ pub(super) fn select_targets(
     match action {
         StepAction::Rename(r) => {
             if let Some(sid) = graph.symbol_id(&r.symbol.value) {
-                add_symbol_targets(graph, sid, &mut targets);
+                for member in graph.rename_set(sid) {
+                    add_symbol_targets(graph, member, &mut targets);
+                    if r.unsure == Unsure::Rename {
+                        for u in graph.unsure_sites(member) {
+                            add_reason(
+                                &mut targets,
+                                u.file,
+                                format!("an unsure site of `{}` (unsure = \"rename\")", u.name),
+                            );
+                        }
+                    }
+                }
                 for u in graph.embedded_field_uses(sid) {
                     add_reason(
                         &mut targets,
@@ -54,6 +65,53 @@ pub(super) fn select_targets(
 }
 
 /// The defining file and every file referring to the symbol, with what each reference is.
+/// What a rename's plan says besides its batches: the method family it renames, and the
+/// unsure sites (where they are, why, and what happens to them).
+pub(super) fn rename_notes(graph: &Graph, r: &RenameStep) -> Vec<String> {
+    let Some(sid) = graph.symbol_id(&r.symbol.value) else {
+        return Vec::new();
+    };
+    let mut notes = Vec::new();
+    let set = graph.rename_set(sid);
+    if set.len() > 1 {
+        notes.push(format!(
+            "renames the method family of `{}` with it: {}",
+            graph.symbols[sid].name,
+            set[1..]
+                .iter()
+                .map(|&m| format!("`{}`", graph.symbols[m].id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let sites: Vec<String> = set
+        .iter()
+        .flat_map(|&m| graph.unsure_sites(m))
+        .map(|u| {
+            format!(
+                "{}:{}:{} ({})",
+                graph.files[u.file].path,
+                u.span.line,
+                u.span.column,
+                u.reason.describe()
+            )
+        })
+        .collect();
+    if !sites.is_empty() {
+        let what = match r.unsure {
+            Unsure::Rename => "renamed too (unsure = \"rename\")",
+            _ => "left as they are, for verification to judge (unsure = \"report\")",
+        };
+        notes.push(format!(
+            "{} unsure site{} (the name matches, the receiver's type is unknown), {what}: {}",
+            sites.len(),
+            if sites.len() == 1 { "" } else { "s" },
+            sites.join(", ")
+        ));
+    }
+    notes
+}
+
 fn add_symbol_targets(graph: &Graph, sid: usize, targets: &mut Targets) {
     let symbol = &graph.symbols[sid];
     add_reason(targets, symbol.file, format!("defines `{}`", symbol.name));

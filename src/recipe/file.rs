@@ -41,6 +41,10 @@ pub(super) struct StepFile {
     pub(super) keep_compat: Option<Spanned<bool>>,
     #[serde(default)]
     pub(super) rename_tests: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub(super) family: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) unsure: Option<Spanned<String>>,
     // move
     #[serde(default)]
     pub(super) from: Option<Spanned<String>>,

@@ -327,6 +327,32 @@ pub struct RenameStep {
     /// Rename the tests named after the symbol too (`test_fetch_order_…`, `TestFetchOrder`,
     /// `BenchmarkFetchOrder`); by default test names are left as they are.
     pub rename_tests: bool,
+    /// What to do with the methods that must keep the symbol's name with it (an interface
+    /// method and its implementations): rename them all, or refuse.
+    pub family: Family,
+    /// What to do with unsure sites (the name matches, the receiver's type is unknown).
+    pub unsure: Unsure,
+}
+
+/// A rename of a method that interfaces (or overrides) tie to others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Rename the whole family in one commit: never half of it.
+    Rename,
+    /// Stop and list the family.
+    Refuse,
+}
+
+/// What a rename does with the sites it cannot be sure of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsure {
+    /// Leave them, list them in the plan, keep the old name as an alias for them; verification
+    /// judges.
+    Report,
+    /// Rename them too.
+    Rename,
+    /// Refuse to plan while there are any.
+    Fail,
 }
 
 #[derive(Debug, Clone)]

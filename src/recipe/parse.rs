@@ -13,10 +13,10 @@ use super::file::{
     BatchFile, DurationFile, RecipeFile, RuleFile, SelectFile, StepFile, VerifyFile,
 };
 use super::{
-    BatchLimits, COMMIT_PLACEHOLDERS, CommitSpec, Compat, DEFAULT_COMMIT_MESSAGE, Errors, Grouping,
-    InvalidRecipe, Located, ModelStep, MoveStep, Origin, PathFilter, Recipe, RecipeError,
+    BatchLimits, COMMIT_PLACEHOLDERS, CommitSpec, Compat, DEFAULT_COMMIT_MESSAGE, Errors, Family,
+    Grouping, InvalidRecipe, Located, ModelStep, MoveStep, Origin, PathFilter, Recipe, RecipeError,
     RecipeSource, RenameStep, RewriteRule, RewriteStep, STEP_KINDS, Selection, Step, StepAction,
-    Template, TemplatePart, VERIFY_PLACEHOLDERS, VerifySpec,
+    Template, TemplatePart, Unsure, VERIFY_PLACEHOLDERS, VerifySpec,
 };
 use crate::lang::Language;
 
@@ -117,6 +117,8 @@ fn check_step(
         ("compat", s.compat.as_ref().map(Spanned::span)),
         ("keep_compat", s.keep_compat.as_ref().map(Spanned::span)),
         ("rename_tests", s.rename_tests.as_ref().map(Spanned::span)),
+        ("family", s.family.as_ref().map(Spanned::span)),
+        ("unsure", s.unsure.as_ref().map(Spanned::span)),
         ("from", s.from.as_ref().map(Spanned::span)),
         ("language", s.language.as_ref().map(Spanned::span)),
         ("query", s.query.as_ref().map(Spanned::span)),
@@ -138,7 +140,15 @@ fn check_step(
         ("select", s.select.as_ref().map(Spanned::span)),
     ];
     let allowed: &[&str] = match kind {
-        "rename" => &["symbol", "to", "compat", "keep_compat", "rename_tests"],
+        "rename" => &[
+            "symbol",
+            "to",
+            "compat",
+            "keep_compat",
+            "rename_tests",
+            "family",
+            "unsure",
+        ],
         "move" => &["from", "to"],
         "rewrite" => &[
             "language",
@@ -230,6 +240,31 @@ fn check_step(
                     Some("drop `compat = \"none\"` (the default `alias` keeps it), or drop `keep_compat`".into()),
                 ));
             }
+            let family = match s.family.as_ref().map(|f| f.get_ref().as_str()) {
+                None | Some("rename") => Family::Rename,
+                Some("refuse") => Family::Refuse,
+                Some(other) => {
+                    return Err(errors.at(
+                        s.family.as_ref().map(Spanned::span).unwrap_or_default(),
+                        format!("unknown family mode `{other}`"),
+                        "not a family mode",
+                        Some("`rename` (default: the interface method and every implementation, or the override chain) or `refuse` (stop and list them)".into()),
+                    ));
+                }
+            };
+            let unsure = match s.unsure.as_ref().map(|u| u.get_ref().as_str()) {
+                None | Some("report") => Unsure::Report,
+                Some("rename") => Unsure::Rename,
+                Some("fail") => Unsure::Fail,
+                Some(other) => {
+                    return Err(errors.at(
+                        s.unsure.as_ref().map(Spanned::span).unwrap_or_default(),
+                        format!("unknown unsure mode `{other}`"),
+                        "not an unsure mode",
+                        Some("`report` (default: leave them, list them, keep the old name for them), `rename` (rename them too) or `fail` (stop if there are any)".into()),
+                    ));
+                }
+            };
             let title = format!("rename {} to {}", symbol.value, to.value);
             (
                 StepAction::Rename(RenameStep {
@@ -238,6 +273,8 @@ fn check_step(
                     compat,
                     keep_compat,
                     rename_tests: s.rename_tests.as_ref().is_some_and(|r| *r.get_ref()),
+                    family,
+                    unsure,
                 }),
                 title,
             )

@@ -16,8 +16,13 @@ pub(super) fn alias_marker(new: &str) -> String {
 
 /// Why a Go definition of this kind cannot keep its old name while callers move.
 pub(super) fn alias_blocker(kind: SymbolKind) -> Option<&'static str> {
-    (kind == SymbolKind::Variable)
-        .then_some("an alias of a Go variable would be a second variable, not the same one")
+    match kind {
+        SymbolKind::Variable => {
+            Some("an alias of a Go variable would be a second variable, not the same one")
+        }
+        SymbolKind::Field => Some("a Go struct field has no alias"),
+        _ => None,
+    }
 }
 
 /// The text inserted right after the definition to keep the old name: a `Deprecated:` doc

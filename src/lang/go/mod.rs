@@ -376,6 +376,44 @@ fn selector_chain(root: Node<'_>, source: &[u8]) -> Vec<Segment> {
     segments
 }
 
+/// Methods by which types satisfy interfaces of the standard library that code checks for at
+/// run time (type assertions, `fmt`, encoders, `sort`, `database/sql`, `errors`).
+const OUTSIDE_INTERFACES: &[(&str, &str)] = &[
+    ("String", "fmt.Stringer"),
+    ("GoString", "fmt.GoStringer"),
+    ("Format", "fmt.Formatter"),
+    ("Error", "error"),
+    ("Unwrap", "errors (Unwrap)"),
+    ("Is", "errors (Is)"),
+    ("As", "errors (As)"),
+    ("ServeHTTP", "http.Handler"),
+    ("RoundTrip", "http.RoundTripper"),
+    ("MarshalJSON", "json.Marshaler"),
+    ("UnmarshalJSON", "json.Unmarshaler"),
+    ("MarshalText", "encoding.TextMarshaler"),
+    ("UnmarshalText", "encoding.TextUnmarshaler"),
+    ("MarshalBinary", "encoding.BinaryMarshaler"),
+    ("UnmarshalBinary", "encoding.BinaryUnmarshaler"),
+    ("MarshalXML", "xml.Marshaler"),
+    ("UnmarshalXML", "xml.Unmarshaler"),
+    ("MarshalYAML", "yaml.Marshaler"),
+    ("UnmarshalYAML", "yaml.Unmarshaler"),
+    ("Read", "io.Reader"),
+    ("Write", "io.Writer"),
+    ("Close", "io.Closer"),
+    ("Seek", "io.Seeker"),
+    ("ReadAt", "io.ReaderAt"),
+    ("WriteTo", "io.WriterTo"),
+    ("ReadFrom", "io.ReaderFrom"),
+    ("Len", "sort.Interface"),
+    ("Less", "sort.Interface"),
+    ("Swap", "sort.Interface"),
+    ("Scan", "sql.Scanner"),
+    ("Value", "driver.Valuer"),
+    ("Lock", "sync.Locker"),
+    ("Unlock", "sync.Locker"),
+];
+
 /// Go's [`Support`](crate::lang::Support).
 pub struct Go;
 
@@ -525,6 +563,13 @@ impl crate::lang::Support for Go {
         new: &str,
     ) -> Result<String, crate::lang::RewriteError> {
         compat::alias_block(def, source, old, new)
+    }
+
+    fn outside_interface(&self, method: &str) -> Option<&'static str> {
+        OUTSIDE_INTERFACES
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map(|(_, iface)| *iface)
     }
 
     fn check_import(&self, text: &str) -> Result<(), &'static str> {

@@ -407,7 +407,9 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
         }
         scopes.push(scope);
     }
-    let (references, unsure, renamed_with) = TypeLayer::new(files, &scopes, prefixes).resolve();
+    let layer = TypeLayer::new(files, &scopes, prefixes);
+    let (references, unsure, renamed_with) = layer.resolve();
+    out.families = layer.families();
     out.references.extend(references);
     out.unsure = unsure;
     out.renamed_with = renamed_with;

@@ -81,7 +81,7 @@ impl<'s> Walker<'s> {
         match decl.kind() {
             "function_declaration" => {
                 if let Some(name) = decl.child_by_field_name("name") {
-                    let results = self.results(decl);
+                    let results = self.generic_results(decl);
                     self.facts.funcs.push(FuncDecl {
                         name: self.text(name).to_string(),
                         results,
@@ -94,7 +94,7 @@ impl<'s> Walker<'s> {
                     decl.child_by_field_name("name"),
                     receiver_type(decl, self.source),
                 ) {
-                    let results = self.results(decl);
+                    let results = self.generic_results(decl);
                     self.facts.methods.push(MethodDecl {
                         owner: owner.to_string(),
                         name: self.text(name).to_string(),
@@ -297,6 +297,15 @@ impl<'s> Walker<'s> {
                 _ => ValueExpr::Unknown,
             })
             .collect()
+    }
+
+    /// The results of a declaration, read with its type parameters in scope.
+    fn generic_results(&mut self, func: Node<'_>) -> Vec<TypeExpr> {
+        self.scopes.push(HashMap::new());
+        self.bind_type_parameters(func);
+        let results = self.results(func);
+        self.scopes.pop();
+        results
     }
 
     fn results(&self, func: Node<'_>) -> Vec<TypeExpr> {

@@ -314,6 +314,109 @@ impl<'a> TypeLayer<'a> {
             .map(|p| format!("{}.{name}", p.prefix))
     }
 
+    /// Method families: an interface's method and the methods of every repository type that
+    /// implements the interface (by method names; promoted methods included), joined
+    /// transitively. A rename of one is a rename of all, or the interface breaks.
+    pub fn families(&self) -> Vec<Vec<String>> {
+        let mut parent: HashMap<String, String> = HashMap::new();
+        fn root(parent: &mut HashMap<String, String>, id: &str) -> String {
+            let mut at = id.to_string();
+            while let Some(p) = parent.get(&at).filter(|p| **p != at) {
+                at = p.clone();
+            }
+            at
+        }
+        let mut interfaces = Vec::new();
+        let mut concrete = Vec::new();
+        for (p, pkg) in self.packages.iter().enumerate() {
+            for (n, entry) in &pkg.types {
+                match entry.kind {
+                    Some(SymbolKind::Interface) => {
+                        let mut names = Vec::new();
+                        self.interface_names(p, n, &mut names, &mut HashSet::new(), 0);
+                        names.sort();
+                        names.dedup();
+                        if !names.is_empty() {
+                            interfaces.push((p, n.clone(), names));
+                        }
+                    }
+                    Some(_) => concrete.push((p, n.clone())),
+                    None => {}
+                }
+            }
+        }
+        interfaces.sort();
+        concrete.sort();
+        for (p, n, names) in &interfaces {
+            for (tp, tn) in &concrete {
+                let t = Ty::Named(*tp, tn.clone());
+                let mut methods = Vec::new();
+                for name in names {
+                    match self.lookup(&t, name, 0) {
+                        Member::Method(id, _) => methods.push((name, id)),
+                        _ => break,
+                    }
+                }
+                if methods.len() != names.len() {
+                    continue;
+                }
+                for (name, id) in methods {
+                    let Some(Member::Method(iface, _)) =
+                        self.interface_method(*p, n, name, &mut HashSet::new(), 0)
+                    else {
+                        continue;
+                    };
+                    let (a, b) = (root(&mut parent, &iface), root(&mut parent, &id));
+                    parent.entry(a.clone()).or_insert_with(|| a.clone());
+                    parent.entry(b.clone()).or_insert_with(|| b.clone());
+                    if a != b {
+                        parent.insert(b, a);
+                    }
+                }
+            }
+        }
+        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+        let ids: Vec<String> = parent.keys().cloned().collect();
+        for id in ids {
+            let r = root(&mut parent, &id);
+            groups.entry(r).or_default().push(id);
+        }
+        let mut out: Vec<Vec<String>> = groups
+            .into_values()
+            .filter(|g| g.len() > 1)
+            .map(|mut g| {
+                g.sort();
+                g
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The method names of an interface the repository declares (embedded repository
+    /// interfaces included; those of interfaces from outside are unknown and left out).
+    fn interface_names(
+        &self,
+        p: usize,
+        n: &str,
+        out: &mut Vec<String>,
+        seen: &mut HashSet<(usize, String)>,
+        depth: u32,
+    ) {
+        if depth > MAX_DEPTH || !seen.insert((p, n.to_string())) {
+            return;
+        }
+        let Some(entry) = self.packages[p].types.get(n) else {
+            return;
+        };
+        out.extend(entry.methods.keys().cloned());
+        for (li, of) in &entry.embeds {
+            if let Ty::Named(p2, n2) = self.resolve_type(*li, of, depth + 1) {
+                self.interface_names(p2, &n2, out, seen, depth + 1);
+            }
+        }
+    }
+
     /// A key of a composite literal of type `of`: a field of the struct itself (embedded
     /// fields by their name; promoted fields cannot be keys).
     fn key(&self, of: &Ty, name: &str) -> Member {
@@ -341,12 +444,7 @@ impl<'a> TypeLayer<'a> {
     }
 
     /// The struct fields a named type has: its own, or those of the type it is defined as.
-    fn struct_fields(
-        &self,
-        p: usize,
-        n: &str,
-        depth: u32,
-    ) -> Option<StructFields<'_>> {
+    fn struct_fields(&self, p: usize, n: &str, depth: u32) -> Option<StructFields<'_>> {
         let entry = self.packages[p].types.get(n)?;
         if entry.kind == Some(SymbolKind::Struct) {
             return Some((p, n.to_string(), &entry.fields));

@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 use crate::change::{
     ChangeSet, FileChange, TextEdit, apply_text_edits, is_whole_word, word_occurrences,
 };
-use crate::graph::Graph;
+use crate::graph::{Graph, SymbolRef};
 use crate::lang::facts::{Definition, ImportKind, ReferenceKind};
 use crate::lang::{RewriteError, Support};
 use crate::plan::Phase;
-use crate::recipe::RenameStep;
+use crate::recipe::{RenameStep, Unsure};
 use crate::scan::View;
 
 use super::{BatchInput, Transformed, read};
@@ -88,6 +88,25 @@ pub(super) fn rename(
 
     // Literals that set a field named after the renamed type (Go embedding).
     let field_uses = graph.embedded_field_uses(sid);
+    // The symbol's references, its method family's, and the unsure sites when asked.
+    let set = graph.rename_set(sid);
+    let mut places: Vec<SymbolRef> = set
+        .iter()
+        .flat_map(|&m| graph.references(m).iter().copied())
+        .collect();
+    if step.unsure == Unsure::Rename {
+        places.extend(
+            set.iter()
+                .flat_map(|&m| graph.unsure_sites(m))
+                .map(|u| SymbolRef {
+                    file: u.file,
+                    span: u.span,
+                    kind: ReferenceKind::Code,
+                }),
+        );
+    }
+    places.sort();
+    places.dedup_by(|a, b| a.file == b.file && a.span == b.span);
     let mut changes = ChangeSet::default();
     let mut renamed = 0;
     for path in batch.files {
@@ -115,7 +134,7 @@ pub(super) fn rename(
                     .iter()
                     .any(|r| r.file == fid && r.kind == ReferenceKind::AllEntry));
         let mut edits = Vec::new();
-        for r in graph.references(sid).iter().filter(|r| r.file == fid) {
+        for r in places.iter().filter(|r| r.file == fid) {
             let (s, e) = (r.span.start as usize, r.span.end as usize);
             if source.get(s..e) != Some(old) {
                 // An alias (`import x as y` lists `y`'s uses too) or a stale span.
@@ -157,6 +176,14 @@ pub(super) fn rename(
                     edits.push(TextEdit::new(s, e, new));
                     renamed += 1;
                 }
+            }
+        }
+        // The doc comments of the family's other methods name them too.
+        for &member in &set[1..] {
+            if graph.symbols[member].file == fid
+                && let Some(d) = definition(graph, member)
+            {
+                edits.extend(doc_mentions(support, d, &source, old, new)?);
             }
         }
         if *path == def_path {

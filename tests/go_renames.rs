@@ -1,0 +1,240 @@
+//! Type-aware Go renames end to end on `fixtures/go/typed`: a method with its interface and
+//! implementations, a field beside same-named decoys, an embedded type, refusals, and unsure
+//! sites. Every commit builds, vets and tests; what go/types sees after the run is what it saw
+//! before under the new name.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::common::{
+    Ripple, assert_each_commit_passes, commits_between, fixture_repo, git, ripple_ok,
+};
+
+const GO_CHECKS: &[&[&str]] = &[
+    &["go", "build", "./..."],
+    &["go", "vet", "./..."],
+    &["go", "test", "./..."],
+];
+
+fn recipe(dir: &Path, name: &str, step: &str) -> String {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"{name}\"\n\n[verify]\ncommands = [\"go build ./...\", \"go vet ./...\", \"go test ./...\"]\n\n[[step]]\nkind = \"rename\"\n{step}\n"
+        ),
+    )
+    .expect("write recipe");
+    path.to_str().expect("utf-8 path").to_string()
+}
+
+/// How many uses go/types finds of each object.
+fn go_types_counts(dir: &Path) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for (id, positions) in crate::go_types::truth(dir) {
+        counts.insert(id, positions.len());
+    }
+    counts
+}
+
+/// Run a rename of `symbol` to `to` on the typed fixture; every commit passes the Go checks,
+/// and go/types finds as many uses of each renamed object under its new ID as it found under
+/// the old one, and no object left under an old ID.
+fn rename_and_compare(symbol: &str, to: &str, extra: &str, renamed: &[(&str, &str)]) {
+    let repo = fixture_repo("go/typed");
+    let dir = repo.path();
+    let before = go_types_counts(dir);
+    let recipes = tempfile::TempDir::new().expect("temp dir");
+    let step = format!("symbol = \"{symbol}\"\nto = \"{to}\"\n{extra}");
+    let recipe = recipe(recipes.path(), "rename", &step);
+    ripple_ok(dir, &["run", &recipe]);
+    let commits = commits_between(dir, "main", "ripple/rename");
+    assert!(!commits.is_empty());
+    assert_each_commit_passes(dir, &commits, GO_CHECKS, "ripple/rename");
+    let after = go_types_counts(dir);
+    // A renamed type's members move with it (`conn.Conn.Send` → `conn.Link.Send`).
+    let moved = |id: &str| -> String {
+        let new_symbol = format!("{}.{to}", symbol.rsplit_once('.').map_or("", |(p, _)| p));
+        match id.strip_prefix(symbol).filter(|rest| rest.starts_with('.')) {
+            Some(rest) => format!("{new_symbol}{rest}"),
+            None => id.to_string(),
+        }
+    };
+    for (old, new) in renamed {
+        assert!(before.contains_key(*old), "{old} is not in the fixture");
+        assert_eq!(
+            after.get(*new),
+            before.get(*old),
+            "{old} → {new}: go/types uses before and after"
+        );
+        assert!(!after.contains_key(*old), "{old} is still used");
+    }
+    // Everything else keeps its uses (the decoys above all).
+    for (id, n) in &before {
+        if renamed.iter().any(|(old, _)| old == id) {
+            continue;
+        }
+        assert_eq!(after.get(&moved(id)), Some(n), "{id} changed");
+    }
+}
+
+#[test]
+fn an_interface_method_renames_with_every_implementation() {
+    rename_and_compare(
+        "example.com/typed/conn.Conn.Send",
+        "Deliver",
+        "",
+        &[
+            (
+                "example.com/typed/conn.Conn.Send",
+                "example.com/typed/conn.Conn.Deliver",
+            ),
+            (
+                "example.com/typed/conn.Pipe.Send",
+                "example.com/typed/conn.Pipe.Deliver",
+            ),
+            (
+                "example.com/typed/conn.Discard.Send",
+                "example.com/typed/conn.Discard.Deliver",
+            ),
+            (
+                "example.com/typed/conn.Traced.Send",
+                "example.com/typed/conn.Traced.Deliver",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn an_implementation_renames_its_interface_too() {
+    rename_and_compare(
+        "example.com/typed/conn.Pipe.Send",
+        "Deliver",
+        "",
+        &[
+            (
+                "example.com/typed/conn.Conn.Send",
+                "example.com/typed/conn.Conn.Deliver",
+            ),
+            (
+                "example.com/typed/conn.Pipe.Send",
+                "example.com/typed/conn.Pipe.Deliver",
+            ),
+            (
+                "example.com/typed/conn.Discard.Send",
+                "example.com/typed/conn.Discard.Deliver",
+            ),
+            (
+                "example.com/typed/conn.Traced.Send",
+                "example.com/typed/conn.Traced.Deliver",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn a_field_renames_through_values_and_keys_and_leaves_same_named_fields() {
+    // `Inventory.Name` and `Owner.Name`: `x.Name`, `r.Inv.Owner.Name`, `&Owner{Name: …}`.
+    rename_and_compare(
+        "example.com/typed/store.Owner.Name",
+        "Login",
+        "",
+        &[(
+            "example.com/typed/store.Owner.Name",
+            "example.com/typed/store.Owner.Login",
+        )],
+    );
+}
+
+#[test]
+fn an_embedded_type_renames_the_field_it_names() {
+    // `Traced` embeds `Conn`: `t.Conn.Send`, `traced.Conn.Close()`, `&Traced{Conn: c}`.
+    rename_and_compare(
+        "example.com/typed/conn.Conn",
+        "Link",
+        "",
+        &[
+            ("example.com/typed/conn.Conn", "example.com/typed/conn.Link"),
+            (
+                "example.com/typed/conn.Traced.Conn",
+                "example.com/typed/conn.Traced.Link",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn family_refuse_lists_the_family_and_outside_interfaces_are_refused() {
+    let repo = fixture_repo("go/typed");
+    let recipes = tempfile::TempDir::new().expect("temp dir");
+    let refuse = recipe(
+        recipes.path(),
+        "refuse",
+        "symbol = \"example.com/typed/conn.Conn.Send\"\nto = \"Deliver\"\nfamily = \"refuse\"",
+    );
+    let out = Ripple::new(repo.path()).args(&["plan", &refuse]).output();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for member in ["conn.Pipe.Send", "conn.Discard.Send", "conn.Traced.Send"] {
+        assert!(err.contains(member), "{member} not listed: {err}");
+    }
+    let closer = recipe(
+        recipes.path(),
+        "closer",
+        "symbol = \"example.com/typed/conn.Pipe.Close\"\nto = \"Shut\"",
+    );
+    let out = Ripple::new(repo.path()).args(&["plan", &closer]).output();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("io.Closer"), "{err}");
+    assert_eq!(git(repo.path(), &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn unsure_sites_are_listed_left_for_verification_or_renamed_when_asked() {
+    // `v, ok := inv.Get("b"); v.Qty`: Get returns the type parameter T of Store[Item].
+    let repo = fixture_repo("go/typed");
+    let dir = repo.path();
+    let recipes = tempfile::TempDir::new().expect("temp dir");
+    let step = "symbol = \"example.com/typed/store.Item.Qty\"\nto = \"Quantity\"";
+    let report = recipe(recipes.path(), "report", step);
+    let plan = ripple_ok(dir, &["plan", &report]);
+    assert!(
+        plan.contains("1 unsure site") && plan.contains("store/store_test.go:21:37"),
+        "{plan}"
+    );
+    let symbol = ripple_ok(
+        dir,
+        &["graph", "--symbol", "example.com/typed/store.Item.Qty"],
+    );
+    assert!(symbol.contains("1 unsure sites"), "{symbol}");
+
+    let fail = recipe(
+        recipes.path(),
+        "fail",
+        &format!("{step}\nunsure = \"fail\""),
+    );
+    let out = Ripple::new(dir).args(&["plan", &fail]).output();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("store/store_test.go:21:37"));
+
+    // Left as it is, the site is a real use: verification fails and the batch is rolled back.
+    let out = Ripple::new(dir).args(&["run", &report]).output();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(git(dir, &["status", "--porcelain"]), "");
+    ripple_ok(dir, &["abort", "--delete-branch"]);
+
+    let rename = recipe(
+        recipes.path(),
+        "rename",
+        &format!("{step}\nunsure = \"rename\""),
+    );
+    ripple_ok(dir, &["run", &rename]);
+    let commits = commits_between(dir, "main", "ripple/rename");
+    assert_each_commit_passes(dir, &commits, GO_CHECKS, "ripple/rename");
+}
