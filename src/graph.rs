@@ -13,7 +13,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::lang::facts::{FileFacts, ReferenceKind, Span, SymbolKind};
+use crate::lang::facts::{FileFacts, ImportKind, ReferenceKind, Span, SymbolKind};
 use crate::lang::{
     self, ExtractError, FileId, ImportTarget, Language, Manifests, ResolvedImport, UnsureReference,
 };
@@ -531,6 +531,27 @@ impl Graph {
     /// other implementations, which must keep one name with it.
     pub fn family(&self, symbol: SymbolId) -> &[SymbolId] {
         &self.families[symbol]
+    }
+
+    /// The import paths of the package (Go) or module (Python) `file` belongs to: what an
+    /// encoder's presence is read from.
+    pub fn package_imports(&self, file: FileId) -> Vec<&str> {
+        let module = &self.files[file].module;
+        let mut out: Vec<&str> = self
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| &f.module == module && f.language == self.files[file].language)
+            .flat_map(|(i, _)| &self.facts[i].imports)
+            .filter_map(|i| match &i.kind {
+                ImportKind::Package { path, .. } => Some(path.as_str()),
+                ImportKind::Module { module, .. } => Some(module.as_str()),
+                _ => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// What a rename of `symbol` renames: the symbol, then its family.

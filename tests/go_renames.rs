@@ -238,3 +238,62 @@ fn unsure_sites_are_listed_left_for_verification_or_renamed_when_asked() {
     let commits = commits_between(dir, "main", "ripple/rename");
     assert_each_commit_passes(dir, &commits, GO_CHECKS, "ripple/rename");
 }
+
+#[test]
+fn generated_files_are_left_for_their_generator_and_keep_the_old_name_working() {
+    let repo = fixture_repo("go/typed");
+    let dir = repo.path();
+    let recipes = tempfile::TempDir::new().expect("temp dir");
+    let recipe = recipe(
+        recipes.path(),
+        "rename",
+        "symbol = \"example.com/typed/conn.Kind\"\nto = \"Class\"",
+    );
+    let plan = ripple_ok(dir, &["plan", &recipe]);
+    assert!(
+        plan.contains("1 generated file not edited, regenerate it: conn/kind_string.go")
+            && plan.contains("`//go:generate stringer -type=Kind` (conn/conn.go:"),
+        "{plan}"
+    );
+    // The directive's `-type=Kind` is a use no compiler checks: an unsure site.
+    assert!(
+        plan.contains("a name in a //go:linkname or //go:generate directive"),
+        "{plan}"
+    );
+    ripple_ok(dir, &["run", &recipe]);
+    let commits = commits_between(dir, "main", "ripple/rename");
+    assert_each_commit_passes(dir, &commits, GO_CHECKS, "ripple/rename");
+    assert_eq!(
+        git(
+            dir,
+            &["diff", "main..ripple/rename", "--", "conn/kind_string.go"]
+        ),
+        ""
+    );
+    let conn = std::fs::read_to_string(dir.join("conn/conn.go")).expect("conn.go");
+    assert!(conn.contains("Kind = Class"), "the alias stays: {conn}");
+}
+
+#[test]
+fn an_encoded_field_keeps_its_wire_name() {
+    // `app.Export` is marshalled with encoding/json and has no tags; TestJSON checks the JSON.
+    let repo = fixture_repo("go/typed");
+    let dir = repo.path();
+    let recipes = tempfile::TempDir::new().expect("temp dir");
+    let recipe = recipe(
+        recipes.path(),
+        "rename",
+        "symbol = \"example.com/typed/app.Export.Owner\"\nto = \"Holder\"",
+    );
+    let plan = ripple_ok(dir, &["plan", &recipe]);
+    assert!(
+        plan.contains("the rename adds the tag `json:\"Owner\"`"),
+        "{plan}"
+    );
+    ripple_ok(dir, &["run", &recipe]);
+    let commits = commits_between(dir, "main", "ripple/rename");
+    assert_each_commit_passes(dir, &commits, GO_CHECKS, "ripple/rename");
+    let app = std::fs::read_to_string(dir.join("app/app.go")).expect("app.go");
+    assert!(app.contains("Holder string `json:\"Owner\"`"), "{app}");
+    assert!(app.contains("Export{Holder: inv.Owner.Name"), "{app}");
+}

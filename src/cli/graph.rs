@@ -441,7 +441,7 @@ fn render_symbol(graph: &Graph, id: &str, format: GraphFormat) -> Result<String>
             if !unsure.is_empty() {
                 let _ = writeln!(
                     s,
-                    "  {} unsure sites (the name matches, the receiver's type is unknown)",
+                    "  {} unsure sites (the name matches, but not provably this symbol)",
                     unsure.len()
                 );
                 for u in unsure {

@@ -56,6 +56,17 @@ pub struct FileFacts {
     pub references: Vec<Reference>,
     /// Error and missing nodes tree-sitter recovered from; facts are still extracted.
     pub parse_errors: u32,
+    /// Made by a generator (Go's `// Code generated … DO NOT EDIT.`, protoc's `DO NOT EDIT!`):
+    /// never edited; its uses are regenerated.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub generated: bool,
+    /// Generator directives in the file (Go `//go:generate …`), as (line, command).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generators: Vec<(u32, String)>,
+    /// Names in directives outside code (`//go:linkname local path.Name`, the words of a
+    /// `//go:generate` line): uses a compiler does not check, reported as unsure sites.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Segment>,
     /// What the type layer reads: type shapes, how values are made, member accesses.
     #[serde(default, skip_serializing_if = "TypeFacts::is_empty")]
     pub types: TypeFacts,

@@ -266,6 +266,20 @@ pub trait Support: Sync {
         source.to_string()
     }
 
+    /// What keeps an encoded field's name on the wire when it is renamed: (byte offset, text
+    /// to insert), e.g. a Go struct tag `json:"Old"`; `None` when the field is not encoded or
+    /// already says its wire name. `package_imports` are the imports of the field's package.
+    fn wire_name_tag(
+        &self,
+        source: &str,
+        def: &Definition,
+        package_imports: &[&str],
+        old: &str,
+    ) -> Option<(usize, String)> {
+        let _ = (source, def, package_imports, old);
+        None
+    }
+
     /// The well-known interface from outside the repository a method of this name
     /// satisfies (`String` → `fmt.Stringer`), if any: renaming it would break that silently.
     fn outside_interface(&self, method: &str) -> Option<&'static str> {
@@ -527,6 +541,8 @@ pub enum UnsureReason {
     /// A key of a literal of a type from outside the repository: a field of it, or a map key
     /// naming a value of the repository.
     OutsideLiteral,
+    /// A name in a directive no compiler checks (`//go:linkname`, `//go:generate`).
+    Directive,
 }
 
 impl UnsureReason {
@@ -538,6 +554,7 @@ impl UnsureReason {
             UnsureReason::UntrackedExpression => "an expression whose type is not followed",
             UnsureReason::AnonymousType => "a value of an anonymous type",
             UnsureReason::TooDeep => "a chain of definitions too long to follow",
+            UnsureReason::Directive => "a name in a //go:linkname or //go:generate directive",
             UnsureReason::OutsideLiteral => {
                 "a key of a literal of a type outside the repository (a field, or a map key)"
             }

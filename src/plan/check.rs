@@ -57,6 +57,17 @@ pub fn check_step(recipe: &Recipe, graph: &Graph, index: usize) -> Result<(), Re
                     None,
                 ));
             }
+            if graph.facts[symbol.file].generated {
+                return Err(recipe.invalid_at(
+                    r.symbol.span.clone(),
+                    format!(
+                        "`{}` is defined in a generated file ({})",
+                        symbol.name, graph.files[symbol.file].path
+                    ),
+                    "generated",
+                    Some("rename it in the generator's input and regenerate".into()),
+                ));
+            }
             let set = graph.rename_set(sid);
             if set.len() > 1 && r.family == Family::Refuse {
                 return Err(recipe.invalid_at(

@@ -205,17 +205,27 @@ impl PlanBuilder {
         i: usize,
     ) -> Result<&StepPlan, PlanError> {
         let step = &recipe.steps[i];
-        let targets = select::select_targets(view, graph, &step.action)?;
+        let mut targets = select::select_targets(view, graph, &step.action)?;
         let mut notes = Vec::new();
+        let generated = select::take_generated(graph, &mut targets);
+        let keeps_generated = generated.is_some();
+        notes.extend(generated);
         if let crate::recipe::StepAction::Rename(r) = &step.action {
-            notes.extend(select::rename_notes(graph, r));
+            notes.extend(select::rename_notes(view, graph, r));
         }
         let packed = match phases::single_batch(graph, &step.action) {
             Some(why) => phases::one_batch(graph, &targets, &recipe.batch, why, &mut notes),
             None => {
                 let mut batches =
                     pack::pack_step(graph, &step.action, &targets, &recipe.batch, &mut notes);
-                phases::add_phases(graph, &step.action, &targets, &mut batches, &mut notes);
+                phases::add_phases(
+                    graph,
+                    &step.action,
+                    &targets,
+                    keeps_generated,
+                    &mut batches,
+                    &mut notes,
+                );
                 batches
             }
         };

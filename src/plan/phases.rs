@@ -88,6 +88,7 @@ pub(super) fn add_phases(
     graph: &Graph,
     action: &StepAction,
     targets: &Targets,
+    generated_uses: bool,
     out: &mut Vec<StepBatch>,
     notes: &mut Vec<String>,
 ) {
@@ -99,7 +100,7 @@ pub(super) fn add_phases(
     };
     // Unsure sites left as they are still use the old name: it stays for them.
     let unsure = graph.unsure_sites(sid).count();
-    let keep_compat = r.keep_compat || (r.unsure == Unsure::Report && unsure > 0);
+    let keep_compat = r.keep_compat || (r.unsure == Unsure::Report && unsure > 0) || generated_uses;
     if out.len() <= 1 && !keep_compat {
         return;
     }
@@ -135,6 +136,8 @@ pub(super) fn add_phases(
             && graph.files[def_file].language.support().warning_alias(kind);
         let why = if r.keep_compat {
             "keep_compat".to_string()
+        } else if generated_uses {
+            "generated files use it until they are regenerated".to_string()
         } else {
             format!(
                 "{unsure} unsure site{} (unsure = \"report\")",

@@ -23,6 +23,54 @@ fn add_reason(targets: &mut Targets, file: FileId, reason: String) {
     }
 }
 
+/// Generated files among a step's targets are never edited (the next `go generate` would
+/// undo it): they leave the targets, and the note says which generator directives of their
+/// packages remake them.
+pub(super) fn take_generated(graph: &Graph, targets: &mut Targets) -> Option<String> {
+    let generated: Vec<FileId> = targets
+        .keys()
+        .copied()
+        .filter(|&f| graph.facts[f].generated)
+        .collect();
+    if generated.is_empty() {
+        return None;
+    }
+    let mut directives = BTreeSet::new();
+    for &f in &generated {
+        targets.remove(&f);
+        let folder = folder_of(&graph.files[f].path);
+        for (other, facts) in graph.facts.iter().enumerate() {
+            if folder_of(&graph.files[other].path) == folder {
+                for (line, command) in &facts.generators {
+                    directives.insert(format!(
+                        "`//go:generate {command}` ({}:{line})",
+                        graph.files[other].path
+                    ));
+                }
+            }
+        }
+    }
+    let files: Vec<&str> = generated
+        .iter()
+        .map(|&f| graph.files[f].path.as_str())
+        .collect();
+    Some(format!(
+        "{} generated file{} not edited, regenerate {}: {}{}",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        if files.len() == 1 { "it" } else { "them" },
+        files.join(", "),
+        if directives.is_empty() {
+            " (no //go:generate directive in their packages names the generator)".to_string()
+        } else {
+            format!(
+                "; made by {}",
+                directives.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        }
+    ))
+}
+
 /// The targets of one step, on the repository as `view` shows it.
 pub(super) fn select_targets(
     view: View<'_>,
@@ -67,11 +115,27 @@ pub(super) fn select_targets(
 /// The defining file and every file referring to the symbol, with what each reference is.
 /// What a rename's plan says besides its batches: the method family it renames, and the
 /// unsure sites (where they are, why, and what happens to them).
-pub(super) fn rename_notes(graph: &Graph, r: &RenameStep) -> Vec<String> {
+pub(super) fn rename_notes(view: View<'_>, graph: &Graph, r: &RenameStep) -> Vec<String> {
     let Some(sid) = graph.symbol_id(&r.symbol.value) else {
         return Vec::new();
     };
     let mut notes = Vec::new();
+    let sym = &graph.symbols[sid];
+    let support = graph.files[sym.file].language.support();
+    if let Some(source) = view.text(&graph.files[sym.file].path)
+        && let Some(def) = graph.facts[sym.file]
+            .definitions
+            .iter()
+            .find(|d| d.span == sym.span)
+        && let Some((_, tag)) =
+            support.wire_name_tag(&source, def, &graph.package_imports(sym.file), &sym.name)
+    {
+        notes.push(format!(
+            "`{}` is encoded by its name: the rename adds the tag {} to keep its wire name",
+            sym.name,
+            tag.trim()
+        ));
+    }
     let set = graph.rename_set(sid);
     if set.len() > 1 {
         notes.push(format!(
@@ -103,7 +167,7 @@ pub(super) fn rename_notes(graph: &Graph, r: &RenameStep) -> Vec<String> {
             _ => "left as they are, for verification to judge (unsure = \"report\")",
         };
         notes.push(format!(
-            "{} unsure site{} (the name matches, the receiver's type is unknown), {what}: {}",
+            "{} unsure site{} (the name matches, but not provably this symbol), {what}: {}",
             sites.len(),
             if sites.len() == 1 { "" } else { "s" },
             sites.join(", ")

@@ -330,7 +330,7 @@ pub struct RenameStep {
     /// What to do with the methods that must keep the symbol's name with it (an interface
     /// method and its implementations): rename them all, or refuse.
     pub family: Family,
-    /// What to do with unsure sites (the name matches, the receiver's type is unknown).
+    /// What to do with unsure sites (the name matches, but not provably this symbol).
     pub unsure: Unsure,
 }
 

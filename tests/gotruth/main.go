@@ -177,7 +177,9 @@ func (c *checker) packageDirs(m module) []string {
 		if err != nil || !d.IsDir() {
 			return nil
 		}
-		if d.Name() == ".git" || d.Name() == "vendor" || d.Name() == "testdata" {
+		// `_x`, `.x` and testdata folders are skipped by `./...` but still build (`go build
+		// ./_examples/x`): their uses count.
+		if d.Name() == ".git" || d.Name() == "vendor" {
 			return filepath.SkipDir
 		}
 		if own := c.moduleOf(p); own == nil || own.dir != m.dir {

@@ -9,6 +9,7 @@ mod imports;
 mod modfile;
 mod moves;
 mod resolve;
+mod tags;
 mod typefacts;
 mod typing;
 
@@ -230,8 +231,88 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &GoQueries) -
         definitions,
         references,
         parse_errors: crate::lang::facts::count_parse_errors(root),
+        generated: is_generated(source),
+        generators: generators(source),
+        mentions: directive_mentions(source),
         types,
     }
+}
+
+/// Whether a file says it is generated, by Go's convention: a line `// Code generated … DO NOT
+/// EDIT.` (before the package clause, as `go generate` tools write it).
+fn is_generated(source: &[u8]) -> bool {
+    let head = &source[..source.len().min(16 * 1024)];
+    String::from_utf8_lossy(head)
+        .lines()
+        .take_while(|l| !l.starts_with("package "))
+        .any(|l| l.starts_with("// Code generated ") && l.trim_end().ends_with(" DO NOT EDIT."))
+}
+
+/// The names in a file's `//go:linkname` and `//go:generate` lines: each word that could be a
+/// Go name or a qualified `path.Name`, with its span. Directives are whole lines starting with
+/// `//go:`, so the text is scanned by line, not the tree.
+fn directive_mentions(source: &[u8]) -> Vec<Segment> {
+    let mut out = Vec::new();
+    if !source.windows(5).any(|w| w == b"//go:") {
+        return out;
+    }
+    let mut offset = 0;
+    for (row, line) in source.split(|&b| b == b'\n').enumerate() {
+        let start_of_line = offset;
+        offset += line.len() + 1;
+        let Ok(line) = std::str::from_utf8(line) else {
+            continue;
+        };
+        let Some(rest) = line
+            .strip_prefix("//go:linkname ")
+            .or_else(|| line.strip_prefix("//go:generate "))
+        else {
+            continue;
+        };
+        let base = line.len() - rest.len();
+        let mut at = 0;
+        for word in rest.split(|c: char| !(c.is_alphanumeric() || "_./-".contains(c))) {
+            let word_start = base + at;
+            at += word.len() + 1;
+            // `path.Name` → the name after the last dot; `-type=Kind` splits at `=`.
+            let name = word.rsplit('.').next().unwrap_or(word);
+            if !name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                || !name.chars().all(|c| c.is_alphanumeric() || c == '_')
+            {
+                continue;
+            }
+            let column = word_start + (word.len() - name.len());
+            let start = start_of_line + column;
+            out.push(Segment {
+                name: word.to_string(),
+                span: Span {
+                    line: row as u32 + 1,
+                    column: column as u32 + 1,
+                    start: start as u32,
+                    end: (start + name.len()) as u32,
+                },
+            });
+        }
+    }
+    out
+}
+
+/// The `//go:generate` directives of a file, with their 1-based lines.
+fn generators(source: &[u8]) -> Vec<(u32, String)> {
+    if !source.windows(13).any(|w| w == b"//go:generate") {
+        return Vec::new();
+    }
+    String::from_utf8_lossy(source)
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let command = l.strip_prefix("//go:generate ")?;
+            Some((i as u32 + 1, command.trim().to_string()))
+        })
+        .collect()
 }
 
 /// The `//go:build` line (or legacy `// +build` lines) before the package clause, combined with
@@ -563,6 +644,19 @@ impl crate::lang::Support for Go {
         new: &str,
     ) -> Result<String, crate::lang::RewriteError> {
         compat::alias_block(def, source, old, new)
+    }
+
+    fn wire_name_tag(
+        &self,
+        source: &str,
+        def: &crate::lang::facts::Definition,
+        package_imports: &[&str],
+        old: &str,
+    ) -> Option<(usize, String)> {
+        if def.kind != SymbolKind::Field {
+            return None;
+        }
+        tags::wire_name_tag(source, def, package_imports, old)
     }
 
     fn outside_interface(&self, method: &str) -> Option<&'static str> {

@@ -607,7 +607,8 @@ impl<'s> Walker<'s> {
 
     fn scoped(&mut self, node: Node<'_>) {
         self.scopes.push(HashMap::new());
-        for child in named_children(node) {
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
             self.walk(child);
         }
         self.scopes.pop();
@@ -615,6 +616,9 @@ impl<'s> Walker<'s> {
 
     /// Record member accesses and bind locals, in source order.
     fn walk(&mut self, node: Node<'_>) {
+        if node.named_child_count() == 0 {
+            return;
+        }
         match node.kind() {
             "func_literal" => self.function(node),
             "block"
@@ -738,7 +742,8 @@ impl<'s> Walker<'s> {
                 }
             }
             _ => {
-                for child in named_children(node) {
+                let mut cursor = node.walk();
+                for child in node.named_children(&mut cursor) {
                     self.walk(child);
                 }
             }

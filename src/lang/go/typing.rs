@@ -288,6 +288,32 @@ impl<'a> TypeLayer<'a> {
                 }
             }
         }
+        // Directives name symbols where no compiler checks them.
+        for (li, (file, facts)) in self.files.iter().enumerate() {
+            for m in &facts.mentions {
+                let (pkg, name) = match m.name.rsplit_once('.') {
+                    Some((path, name)) => (self.packages.iter().find(|p| p.prefix == path), name),
+                    None => (
+                        Some(&self.packages[self.scopes[li].package]),
+                        m.name.as_str(),
+                    ),
+                };
+                let Some(pkg) = pkg.filter(|p| {
+                    p.values.contains_key(name)
+                        || p.funcs.contains_key(name)
+                        || p.types.get(name).is_some_and(|e| e.decl.is_some())
+                }) else {
+                    continue;
+                };
+                unsure.push(UnsureReference {
+                    file: *file,
+                    span: m.span,
+                    name: name.to_string(),
+                    reason: UnsureReason::Directive,
+                    candidates: vec![format!("{}.{name}", pkg.prefix)],
+                });
+            }
+        }
         let mut embedded = Vec::new();
         for pkg in &self.packages {
             for (owner, entry) in &pkg.types {
@@ -347,8 +373,31 @@ impl<'a> TypeLayer<'a> {
         }
         interfaces.sort();
         concrete.sort();
+        // Which concrete types have a method of each name (own or promoted): only those that
+        // have all of an interface's names are looked up.
+        let mut memo: HashMap<(usize, String), HashSet<String>> = HashMap::new();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut sets = Vec::with_capacity(concrete.len());
+        for (i, (p, n)) in concrete.iter().enumerate() {
+            let set = self.method_names(*p, n, &mut memo, 0);
+            for name in &set {
+                by_name.entry(name.clone()).or_default().push(i);
+            }
+            sets.push(set);
+        }
         for (p, n, names) in &interfaces {
-            for (tp, tn) in &concrete {
+            let Some(rarest) = names
+                .iter()
+                .map(|name| by_name.get(name).map_or(&[][..], Vec::as_slice))
+                .min_by_key(|c| c.len())
+            else {
+                continue;
+            };
+            for &ci in rarest {
+                if !names.iter().all(|name| sets[ci].contains(name)) {
+                    continue;
+                }
+                let (tp, tn) = &concrete[ci];
                 let t = Ty::Named(*tp, tn.clone());
                 let mut methods = Vec::new();
                 for name in names {
@@ -391,6 +440,41 @@ impl<'a> TypeLayer<'a> {
             .collect();
         out.sort();
         out
+    }
+
+    /// The names of the methods a named type has, its own and those its embedded fields
+    /// promote (a superset is fine: it only narrows which types are looked up).
+    fn method_names(
+        &self,
+        p: usize,
+        n: &str,
+        memo: &mut HashMap<(usize, String), HashSet<String>>,
+        depth: u32,
+    ) -> HashSet<String> {
+        let key = (p, n.to_string());
+        if let Some(set) = memo.get(&key) {
+            return set.clone();
+        }
+        memo.insert(key.clone(), HashSet::new());
+        let mut set = HashSet::new();
+        if let Some(entry) = self.packages[p].types.get(n) {
+            set.extend(entry.methods.keys().cloned());
+            if depth < MAX_DEPTH {
+                let embedded = entry
+                    .fields
+                    .iter()
+                    .filter(|(_, f)| f.embedded)
+                    .map(|(li, f)| (*li, &f.of))
+                    .chain(entry.embeds.iter().map(|(li, of)| (*li, of)));
+                for (li, of) in embedded {
+                    if let Ty::Named(p2, n2) = strip_pointer(self.resolve_type(li, of, 0)) {
+                        set.extend(self.method_names(p2, &n2, memo, depth + 1));
+                    }
+                }
+            }
+        }
+        memo.insert(key, set.clone());
+        set
     }
 
     /// The method names of an interface the repository declares (embedded repository

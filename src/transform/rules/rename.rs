@@ -109,6 +109,7 @@ pub(super) fn rename(
     places.dedup_by(|a, b| a.file == b.file && a.span == b.span);
     let mut changes = ChangeSet::default();
     let mut renamed = 0;
+    let mut wire_tag = false;
     for path in batch.files {
         let Some(fid) = graph.file_id(path) else {
             continue;
@@ -188,6 +189,12 @@ pub(super) fn rename(
         }
         if *path == def_path {
             edits.extend(doc_mentions(support, def, &source, old, new)?);
+            if let Some((at, tag)) =
+                support.wire_name_tag(&source, def, &graph.package_imports(sym.file), old)
+            {
+                edits.push(TextEdit::new(at, at, tag));
+                wire_tag = true;
+            }
             if batch.phase == Some(Phase::Expand) {
                 let block = support.alias_block(def, &source, old, new)?;
                 let at =
@@ -211,6 +218,11 @@ pub(super) fn rename(
         if renamed == 1 { "" } else { "s" },
         if files == 1 { "" } else { "s" }
     );
+    if wire_tag {
+        summary.push_str(&format!(
+            " The field is encoded: a tag keeps its wire name `{old}`."
+        ));
+    }
     match batch.phase {
         Some(Phase::Expand) if step.keep_compat => summary.push_str(&format!(
             " `{old}` stays as a deprecated alias, also after the run (keep_compat)."
