@@ -297,3 +297,61 @@ fn an_encoded_field_keeps_its_wire_name() {
     assert!(app.contains("Holder string `json:\"Owner\"`"), "{app}");
     assert!(app.contains("Export{Holder: inv.Owner.Name"), "{app}");
 }
+
+#[test]
+fn a_model_batch_sees_the_members_its_code_reaches_through_values() {
+    // app/app.go calls `inv.Items()`, `traced.Send`, `p.Closed()` and reads
+    // `r.Inv.Owner.Email`: the methods' signatures and the structs declaring the fields are in
+    // its contracts, each once.
+    let repo = fixture_repo("go/typed");
+    let recipes = tempfile::TempDir::new().expect("temp dir");
+    let path = recipes.path().join("model.toml");
+    std::fs::write(
+        &path,
+        "name = \"model\"\n\n[[step]]\nkind = \"model\"\ninstructions = \"Log every report line.\"\nselect = { paths = [\"app/app.go\"] }\n",
+    )
+    .expect("write recipe");
+    let json: serde_json::Value = serde_json::from_str(&ripple_ok(
+        repo.path(),
+        &[
+            "explain",
+            path.to_str().expect("utf-8"),
+            "--batch",
+            "1",
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("explain json");
+    let contracts: Vec<&str> = json["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .filter(|p| p["kind"] == "contract")
+        .map(|p| p["name"].as_str().expect("contract name"))
+        .collect();
+    for want in [
+        "example.com/typed/store.Inventory.Items",
+        "example.com/typed/store.Inventory.Total",
+        "example.com/typed/conn.Traced.Send",
+        "example.com/typed/conn.Pipe.Closed",
+        "example.com/typed/store.Owner",
+        "example.com/typed/store.Inventory",
+    ] {
+        assert!(
+            contracts.contains(&want),
+            "{want} missing from {contracts:?}"
+        );
+    }
+    assert!(
+        !contracts
+            .iter()
+            .any(|c| c.ends_with(".Email") || c.ends_with(".Owner.Name")),
+        "fields come as their struct: {contracts:?}"
+    );
+    let mut unique = contracts.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), contracts.len(), "{contracts:?}");
+    let text = json["text"].as_str().expect("prompt");
+    assert!(text.contains("type Owner struct"), "{text}");
+}

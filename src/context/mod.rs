@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::graph::Graph;
-use crate::lang::facts::ReferenceKind;
+use crate::lang::facts::{ReferenceKind, SymbolKind};
 use crate::tokens::count_tokens;
 
 mod redact;
@@ -217,11 +217,24 @@ pub fn batch_contracts(
             .iter()
             .any(|r| in_batch.contains(&r.file) && r.kind != ReferenceKind::Definition);
         if referenced {
+            // A field or an interface method reached through a value: its contract is the
+            // type that declares it (the struct's fields, the interface's method set).
+            let owner = sym
+                .id
+                .rsplit_once('.')
+                .and_then(|(o, _)| graph.symbol_id(o))
+                .filter(|&o| {
+                    sym.kind == SymbolKind::Field || graph.symbols[o].kind == SymbolKind::Interface
+                });
+            let sid = owner.unwrap_or(sid);
             let h = hops.get(&sym.file).copied().unwrap_or(usize::MAX);
-            used.push((h, sym.id.as_str(), sid));
+            used.push((h, graph.symbols[sid].id.as_str(), sid));
         }
     }
     used.sort();
+    used.dedup_by_key(|u| u.2);
+    let mut seen = BTreeSet::new();
+    used.retain(|u| seen.insert(u.2));
     let mut texts: BTreeMap<usize, Option<String>> = BTreeMap::new();
     used.into_iter()
         .filter_map(|(h, id, sid)| {

@@ -82,11 +82,13 @@ fn ancestor<'t>(mut node: Node<'t>, kind: &str) -> Option<Node<'t>> {
 /// The keys of a struct tag (`json:"id,omitempty" xml:"id"` → json, xml), those of encoders.
 fn tag_keys(tag: &str) -> Vec<&'static str> {
     let tag = tag.trim_matches(['`', '"']);
-    ENCODERS
-        .iter()
-        .map(|(_, key)| *key)
-        .filter(|key| tag.contains(&format!("{key}:\"")))
-        .collect()
+    let mut keys: Vec<&'static str> = Vec::new();
+    for (_, key) in ENCODERS {
+        if tag.contains(&format!("{key}:\"")) && !keys.contains(key) {
+            keys.push(key);
+        }
+    }
+    keys
 }
 
 #[cfg(test)]
