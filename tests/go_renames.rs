@@ -41,7 +41,17 @@ fn go_types_counts(dir: &Path) -> BTreeMap<String, usize> {
 /// and go/types finds as many uses of each renamed object under its new ID as it found under
 /// the old one, and no object left under an old ID.
 fn rename_and_compare(symbol: &str, to: &str, extra: &str, renamed: &[(&str, &str)]) {
-    let repo = fixture_repo("go/typed");
+    rename_and_compare_in(&fixture_repo("go/typed"), symbol, to, extra, renamed);
+}
+
+/// [`rename_and_compare`] on a prepared repository (a fixture, a real module).
+fn rename_and_compare_in(
+    repo: &tempfile::TempDir,
+    symbol: &str,
+    to: &str,
+    extra: &str,
+    renamed: &[(&str, &str)],
+) {
     let dir = repo.path();
     let before = go_types_counts(dir);
     let recipes = tempfile::TempDir::new().expect("temp dir");
@@ -354,4 +364,46 @@ fn a_model_batch_sees_the_members_its_code_reaches_through_values() {
     assert_eq!(unique.len(), contracts.len(), "{contracts:?}");
     let text = json["text"].as_str().expect("prompt");
     assert!(text.contains("type Owner struct"), "{text}");
+}
+
+#[test]
+fn real_modules_rename_a_function_a_type_a_method_a_field_and_a_method_family() {
+    // google/uuid: `UUID.Version` beside the type `Version`; `NullUUID.Valid` beside
+    // `sql.Null*.Valid`; chi: `Mux.Use`, which implements `Router.Use` (and `Routes`).
+    let uuid = "github.com/google/uuid";
+    for (symbol, to, renamed) in [
+        ("NewString", "NewText", vec![("NewString", "NewText")]),
+        ("NullUUID", "NullID", vec![("NullUUID", "NullID")]),
+        ("UUID.Version", "Ver", vec![("UUID.Version", "UUID.Ver")]),
+        (
+            "NullUUID.Valid",
+            "Present",
+            vec![("NullUUID.Valid", "NullUUID.Present")],
+        ),
+    ] {
+        let repo = crate::go_types::real_module(uuid, "v1.6.0");
+        let full = |s: &str| format!("{uuid}.{s}");
+        let renamed: Vec<(String, String)> =
+            renamed.iter().map(|(a, b)| (full(a), full(b))).collect();
+        let pairs: Vec<(&str, &str)> = renamed
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        rename_and_compare_in(&repo, &full(symbol), to, "", &pairs);
+    }
+    let chi = "github.com/go-chi/chi/v5";
+    let repo = crate::go_types::real_module(chi, "v5.1.0");
+    rename_and_compare_in(
+        &repo,
+        &format!("{chi}.Mux.Use"),
+        "Attach",
+        "",
+        &[
+            (&format!("{chi}.Mux.Use"), &format!("{chi}.Mux.Attach")),
+            (
+                &format!("{chi}.Router.Use"),
+                &format!("{chi}.Router.Attach"),
+            ),
+        ],
+    );
 }
