@@ -521,6 +521,26 @@ impl Graph {
             .map(|&i| &self.unsure[i])
     }
 
+    /// The unsure sites of a rename set, as reports show them.
+    pub fn describe_unsure_sites(&self, symbols: &[SymbolId]) -> Vec<String> {
+        symbols
+            .iter()
+            .flat_map(|&m| self.unsure_sites(m))
+            .map(|u| self.describe_unsure(u))
+            .collect()
+    }
+
+    /// An unsure site as reports show it: `path:line:column (reason)`.
+    pub fn describe_unsure(&self, u: &UnsureReference) -> String {
+        format!(
+            "{}:{}:{} ({})",
+            self.files[u.file].path,
+            u.span.line,
+            u.span.column,
+            u.reason.describe()
+        )
+    }
+
     /// The symbols that are one name with `symbol` and rename with it: a Go type and the
     /// embedded fields named after it.
     pub fn renamed_with(&self, symbol: SymbolId) -> &[SymbolId] {

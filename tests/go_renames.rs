@@ -88,30 +88,33 @@ fn rename_and_compare_in(
     }
 }
 
+/// `Conn.Send` and its implementations, renamed to `Deliver`.
+const SEND_FAMILY: &[(&str, &str)] = &[
+    (
+        "example.com/typed/conn.Conn.Send",
+        "example.com/typed/conn.Conn.Deliver",
+    ),
+    (
+        "example.com/typed/conn.Pipe.Send",
+        "example.com/typed/conn.Pipe.Deliver",
+    ),
+    (
+        "example.com/typed/conn.Discard.Send",
+        "example.com/typed/conn.Discard.Deliver",
+    ),
+    (
+        "example.com/typed/conn.Traced.Send",
+        "example.com/typed/conn.Traced.Deliver",
+    ),
+];
+
 #[test]
 fn an_interface_method_renames_with_every_implementation() {
     rename_and_compare(
         "example.com/typed/conn.Conn.Send",
         "Deliver",
         "",
-        &[
-            (
-                "example.com/typed/conn.Conn.Send",
-                "example.com/typed/conn.Conn.Deliver",
-            ),
-            (
-                "example.com/typed/conn.Pipe.Send",
-                "example.com/typed/conn.Pipe.Deliver",
-            ),
-            (
-                "example.com/typed/conn.Discard.Send",
-                "example.com/typed/conn.Discard.Deliver",
-            ),
-            (
-                "example.com/typed/conn.Traced.Send",
-                "example.com/typed/conn.Traced.Deliver",
-            ),
-        ],
+        SEND_FAMILY,
     );
 }
 
@@ -121,24 +124,7 @@ fn an_implementation_renames_its_interface_too() {
         "example.com/typed/conn.Pipe.Send",
         "Deliver",
         "",
-        &[
-            (
-                "example.com/typed/conn.Conn.Send",
-                "example.com/typed/conn.Conn.Deliver",
-            ),
-            (
-                "example.com/typed/conn.Pipe.Send",
-                "example.com/typed/conn.Pipe.Deliver",
-            ),
-            (
-                "example.com/typed/conn.Discard.Send",
-                "example.com/typed/conn.Discard.Deliver",
-            ),
-            (
-                "example.com/typed/conn.Traced.Send",
-                "example.com/typed/conn.Traced.Deliver",
-            ),
-        ],
+        SEND_FAMILY,
     );
 }
 

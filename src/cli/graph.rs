@@ -316,14 +316,18 @@ fn unsure_json(graph: &Graph, u: &UnsureReference) -> serde_json::Value {
     })
 }
 
-fn unsure_line(graph: &Graph, u: &UnsureReference) -> String {
+fn reference_line(graph: &Graph, r: &SymbolRef) -> String {
     format!(
-        "{}:{}:{}  unsure: {}",
-        graph.files[u.file].path,
-        u.span.line,
-        u.span.column,
-        u.reason.describe()
+        "{}:{}:{}  {}",
+        graph.files[r.file].path,
+        r.span.line,
+        r.span.column,
+        r.kind.name()
     )
+}
+
+fn unsure_line(graph: &Graph, u: &UnsureReference) -> String {
+    format!("unsure {}", graph.describe_unsure(u))
 }
 
 /// Every symbol's references and every unsure site.
@@ -349,14 +353,7 @@ fn render_references(graph: &Graph, format: GraphFormat) -> serde_json::Result<S
     for (sid, sym) in graph.symbols.iter().enumerate() {
         let _ = writeln!(s, "{} ({})", sym.id, sym.kind.name());
         for r in graph.references(sid) {
-            let _ = writeln!(
-                s,
-                "  {}:{}:{}  {}",
-                graph.files[r.file].path,
-                r.span.line,
-                r.span.column,
-                r.kind.name()
-            );
+            let _ = writeln!(s, "  {}", reference_line(graph, r));
         }
     }
     let _ = writeln!(s, "{} unsure sites", graph.unsure.len());
@@ -428,14 +425,7 @@ fn render_symbol(graph: &Graph, id: &str, format: GraphFormat) -> Result<String>
             let files: BTreeSet<usize> = uses.iter().map(|r| r.file).collect();
             let _ = writeln!(s, "  {} references in {} files", uses.len(), files.len());
             for r in uses {
-                let _ = writeln!(
-                    s,
-                    "  {}:{}:{}  {}",
-                    graph.files[r.file].path,
-                    r.span.line,
-                    r.span.column,
-                    r.kind.name()
-                );
+                let _ = writeln!(s, "  {}", reference_line(graph, r));
             }
             let unsure: Vec<_> = graph.unsure_sites(sid).collect();
             if !unsure.is_empty() {

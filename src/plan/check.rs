@@ -110,19 +110,7 @@ pub fn check_step(recipe: &Recipe, graph: &Graph, index: usize) -> Result<(), Re
                 }
             }
             if r.unsure == Unsure::Fail {
-                let sites: Vec<String> = set
-                    .iter()
-                    .flat_map(|&m| graph.unsure_sites(m))
-                    .map(|u| {
-                        format!(
-                            "{}:{}:{} ({})",
-                            graph.files[u.file].path,
-                            u.span.line,
-                            u.span.column,
-                            u.reason.describe()
-                        )
-                    })
-                    .collect();
+                let sites = graph.describe_unsure_sites(&set);
                 if !sites.is_empty() {
                     return Err(recipe.invalid_at(
                         r.symbol.span.clone(),

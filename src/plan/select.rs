@@ -148,19 +148,7 @@ pub(super) fn rename_notes(view: View<'_>, graph: &Graph, r: &RenameStep) -> Vec
                 .join(", ")
         ));
     }
-    let sites: Vec<String> = set
-        .iter()
-        .flat_map(|&m| graph.unsure_sites(m))
-        .map(|u| {
-            format!(
-                "{}:{}:{} ({})",
-                graph.files[u.file].path,
-                u.span.line,
-                u.span.column,
-                u.reason.describe()
-            )
-        })
-        .collect();
+    let sites = graph.describe_unsure_sites(&set);
     if !sites.is_empty() {
         let what = match r.unsure {
             Unsure::Rename => "renamed too (unsure = \"rename\")",

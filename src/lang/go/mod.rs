@@ -47,47 +47,24 @@ pub fn queries() -> Result<&'static GoQueries, &'static QueryError> {
     QUERIES.as_ref()
 }
 
-/// Predeclared identifiers: never repository symbols, so not worth recording.
-const PREDECLARED: &[&str] = &[
-    "_",
+/// Go's predeclared types (their members are never repository symbols).
+pub(super) const PREDECLARED_TYPES: &[&str] = &[
     "any",
-    "append",
     "bool",
     "byte",
-    "cap",
-    "clear",
-    "close",
     "comparable",
-    "complex",
     "complex128",
     "complex64",
-    "copy",
-    "delete",
     "error",
-    "false",
     "float32",
     "float64",
-    "imag",
     "int",
     "int16",
     "int32",
     "int64",
     "int8",
-    "iota",
-    "len",
-    "make",
-    "max",
-    "min",
-    "new",
-    "nil",
-    "panic",
-    "print",
-    "println",
-    "real",
-    "recover",
     "rune",
     "string",
-    "true",
     "uint",
     "uint16",
     "uint32",
@@ -95,6 +72,18 @@ const PREDECLARED: &[&str] = &[
     "uint8",
     "uintptr",
 ];
+
+/// Go's other predeclared identifiers: constants, `nil`, built-in functions.
+const PREDECLARED_VALUES: &[&str] = &[
+    "_", "append", "cap", "clear", "close", "complex", "copy", "delete", "false", "imag", "iota",
+    "len", "make", "max", "min", "new", "nil", "panic", "print", "println", "real", "recover",
+    "true",
+];
+
+/// Predeclared identifiers: never repository symbols, so not worth recording.
+fn is_predeclared(name: &str) -> bool {
+    PREDECLARED_TYPES.contains(&name) || PREDECLARED_VALUES.contains(&name)
+}
 
 const GOOS: &[&str] = &[
     "aix",
@@ -414,7 +403,7 @@ fn extract_references(
             continue;
         };
         let name = text(node, source);
-        if PREDECLARED.contains(&name)
+        if is_predeclared(name)
             || scopes.binders.contains(&node.id())
             || scopes.shadows(name, node.start_byte())
             || !is_read_position(node)

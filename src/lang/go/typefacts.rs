@@ -109,24 +109,8 @@ impl<'s> Walker<'s> {
                 }
             }
             "var_declaration" | "const_declaration" => {
-                let mut previous: Option<Vec<ValueExpr>> = None;
-                for spec in specs(decl) {
-                    let names = field_children(spec, "name");
-                    let mut values = self.spec_values(spec, names.len());
-                    if values.is_none() && decl.kind() == "const_declaration" {
-                        // `const ( A Kind = iota; B; C )`: B and C repeat A's expression.
-                        values = previous.clone();
-                    }
-                    previous = values.clone();
-                    for (i, name) in names.iter().enumerate() {
-                        let value = values
-                            .as_ref()
-                            .and_then(|v| v.get(i).cloned())
-                            .unwrap_or(ValueExpr::Unknown);
-                        self.facts
-                            .values
-                            .push((self.text(*name).to_string(), value));
-                    }
+                for (name, value) in self.declared_values(decl) {
+                    self.facts.values.push((self.text(name).to_string(), value));
                 }
             }
             _ => {}
@@ -251,6 +235,29 @@ impl<'s> Walker<'s> {
                 _ => {}
             }
         }
+    }
+
+    /// The names a `var`/`const` declaration declares, each with how its value is made.
+    fn declared_values<'t>(&mut self, decl: Node<'t>) -> Vec<(Node<'t>, ValueExpr)> {
+        let mut out = Vec::new();
+        let mut previous: Option<Vec<ValueExpr>> = None;
+        for spec in specs(decl) {
+            let names = field_children(spec, "name");
+            let mut values = self.spec_values(spec, names.len());
+            if values.is_none() && decl.kind() == "const_declaration" {
+                // `const ( A Kind = iota; B; C )`: B and C repeat A's expression.
+                values = previous.clone();
+            }
+            previous = values.clone();
+            for (i, name) in names.into_iter().enumerate() {
+                let value = values
+                    .as_ref()
+                    .and_then(|v| v.get(i).cloned())
+                    .unwrap_or(ValueExpr::Unknown);
+                out.push((name, value));
+            }
+        }
+        out
     }
 
     /// The values a `var`/`const` spec gives its names: each its own expression, the results
@@ -655,21 +662,8 @@ impl<'s> Walker<'s> {
                 }
             }
             "var_declaration" | "const_declaration" => {
-                let mut previous: Option<Vec<ValueExpr>> = None;
-                for spec in specs(node) {
-                    let names = field_children(spec, "name");
-                    let mut values = self.spec_values(spec, names.len());
-                    if values.is_none() && node.kind() == "const_declaration" {
-                        values = previous.clone();
-                    }
-                    previous = values.clone();
-                    for (i, name) in names.into_iter().enumerate() {
-                        let value = values
-                            .as_ref()
-                            .and_then(|v| v.get(i).cloned())
-                            .unwrap_or(ValueExpr::Unknown);
-                        self.bind(name, value);
-                    }
+                for (name, value) in self.declared_values(node) {
+                    self.bind(name, value);
                 }
             }
             "range_clause" | "receive_statement" => {

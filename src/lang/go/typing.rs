@@ -11,6 +11,7 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
+use super::PREDECLARED_TYPES;
 use crate::lang::facts::{FieldDecl, TypeExpr, ValueExpr};
 use crate::lang::facts::{FileFacts, ReferenceKind, SymbolKind};
 use crate::lang::{FileId, ResolvedReference, UnsureReason, UnsureReference};
@@ -75,31 +76,6 @@ enum Member {
     /// A member that is certainly no repository symbol (a field of an anonymous struct).
     NotSymbol(Ty),
 }
-
-const PREDECLARED_TYPES: &[&str] = &[
-    "any",
-    "bool",
-    "byte",
-    "comparable",
-    "complex128",
-    "complex64",
-    "error",
-    "float32",
-    "float64",
-    "int",
-    "int16",
-    "int32",
-    "int64",
-    "int8",
-    "rune",
-    "string",
-    "uint",
-    "uint16",
-    "uint32",
-    "uint64",
-    "uint8",
-    "uintptr",
-];
 
 /// How deep type evaluation follows chains (defined types, embedded fields, values made from
 /// values) before it gives up with an unsure result.
