@@ -13,6 +13,10 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 use serde::Serialize;
 
+mod cache;
+
+pub use cache::{CacheStats, FactsCache};
+
 use crate::lang::facts::{FileFacts, ImportKind, ReferenceKind, Span, SymbolKind};
 use crate::lang::{
     self, ExtractError, FileId, ImportTarget, Language, Manifests, ResolvedImport, UnsureReference,
@@ -27,6 +31,9 @@ pub struct GraphOptions {
     /// File contents that differ from the work tree (`None`: deleted), for planning on top of
     /// changes not written yet (a dry run's earlier steps).
     pub overlay: BTreeMap<String, Option<String>>,
+    /// Keep and reuse facts by (path, blob id) in the repository's facts cache
+    /// ([`FactsCache`]); `--no-cache` turns it off.
+    pub cache: bool,
 }
 
 impl Default for GraphOptions {
@@ -34,6 +41,7 @@ impl Default for GraphOptions {
         GraphOptions {
             max_file_size: 1024 * 1024,
             overlay: BTreeMap::new(),
+            cache: true,
         }
     }
 }
@@ -178,6 +186,7 @@ fn load(
     path: &str,
     language: Language,
     options: &GraphOptions,
+    cache: Option<&FactsCache>,
 ) -> Result<Result<Loaded, Skipped>, ExtractError> {
     let skip = |reason: String| {
         Ok(Err(Skipped {
@@ -218,12 +227,26 @@ fn load(
     }
     let blob = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, &bytes)
         .unwrap_or_else(|_| gix::ObjectId::null(gix::hash::Kind::Sha1));
-    match lang::extract_facts(language, path, &bytes) {
-        Ok(facts) => Ok(Ok(Loaded {
+    if let Some(facts) = cache.and_then(|c| c.get(path, &blob))
+        && facts.language == language
+    {
+        return Ok(Ok(Loaded {
             facts,
             blob,
             size: bytes.len() as u64,
-        })),
+        }));
+    }
+    match lang::extract_facts(language, path, &bytes) {
+        Ok(facts) => {
+            if let Some(c) = cache {
+                c.put(path, &blob, &facts);
+            }
+            Ok(Ok(Loaded {
+                facts,
+                blob,
+                size: bytes.len() as u64,
+            }))
+        }
         Err(ExtractError::Parse) => skip("tree-sitter could not parse it".into()),
         Err(e) => Err(e),
     }
@@ -245,9 +268,13 @@ pub fn build_graph(root: &Path, scan: &Scan, options: &GraphOptions) -> Result<G
         }
     }
     sources.sort();
+    let cache = options
+        .cache
+        .then(|| FactsCache::of_work_tree(root))
+        .flatten();
     let results: Vec<_> = sources
         .par_iter()
-        .map(|(path, language)| load(root, path, *language, options))
+        .map(|(path, language)| load(root, path, *language, options, cache.as_ref()))
         .collect();
     let mut skipped = scan.skipped.clone();
     let mut loaded = Vec::with_capacity(results.len());

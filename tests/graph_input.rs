@@ -228,3 +228,52 @@ fn fixtures_pass_their_own_tests() {
         );
     }
 }
+
+#[test]
+fn the_facts_cache_gives_the_same_graph_and_never_trusts_a_damaged_entry() {
+    let repo = fixture_repo("go/typed");
+    let dir = repo.path();
+    let cold = ripple_ok(dir, &["graph", "--references", "--format", "json"]);
+    let status: serde_json::Value =
+        serde_json::from_str(&ripple_ok(dir, &["cache", "status", "--format", "json"]))
+            .expect("status json");
+    let go_files = git(dir, &["ls-files", "*.go"]).lines().count() as u64;
+    assert_eq!(status["entries"], go_files, "{status}");
+    let warm = ripple_ok(dir, &["graph", "--references", "--format", "json"]);
+    assert_eq!(warm, cold);
+    // Damage every entry: each is ignored and rebuilt, the graph is the same.
+    let cache_dir = std::path::PathBuf::from(status["dir"].as_str().expect("dir"));
+    for folder in std::fs::read_dir(&cache_dir).expect("cache dir").flatten() {
+        for entry in std::fs::read_dir(folder.path()).expect("folder").flatten() {
+            let mut bytes = std::fs::read(entry.path()).expect("entry");
+            let at = bytes.len() / 2;
+            bytes[at] ^= 0x20;
+            std::fs::write(entry.path(), bytes).expect("damage");
+        }
+    }
+    assert_eq!(
+        ripple_ok(dir, &["graph", "--references", "--format", "json"]),
+        cold
+    );
+    assert_eq!(
+        ripple_ok(
+            dir,
+            &["graph", "--references", "--format", "json", "--no-cache"]
+        ),
+        cold
+    );
+    // A changed file is read again.
+    let path = dir.join("conn/platform_linux.go");
+    let text = std::fs::read_to_string(&path).expect("file");
+    std::fs::write(&path, text.replace("func Platform()", "func Platform2()")).expect("edit");
+    let changed = ripple_ok(
+        dir,
+        &["graph", "--symbol", "example.com/typed/conn.Platform2"],
+    );
+    assert!(changed.contains("conn/platform_linux.go"), "{changed}");
+    assert!(ripple_ok(dir, &["cache", "clear"]).contains("Removed"));
+    let status: serde_json::Value =
+        serde_json::from_str(&ripple_ok(dir, &["cache", "status", "--format", "json"]))
+            .expect("status json");
+    assert_eq!(status["entries"], 0);
+}

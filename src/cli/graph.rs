@@ -49,6 +49,9 @@ pub struct GraphArgs {
     /// Skip source files larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub max_file_size: u64,
+    /// Parse every file again instead of reusing the facts cache (`git ripple cache`).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// A symbol that is not in the repository, with the closest IDs that are.
@@ -65,6 +68,7 @@ pub fn run_graph(cwd: &Path, args: GraphArgs) -> Result<u8> {
     let scan = scan_repo(&repo)?;
     let options = GraphOptions {
         max_file_size: args.max_file_size,
+        cache: !args.no_cache,
         ..GraphOptions::default()
     };
     let graph = build_graph(&repo.root, &scan, &options)?;

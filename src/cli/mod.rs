@@ -18,6 +18,7 @@ macro_rules! outln {
 }
 
 mod abort;
+mod cache;
 mod check;
 mod explain;
 mod graph;
@@ -133,6 +134,8 @@ pub enum Command {
     Log(log::LogArgs),
     /// Prove every commit of the run (or a range) green on its own: bisect-clean.
     Check(check::CheckArgs),
+    /// Show or clear the facts cache that lets an unchanged file skip parsing.
+    Cache(cache::CacheArgs),
     /// Print exactly what a model step's batch would send to a model, with token counts.
     Explain(explain::ExplainArgs),
 }
@@ -197,6 +200,7 @@ where
         Command::Abort(args) => abort::run_abort(&cwd, args),
         Command::Log(args) => log::run_log(&cwd, args),
         Command::Check(args) => check::run_check(&cwd, args, &output),
+        Command::Cache(args) => cache::run_cache(&cwd, args),
         Command::Explain(args) => explain::run_explain(&cwd, args),
     };
     match result {

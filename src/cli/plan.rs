@@ -45,6 +45,9 @@ pub struct PlanArgs {
     /// Skip source files larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub max_file_size: u64,
+    /// Parse every file again instead of reusing the facts cache (`git ripple cache`).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 pub fn run_plan(cwd: &Path, args: PlanArgs) -> Result<u8> {
@@ -55,6 +58,7 @@ pub fn run_plan(cwd: &Path, args: PlanArgs) -> Result<u8> {
     let scan = scan_repo(&repo)?;
     let options = GraphOptions {
         max_file_size: args.max_file_size,
+        cache: !args.no_cache,
         ..GraphOptions::default()
     };
     // Each step is planned on the repository as the earlier steps leave it.
