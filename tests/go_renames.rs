@@ -28,6 +28,19 @@ fn recipe(dir: &Path, name: &str, step: &str) -> String {
     path.to_str().expect("utf-8 path").to_string()
 }
 
+/// Plan and run the rename `step` (recipe `rename`) on `dir`; every commit passes the Go
+/// checks. Returns the plan as text.
+fn plan_and_run_green(dir: &Path, step: &str) -> String {
+    let recipes = tempfile::TempDir::new().expect("temp dir");
+    let recipe = recipe(recipes.path(), "rename", step);
+    let plan = ripple_ok(dir, &["plan", &recipe]);
+    ripple_ok(dir, &["run", &recipe]);
+    let commits = commits_between(dir, "main", "ripple/rename");
+    assert!(!commits.is_empty());
+    assert_each_commit_passes(dir, &commits, GO_CHECKS, "ripple/rename");
+    plan
+}
+
 /// How many uses go/types finds of each object.
 fn go_types_counts(dir: &Path) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
@@ -54,13 +67,10 @@ fn rename_and_compare_in(
 ) {
     let dir = repo.path();
     let before = go_types_counts(dir);
-    let recipes = tempfile::TempDir::new().expect("temp dir");
-    let step = format!("symbol = \"{symbol}\"\nto = \"{to}\"\n{extra}");
-    let recipe = recipe(recipes.path(), "rename", &step);
-    ripple_ok(dir, &["run", &recipe]);
-    let commits = commits_between(dir, "main", "ripple/rename");
-    assert!(!commits.is_empty());
-    assert_each_commit_passes(dir, &commits, GO_CHECKS, "ripple/rename");
+    plan_and_run_green(
+        dir,
+        &format!("symbol = \"{symbol}\"\nto = \"{to}\"\n{extra}"),
+    );
     let after = go_types_counts(dir);
     // A renamed type's members move with it (`conn.Conn.Send` → `conn.Link.Send`).
     let moved = |id: &str| -> String {
@@ -225,27 +235,18 @@ fn unsure_sites_are_listed_left_for_verification_or_renamed_when_asked() {
     assert_eq!(git(dir, &["status", "--porcelain"]), "");
     ripple_ok(dir, &["abort", "--delete-branch"]);
 
-    let rename = recipe(
-        recipes.path(),
-        "rename",
-        &format!("{step}\nunsure = \"rename\""),
-    );
-    ripple_ok(dir, &["run", &rename]);
-    let commits = commits_between(dir, "main", "ripple/rename");
-    assert_each_commit_passes(dir, &commits, GO_CHECKS, "ripple/rename");
+    let plan = plan_and_run_green(dir, &format!("{step}\nunsure = \"rename\""));
+    assert!(plan.contains("renamed too (unsure = \"rename\")"), "{plan}");
 }
 
 #[test]
 fn generated_files_are_left_for_their_generator_and_keep_the_old_name_working() {
     let repo = fixture_repo("go/typed");
     let dir = repo.path();
-    let recipes = tempfile::TempDir::new().expect("temp dir");
-    let recipe = recipe(
-        recipes.path(),
-        "rename",
+    let plan = plan_and_run_green(
+        dir,
         "symbol = \"example.com/typed/conn.Kind\"\nto = \"Class\"",
     );
-    let plan = ripple_ok(dir, &["plan", &recipe]);
     assert!(
         plan.contains("1 generated file not edited, regenerate it: conn/kind_string.go")
             && plan.contains("`//go:generate stringer -type=Kind` (conn/conn.go:"),
@@ -256,9 +257,6 @@ fn generated_files_are_left_for_their_generator_and_keep_the_old_name_working() 
         plan.contains("a name in a //go:linkname or //go:generate directive"),
         "{plan}"
     );
-    ripple_ok(dir, &["run", &recipe]);
-    let commits = commits_between(dir, "main", "ripple/rename");
-    assert_each_commit_passes(dir, &commits, GO_CHECKS, "ripple/rename");
     assert_eq!(
         git(
             dir,
@@ -275,20 +273,14 @@ fn an_encoded_field_keeps_its_wire_name() {
     // `app.Export` is marshalled with encoding/json and has no tags; TestJSON checks the JSON.
     let repo = fixture_repo("go/typed");
     let dir = repo.path();
-    let recipes = tempfile::TempDir::new().expect("temp dir");
-    let recipe = recipe(
-        recipes.path(),
-        "rename",
+    let plan = plan_and_run_green(
+        dir,
         "symbol = \"example.com/typed/app.Export.Owner\"\nto = \"Holder\"",
     );
-    let plan = ripple_ok(dir, &["plan", &recipe]);
     assert!(
         plan.contains("the rename adds the tag `json:\"Owner\"`"),
         "{plan}"
     );
-    ripple_ok(dir, &["run", &recipe]);
-    let commits = commits_between(dir, "main", "ripple/rename");
-    assert_each_commit_passes(dir, &commits, GO_CHECKS, "ripple/rename");
     let app = std::fs::read_to_string(dir.join("app/app.go")).expect("app.go");
     assert!(app.contains("Holder string `json:\"Owner\"`"), "{app}");
     assert!(app.contains("Export{Holder: inv.Owner.Name"), "{app}");

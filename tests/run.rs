@@ -802,14 +802,19 @@ fn shop_rename(extra: &str, verify: &str) -> (tempfile::TempDir, serde_json::Val
     (repo, report)
 }
 
-/// `python -W error::DeprecationWarning -c CODE` at `dir` with the shop's source roots.
-fn python_strict(dir: &Path, code: &str) -> std::process::Output {
+/// `python3 ARGS` at `dir` with the shop's source roots.
+fn python(dir: &Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new("python3")
-        .args(["-W", "error::DeprecationWarning", "-c", code])
+        .args(args)
         .current_dir(dir)
         .env("PYTHONPATH", "src:libs")
         .output()
         .expect("python3")
+}
+
+/// `python -W error::DeprecationWarning -c CODE` at `dir` with the shop's source roots.
+fn python_strict(dir: &Path, code: &str) -> std::process::Output {
+    python(dir, &["-W", "error::DeprecationWarning", "-c", code])
 }
 
 #[test]
@@ -860,8 +865,9 @@ fn keep_compat_keeps_the_old_name_after_the_run_and_warn_makes_it_warn() {
             .contains("DeprecationWarning: `fetch_order` is deprecated; use `load_order`"),
         "{old:?}"
     );
-    let new = std::process::Command::new("python3")
-        .args([
+    let new = python(
+        dir,
+        &[
             "-W",
             "error::DeprecationWarning",
             "-m",
@@ -869,10 +875,8 @@ fn keep_compat_keeps_the_old_name_after_the_run_and_warn_makes_it_warn() {
             "-q",
             "-p",
             "no:cacheprovider",
-        ])
-        .current_dir(dir)
-        .output()
-        .expect("pytest");
+        ],
+    );
     assert!(new.status.success(), "the suite uses the new name: {new:?}");
 }
 
@@ -969,15 +973,13 @@ fn a_kept_class_alias_warns_when_used_and_not_when_its_package_is_imported() {
         String::from_utf8_lossy(&old.stderr).contains("`Order` is deprecated; use `PurchaseOrder`"),
         "{old:?}"
     );
-    let relaxed = std::process::Command::new("python3")
-        .args([
+    let relaxed = python(
+        dir,
+        &[
             "-c",
             "from shopcore.models import Order, PurchaseOrder; assert Order is PurchaseOrder",
-        ])
-        .current_dir(dir)
-        .env("PYTHONPATH", "src:libs")
-        .output()
-        .expect("python3");
+        ],
+    );
     assert!(relaxed.status.success(), "{relaxed:?}");
 }
 

@@ -154,12 +154,9 @@ mod tests {
     use super::*;
 
     fn facts(path: &str) -> FileFacts {
-        crate::lang::extract_facts(
-            crate::lang::Language::Go,
-            path,
-            b"package a\n\nfunc F() {}\n",
-        )
-        .expect("facts")
+        let language =
+            crate::lang::Language::from_path(Path::new(path)).expect("a source file's language");
+        crate::lang::extract_facts(language, path, b"package a\n\nfunc F() {}\n").expect("facts")
     }
 
     #[test]

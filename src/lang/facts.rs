@@ -441,8 +441,6 @@ pub struct FieldDecl {
     pub of: TypeExpr,
     /// Embedded: its members are promoted to the struct.
     pub embedded: bool,
-    /// Has a struct tag (an encoder's name for it is not the field's name).
-    pub tagged: bool,
 }
 
 /// A method of a named type, or of an interface.

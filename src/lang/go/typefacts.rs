@@ -37,6 +37,16 @@ struct Walker<'s> {
     scopes: Vec<HashMap<String, Binding>>,
 }
 
+/// A field of a struct type as written.
+struct FieldSpec<'t> {
+    /// Its `field_declaration` (one may declare several fields: `A, B int`).
+    declaration: Node<'t>,
+    /// The name (an embedded field's is its type's name).
+    name: Node<'t>,
+    of: TypeExpr,
+    embedded: bool,
+}
+
 /// What a name declared in a function (or a type parameter list) is.
 enum Binding {
     /// A local value: an index into `facts.locals`.
@@ -147,26 +157,27 @@ impl<'s> Walker<'s> {
         });
     }
 
-    fn struct_fields(&mut self, owner: &str, ty: Node<'_>) {
-        let Some(list) = named_children(ty)
+    /// The fields of a struct type as written, each with its name node (an embedded field's
+    /// is its type's name: `*pkg.T`, `pkg.T`, `T[X]` are all named `T`).
+    fn fields_of<'t>(&self, struct_type: Node<'t>) -> Vec<FieldSpec<'t>> {
+        let mut out = Vec::new();
+        let Some(list) = named_children(struct_type)
             .into_iter()
             .find(|c| c.kind() == "field_declaration_list")
         else {
-            return;
+            return out;
         };
         for field in named_children(list) {
-            if field.kind() != "field_declaration" {
-                continue;
-            }
-            let Some(ty) = field.child_by_field_name("type") else {
+            let Some(ty) = field
+                .child_by_field_name("type")
+                .filter(|_| field.kind() == "field_declaration")
+            else {
                 continue;
             };
-            let tagged = field.child_by_field_name("tag").is_some();
             let names = field_children(field, "name");
             let mut of = self.type_expr(ty);
             let embedded = names.is_empty();
-            let named: Vec<Node<'_>> = if embedded {
-                // `*pkg.T`, `pkg.T`, `T[X]`: the field is named after the type's own name.
+            let named: Vec<Node<'t>> = if embedded {
                 let mut cursor = field.walk();
                 if field.children(&mut cursor).any(|c| c.kind() == "*") {
                     of = TypeExpr::Pointer { of: Box::new(of) };
@@ -175,24 +186,36 @@ impl<'s> Walker<'s> {
             } else {
                 names
             };
-            for n in named {
-                let name = self.text(n).to_string();
-                self.definitions.push(Definition {
-                    name: name.clone(),
-                    parents: vec![owner.to_string()],
-                    kind: SymbolKind::Field,
-                    span: Span::of(n),
-                    range: (field.start_byte() as u32, field.end_byte() as u32),
-                    exported: is_exported(&name),
-                });
-                self.facts.fields.push(FieldDecl {
-                    owner: owner.to_string(),
-                    name,
-                    of: of.clone(),
-                    embedded,
-                    tagged,
-                });
-            }
+            out.extend(named.into_iter().map(|name| FieldSpec {
+                declaration: field,
+                name,
+                of: of.clone(),
+                embedded,
+            }));
+        }
+        out
+    }
+
+    fn struct_fields(&mut self, owner: &str, ty: Node<'_>) {
+        for f in self.fields_of(ty) {
+            let name = self.text(f.name).to_string();
+            self.definitions.push(Definition {
+                name: name.clone(),
+                parents: vec![owner.to_string()],
+                kind: SymbolKind::Field,
+                span: Span::of(f.name),
+                range: (
+                    f.declaration.start_byte() as u32,
+                    f.declaration.end_byte() as u32,
+                ),
+                exported: is_exported(&name),
+            });
+            self.facts.fields.push(FieldDecl {
+                owner: owner.to_string(),
+                name,
+                of: f.of,
+                embedded: f.embedded,
+            });
         }
     }
 
@@ -387,30 +410,16 @@ impl<'s> Walker<'s> {
                 results: self.results(node),
             },
             "struct_type" => {
-                let mut fields = Vec::new();
-                let mut embeds = Vec::new();
-                let list = named_children(node)
+                let specs = self.fields_of(node);
+                let embeds = specs
+                    .iter()
+                    .filter(|f| f.embedded)
+                    .map(|f| f.of.clone())
+                    .collect();
+                let fields = specs
                     .into_iter()
-                    .find(|c| c.kind() == "field_declaration_list");
-                for field in list.map(named_children).unwrap_or_default() {
-                    let Some(ty) = field.child_by_field_name("type") else {
-                        continue;
-                    };
-                    let names = field_children(field, "name");
-                    let of = self.type_expr(ty);
-                    if names.is_empty() {
-                        fields.extend(
-                            type_name_node(ty).map(|n| (self.text(n).to_string(), of.clone())),
-                        );
-                        embeds.push(of);
-                    } else {
-                        fields.extend(
-                            names
-                                .iter()
-                                .map(|n| (self.text(*n).to_string(), of.clone())),
-                        );
-                    }
-                }
+                    .map(|f| (self.text(f.name).to_string(), f.of))
+                    .collect();
                 TypeExpr::Struct { fields, embeds }
             }
             "interface_type" => TypeExpr::Interface,

@@ -55,47 +55,10 @@ pub(super) fn warn_reexport(source: &str, kind: SymbolKind, old: &str, new: &str
     if kind != SymbolKind::Class {
         return source.to_string();
     }
-    let Ok(tree) = lang::parse(Language::Python, source.as_bytes()) else {
-        return source.to_string();
-    };
     // Only the `from … import` lists: `__all__` keeps the name (a star import then warns).
-    let mut cuts: Vec<Range<usize>> = Vec::new();
-    let mut stack = vec![tree.root_node()];
-    while let Some(node) = stack.pop() {
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
-        if node.kind() != "import_from_statement" {
-            continue;
-        }
-        let mut c = node.walk();
-        let names: Vec<tree_sitter::Node<'_>> =
-            node.children_by_field_name("name", &mut c).collect();
-        let is = |n: &tree_sitter::Node<'_>, name: &str| {
-            n.kind() == "dotted_name" && &source[n.byte_range()] == name
-        };
-        if !names.iter().any(|n| is(n, new)) {
-            continue;
-        }
-        for (i, n) in names.iter().enumerate() {
-            if !is(n, old) {
-                continue;
-            }
-            cuts.push(
-                match (names.get(i + 1), i.checked_sub(1).map(|j| names[j])) {
-                    (Some(next), _) => n.start_byte()..next.start_byte(),
-                    (None, Some(prev)) => prev.end_byte()..n.end_byte(),
-                    (None, None) => continue,
-                },
-            );
-        }
-    }
-    if cuts.is_empty() {
-        return source.to_string();
-    }
-    cuts.sort_by_key(|c| std::cmp::Reverse(c.start));
-    let mut out = source.to_string();
-    for c in cuts {
-        out.replace_range(c, "");
+    let out = without_old_entries(source, old, new, false);
+    if out == source {
+        return out;
     }
     getattr_shim(&out, old, new)
 }
@@ -225,6 +188,12 @@ pub(super) fn docstring(
 /// `"old"` entry of an `__all__` list or tuple that also holds `"new"`. Each entry goes with its
 /// comma; the layout of the rest is kept.
 pub(super) fn remove_reexports(source: &str, old: &str, new: &str) -> String {
+    without_old_entries(source, old, new, true)
+}
+
+/// The source without `old` in the re-export lists that also hold `new`: `from … import`
+/// names, and (`with_all`) `__all__` entries. Each entry goes with its comma.
+fn without_old_entries(source: &str, old: &str, new: &str, with_all: bool) -> String {
     let Ok(tree) = lang::parse(Language::Python, source.as_bytes()) else {
         return source.to_string();
     };
@@ -240,11 +209,12 @@ pub(super) fn remove_reexports(source: &str, old: &str, new: &str) -> String {
                 node.children_by_field_name("name", &mut c).collect()
             }
             "list" | "tuple"
-                if node
-                    .parent()
-                    .filter(|p| p.kind() == "assignment")
-                    .and_then(|p| p.child_by_field_name("left"))
-                    .is_some_and(|l| text(l) == "__all__") =>
+                if with_all
+                    && node
+                        .parent()
+                        .filter(|p| p.kind() == "assignment")
+                        .and_then(|p| p.child_by_field_name("left"))
+                        .is_some_and(|l| text(l) == "__all__") =>
             {
                 let mut c = node.walk();
                 node.named_children(&mut c).collect()
