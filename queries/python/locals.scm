@@ -38,3 +38,10 @@
 ; global name / nonlocal name: assignments in this scope are not local
 (global_statement (identifier) @local.global)
 (nonlocal_statement (identifier) @local.global)
+
+; import json / import a.b as ab / from ._impl import open_stream as o, inside a function or
+; class body: the name is local to it (at module level no scope contains it: not a local)
+(import_statement name: (dotted_name . (identifier) @local.definition))
+(import_statement name: (aliased_import alias: (identifier) @local.definition))
+(import_from_statement name: (dotted_name (identifier) @local.definition))
+(import_from_statement name: (aliased_import alias: (identifier) @local.definition))

@@ -131,6 +131,10 @@ pub struct ImportedName {
     pub alias: Option<String>,
     /// The span of `name` (not of the alias): what a rename rewrites.
     pub span: Span,
+    /// The span of the alias: for the explicit re-export idiom (`import x as x`), which
+    /// renames with the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_span: Option<Span>,
 }
 
 /// Where an import sits, because it changes what a missing module means.
@@ -235,6 +239,11 @@ pub struct Reference {
     pub segments: Vec<Segment>,
     /// Where the use is.
     pub kind: ReferenceKind,
+    /// The import (an index into [`FileFacts::imports`]) inside a function or class body that
+    /// binds the first name here: Python makes that name local to the whole body, so it is
+    /// what the import names, never the module-level name it may shadow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_import: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -252,8 +252,8 @@ pub trait Support: Sync {
         None
     }
 
-    /// What [`Support::reexport_both`] writes, so the contract batch can put `new` back alone.
-    fn reexports_kept(&self, old: &str, new: &str) -> Vec<String> {
+    /// What [`Support::reexport_both`] writes, with what the contract batch puts back.
+    fn reexports_kept(&self, old: &str, new: &str) -> Vec<(String, String)> {
         let _ = (old, new);
         Vec::new()
     }

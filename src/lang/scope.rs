@@ -57,6 +57,12 @@ impl<'s> ScopeIndex<'s> {
         containing.pop()
     }
 
+    /// The byte range of a scope `scope_at` returned.
+    pub fn range(&self, scope: usize) -> (usize, usize) {
+        let r = self.ranges[scope];
+        (r.start, r.end)
+    }
+
     pub fn bind(&mut self, name: &'s str, scope: usize, visible_from: usize) {
         self.bindings
             .entry(name)

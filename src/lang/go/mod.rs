@@ -396,6 +396,7 @@ fn extract_references(
             out.push(Reference {
                 segments: vec![segment(pkg, source), segment(name, source)],
                 kind: ReferenceKind::Code,
+                local_import: None,
             });
             continue;
         }
@@ -413,6 +414,7 @@ fn extract_references(
         out.push(Reference {
             segments: selector_chain(node, source),
             kind: ReferenceKind::Code,
+            local_import: None,
         });
     }
     out

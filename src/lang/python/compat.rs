@@ -156,11 +156,13 @@ pub(super) fn reexport_both(
 }
 
 /// What [`reexport_both`] writes.
-pub(super) fn reexports_kept(old: &str, new: &str) -> Vec<String> {
+pub(super) fn reexports_kept(old: &str, new: &str) -> Vec<(String, String)> {
+    let idiom = format!("{new} as {new}");
     vec![
-        format!("{new}, {old}"),
-        format!("{new}\", \"{old}"),
-        format!("{new}', '{old}"),
+        (format!("{idiom}, {old} as {old}"), idiom),
+        (format!("{new}, {old}"), new.to_string()),
+        (format!("{new}\", \"{old}"), new.to_string()),
+        (format!("{new}', '{old}"), new.to_string()),
     ]
 }
 
@@ -223,6 +225,13 @@ fn without_old_entries(source: &str, old: &str, new: &str, with_all: bool) -> St
         };
         let is = |n: &tree_sitter::Node<'_>, name: &str| match n.kind() {
             "dotted_name" => text(*n) == name,
+            // The explicit re-export idiom, `name as name`.
+            "aliased_import" => [
+                n.child_by_field_name("name"),
+                n.child_by_field_name("alias"),
+            ]
+            .iter()
+            .all(|part| part.is_some_and(|p| text(p) == name)),
             "string" => {
                 let t = text(*n);
                 t.len() >= 2 && &t[1..t.len() - 1] == name

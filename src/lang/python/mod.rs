@@ -87,7 +87,8 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
             ImportKind::Dynamic { .. } | ImportKind::Package { .. } => {}
         }
     }
-    let references = extract_references(&matches, source, &scopes, &bound, star);
+    let local_imports = local_imports(&imports, &scopes);
+    let references = extract_references(&matches, source, &scopes, &bound, star, &local_imports);
 
     FileFacts {
         path: path.to_string(),
@@ -261,10 +262,15 @@ fn from_import(node: Node<'_>, source: &[u8]) -> Import {
             child
         };
         let (name, alias) = dotted_and_alias(child, source);
+        let alias_span = (child.kind() == "aliased_import")
+            .then(|| child.child_by_field_name("alias"))
+            .flatten()
+            .map(Span::of);
         names.push(ImportedName {
             name,
             alias,
             span: Span::of(name_node),
+            alias_span,
         });
     }
     let mut cursor = node.walk();
@@ -370,12 +376,52 @@ fn is_read_position(node: Node<'_>) -> bool {
     }
 }
 
+/// A name an import binds inside a function or class body: (name, the body's byte range, the
+/// import's index).
+type LocalImport<'i> = (&'i str, (usize, usize), u32);
+
+/// The names imports inside function and class bodies bind, with the body they are local to.
+fn local_imports<'i>(imports: &'i [Import], scopes: &ScopeIndex<'_>) -> Vec<LocalImport<'i>> {
+    let mut out = Vec::new();
+    for (i, import) in imports.iter().enumerate() {
+        let Some(scope) = scopes.scope_at(import.span.start as usize, 0) else {
+            continue;
+        };
+        let range = scopes.range(scope);
+        match &import.kind {
+            ImportKind::Module { module, alias } => {
+                let name = alias
+                    .as_deref()
+                    .unwrap_or_else(|| module.split('.').next().unwrap_or(module));
+                out.push((name, range, i as u32));
+            }
+            ImportKind::From { names, .. } => {
+                for n in names {
+                    out.push((n.alias.as_deref().unwrap_or(&n.name), range, i as u32));
+                }
+            }
+            ImportKind::Dynamic { .. } | ImportKind::Package { .. } => {}
+        }
+    }
+    out
+}
+
+/// The innermost body-local import that binds `name` at byte `pos`.
+fn local_import_at(local: &[LocalImport<'_>], name: &str, pos: usize) -> Option<u32> {
+    local
+        .iter()
+        .filter(|(n, (s, e), _)| *n == name && *s <= pos && pos < *e)
+        .min_by_key(|(_, (s, e), _)| e - s)
+        .map(|&(_, _, i)| i)
+}
+
 fn extract_references(
     matches: &[Match<'_, '_>],
     source: &[u8],
     scopes: &ScopeIndex<'_>,
     bound: &HashSet<&str>,
     star: bool,
+    local: &[LocalImport<'_>],
 ) -> Vec<Reference> {
     let mut out = Vec::new();
     for m in matches.iter() {
@@ -385,14 +431,19 @@ fn extract_references(
                     let name = text(node, source);
                     if !(star || bound.contains(name))
                         || scopes.binders.contains(&node.id())
-                        || scopes.shadows(name, node.start_byte())
                         || !is_read_position(node)
                     {
+                        continue;
+                    }
+                    let pos = node.start_byte();
+                    let local_import = local_import_at(local, name, pos);
+                    if local_import.is_none() && scopes.shadows(name, pos) {
                         continue;
                     }
                     out.push(Reference {
                         segments: attribute_chain(node, source),
                         kind: ReferenceKind::Code,
+                        local_import,
                     });
                 }
                 "reference.annotation" | "reference.all" => {
@@ -406,6 +457,7 @@ fn extract_references(
                         continue;
                     };
                     out.push(Reference {
+                        local_import: None,
                         segments,
                         kind: if capture == "reference.all" {
                             ReferenceKind::AllEntry
@@ -626,7 +678,7 @@ impl crate::lang::Support for Python {
         compat::reexport_both(kind, source, span, old, new)
     }
 
-    fn reexports_kept(&self, old: &str, new: &str) -> Vec<String> {
+    fn reexports_kept(&self, old: &str, new: &str) -> Vec<(String, String)> {
         compat::reexports_kept(old, new)
     }
 

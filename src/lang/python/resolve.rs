@@ -8,7 +8,9 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
-use crate::lang::facts::{FileFacts, ImportKind, ReferenceKind, Segment, SymbolKind};
+use crate::lang::facts::{
+    FileFacts, Import, ImportContext, ImportKind, ReferenceKind, Segment, SymbolKind,
+};
 use crate::lang::{
     FileId, ImportTarget, Manifests, Resolution, ResolvedImport, ResolvedReference, SymbolDef,
 };
@@ -345,6 +347,9 @@ impl Index<'_> {
 /// The package a relative import starts from: the module's own package for `__init__.py`,
 /// its parent otherwise, then one level up per extra dot.
 fn relative_base(module: &str, is_package: bool, level: u32) -> Option<String> {
+    if module.is_empty() {
+        return None; // a script: no package to be relative to
+    }
     let mut parts: Vec<&str> = module.split('.').collect();
     if !is_package {
         parts.pop();
@@ -414,6 +419,25 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
             },
         );
     }
+    // Files no import can name (`tools/run-checks.py`, a file outside every root) still run
+    // and import: their namespaces are keyed by path, which no dotted name can equal.
+    let mut scripts: HashSet<FileId> = HashSet::new();
+    for &(id, facts) in files {
+        if !module_names.contains_key(&id) && !facts.path.ends_with(".pyi") {
+            scripts.insert(id);
+            index.modules.insert(
+                facts.path.clone(),
+                Module {
+                    file: Some(id),
+                    facts: Some(facts),
+                    defs: HashMap::new(),
+                    bindings: HashMap::new(),
+                    stars: Vec::new(),
+                    all: None,
+                },
+            );
+        }
+    }
     for (pkg, folder) in package_folders {
         if !index.modules.contains_key(&pkg) {
             index.namespaces.insert(pkg, folder);
@@ -432,10 +456,13 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
         };
         let is_package =
             facts.path.ends_with("__init__.py") || facts.path.ends_with("__init__.pyi");
+        let script = scripts.contains(&file);
+        // A script's own names shadow what it imports, but are no symbols: nothing imports them.
+        let context = if script { "" } else { module.as_str() };
         let mut defs = HashMap::new();
         for (i, def) in facts.definitions.iter().enumerate() {
             let local = def.local_path();
-            if !defs.contains_key(local.as_str()) {
+            if !script && !defs.contains_key(local.as_str()) {
                 out.symbols.push(SymbolDef {
                     id: format!("{module}.{local}"),
                     file,
@@ -447,44 +474,21 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
         let mut bindings = HashMap::new();
         let mut stars = Vec::new();
         for import in &facts.imports {
-            match &import.kind {
-                ImportKind::Module { module: m, alias } => match alias {
-                    Some(a) => {
-                        bindings.insert(a.clone(), Binding::Module(m.clone()));
-                    }
-                    None => {
-                        let first = m.split('.').next().unwrap_or(m).to_string();
-                        bindings.insert(first.clone(), Binding::Module(first));
-                    }
-                },
-                ImportKind::From {
-                    level,
-                    module: m,
-                    names,
-                    star,
-                } => {
-                    let Some(base) = from_base(module, is_package, *level, m) else {
-                        continue;
-                    };
-                    if *star {
-                        stars.push(base.clone());
-                    }
-                    for n in names {
-                        let full = dotted(&base, &n.name);
-                        let bound = n.alias.clone().unwrap_or_else(|| n.name.clone());
-                        let binding = if index.exists(&full) {
-                            Binding::Module(full)
-                        } else {
-                            Binding::Name {
-                                module: base.clone(),
-                                name: n.name.clone(),
-                            }
-                        };
-                        bindings.insert(bound, binding);
-                    }
-                }
-                ImportKind::Dynamic { .. } | ImportKind::Package { .. } => {}
+            // An import inside a function binds a local of that function, not a module name.
+            if import.context == ImportContext::Function {
+                continue;
             }
+            if let ImportKind::From {
+                level,
+                module: m,
+                star: true,
+                ..
+            } = &import.kind
+                && let Some(base) = from_base(context, is_package, *level, m)
+            {
+                stars.push(base);
+            }
+            bindings.extend(import_bindings(import, context, is_package, &index));
         }
         let all: Vec<String> = facts
             .references
@@ -504,16 +508,63 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
 
     // Imports and references of each file.
     for &(file, facts) in files {
-        let Some(module) = module_names.get(&file) else {
-            continue;
-        };
-        out.modules.push((file, module.clone()));
         let is_package =
             facts.path.ends_with("__init__.py") || facts.path.ends_with("__init__.pyi");
-        resolve_imports(file, facts, module, is_package, &index, &mut out);
-        resolve_references(file, facts, module, &index, &mut out);
+        if let Some(module) = module_names.get(&file) {
+            out.modules.push((file, module.clone()));
+            resolve_imports(file, facts, module, is_package, &index, &mut out);
+            resolve_references(file, facts, module, module, is_package, &index, &mut out);
+        } else if scripts.contains(&file) {
+            resolve_imports(file, facts, "", false, &index, &mut out);
+            resolve_references(file, facts, "", &facts.path, false, &index, &mut out);
+        }
     }
     out
+}
+
+/// The names one import binds in the namespace it runs in, and to what.
+fn import_bindings(
+    import: &Import,
+    module: &str,
+    is_package: bool,
+    index: &Index<'_>,
+) -> Vec<(String, Binding)> {
+    match &import.kind {
+        ImportKind::Module { module: m, alias } => match alias {
+            Some(a) => vec![(a.clone(), Binding::Module(m.clone()))],
+            None => {
+                let first = m.split('.').next().unwrap_or(m.as_str()).to_string();
+                vec![(first.clone(), Binding::Module(first))]
+            }
+        },
+        ImportKind::From {
+            level,
+            module: m,
+            names,
+            ..
+        } => {
+            let Some(base) = from_base(module, is_package, *level, m.as_str()) else {
+                return Vec::new();
+            };
+            names
+                .iter()
+                .map(|n| {
+                    let full = dotted(&base, &n.name);
+                    let bound = n.alias.clone().unwrap_or_else(|| n.name.clone());
+                    let binding = if index.exists(&full) {
+                        Binding::Module(full)
+                    } else {
+                        Binding::Name {
+                            module: base.clone(),
+                            name: n.name.clone(),
+                        }
+                    };
+                    (bound, binding)
+                })
+                .collect()
+        }
+        ImportKind::Dynamic { .. } | ImportKind::Package { .. } => Vec::new(),
+    }
 }
 
 fn target_of(module: &str, index: &Index<'_>) -> ImportTarget {
@@ -601,18 +652,31 @@ fn resolve_imports(
     }
 }
 
+/// `context` is the module relative imports start from (`""` for a script); `namespace` is
+/// where its names are looked up (a script's path).
 fn resolve_references(
     file: FileId,
     facts: &FileFacts,
-    module: &str,
+    context: &str,
+    namespace: &str,
+    is_package: bool,
     index: &Index<'_>,
     out: &mut Resolution,
 ) {
+    let module = namespace;
     for reference in &facts.references {
         let Some((first, rest)) = reference.segments.split_first() else {
             continue;
         };
-        let mut value = index.lookup(module, &first.name, 0);
+        let mut value = match reference.local_import {
+            Some(i) => facts.imports.get(i as usize).and_then(|import| {
+                import_bindings(import, context, is_package, index)
+                    .into_iter()
+                    .find(|(name, _)| *name == first.name)
+                    .and_then(|(_, b)| index.follow(&b, 0))
+            }),
+            None => index.lookup(module, &first.name, 0),
+        };
         let mut emit = |value: &Option<Value>, seg: &Segment| {
             if let Some(Value::Symbol(id, _)) = value {
                 out.references.push(ResolvedReference {

@@ -115,7 +115,9 @@ pub(super) fn rename(
             continue;
         };
         let source = read(view, path)?;
-        let imported_names: BTreeMap<u32, bool> = graph.facts[fid]
+        // Imported names by where they start: whether they have an alias, and where the alias
+        // ends when it is the name itself (`import x as x`, the explicit re-export idiom).
+        let imported_names: BTreeMap<u32, (bool, Option<u32>)> = graph.facts[fid]
             .imports
             .iter()
             .filter_map(|i| match &i.kind {
@@ -123,7 +125,13 @@ pub(super) fn rename(
                 _ => None,
             })
             .flatten()
-            .map(|n| (n.span.start, n.alias.is_some()))
+            .map(|n| {
+                let idiom = n
+                    .alias_span
+                    .filter(|_| n.alias.as_deref() == Some(n.name.as_str()))
+                    .map(|a| a.end);
+                (n.span.start, (n.alias.is_some(), idiom))
+            })
             .collect();
         // A re-export (a package's own module, an `__all__`) keeps the old name exported until
         // the contract batch.
@@ -141,11 +149,26 @@ pub(super) fn rename(
                 // An alias (`import x as y` lists `y`'s uses too) or a stale span.
                 continue;
             }
+            let imported = (r.kind == ReferenceKind::Import)
+                .then(|| imported_names.get(&r.span.start))
+                .flatten();
+            // `from m import old as old` renames both sides, and re-exports like a plain
+            // import.
+            if let Some(&(_, Some(alias_end))) = imported {
+                let both = format!("{new} as {new}");
+                let text = if reexports {
+                    format!("{both}, {old} as {old}")
+                } else {
+                    both
+                };
+                edits.push(TextEdit::new(s, alias_end as usize, text));
+                renamed += 1;
+                continue;
+            }
             // Only a plain `from m import old` re-exports the name (`import … as alias` exports
             // the alias).
-            let reexported = reexports
-                && (r.kind != ReferenceKind::Import
-                    || imported_names.get(&r.span.start) == Some(&false));
+            let reexported =
+                reexports && (r.kind != ReferenceKind::Import || imported == Some(&(false, None)));
             let text = reexported
                 .then(|| support.reexport_both(r.kind, &source, s..e, old, new))
                 .flatten()
@@ -284,9 +307,9 @@ fn contract(
             after = support.remove_reexports(&after, old, new);
         } else {
             after = support.remove_reexports(&after, old, new);
-            for kept in support.reexports_kept(old, new) {
+            for (kept, keep) in support.reexports_kept(old, new) {
                 // Each pattern is what the expand batch wrote where the old name was.
-                let keep = new;
+                let keep = keep.as_str();
                 let mut out = String::with_capacity(after.len());
                 let mut rest = after.as_str();
                 while let Some(i) = rest.find(&kept) {
