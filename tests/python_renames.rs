@@ -143,3 +143,56 @@ fn renames_through_local_imports_re_export_idiom_and_scripts_are_green() {
     );
     assert!(script.contains("print(open_channel(\"y\"))"), "{script}");
 }
+
+/// A test folder without `__init__.py`: pytest's default import mode puts it first on
+/// `sys.path`, so `import fakes` is `tests/fakes.py`.
+const BASEDIR: &[(&str, &str)] = &[
+    (
+        "fakes.py",
+        "def make():\n    return \"root fakes: not what the tests import\"\n",
+    ),
+    ("tests/fakes.py", "def make():\n    return \"fake\"\n"),
+    (
+        "tests/test_fakes.py",
+        "import fakes\nfrom fakes import make\n\n\ndef test_make():\n    assert make() == \"fake\"\n    assert fakes.make() == \"fake\"\n",
+    ),
+];
+
+#[test]
+fn a_test_folder_is_an_import_root_as_pytest_makes_it() {
+    let repo = repo_with_files(BASEDIR);
+    let refs = symbol_references(repo.path(), "tests.fakes.make");
+    for at in [
+        "tests/test_fakes.py:2",
+        "tests/test_fakes.py:6",
+        "tests/test_fakes.py:7",
+    ] {
+        assert!(
+            refs.iter().any(|r| r.starts_with(at)),
+            "{at} missing: {refs:#?}"
+        );
+    }
+    assert_eq!(
+        symbol_references(repo.path(), "fakes.make"),
+        Vec::<String>::new()
+    );
+    plan_and_run_green(repo.path(), "symbol = \"tests.fakes.make\"\nto = \"build\"");
+    let test = read(repo.path(), "tests/test_fakes.py");
+    assert!(test.contains("from fakes import build\n"), "{test}");
+    assert!(test.contains("assert fakes.build() =="), "{test}");
+    assert!(read(repo.path(), "fakes.py").starts_with("def make():"));
+}
+
+#[test]
+fn with_the_importlib_import_mode_a_test_folder_is_no_root() {
+    let mut files = BASEDIR.to_vec();
+    files.push((
+        "pytest.ini",
+        "[pytest]\naddopts = --import-mode=importlib\n",
+    ));
+    let repo = repo_with_files(&files);
+    assert_eq!(
+        symbol_references(repo.path(), "tests.fakes.make"),
+        Vec::<String>::new()
+    );
+}

@@ -548,7 +548,13 @@ impl crate::lang::Support for Python {
     }
 
     fn manifests(&self) -> &'static [&'static str] {
-        &["pyproject.toml", "setup.cfg", "setup.py"]
+        &[
+            "pyproject.toml",
+            "setup.cfg",
+            "setup.py",
+            "pytest.ini",
+            "tox.ini",
+        ]
     }
 
     fn grammar(&self) -> tree_sitter::Language {

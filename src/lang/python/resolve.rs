@@ -26,6 +26,9 @@ static STDLIB: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PythonRoots {
     roots: Vec<String>,
+    /// pytest puts test files' basedirs on `sys.path` (its `prepend` and `append` import
+    /// modes; not `importlib`).
+    pytest_basedirs: bool,
 }
 
 impl PythonRoots {
@@ -62,7 +65,20 @@ impl PythonRoots {
         }
         let mut roots: Vec<String> = roots.into_iter().collect();
         roots.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-        PythonRoots { roots }
+        // `--import-mode=importlib` in any pytest configuration (pyproject, setup.cfg,
+        // pytest.ini, tox.ini) puts nothing on `sys.path`.
+        let importlib = manifests.files.iter().any(|(path, text)| {
+            ["pyproject.toml", "setup.cfg", "pytest.ini", "tox.ini"]
+                .iter()
+                .any(|m| path == m || path.ends_with(&format!("/{m}")))
+                && ["--import-mode=importlib", "--import-mode importlib"]
+                    .iter()
+                    .any(|o| text.contains(o))
+        });
+        PythonRoots {
+            roots,
+            pytest_basedirs: !importlib,
+        }
     }
 
     /// The roots, deepest first (`""` is the repository's root).
@@ -444,6 +460,12 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
         }
     }
 
+    let basedirs = if roots.pytest_basedirs {
+        test_basedirs(files, &module_names)
+    } else {
+        HashMap::new()
+    };
+
     // Definitions and bindings of each module (needed before any lookup).
     let names: Vec<String> = index.modules.keys().cloned().collect();
     for module in &names {
@@ -458,7 +480,12 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
             facts.path.ends_with("__init__.py") || facts.path.ends_with("__init__.pyi");
         let script = scripts.contains(&file);
         // A script's own names shadow what it imports, but are no symbols: nothing imports them.
-        let context = if script { "" } else { module.as_str() };
+        let empty = HashMap::new();
+        let place = Place {
+            module: if script { "" } else { module.as_str() },
+            is_package,
+            basedir: basedirs.get(&file).unwrap_or(&empty),
+        };
         let mut defs = HashMap::new();
         for (i, def) in facts.definitions.iter().enumerate() {
             let local = def.local_path();
@@ -484,11 +511,11 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
                 star: true,
                 ..
             } = &import.kind
-                && let Some(base) = from_base(context, is_package, *level, m)
+                && let Some(base) = place.base_of(*level, m)
             {
                 stars.push(base);
             }
-            bindings.extend(import_bindings(import, context, is_package, &index));
+            bindings.extend(import_bindings(import, &place, &index));
         }
         let all: Vec<String> = facts
             .references
@@ -510,13 +537,126 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
     for &(file, facts) in files {
         let is_package =
             facts.path.ends_with("__init__.py") || facts.path.ends_with("__init__.pyi");
+        let empty = HashMap::new();
+        let basedir = basedirs.get(&file).unwrap_or(&empty);
         if let Some(module) = module_names.get(&file) {
             out.modules.push((file, module.clone()));
-            resolve_imports(file, facts, module, is_package, &index, &mut out);
-            resolve_references(file, facts, module, module, is_package, &index, &mut out);
+            let place = Place {
+                module,
+                is_package,
+                basedir,
+            };
+            resolve_imports(file, facts, &place, &index, &mut out);
+            resolve_references(file, facts, &place, module, &index, &mut out);
         } else if scripts.contains(&file) {
-            resolve_imports(file, facts, "", false, &index, &mut out);
-            resolve_references(file, facts, "", &facts.path, false, &index, &mut out);
+            let place = Place {
+                module: "",
+                is_package: false,
+                basedir,
+            };
+            resolve_imports(file, facts, &place, &index, &mut out);
+            resolve_references(file, facts, &place, &facts.path, &index, &mut out);
+        }
+    }
+    out
+}
+
+/// Where an import runs: the module relative imports start from (`""` for a script), and
+/// the modules of the folder pytest puts first on `sys.path` for it (see [`test_basedirs`]).
+struct Place<'c> {
+    module: &'c str,
+    is_package: bool,
+    basedir: &'c HashMap<String, String>,
+}
+
+impl Place<'_> {
+    /// The module an absolute import of `m` finds: one in the pytest basedir first.
+    fn absolute(&self, m: &str) -> String {
+        let (top, rest) = m.split_once('.').unwrap_or((m, ""));
+        match self.basedir.get(top) {
+            Some(key) if rest.is_empty() => key.clone(),
+            Some(key) => format!("{key}.{rest}"),
+            None => m.to_string(),
+        }
+    }
+
+    /// The module `from [.]*m import …` imports from.
+    fn base_of(&self, level: u32, m: &str) -> Option<String> {
+        if level == 0 {
+            Some(self.absolute(m))
+        } else {
+            from_base(self.module, self.is_package, level, m)
+        }
+    }
+}
+
+/// pytest's prepend import mode (its default, and `append`): a test module or `conftest.py` in
+/// a folder without `__init__.py` runs with the first folder upward that has none (its
+/// *basedir*) on `sys.path`, so `import fakes` there is `<basedir>/fakes.py`. Per file of such
+/// a basedir (every file in it sees the path): top-level name → the index key of the module.
+fn test_basedirs(
+    files: &[(FileId, &FileFacts)],
+    module_names: &HashMap<FileId, String>,
+) -> HashMap<FileId, HashMap<String, String>> {
+    let paths: HashSet<&str> = files.iter().map(|(_, f)| f.path.as_str()).collect();
+    let has_init = |dir: &str| {
+        let init = join(dir, "__init__.py");
+        paths.contains(init.as_str())
+    };
+    // basedir of each file
+    let basedir_of = |path: &str| -> String {
+        let mut dir = parent(path).to_string();
+        while !dir.is_empty() && has_init(&dir) {
+            dir = parent(&dir).to_string();
+        }
+        dir
+    };
+    let is_test = |path: &str| {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        name == "conftest.py"
+            || (name.starts_with("test_") || name.ends_with("_test.py")) && name.ends_with(".py")
+    };
+    let key_of = |path: &str, id: FileId| {
+        module_names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| path.to_string())
+    };
+    // basedirs pytest collects from → their top-level modules
+    let mut dirs: HashMap<String, HashMap<String, String>> = HashMap::new();
+    for &(_, f) in files {
+        if is_test(&f.path) {
+            dirs.entry(basedir_of(&f.path)).or_default();
+        }
+    }
+    dirs.remove(""); // the repository root is a root already
+    for &(id, f) in files {
+        let dir = parent(&f.path);
+        let (folder, name) = match f.path.rsplit_once('/') {
+            Some((d, n)) => (d, n),
+            None => ("", f.path.as_str()),
+        };
+        if let Some(top) = name.strip_suffix(".py")
+            && top != "__init__"
+            && let Some(modules) = dirs.get_mut(folder)
+        {
+            modules
+                .entry(top.to_string())
+                .or_insert_with(|| key_of(&f.path, id));
+        }
+        if name == "__init__.py"
+            && let Some((up, pkg)) = dir.rsplit_once('/').or(Some(("", dir)))
+            && let Some(modules) = dirs.get_mut(up)
+        {
+            modules.insert(pkg.to_string(), key_of(&f.path, id));
+        }
+    }
+    let mut out = HashMap::new();
+    for &(id, f) in files {
+        if let Some(modules) = dirs.get(&basedir_of(&f.path))
+            && !modules.is_empty()
+        {
+            out.insert(id, modules.clone());
         }
     }
     out
@@ -525,16 +665,15 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
 /// The names one import binds in the namespace it runs in, and to what.
 fn import_bindings(
     import: &Import,
-    module: &str,
-    is_package: bool,
+    place: &Place<'_>,
     index: &Index<'_>,
 ) -> Vec<(String, Binding)> {
     match &import.kind {
         ImportKind::Module { module: m, alias } => match alias {
-            Some(a) => vec![(a.clone(), Binding::Module(m.clone()))],
+            Some(a) => vec![(a.clone(), Binding::Module(place.absolute(m)))],
             None => {
-                let first = m.split('.').next().unwrap_or(m.as_str()).to_string();
-                vec![(first.clone(), Binding::Module(first))]
+                let first = m.split('.').next().unwrap_or(m.as_str());
+                vec![(first.to_string(), Binding::Module(place.absolute(first)))]
             }
         },
         ImportKind::From {
@@ -543,7 +682,7 @@ fn import_bindings(
             names,
             ..
         } => {
-            let Some(base) = from_base(module, is_package, *level, m.as_str()) else {
+            let Some(base) = place.base_of(*level, m) else {
                 return Vec::new();
             };
             names
@@ -589,8 +728,7 @@ fn target_of(module: &str, index: &Index<'_>) -> ImportTarget {
 fn resolve_imports(
     file: FileId,
     facts: &FileFacts,
-    module: &str,
-    is_package: bool,
+    place: &Place<'_>,
     index: &Index<'_>,
     out: &mut Resolution,
 ) {
@@ -606,7 +744,9 @@ fn resolve_imports(
             });
         };
         match &import.kind {
-            ImportKind::Module { module: m, .. } => push(target_of(m, index), false),
+            ImportKind::Module { module: m, .. } => {
+                push(target_of(&place.absolute(m), index), false)
+            }
             ImportKind::Dynamic { module: Some(m) } => push(target_of(m, index), true),
             ImportKind::Dynamic { module: None } => push(
                 ImportTarget::Unresolved("module name computed at run time".into()),
@@ -618,7 +758,7 @@ fn resolve_imports(
                 names,
                 star,
             } => {
-                let base = from_base(module, is_package, *level, m);
+                let base = place.base_of(*level, m);
                 let Some(base) = base.filter(|b| !b.is_empty()) else {
                     push(
                         ImportTarget::Unresolved("relative import beyond the top package".into()),
@@ -652,14 +792,12 @@ fn resolve_imports(
     }
 }
 
-/// `context` is the module relative imports start from (`""` for a script); `namespace` is
-/// where its names are looked up (a script's path).
+/// `namespace` is where the file's names are looked up (a module, a script's path).
 fn resolve_references(
     file: FileId,
     facts: &FileFacts,
-    context: &str,
+    place: &Place<'_>,
     namespace: &str,
-    is_package: bool,
     index: &Index<'_>,
     out: &mut Resolution,
 ) {
@@ -670,7 +808,7 @@ fn resolve_references(
         };
         let mut value = match reference.local_import {
             Some(i) => facts.imports.get(i as usize).and_then(|import| {
-                import_bindings(import, context, is_package, index)
+                import_bindings(import, place, index)
                     .into_iter()
                     .find(|(name, _)| *name == first.name)
                     .and_then(|(_, b)| index.follow(&b, 0))
