@@ -281,6 +281,20 @@ struct Module<'a> {
     all: Option<Vec<String>>,
 }
 
+impl<'a> Module<'a> {
+    /// A file's namespace before its definitions and bindings are read.
+    fn of(file: FileId, facts: &'a FileFacts) -> Module<'a> {
+        Module {
+            file: Some(file),
+            facts: Some(facts),
+            defs: HashMap::new(),
+            bindings: HashMap::new(),
+            stars: Vec::new(),
+            all: None,
+        }
+    }
+}
+
 struct Index<'a> {
     modules: HashMap<String, Module<'a>>,
     /// Packages without `__init__.py` (namespace packages) → their folder.
@@ -423,17 +437,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
                 .or_insert_with(|| roots.folder_of(&facts.path, &pkg));
         }
         module_names.insert(id, module.clone());
-        index.modules.insert(
-            module,
-            Module {
-                file: Some(id),
-                facts: Some(facts),
-                defs: HashMap::new(),
-                bindings: HashMap::new(),
-                stars: Vec::new(),
-                all: None,
-            },
-        );
+        index.modules.insert(module, Module::of(id, facts));
     }
     // Files no import can name (`tools/run-checks.py`, a file outside every root) still run
     // and import: their namespaces are keyed by path, which no dotted name can equal.
@@ -441,17 +445,9 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
     for &(id, facts) in files {
         if !module_names.contains_key(&id) && !facts.path.ends_with(".pyi") {
             scripts.insert(id);
-            index.modules.insert(
-                facts.path.clone(),
-                Module {
-                    file: Some(id),
-                    facts: Some(facts),
-                    defs: HashMap::new(),
-                    bindings: HashMap::new(),
-                    stars: Vec::new(),
-                    all: None,
-                },
-            );
+            index
+                .modules
+                .insert(facts.path.clone(), Module::of(id, facts));
         }
     }
     for (pkg, folder) in package_folders {
