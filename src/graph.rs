@@ -168,6 +168,8 @@ pub struct Graph {
     renamed_with: Vec<Vec<SymbolId>>,
     /// Per method, the other methods of its family (see [`Graph::family`]).
     families: Vec<Vec<SymbolId>>,
+    /// Per class, its bases outside the repository along its MRO (see [`Graph::outside_bases_of`]).
+    outside_bases: HashMap<SymbolId, Vec<String>>,
     symbol_index: HashMap<String, SymbolId>,
     path_index: HashMap<String, FileId>,
     graph: DiGraph<Node, EdgeKind>,
@@ -336,6 +338,7 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
     let mut unsure = Vec::new();
     let mut links = Vec::new();
     let mut family_groups = Vec::new();
+    let mut outside = Vec::new();
     // Package folders → the files an import of the folder depends on.
     let mut folder_files: HashMap<String, Vec<FileId>> = HashMap::new();
     for res in resolutions {
@@ -351,6 +354,7 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
         unsure.extend(res.unsure);
         links.extend(res.renamed_with);
         family_groups.extend(res.families);
+        outside.extend(res.outside_bases);
     }
     symbol_defs.sort_by(|a, b| a.id.cmp(&b.id));
     symbol_defs.dedup_by(|a, b| a.id == b.id);
@@ -413,6 +417,10 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
             families[a].extend(ids.iter().copied().filter(|&b| b != a));
         }
     }
+    let outside_bases: HashMap<SymbolId, Vec<String>> = outside
+        .into_iter()
+        .filter_map(|(class, bases)| Some((*symbol_index.get(&class)?, bases)))
+        .collect();
     imports.sort_by(|a, b| (a.file, a.line, &a.text).cmp(&(b.file, b.line, &b.text)));
 
     let path_index: HashMap<String, FileId> = files
@@ -505,6 +513,7 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
         unsure_by_symbol,
         renamed_with,
         families,
+        outside_bases,
         symbol_index,
         path_index,
         graph,
@@ -599,6 +608,16 @@ impl Graph {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// The bases outside the repository along the MRO of the class a member belongs to
+    /// (`unittest.TestCase`): what the member may override without the graph seeing it.
+    pub fn outside_bases_of(&self, member: SymbolId) -> &[String] {
+        let id = &self.symbols[member].id;
+        id.rsplit_once('.')
+            .and_then(|(class, _)| self.symbol_index.get(class))
+            .and_then(|class| self.outside_bases.get(class))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// What a rename of `symbol` renames: the symbol, then its family.

@@ -196,3 +196,181 @@ fn with_the_importlib_import_mode_a_test_folder_is_no_root() {
         Vec::<String>::new()
     );
 }
+
+/// A hierarchy whose methods are reached through `self` and `cls`: `Sub` inherits `render`
+/// from `Base`, `Other` overrides it, and an unrelated class has a method of the same name.
+const SHAPES: &[(&str, &str)] = &[
+    (
+        "shapes/base.py",
+        "class Base:\n    registry = []\n\n    def render(self):\n        return \"base\"\n\n    def show(self):\n        return self.render()\n\n    @classmethod\n    def register(cls):\n        cls.registry.append(cls)\n        return cls.registry\n\n    @staticmethod\n    def helper(self):\n        return self.render()\n",
+    ),
+    (
+        "shapes/sub.py",
+        "from shapes.base import Base\n\n\nclass Sub(Base):\n    def twice(self):\n        return self.render() + self.render()\n\n\nclass Other(Base):\n    def render(self):\n        return \"other\"\n\n    def show(self):\n        return self.render() + \"!\"\n",
+    ),
+    (
+        "shapes/unrelated.py",
+        "class Page:\n    def render(self):\n        return \"page\"\n\n    def show(self):\n        return self.render()\n",
+    ),
+    (
+        "tests/test_shapes.py",
+        "from shapes.base import Base\nfrom shapes.sub import Other, Sub\nfrom shapes.unrelated import Page\n\n\ndef test_shapes():\n    assert Sub().show() == \"base\"\n    assert Sub().twice() == \"basebase\"\n    assert Other().show() == \"other!\"\n    assert Page().show() == \"page\"\n    assert Base.register() == [Base]\n",
+    ),
+];
+
+#[test]
+fn self_and_cls_reach_members_along_the_mro() {
+    let repo = repo_with_files(SHAPES);
+    let dir = repo.path();
+    let refs = symbol_references(dir, "shapes.base.Base.render");
+    // `show` in Base, `twice` in Sub (inherited); not Other's (it overrides), not Page's, not
+    // the static method's `self` (just a parameter).
+    assert_eq!(
+        refs,
+        vec![
+            "shapes/base.py:8:21",
+            "shapes/sub.py:6:21",
+            "shapes/sub.py:6:37"
+        ],
+        "{refs:#?}"
+    );
+    assert_eq!(
+        symbol_references(dir, "shapes.sub.Other.render"),
+        vec!["shapes/sub.py:14:21"]
+    );
+    assert_eq!(
+        symbol_references(dir, "shapes.unrelated.Page.render"),
+        vec!["shapes/unrelated.py:6:21"]
+    );
+    let registry = symbol_references(dir, "shapes.base.Base.registry");
+    assert_eq!(
+        registry,
+        vec!["shapes/base.py:12:13", "shapes/base.py:13:20"],
+        "{registry:#?}"
+    );
+}
+
+#[test]
+fn renaming_a_method_renames_its_overrides_and_every_call_through_self() {
+    let repo = repo_with_files(SHAPES);
+    let dir = repo.path();
+    let plan = plan_and_run_green(dir, "symbol = \"shapes.base.Base.render\"\nto = \"draw\"");
+    assert!(plan.contains("shapes.sub.Other.render"), "{plan}");
+    let base = read(dir, "shapes/base.py");
+    assert!(base.contains("    def draw(self):\n"), "{base}");
+    assert!(base.contains("        return self.draw()\n"), "{base}");
+    // The static method's `self` is a plain parameter: not the class's receiver.
+    assert!(
+        base.contains("    def helper(self):\n        return self.render()\n"),
+        "{base}"
+    );
+    let sub = read(dir, "shapes/sub.py");
+    assert!(sub.contains("return self.draw() + self.draw()"), "{sub}");
+    assert!(
+        sub.contains("    def draw(self):\n        return \"other\""),
+        "{sub}"
+    );
+    assert!(sub.contains("return self.draw() + \"!\""), "{sub}");
+    let page = read(dir, "shapes/unrelated.py");
+    assert!(
+        page.contains("def render(self)") && page.contains("self.render()"),
+        "{page}"
+    );
+}
+
+#[test]
+fn refusing_the_family_lists_the_overrides() {
+    let repo = repo_with_files(SHAPES);
+    let recipes = tempfile::TempDir::new().expect("temp dir");
+    let recipe = recipe(
+        recipes.path(),
+        "symbol = \"shapes.base.Base.render\"\nto = \"draw\"\nfamily = \"refuse\"",
+    );
+    let out = crate::common::ripple(repo.path(), &["plan", &recipe]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("shapes.sub.Other.render"), "{err}");
+}
+
+/// Attributes a class body assigns and those `__init__` assigns through `self`, one of them
+/// assigned again by a subclass.
+const ACCOUNTS: &[(&str, &str)] = &[
+    (
+        "bank/account.py",
+        "class Account:\n    currency = \"EUR\"\n\n    def __init__(self, owner):\n        self.owner = owner\n        self.balance = 0\n\n    def deposit(self, amount):\n        self.balance += amount\n        return self.balance\n\n    def label(self):\n        return self.owner + \" \" + self.currency\n\n\nclass Savings(Account):\n    def __init__(self, owner):\n        super().__init__(owner)\n        self.balance = 100\n\n    def interest(self):\n        return self.balance // 10\n",
+    ),
+    (
+        "tests/test_account.py",
+        "from bank.account import Account, Savings\n\n\ndef test_accounts():\n    a = Account(\"ann\")\n    assert a.deposit(5) == 5\n    assert a.label() == \"ann EUR\"\n    s = Savings(\"sam\")\n    assert s.interest() == 10\n    assert s.deposit(1) == 101\n",
+    ),
+];
+
+#[test]
+fn attributes_assigned_in_init_are_members_and_rename_with_their_reassignments() {
+    let repo = repo_with_files(ACCOUNTS);
+    let dir = repo.path();
+    let refs = symbol_references(dir, "bank.account.Account.balance");
+    for at in ["bank/account.py:9:14", "bank/account.py:10:21"] {
+        assert!(
+            refs.iter().any(|r| r.starts_with(at)),
+            "{at} missing: {refs:#?}"
+        );
+    }
+    assert_eq!(
+        symbol_references(dir, "bank.account.Account.currency"),
+        vec!["bank/account.py:13:40"]
+    );
+    let plan = plan_and_run_green(
+        dir,
+        "symbol = \"bank.account.Account.balance\"\nto = \"funds\"",
+    );
+    assert!(plan.contains("bank.account.Savings.balance"), "{plan}");
+    let source = read(dir, "bank/account.py");
+    assert!(!source.contains("balance"), "{source}");
+    assert_eq!(source.matches("self.funds").count(), 5, "{source}");
+}
+
+/// Methods that code outside the repository calls by name: a hook of an outside base (reached
+/// through a repository base), a test method, a special method.
+const HOOKS: &[(&str, &str)] = &[
+    (
+        "checks/base.py",
+        "import threading\nimport unittest\n\n\nclass Case(unittest.TestCase):\n    def setUp(self):\n        self.ready = True\n\n    def helper(self):\n        return 1\n\n\nclass Worker(threading.Thread):\n    def run(self):\n        self.done = True\n\n    def __eq__(self, other):\n        return self is other\n",
+    ),
+    (
+        "checks/test_things.py",
+        "from checks.base import Case\n\n\nclass TestThings(Case):\n    def setUp(self):\n        super().setUp()\n\n    def test_ready(self):\n        self.assertTrue(self.ready)\n        self.assertEqual(self.helper(), 1)\n",
+    ),
+];
+
+#[test]
+fn methods_outside_code_calls_by_name_are_refused_with_the_reason() {
+    let repo = repo_with_files(HOOKS);
+    let recipes = tempfile::TempDir::new().expect("temp dir");
+    for (symbol, reason) in [
+        ("checks.test_things.TestThings.setUp", "unittest.TestCase"),
+        (
+            "checks.test_things.TestThings.test_ready",
+            "unittest.TestCase",
+        ),
+        ("checks.base.Worker.run", "threading.Thread"),
+        ("checks.base.Worker.__eq__", "special method"),
+    ] {
+        let recipe = recipe(
+            recipes.path(),
+            &format!("symbol = \"{symbol}\"\nto = \"renamed\""),
+        );
+        let out = crate::common::ripple(repo.path(), &["plan", &recipe]);
+        assert_eq!(out.status.code(), Some(2), "{symbol}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(reason), "{symbol}: {err}");
+    }
+    // A method of its own is free to rename, and the call through `self` in the subclass
+    // follows it.
+    plan_and_run_green(
+        repo.path(),
+        "symbol = \"checks.base.Case.helper\"\nto = \"assist\"",
+    );
+    let test = read(repo.path(), "checks/test_things.py");
+    assert!(test.contains("self.assist()"), "{test}");
+}

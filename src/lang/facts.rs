@@ -244,6 +244,10 @@ pub struct Reference {
     /// what the import names, never the module-level name it may shadow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_import: Option<u32>,
+    /// The class (its path in the module, `Outer.Inner`) whose method's receiver the first
+    /// name is (`self`, `cls`): what follows it is looked up along that class's MRO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -475,7 +479,8 @@ pub struct TypeDecl {
     pub of: TypeExpr,
 }
 
-/// An interface embedding another (`type ReadWriter interface { Reader; Writer }`).
+/// An interface embedding another (`type ReadWriter interface { Reader; Writer }`); in Python,
+/// a class and one of its bases, in the order written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmbedDecl {
     /// The embedding interface.

@@ -280,10 +280,13 @@ pub trait Support: Sync {
         None
     }
 
-    /// The well-known interface from outside the repository a method of this name
-    /// satisfies (`String` → `fmt.Stringer`), if any: renaming it would break that silently.
-    fn outside_interface(&self, method: &str) -> Option<&'static str> {
-        let _ = method;
+    /// Why a method of this name is called by name from outside the repository, if it is:
+    /// it satisfies a well-known interface (`String` → `fmt.Stringer`), the interpreter calls
+    /// it (`__eq__`), or it overrides a hook of one of `outside_bases` (the bases outside the
+    /// repository along its class's MRO, `unittest.TestCase`). Renaming it would break that
+    /// silently; the reason completes "`name` …".
+    fn outside_interface(&self, method: &str, outside_bases: &[String]) -> Option<String> {
+        let _ = (method, outside_bases);
         None
     }
 
@@ -506,6 +509,9 @@ pub struct Resolution {
     /// Groups of methods that keep one name together: an interface method and the methods
     /// that implement it (Python: an overridden method and its overrides).
     pub families: Vec<Vec<String>>,
+    /// Class → the bases outside the repository along its MRO, by dotted path where the
+    /// import says it (`unittest.TestCase`), else as written: what its methods may override.
+    pub outside_bases: Vec<(String, Vec<String>)>,
 }
 
 /// A use that may be a repository member's and may not: the name matches, the type of what

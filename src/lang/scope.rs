@@ -76,10 +76,14 @@ impl<'s> ScopeIndex<'s> {
 
     /// Whether `name` read at byte `pos` refers to a local binding.
     pub fn shadows(&self, name: &str, pos: usize) -> bool {
-        let Some(bindings) = self.bindings.get(name) else {
-            return false;
-        };
+        self.binding_of(name, pos).is_some()
+    }
+
+    /// The scope whose binding `name` read at byte `pos` refers to, if it is a local.
+    pub fn binding_of(&self, name: &str, pos: usize) -> Option<usize> {
+        let bindings = self.bindings.get(name)?;
         let mut innermost = None;
+        let mut best = None;
         for &(scope, from) in bindings {
             let r = self.ranges[scope];
             if !(r.start <= pos && pos < r.end && from <= pos) {
@@ -94,8 +98,11 @@ impl<'s> ScopeIndex<'s> {
             if self.globals.get(name).is_some_and(|g| g.contains(&scope)) {
                 continue;
             }
-            return true;
+            // The innermost binding scope: the one that starts last.
+            if best.is_none_or(|b: usize| self.ranges[b].start < r.start) {
+                best = Some(scope);
+            }
         }
-        false
+        best
     }
 }

@@ -73,7 +73,7 @@ pub fn check_step(recipe: &Recipe, graph: &Graph, index: usize) -> Result<(), Re
                 return Err(recipe.invalid_at(
                     r.symbol.span.clone(),
                     format!(
-                        "`{}` keeps one name with {} other method{} (an interface method and its implementations): {}",
+                        "`{}` keeps one name with {} other method{} (an interface method and its implementations, or a method and its overrides): {}",
                         symbol.name,
                         set.len() - 1,
                         if set.len() == 2 { "" } else { "s" },
@@ -84,14 +84,13 @@ pub fn check_step(recipe: &Recipe, graph: &Graph, index: usize) -> Result<(), Re
                 ));
             }
             if symbol.kind == SymbolKind::Method
-                && let Some(outside) = support.outside_interface(&symbol.name)
+                && let Some(reason) = set.iter().find_map(|&m| {
+                    support.outside_interface(&symbol.name, graph.outside_bases_of(m))
+                })
             {
                 return Err(recipe.invalid_at(
                     r.symbol.span.clone(),
-                    format!(
-                        "`{}` is how the type satisfies {outside}, an interface outside the repository: the rename would build and still break it at run time (type assertions, encoders, fmt)",
-                        symbol.name
-                    ),
+                    format!("`{}` {reason}", symbol.name),
                     "satisfies an outside interface",
                     Some("keep the name; add a method with the new name that calls it if callers should move".into()),
                 ));

@@ -397,6 +397,7 @@ fn extract_references(
                 segments: vec![segment(pkg, source), segment(name, source)],
                 kind: ReferenceKind::Code,
                 local_import: None,
+                receiver: None,
             });
             continue;
         }
@@ -415,6 +416,7 @@ fn extract_references(
             segments: selector_chain(node, source),
             kind: ReferenceKind::Code,
             local_import: None,
+            receiver: None,
         });
     }
     out
@@ -650,11 +652,15 @@ impl crate::lang::Support for Go {
         tags::wire_name_tag(source, def, package_imports, old)
     }
 
-    fn outside_interface(&self, method: &str) -> Option<&'static str> {
+    fn outside_interface(&self, method: &str, _outside_bases: &[String]) -> Option<String> {
         OUTSIDE_INTERFACES
             .iter()
             .find(|(m, _)| *m == method)
-            .map(|(_, iface)| *iface)
+            .map(|(_, iface)| {
+                format!(
+                    "is how the type satisfies {iface}, an interface outside the repository: the rename would build and still break it at run time (type assertions, encoders, fmt)"
+                )
+            })
     }
 
     fn check_import(&self, text: &str) -> Result<(), &'static str> {

@@ -20,8 +20,8 @@ use super::scope::ScopeIndex;
 use super::shared::{self, DefinitionRules, ScopeRules};
 use crate::lang::Language;
 use crate::lang::facts::{
-    FileFacts, Import, ImportContext, ImportKind, ImportedName, Reference, ReferenceKind, Segment,
-    Span, SymbolKind,
+    Definition, EmbedDecl, FileFacts, Import, ImportContext, ImportKind, ImportedName, Reference,
+    ReferenceKind, Segment, Span, SymbolKind, TypeExpr, TypeFacts,
 };
 
 /// The compiled Python queries.
@@ -61,7 +61,7 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
     let root = tree.root_node();
     let matches = query::run(&q.all, root, source);
     let imports = extract_imports(&matches, source);
-    let definitions = shared::extract_definitions(&matches, source, &DEFINITIONS);
+    let mut definitions = shared::extract_definitions(&matches, source, &DEFINITIONS);
     let scopes = shared::collect_scopes(&matches, source, &SCOPES);
 
     let mut bound: HashSet<&str> = definitions
@@ -88,7 +88,18 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
         }
     }
     let local_imports = local_imports(&imports, &scopes);
-    let references = extract_references(&matches, source, &scopes, &bound, star, &local_imports);
+    let mut references =
+        extract_references(&matches, source, &scopes, &bound, star, &local_imports);
+    let mut types = TypeFacts::default();
+    let attributes = class_facts(
+        root,
+        source,
+        &definitions,
+        &mut references,
+        &mut types.embeds,
+    );
+    definitions.extend(attributes);
+    definitions.sort_by_key(|d| d.span.start);
 
     FileFacts {
         path: path.to_string(),
@@ -102,8 +113,171 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
         generated: is_generated(source),
         generators: Vec::new(),
         mentions: Vec::new(),
-        types: Default::default(),
+        types,
     }
+}
+
+/// What the resolver needs to look members up in classes: each class's bases as written, and
+/// the uses through a method's receiver (`self.render()`, `cls.registry`). Returns the
+/// attributes first assigned through the receiver (`self.total = 0` in `__init__`): members
+/// of the class as much as those its body assigns.
+fn class_facts(
+    root: Node<'_>,
+    source: &[u8],
+    definitions: &[Definition],
+    references: &mut Vec<Reference>,
+    bases: &mut Vec<EmbedDecl>,
+) -> Vec<Definition> {
+    let mut attributes: Vec<Definition> = Vec::new();
+    for def in definitions {
+        let Some(node) = root
+            .descendant_for_byte_range(def.span.start as usize, def.span.end as usize)
+            .and_then(|n| n.parent())
+        else {
+            continue;
+        };
+        match (def.kind, node.kind()) {
+            (SymbolKind::Class, "class_definition") => {
+                let Some(list) = node.child_by_field_name("superclasses") else {
+                    continue;
+                };
+                let mut cursor = list.walk();
+                for base in list.named_children(&mut cursor) {
+                    if !matches!(base.kind(), "identifier" | "attribute") {
+                        continue; // `metaclass=…`, `*bases`, a call
+                    }
+                    let written = text(base, source);
+                    let (qualifier, name) = match written.rsplit_once('.') {
+                        Some((q, n)) => (Some(q.to_string()), n),
+                        None => (None, written),
+                    };
+                    bases.push(EmbedDecl {
+                        owner: def.local_path(),
+                        of: TypeExpr::Named {
+                            qualifier,
+                            name: name.to_string(),
+                        },
+                    });
+                }
+            }
+            (SymbolKind::Method, "function_definition") => {
+                let static_method = node.parent().is_some_and(|p| {
+                    let mut c = p.walk();
+                    p.kind() == "decorated_definition"
+                        && p.named_children(&mut c).any(|d| {
+                            d.kind() == "decorator" && text(d, source).contains("staticmethod")
+                        })
+                });
+                let receiver = node
+                    .child_by_field_name("parameters")
+                    .and_then(|p| p.named_child(0))
+                    .and_then(|p| match p.kind() {
+                        "identifier" => Some(p),
+                        "typed_parameter" => p.named_child(0),
+                        "default_parameter" | "typed_default_parameter" => {
+                            p.child_by_field_name("name")
+                        }
+                        _ => None,
+                    })
+                    .filter(|p| p.kind() == "identifier");
+                let (Some(receiver), Some(body), false) =
+                    (receiver, node.child_by_field_name("body"), static_method)
+                else {
+                    continue;
+                };
+                let name = text(receiver, source);
+                let owner = def.parents.join(".");
+                let mut stack = vec![body];
+                while let Some(n) = stack.pop() {
+                    match n.kind() {
+                        // Another method's receiver, or a parameter that rebinds the name.
+                        "class_definition" => continue,
+                        "function_definition" | "lambda"
+                            if n.child_by_field_name("parameters")
+                                .is_some_and(|p| binds_parameter(p, name, source)) =>
+                        {
+                            continue;
+                        }
+                        "identifier" if text(n, source) == name => {
+                            if let Some(parent) = n.parent()
+                                && parent.kind() == "attribute"
+                                && parent
+                                    .child_by_field_name("object")
+                                    .is_some_and(|o| o.id() == n.id())
+                            {
+                                let segments = attribute_chain(n, source);
+                                if let Some(attr) = segments.get(1)
+                                    && is_assigned(parent)
+                                    && !definitions
+                                        .iter()
+                                        .chain(&attributes)
+                                        .any(|d| d.name == attr.name && d.parents == def.parents)
+                                {
+                                    let statement = parent.parent().and_then(|a| {
+                                        std::iter::successors(Some(a), |n| n.parent())
+                                            .find(|n| n.kind() == "expression_statement")
+                                    });
+                                    let range = statement.unwrap_or(parent);
+                                    attributes.push(Definition {
+                                        name: attr.name.clone(),
+                                        parents: def.parents.clone(),
+                                        kind: SymbolKind::Field,
+                                        span: attr.span,
+                                        range: (range.start_byte() as u32, range.end_byte() as u32),
+                                        exported: is_exported(&attr.name),
+                                    });
+                                }
+                                references.push(Reference {
+                                    segments,
+                                    kind: ReferenceKind::Code,
+                                    local_import: None,
+                                    receiver: Some(owner.clone()),
+                                });
+                            }
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    let mut cursor = n.walk();
+                    stack.extend(n.named_children(&mut cursor));
+                }
+            }
+            _ => {}
+        }
+    }
+    attributes
+}
+
+/// Whether an attribute (`self.total`) is what an assignment binds, alone or in a tuple.
+fn is_assigned(attribute: Node<'_>) -> bool {
+    let mut child = attribute;
+    while let Some(parent) = child.parent() {
+        match parent.kind() {
+            "assignment" => {
+                return parent
+                    .child_by_field_name("left")
+                    .is_some_and(|l| l.id() == child.id());
+            }
+            "pattern_list" | "tuple_pattern" | "list_pattern" | "expression_list" => child = parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Whether a parameter list binds `name`.
+fn binds_parameter(params: Node<'_>, name: &str, source: &[u8]) -> bool {
+    let mut cursor = params.walk();
+    params.named_children(&mut cursor).any(|p| {
+        let ident = match p.kind() {
+            "identifier" => Some(p),
+            "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => {
+                p.named_child(0)
+            }
+            _ => p.child_by_field_name("name"),
+        };
+        ident.is_some_and(|i| text(i, source) == name)
+    })
 }
 
 use super::shared::text;
@@ -152,8 +326,8 @@ fn classify_definition(
         "definition.function" => SymbolKind::Function,
         "definition.class" => SymbolKind::Class,
         "definition.type" => SymbolKind::Type,
-        // Class attributes are not symbols (yet).
-        _ if member => return None,
+        // A class attribute (`registry = []`, a dataclass field `x: int = 0`).
+        _ if member => SymbolKind::Field,
         _ if name
             .chars()
             .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
@@ -444,6 +618,7 @@ fn extract_references(
                         segments: attribute_chain(node, source),
                         kind: ReferenceKind::Code,
                         local_import,
+                        receiver: None,
                     });
                 }
                 "reference.annotation" | "reference.all" => {
@@ -458,6 +633,7 @@ fn extract_references(
                     };
                     out.push(Reference {
                         local_import: None,
+                        receiver: None,
                         segments,
                         kind: if capture == "reference.all" {
                             ReferenceKind::AllEntry
@@ -542,9 +718,361 @@ const KEYWORDS: &[&str] = &[
     "with", "yield",
 ];
 
+/// Methods that outside bases call by name: (the base's dotted path, or a package prefix
+/// ending in `.`; its hooks, `*` ending a prefix). A method of one of these names in a class
+/// deriving from the base overrides it; renamed, it would silently stop being called.
+const OUTSIDE_HOOKS: &[(&str, &[&str])] = &[
+    (
+        "unittest.TestCase",
+        &[
+            "setUp",
+            "tearDown",
+            "setUpClass",
+            "tearDownClass",
+            "run",
+            "debug",
+            "id",
+            "shortDescription",
+            "countTestCases",
+            "defaultTestResult",
+            "test*",
+        ],
+    ),
+    (
+        "unittest.IsolatedAsyncioTestCase",
+        &[
+            "asyncSetUp",
+            "asyncTearDown",
+            "setUp",
+            "tearDown",
+            "setUpClass",
+            "tearDownClass",
+            "run",
+            "test*",
+        ],
+    ),
+    ("threading.Thread", &["run"]),
+    ("multiprocessing.Process", &["run"]),
+    ("json.JSONEncoder", &["default", "encode", "iterencode"]),
+    ("json.JSONDecoder", &["decode", "raw_decode"]),
+    (
+        "logging.Handler",
+        &[
+            "emit",
+            "flush",
+            "close",
+            "handle",
+            "format",
+            "createLock",
+            "acquire",
+            "release",
+            "handleError",
+            "setFormatter",
+            "filter",
+        ],
+    ),
+    (
+        "logging.StreamHandler",
+        &["emit", "flush", "close", "handle", "format", "setStream"],
+    ),
+    (
+        "logging.FileHandler",
+        &["emit", "flush", "close", "handle", "format"],
+    ),
+    (
+        "logging.Formatter",
+        &[
+            "format",
+            "formatTime",
+            "formatException",
+            "formatStack",
+            "formatMessage",
+            "usesTime",
+        ],
+    ),
+    ("logging.Filter", &["filter"]),
+    ("logging.LoggerAdapter", &["process"]),
+    (
+        "http.server.BaseHTTPRequestHandler",
+        &[
+            "do_*",
+            "handle",
+            "log_message",
+            "log_request",
+            "log_error",
+            "send_error",
+            "version_string",
+        ],
+    ),
+    (
+        "http.server.SimpleHTTPRequestHandler",
+        &[
+            "do_*",
+            "handle",
+            "log_message",
+            "translate_path",
+            "list_directory",
+            "guess_type",
+        ],
+    ),
+    (
+        "socketserver.BaseRequestHandler",
+        &["setup", "handle", "finish"],
+    ),
+    (
+        "socketserver.StreamRequestHandler",
+        &["setup", "handle", "finish"],
+    ),
+    ("ast.NodeVisitor", &["visit", "visit_*", "generic_visit"]),
+    (
+        "ast.NodeTransformer",
+        &["visit", "visit_*", "generic_visit"],
+    ),
+    (
+        "cmd.Cmd",
+        &[
+            "do_*",
+            "help_*",
+            "complete_*",
+            "default",
+            "emptyline",
+            "precmd",
+            "postcmd",
+            "preloop",
+            "postloop",
+            "completedefault",
+        ],
+    ),
+    (
+        "html.parser.HTMLParser",
+        &["handle_*", "feed", "close", "reset"],
+    ),
+    (
+        "string.Formatter",
+        &[
+            "format",
+            "vformat",
+            "parse",
+            "get_field",
+            "get_value",
+            "check_unused_args",
+            "format_field",
+            "convert_field",
+        ],
+    ),
+    ("argparse.Action", &["format_usage"]),
+    (
+        "argparse.HelpFormatter",
+        &[
+            "format_help",
+            "add_usage",
+            "add_argument",
+            "start_section",
+            "end_section",
+        ],
+    ),
+    ("enum.Enum", &["_generate_next_value_", "_missing_"]),
+    (
+        "io.IOBase",
+        &[
+            "close",
+            "flush",
+            "readable",
+            "writable",
+            "seekable",
+            "fileno",
+            "isatty",
+            "readline",
+            "readlines",
+            "seek",
+            "tell",
+            "truncate",
+            "writelines",
+        ],
+    ),
+    (
+        "io.RawIOBase",
+        &[
+            "read", "readall", "readinto", "write", "close", "readable", "writable", "seekable",
+            "seek", "tell",
+        ],
+    ),
+    (
+        "io.BufferedIOBase",
+        &[
+            "read", "read1", "readinto", "write", "detach", "close", "readable", "writable",
+        ],
+    ),
+    (
+        "io.TextIOBase",
+        &[
+            "read", "readline", "write", "detach", "close", "readable", "writable",
+        ],
+    ),
+    (
+        "collections.abc.",
+        &[
+            "keys",
+            "items",
+            "values",
+            "get",
+            "pop",
+            "popitem",
+            "clear",
+            "update",
+            "setdefault",
+            "append",
+            "extend",
+            "insert",
+            "remove",
+            "reverse",
+            "index",
+            "count",
+            "add",
+            "discard",
+            "send",
+            "throw",
+            "close",
+        ],
+    ),
+    (
+        "builtins.dict",
+        &[
+            "keys",
+            "items",
+            "values",
+            "get",
+            "pop",
+            "popitem",
+            "clear",
+            "update",
+            "setdefault",
+            "copy",
+            "fromkeys",
+        ],
+    ),
+    (
+        "builtins.list",
+        &[
+            "append", "extend", "insert", "remove", "pop", "clear", "index", "count", "sort",
+            "reverse", "copy",
+        ],
+    ),
+    (
+        "builtins.set",
+        &[
+            "add",
+            "discard",
+            "remove",
+            "pop",
+            "clear",
+            "update",
+            "copy",
+            "union",
+            "intersection",
+            "difference",
+        ],
+    ),
+    (
+        "builtins.str",
+        &[
+            "format", "join", "split", "strip", "lower", "upper", "replace", "encode",
+        ],
+    ),
+    ("builtins.BaseException", &["with_traceback", "add_note"]),
+    ("builtins.Exception", &["with_traceback", "add_note"]),
+    (
+        "django.",
+        &[
+            "save",
+            "delete",
+            "clean",
+            "clean_*",
+            "full_clean",
+            "get_absolute_url",
+            "get",
+            "post",
+            "put",
+            "patch",
+            "head",
+            "options",
+            "dispatch",
+            "setup",
+            "get_context_data",
+            "get_queryset",
+            "get_object",
+            "get_template_names",
+            "form_valid",
+            "form_invalid",
+            "get_form",
+            "get_form_class",
+            "get_success_url",
+            "handle",
+            "add_arguments",
+            "ready",
+            "has_permission",
+            "has_object_permission",
+        ],
+    ),
+    (
+        "rest_framework.",
+        &[
+            "validate",
+            "validate_*",
+            "create",
+            "update",
+            "to_representation",
+            "to_internal_value",
+            "get_queryset",
+            "get_serializer_class",
+            "perform_create",
+            "perform_update",
+            "perform_destroy",
+            "list",
+            "retrieve",
+            "destroy",
+            "partial_update",
+            "has_permission",
+            "has_object_permission",
+        ],
+    ),
+];
+
+/// Whether `name` is one of `hooks` (a `*` at the end matches any rest, never nothing).
+fn is_hook(name: &str, hooks: &[&str]) -> bool {
+    hooks.iter().any(|h| match h.strip_suffix('*') {
+        Some(prefix) => name.len() > prefix.len() && name.starts_with(prefix),
+        None => *h == name,
+    })
+}
+
 impl crate::lang::Support for Python {
     fn extensions(&self) -> &'static [&'static str] {
         &["py", "pyi"]
+    }
+
+    fn outside_interface(&self, method: &str, outside_bases: &[String]) -> Option<String> {
+        if method.len() > 4 && method.starts_with("__") && method.ends_with("__") {
+            return Some(
+                "is a special method: Python calls it by its name (`__eq__` for `==`, `__enter__` for `with`); renamed, it would silently stop being called".into(),
+            );
+        }
+        outside_bases.iter().find_map(|base| {
+            OUTSIDE_HOOKS
+                .iter()
+                .find(|(owner, hooks)| {
+                    (if owner.ends_with('.') {
+                        base.starts_with(owner)
+                    } else {
+                        base == owner
+                    }) && is_hook(method, hooks)
+                })
+                .map(|_| {
+                    format!(
+                        "overrides a method of `{base}`, a base outside the repository that calls it by its name: renamed, it would silently stop overriding it"
+                    )
+                })
+        })
     }
 
     fn manifests(&self) -> &'static [&'static str] {

@@ -5,11 +5,11 @@
 //! `setup.cfg`; `setup.py`), falling back to `src/` when it holds packages; the repository root
 //! is always a root. A file's module name comes from the deepest root that contains it.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use crate::lang::facts::{
-    FileFacts, Import, ImportContext, ImportKind, ReferenceKind, Segment, SymbolKind,
+    FileFacts, Import, ImportContext, ImportKind, ReferenceKind, Segment, SymbolKind, TypeExpr,
 };
 use crate::lang::{
     FileId, ImportTarget, Manifests, Resolution, ResolvedImport, ResolvedReference, SymbolDef,
@@ -279,6 +279,8 @@ struct Module<'a> {
     bindings: HashMap<String, Binding>,
     stars: Vec<String>,
     all: Option<Vec<String>>,
+    /// class path → its bases as written (qualifier, name), in order.
+    bases: HashMap<String, Vec<(Option<String>, String)>>,
 }
 
 impl<'a> Module<'a> {
@@ -291,6 +293,7 @@ impl<'a> Module<'a> {
             bindings: HashMap::new(),
             stars: Vec::new(),
             all: None,
+            bases: HashMap::new(),
         }
     }
 }
@@ -353,6 +356,140 @@ impl Index<'_> {
                     && (m.defs.contains_key(name) || m.bindings.contains_key(name))
             }
         }
+    }
+
+    /// A member of a class as Python finds it: in the class, then along its MRO (bases in the
+    /// repository only; a base from outside ends the search there).
+    fn member_in_mro(&self, id: &str, name: &str) -> Option<Value> {
+        self.mro(id, 0)
+            .iter()
+            .find_map(|class| self.member(class, name))
+    }
+
+    /// A class's C3 linearisation over its bases in the repository (`[id]` past a depth that
+    /// only a cycle reaches; depth-first order when the bases are inconsistent, as Python
+    /// would refuse the class anyway).
+    fn mro(&self, id: &str, depth: u32) -> Vec<String> {
+        let mut out = vec![id.to_string()];
+        if depth > 32 {
+            return out;
+        }
+        let bases = self.bases_of(id, depth);
+        let mut seqs: Vec<Vec<String>> = bases.iter().map(|b| self.mro(b, depth + 1)).collect();
+        seqs.push(bases);
+        loop {
+            seqs.retain(|s| !s.is_empty());
+            if seqs.is_empty() {
+                return out;
+            }
+            let head = seqs
+                .iter()
+                .map(|s| &s[0])
+                .find(|h| !seqs.iter().any(|s| s[1..].contains(h)))
+                .cloned();
+            let Some(head) = head else {
+                for class in seqs.into_iter().flatten() {
+                    if !out.contains(&class) {
+                        out.push(class);
+                    }
+                }
+                return out;
+            };
+            for s in &mut seqs {
+                if s[0] == head {
+                    s.remove(0);
+                }
+            }
+            out.push(head);
+        }
+    }
+
+    /// The repository classes a class derives from, resolved in its module's namespace.
+    fn bases_of(&self, id: &str, depth: u32) -> Vec<String> {
+        let Some((module, local)) = self.split_symbol(id) else {
+            return Vec::new();
+        };
+        let Some(written) = self.modules.get(module).and_then(|m| m.bases.get(local)) else {
+            return Vec::new();
+        };
+        written
+            .iter()
+            .filter_map(|(qualifier, name)| {
+                let mut parts = qualifier
+                    .iter()
+                    .flat_map(|q| q.split('.'))
+                    .chain([name.as_str()]);
+                let mut value = self.lookup(module, parts.next()?, depth);
+                for part in parts {
+                    value = match value? {
+                        Value::Module(m) => self.lookup(&m, part, depth),
+                        Value::Symbol(s, k) if k.has_members() => self.member(&s, part),
+                        Value::Symbol(..) => None,
+                    };
+                }
+                match value? {
+                    Value::Symbol(s, SymbolKind::Class) => Some(s),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// The bases outside the repository along a class's MRO, by dotted path where an import
+    /// names it (`from unittest import TestCase` → `unittest.TestCase`), `builtins.X` for a
+    /// builtin; `object` (every class's) is left out.
+    fn outside_bases(&self, id: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for class in self.mro(id, 0) {
+            let Some((module, local)) = self.split_symbol(&class) else {
+                continue;
+            };
+            let Some(m) = self.modules.get(module) else {
+                continue;
+            };
+            for (qualifier, name) in m.bases.get(local).into_iter().flatten() {
+                let written = match qualifier {
+                    Some(q) => format!("{q}.{name}"),
+                    None => name.clone(),
+                };
+                let (first, rest) = written.split_once('.').unwrap_or((&written, ""));
+                if let Some(Value::Symbol(..) | Value::Module(_)) =
+                    self.lookup(module, first, 0).and_then(|v| {
+                        rest.split('.')
+                            .filter(|p| !p.is_empty())
+                            .try_fold(v, |v, part| match v {
+                                Value::Module(sub) => self.lookup(&sub, part, 0),
+                                Value::Symbol(s, k) if k.has_members() => self.member(&s, part),
+                                Value::Symbol(..) => None,
+                            })
+                    })
+                {
+                    continue; // a repository class (its own bases are in the MRO)
+                }
+                let path = match m.bindings.get(first) {
+                    Some(Binding::Module(module)) => dotted(module, rest),
+                    Some(Binding::Name { module, name }) => dotted(&dotted(module, name), rest),
+                    None if m.defs.contains_key(first) => continue,
+                    None => format!("builtins.{written}"),
+                };
+                if path != "builtins.object" && !out.contains(&path) {
+                    out.push(path);
+                }
+            }
+        }
+        out
+    }
+
+    /// A symbol ID split at its module: (`pkg.mod`, `Class.method`).
+    fn split_symbol<'i>(&self, id: &'i str) -> Option<(&'i str, &'i str)> {
+        let mut split = id.len();
+        while let Some(i) = id[..split].rfind('.') {
+            if self.modules.contains_key(&id[..i]) {
+                return Some((&id[..i], &id[i + 1..]));
+            }
+            split = i;
+        }
+        None
     }
 
     /// A member of a symbol (`Class.method`), when the symbol's module defines it.
@@ -527,6 +664,14 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
         m.bindings = bindings;
         m.stars = stars;
         m.all = (!all.is_empty()).then_some(all);
+        for base in &facts.types.embeds {
+            if let TypeExpr::Named { qualifier, name } = &base.of {
+                m.bases
+                    .entry(base.owner.clone())
+                    .or_default()
+                    .push((qualifier.clone(), name.clone()));
+            }
+        }
     }
 
     // Imports and references of each file.
@@ -554,7 +699,85 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
             resolve_references(file, facts, &place, &facts.path, &index, &mut out);
         }
     }
+    out.families = overrides(&index);
+    out.outside_bases = index
+        .modules
+        .iter()
+        .flat_map(|(name, m)| m.bases.keys().map(move |class| format!("{name}.{class}")))
+        .filter_map(|id| {
+            let bases = index.outside_bases(&id);
+            (!bases.is_empty()).then_some((id, bases))
+        })
+        .collect();
     out
+}
+
+/// Members that keep one name together: a method or attribute, the ones of its bases it
+/// overrides, and theirs in turn (a rename of one that left the others would silently stop
+/// the override, or split one instance attribute in two).
+fn overrides(index: &Index<'_>) -> Vec<Vec<String>> {
+    let mut parent: HashMap<String, String> = HashMap::new();
+    fn root<'m>(parent: &'m HashMap<String, String>, mut id: &'m str) -> String {
+        while let Some(p) = parent.get(id) {
+            if p == id {
+                break;
+            }
+            id = p;
+        }
+        id.to_string()
+    }
+    let mut modules: Vec<(&String, &Module<'_>)> = index.modules.iter().collect();
+    modules.sort_by_key(|(name, _)| *name);
+    for (name, module) in modules {
+        let mut classes: Vec<&String> = module.bases.keys().collect();
+        classes.sort();
+        for class in classes {
+            let id = format!("{name}.{class}");
+            let mro = index.mro(&id, 0);
+            let mut members: Vec<(&String, &SymbolKind)> = module
+                .defs
+                .iter()
+                .filter(|(path, kind)| {
+                    matches!(kind, SymbolKind::Method | SymbolKind::Field)
+                        && path
+                            .strip_prefix(class.as_str())
+                            .and_then(|rest| rest.strip_prefix('.'))
+                            .is_some_and(|rest| !rest.contains('.'))
+                })
+                .collect();
+            members.sort();
+            for (path, _) in members {
+                let member = &path[class.len() + 1..];
+                let Some(Value::Symbol(base, SymbolKind::Method | SymbolKind::Field)) =
+                    mro[1..].iter().find_map(|c| index.member(c, member))
+                else {
+                    continue;
+                };
+                let (a, b) = (
+                    root(&parent, &format!("{id}.{member}")),
+                    root(&parent, &base),
+                );
+                if a != b {
+                    parent.insert(a.clone(), b.clone());
+                    parent.entry(b.clone()).or_insert(b);
+                }
+            }
+        }
+    }
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for id in parent.keys() {
+        groups
+            .entry(root(&parent, id))
+            .or_default()
+            .push(id.clone());
+    }
+    groups
+        .into_values()
+        .map(|mut g| {
+            g.sort();
+            g
+        })
+        .collect()
 }
 
 /// Where an import runs: the module relative imports start from (`""` for a script), and
@@ -803,6 +1026,10 @@ fn resolve_references(
             continue;
         };
         let mut value = match reference.local_import {
+            _ if reference.receiver.is_some() => reference
+                .receiver
+                .as_ref()
+                .map(|class| Value::Symbol(format!("{namespace}.{class}"), SymbolKind::Class)),
             Some(i) => facts.imports.get(i as usize).and_then(|import| {
                 import_bindings(import, place, index)
                     .into_iter()
@@ -821,10 +1048,13 @@ fn resolve_references(
                 });
             }
         };
-        emit(&value, first);
+        if reference.receiver.is_none() {
+            emit(&value, first); // `self` itself is no use of its class
+        }
         for seg in rest {
             value = match &value {
                 Some(Value::Module(m)) => index.lookup(m, &seg.name, 0),
+                Some(Value::Symbol(id, SymbolKind::Class)) => index.member_in_mro(id, &seg.name),
                 Some(Value::Symbol(id, kind)) if kind.has_members() => index.member(id, &seg.name),
                 _ => None,
             };
