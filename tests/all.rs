@@ -15,6 +15,7 @@ mod graph_python;
 mod model;
 mod plan;
 mod plan_properties;
+mod python_ground_truth;
 mod python_renames;
 mod recipe_errors;
 mod resume;

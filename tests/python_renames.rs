@@ -374,3 +374,53 @@ fn methods_outside_code_calls_by_name_are_refused_with_the_reason() {
     let test = read(repo.path(), "checks/test_things.py");
     assert!(test.contains("self.assist()"), "{test}");
 }
+
+#[test]
+fn a_method_reached_through_annotated_values_and_overrides_renames_green() {
+    let repo = crate::common::fixture_repo("python/typed");
+    let dir = repo.path();
+    let plan = plan_and_run_green(
+        dir,
+        "symbol = \"typedapp.shapes.Base.draw\"\nto = \"paint\"",
+    );
+    assert!(plan.contains("typedapp.shapes.Other.draw"), "{plan}");
+    let views = read(dir, "src/typedapp/views.py");
+    assert!(views.contains("make(\"other\").paint()"), "{views}");
+    let shapes = read(dir, "src/typedapp/shapes.py");
+    assert!(
+        !shapes.contains("self.draw()\n        return") && shapes.contains("def paint(self)"),
+        "{shapes}"
+    );
+    // The static method's `self` is a plain parameter: nothing says what it is.
+    assert!(
+        shapes.contains("    def helper(self) -> str:\n        return self.draw()"),
+        "{shapes}"
+    );
+}
+
+#[test]
+fn a_class_used_in_string_annotations_and_through_values_renames_green() {
+    let repo = crate::common::fixture_repo("python/typed");
+    let dir = repo.path();
+    plan_and_run_green(dir, "symbol = \"typedapp.models.Request\"\nto = \"Query\"");
+    let models = read(dir, "src/typedapp/models.py");
+    assert!(
+        models.contains("def child(self, name: str) -> \"Query\":"),
+        "{models}"
+    );
+    assert!(
+        models.contains("def __init__(self, req: \"Query\"):"),
+        "{models}"
+    );
+    let init = read(dir, "src/typedapp/__init__.py");
+    assert!(
+        init.contains("from .models import Query as Query"),
+        "{init}"
+    );
+    let views = read(dir, "src/typedapp/views.py");
+    assert!(views.contains("def show(req: Query) -> str:"), "{views}");
+    assert!(
+        views.contains("extra: \"models.Query | None\" = None"),
+        "{views}"
+    );
+}

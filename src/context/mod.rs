@@ -235,6 +235,15 @@ pub fn batch_contracts(
     used.dedup_by_key(|u| u.2);
     let mut seen = BTreeSet::new();
     used.retain(|u| seen.insert(u.2));
+    // A Python class's contract lists its methods' signatures: their own would repeat them.
+    let included: BTreeSet<usize> = used.iter().map(|u| u.2).collect();
+    used.retain(|u| {
+        !graph.symbols[u.2]
+            .id
+            .rsplit_once('.')
+            .and_then(|(o, _)| graph.symbol_id(o))
+            .is_some_and(|o| graph.symbols[o].kind == SymbolKind::Class && included.contains(&o))
+    });
     let mut texts: BTreeMap<usize, Option<String>> = BTreeMap::new();
     used.into_iter()
         .filter_map(|(h, id, sid)| {

@@ -549,6 +549,9 @@ pub enum UnsureReason {
     OutsideLiteral,
     /// A name in a directive no compiler checks (`//go:linkname`, `//go:generate`).
     Directive,
+    /// Python: reached through a value the code says nothing of (an unannotated parameter,
+    /// what an unannotated function returns).
+    Untyped,
 }
 
 impl UnsureReason {
@@ -561,6 +564,7 @@ impl UnsureReason {
             UnsureReason::AnonymousType => "a value of an anonymous type",
             UnsureReason::TooDeep => "a chain of definitions too long to follow",
             UnsureReason::Directive => "a name in a //go:linkname or //go:generate directive",
+            UnsureReason::Untyped => "reached through a value whose type the code does not say",
             UnsureReason::OutsideLiteral => {
                 "a key of a literal of a type outside the repository (a field, or a map key)"
             }

@@ -79,6 +79,18 @@ impl<'s> ScopeIndex<'s> {
         self.binding_of(name, pos).is_some()
     }
 
+    /// Whether the innermost scope at `pos` declares `name` global (or nonlocal): its
+    /// assignments bind the outer name, not a local.
+    pub fn declares_global(&self, name: &str, pos: usize) -> bool {
+        self.scope_at(pos, 0)
+            .is_some_and(|s| self.globals.get(name).is_some_and(|g| g.contains(&s)))
+    }
+
+    /// Whether a scope is a class body.
+    pub fn is_class_body(&self, scope: usize) -> bool {
+        self.ranges[scope].class_body
+    }
+
     /// The scope whose binding `name` read at byte `pos` refers to, if it is a local.
     pub fn binding_of(&self, name: &str, pos: usize) -> Option<usize> {
         let bindings = self.bindings.get(name)?;

@@ -9,6 +9,7 @@ mod format;
 mod imports;
 mod moves;
 mod resolve;
+mod values;
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -99,6 +100,11 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
         &mut types.embeds,
     );
     definitions.extend(attributes);
+    let import_scopes: Vec<(usize, &str)> = local_imports
+        .iter()
+        .map(|(n, (s, _), _)| (*s, *n))
+        .collect();
+    values::extract(root, source, &scopes, &import_scopes, &mut types);
     definitions.sort_by_key(|d| d.span.start);
 
     FileFacts {
@@ -603,9 +609,15 @@ fn extract_references(
             match capture {
                 "reference" => {
                     let name = text(node, source);
+                    // `global total` and the assignments after it name the module's `total`.
+                    let global = node
+                        .parent()
+                        .is_some_and(|p| p.kind() == "global_statement")
+                        || (scopes.binders.contains(&node.id())
+                            && scopes.declares_global(name, node.start_byte()));
                     if !(star || bound.contains(name))
-                        || scopes.binders.contains(&node.id())
-                        || !is_read_position(node)
+                        || (scopes.binders.contains(&node.id()) && !global)
+                        || !(global || is_read_position(node))
                     {
                         continue;
                     }
@@ -628,6 +640,19 @@ fn extract_references(
                     let Some(value) = string_literal(node, source) else {
                         continue;
                     };
+                    if capture == "reference.annotation" {
+                        // A string annotation is an expression: every dotted name in it
+                        // (`"Optional[models.Order]"`, `"Order | None"`) is a use.
+                        for segments in annotation_names(value, Span::of(content)) {
+                            out.push(Reference {
+                                local_import: None,
+                                receiver: None,
+                                segments,
+                                kind: ReferenceKind::StringAnnotation,
+                            });
+                        }
+                        continue;
+                    }
                     let Some(segments) = dotted_segments(value, Span::of(content)) else {
                         continue;
                     };
@@ -706,6 +731,39 @@ fn dotted_segments(value: &str, at: Span) -> Option<Vec<Segment>> {
         offset += part.len() as u32 + 1;
     }
     Some(segments)
+}
+
+/// The dotted names in a string annotation, each as segments with their spans.
+fn annotation_names(value: &str, at: Span) -> Vec<Vec<Segment>> {
+    if value.contains('\n') {
+        return Vec::new();
+    }
+    let bytes = value.as_bytes();
+    let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.';
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !(bytes[i].is_ascii_alphabetic() || bytes[i] == b'_') {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_name(bytes[i]) {
+            i += 1;
+        }
+        let run = value[start..i].trim_end_matches('.');
+        let offset = start as u32;
+        let span = Span {
+            line: at.line,
+            column: at.column + offset,
+            start: at.start + offset,
+            end: at.start + offset + run.len() as u32,
+        };
+        if let Some(segments) = dotted_segments(run, span) {
+            out.push(segments);
+        }
+    }
+    out
 }
 
 /// Python's [`Support`](crate::lang::Support).

@@ -10,9 +10,11 @@ use std::sync::LazyLock;
 
 use crate::lang::facts::{
     FileFacts, Import, ImportContext, ImportKind, ReferenceKind, Segment, SymbolKind, TypeExpr,
+    ValueExpr,
 };
 use crate::lang::{
     FileId, ImportTarget, Manifests, Resolution, ResolvedImport, ResolvedReference, SymbolDef,
+    UnsureReason, UnsureReference,
 };
 
 static STDLIB: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
@@ -281,6 +283,12 @@ struct Module<'a> {
     all: Option<Vec<String>>,
     /// class path → its bases as written (qualifier, name), in order.
     bases: HashMap<String, Vec<(Option<String>, String)>>,
+    /// Local path (`LIMIT`, `Client.session`) → what is assigned to it.
+    values: HashMap<String, ValueExpr>,
+    /// Local path of a function or method → its return annotation.
+    returns: HashMap<String, TypeExpr>,
+    /// Classes decorated as records (`@dataclass`, `@attr.s`): their fields are keywords.
+    records: HashSet<String>,
 }
 
 impl<'a> Module<'a> {
@@ -294,6 +302,9 @@ impl<'a> Module<'a> {
             stars: Vec::new(),
             all: None,
             bases: HashMap::new(),
+            values: HashMap::new(),
+            returns: HashMap::new(),
+            records: HashSet::new(),
         }
     }
 }
@@ -302,6 +313,8 @@ struct Index<'a> {
     modules: HashMap<String, Module<'a>>,
     /// Packages without `__init__.py` (namespace packages) → their folder.
     namespaces: HashMap<String, String>,
+    /// Member name → the IDs of the repository's methods and attributes of that name.
+    member_names: HashMap<String, Vec<String>>,
 }
 
 impl Index<'_> {
@@ -511,6 +524,338 @@ impl Index<'_> {
     }
 }
 
+/// What a value is, as far as the code says.
+#[derive(Debug, Clone)]
+enum Ty {
+    /// An instance of a repository class.
+    Instance(String),
+    /// A repository class itself.
+    Class(String),
+    /// A repository function or method: calling it gives what it is annotated to return.
+    Callable(String),
+    /// A repository module.
+    Module(String),
+    /// Something from outside the repository (a builtin's value, an outside class's
+    /// instance): none of its members are the repository's.
+    Outside,
+}
+
+/// How deep value definitions are followed (`a = b`, `b = c()`, …).
+const MAX_VALUE_DEPTH: u32 = 24;
+
+impl Index<'_> {
+    /// What a resolved name is as a value.
+    fn ty_of_value(&self, value: Value, depth: u32) -> Option<Ty> {
+        match value {
+            Value::Module(m) => Some(Ty::Module(m)),
+            Value::Symbol(id, SymbolKind::Class) => Some(Ty::Class(id)),
+            Value::Symbol(id, SymbolKind::Function | SymbolKind::Method) => Some(Ty::Callable(id)),
+            Value::Symbol(id, _) => self.ty_of_symbol(&id, depth + 1),
+        }
+    }
+
+    /// What a variable or attribute holds: what its definition assigns.
+    fn ty_of_symbol(&self, id: &str, depth: u32) -> Option<Ty> {
+        let (module, local) = self.split_symbol(id)?;
+        let m = self.modules.get(module)?;
+        let expr = m.values.get(local)?;
+        self.eval(module, m.facts?, expr, depth + 1)
+    }
+
+    /// The class a written type is, in `module`'s namespace.
+    fn ty_of_type(&self, module: &str, of: &TypeExpr) -> Option<Ty> {
+        match of {
+            TypeExpr::Named { qualifier, name } => {
+                let parts: Vec<&str> = qualifier
+                    .iter()
+                    .flat_map(|q| q.split('.'))
+                    .chain([name.as_str()])
+                    .collect();
+                match self.resolve_dotted(module, &parts) {
+                    Some(Value::Symbol(id, SymbolKind::Class)) => Some(Ty::Instance(id)),
+                    Some(_) => None,
+                    None => Some(Ty::Outside), // a type the repository does not define
+                }
+            }
+            _ => Some(Ty::Outside),
+        }
+    }
+
+    /// A dotted name (`models.Order`) in `module`'s namespace.
+    fn resolve_dotted(&self, module: &str, parts: &[&str]) -> Option<Value> {
+        let (first, rest) = parts.split_first()?;
+        let mut value = self.lookup(module, first, 0);
+        for part in rest {
+            value = match value? {
+                Value::Module(m) => self.lookup(&m, part, 0),
+                Value::Symbol(s, SymbolKind::Class) => self.member_in_mro(&s, part),
+                Value::Symbol(s, k) if k.has_members() => self.member(&s, part),
+                Value::Symbol(..) => None,
+            };
+        }
+        value
+    }
+
+    /// What a value made as `expr` in a file of `module` is.
+    fn eval(&self, module: &str, facts: &FileFacts, expr: &ValueExpr, depth: u32) -> Option<Ty> {
+        if depth > MAX_VALUE_DEPTH {
+            return None;
+        }
+        match expr {
+            ValueExpr::Local { index } => {
+                let local = facts.types.locals.get(*index as usize)?;
+                self.eval(module, facts, local, depth + 1)
+            }
+            ValueExpr::Name { name } => match self.lookup(module, name, 0) {
+                Some(v) => self.ty_of_value(v, depth),
+                None => self.is_outside_name(module, name).then_some(Ty::Outside),
+            },
+            ValueExpr::Member { of, name } => match self.eval(module, facts, of, depth + 1)? {
+                Ty::Instance(c) | Ty::Class(c) => match self.member_in_mro(&c, name) {
+                    Some(v) => self.ty_of_value(v, depth),
+                    None => (!self.outside_bases(&c).is_empty()).then_some(Ty::Outside),
+                },
+                Ty::Module(m) => self
+                    .lookup(&m, name, 0)
+                    .and_then(|v| self.ty_of_value(v, depth)),
+                Ty::Outside => Some(Ty::Outside),
+                Ty::Callable(_) => None,
+            },
+            ValueExpr::Call { callee, .. } => match self.eval(module, facts, callee, depth + 1)? {
+                Ty::Class(c) => Some(Ty::Instance(c)),
+                Ty::Callable(f) => {
+                    let (defined_in, local) = self.split_symbol(&f)?;
+                    let returns = self.modules.get(defined_in)?.returns.get(local)?;
+                    self.ty_of_type(defined_in, returns)
+                }
+                Ty::Outside => Some(Ty::Outside),
+                Ty::Instance(_) | Ty::Module(_) => None,
+            },
+            ValueExpr::Typed { of } => self.ty_of_type(module, of),
+            ValueExpr::Index { of } | ValueExpr::RangeValue { of } => {
+                let element = matches!(expr, ValueExpr::RangeValue { .. });
+                match self.type_of(module, facts, of, depth + 1) {
+                    Some((m, TypeExpr::Slice { of })) => self.ty_of_type(&m, &of),
+                    Some((m, TypeExpr::Map { key, value })) => {
+                        self.ty_of_type(&m, if element { &key } else { &value })
+                    }
+                    Some((_, TypeExpr::Other)) => Some(Ty::Outside),
+                    _ => match self.eval(module, facts, of, depth + 1)? {
+                        Ty::Outside => Some(Ty::Outside),
+                        _ => None,
+                    },
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The written type of a value, with the module it is written in: for `list[Order]` and
+    /// `dict[str, Order]`, whose elements a subscript or a `for` gives.
+    fn type_of(
+        &self,
+        module: &str,
+        facts: &FileFacts,
+        expr: &ValueExpr,
+        depth: u32,
+    ) -> Option<(String, TypeExpr)> {
+        if depth > MAX_VALUE_DEPTH {
+            return None;
+        }
+        let of_symbol = |id: &str| {
+            let (defined_in, local) = self.split_symbol(id)?;
+            let m = self.modules.get(defined_in)?;
+            self.type_of(defined_in, m.facts?, m.values.get(local)?, depth + 1)
+        };
+        match expr {
+            ValueExpr::Local { index } => {
+                let local = facts.types.locals.get(*index as usize)?;
+                self.type_of(module, facts, local, depth + 1)
+            }
+            ValueExpr::Typed { of } => Some((module.to_string(), of.clone())),
+            ValueExpr::Name { name } => match self.lookup(module, name, 0)? {
+                Value::Symbol(id, SymbolKind::Variable | SymbolKind::Constant) => of_symbol(&id),
+                _ => None,
+            },
+            ValueExpr::Member { of, name } => match self.eval(module, facts, of, depth + 1)? {
+                Ty::Instance(c) | Ty::Class(c) => match self.member_in_mro(&c, name)? {
+                    Value::Symbol(id, SymbolKind::Field) => of_symbol(&id),
+                    _ => None,
+                },
+                Ty::Module(m) => match self.lookup(&m, name, 0)? {
+                    Value::Symbol(id, SymbolKind::Variable | SymbolKind::Constant) => {
+                        of_symbol(&id)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            },
+            ValueExpr::Call { callee, .. } => match self.eval(module, facts, callee, depth + 1)? {
+                Ty::Callable(f) => {
+                    let (defined_in, local) = self.split_symbol(&f)?;
+                    let returns = self.modules.get(defined_in)?.returns.get(local)?;
+                    Some((defined_in.to_string(), returns.clone()))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A name that is an import from outside the repository or a builtin.
+    fn is_outside_name(&self, module: &str, name: &str) -> bool {
+        match self.modules.get(module).and_then(|m| m.bindings.get(name)) {
+            Some(_) => true, // bound by an import the repository does not satisfy
+            None => BUILTINS.binary_search(&name).is_ok(),
+        }
+    }
+
+    /// Whether a class's constructor takes its fields as keywords: a record (`@dataclass`,
+    /// attrs) along its MRO, or one deriving from `NamedTuple`, `TypedDict` or a pydantic-style
+    /// `BaseModel`.
+    fn is_record(&self, id: &str) -> bool {
+        self.mro(id, 0).iter().any(|class| {
+            self.split_symbol(class).is_some_and(|(m, local)| {
+                self.modules
+                    .get(m)
+                    .is_some_and(|m| m.records.contains(local))
+            })
+        }) || self.outside_bases(id).iter().any(|base| {
+            let name = base.rsplit('.').next().unwrap_or(base);
+            matches!(
+                name,
+                "NamedTuple" | "TypedDict" | "BaseModel" | "BaseSettings" | "Struct"
+            )
+        })
+    }
+
+    /// The repository members (methods and attributes) named `name`: what a use of it
+    /// through a value of unknown type may be.
+    fn members_named(&self, name: &str) -> Vec<String> {
+        self.member_names.get(name).cloned().unwrap_or_default()
+    }
+}
+
+/// Python's builtin names whose values are never a repository class's instance.
+const BUILTINS: &[&str] = &[
+    "abs",
+    "ascii",
+    "bin",
+    "bool",
+    "bytearray",
+    "bytes",
+    "callable",
+    "chr",
+    "compile",
+    "complex",
+    "dict",
+    "dir",
+    "divmod",
+    "enumerate",
+    "float",
+    "format",
+    "frozenset",
+    "hasattr",
+    "hash",
+    "hex",
+    "id",
+    "input",
+    "int",
+    "isinstance",
+    "issubclass",
+    "len",
+    "list",
+    "memoryview",
+    "object",
+    "oct",
+    "open",
+    "ord",
+    "pow",
+    "print",
+    "range",
+    "repr",
+    "round",
+    "set",
+    "slice",
+    "str",
+    "sum",
+    "tuple",
+    "zip",
+];
+
+/// Members reached through values (`req.render()`, `make_order().total`): the member of the
+/// class the value is an instance of, along its MRO; an unsure site when the code does not
+/// say what the value is and the repository has a member of that name.
+fn resolve_members(
+    file: FileId,
+    facts: &FileFacts,
+    namespace: &str,
+    index: &Index<'_>,
+    out: &mut Resolution,
+) {
+    for member in &facts.types.members {
+        let seg = Segment {
+            name: member.name.clone(),
+            span: member.span,
+        };
+        if member.key {
+            // A keyword of a record's constructor, `replace` or `_replace`: a field.
+            let class = match &member.of {
+                ValueExpr::Call { callee, .. } => match index.eval(namespace, facts, callee, 0) {
+                    Some(Ty::Class(c)) => Some(c),
+                    _ => None,
+                },
+                of => match index.eval(namespace, facts, of, 0) {
+                    Some(Ty::Instance(c)) => Some(c),
+                    _ => None,
+                },
+            };
+            if let Some(class) = class.filter(|c| index.is_record(c))
+                && let Some(Value::Symbol(id, SymbolKind::Field)) =
+                    index.member_in_mro(&class, &member.name)
+            {
+                out.references.push(ResolvedReference {
+                    file,
+                    symbol: id,
+                    span: member.span,
+                    kind: ReferenceKind::Code,
+                });
+            }
+            continue;
+        }
+        let found = match index.eval(namespace, facts, &member.of, 0) {
+            Some(Ty::Instance(c) | Ty::Class(c)) => index.member_in_mro(&c, &member.name),
+            Some(Ty::Module(m)) => index.lookup(&m, &member.name, 0),
+            Some(Ty::Outside | Ty::Callable(_)) => None,
+            None => {
+                out.unsure.extend(unsure(file, &seg, index));
+                None
+            }
+        };
+        if let Some(Value::Symbol(id, _)) = found {
+            out.references.push(ResolvedReference {
+                file,
+                symbol: id,
+                span: member.span,
+                kind: ReferenceKind::Code,
+            });
+        }
+    }
+}
+
+/// A use of a member name through a value of unknown type, when the repository has members
+/// of that name.
+fn unsure(file: FileId, seg: &Segment, index: &Index<'_>) -> Option<UnsureReference> {
+    let candidates = index.members_named(&seg.name);
+    (!candidates.is_empty()).then(|| UnsureReference {
+        file,
+        span: seg.span,
+        name: seg.name.clone(),
+        reason: UnsureReason::Untyped,
+        candidates,
+    })
+}
+
 /// The package a relative import starts from: the module's own package for `__init__.py`,
 /// its parent otherwise, then one level up per extra dot.
 fn relative_base(module: &str, is_package: bool, level: u32) -> Option<String> {
@@ -552,6 +897,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
     let mut index = Index {
         modules: HashMap::new(),
         namespaces: HashMap::new(),
+        member_names: HashMap::new(),
     };
     let mut package_folders: HashMap<String, String> = HashMap::new();
 
@@ -664,6 +1010,28 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
         m.bindings = bindings;
         m.stars = stars;
         m.all = (!all.is_empty()).then_some(all);
+        m.values = facts.types.values.iter().cloned().collect();
+        m.records = facts
+            .types
+            .types
+            .iter()
+            .filter(|t| matches!(t.of, TypeExpr::Struct { .. }))
+            .map(|t| t.name.clone())
+            .collect();
+        m.returns = facts
+            .types
+            .funcs
+            .iter()
+            .map(|f| (f.name.clone(), &f.results))
+            .chain(
+                facts
+                    .types
+                    .methods
+                    .iter()
+                    .map(|f| (format!("{}.{}", f.owner, f.name), &f.results)),
+            )
+            .filter_map(|(path, results)| Some((path, results.first()?.clone())))
+            .collect();
         for base in &facts.types.embeds {
             if let TypeExpr::Named { qualifier, name } = &base.of {
                 m.bases
@@ -672,6 +1040,23 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
                     .push((qualifier.clone(), name.clone()));
             }
         }
+    }
+
+    for (name, m) in &index.modules {
+        for (path, kind) in &m.defs {
+            if matches!(kind, SymbolKind::Method | SymbolKind::Field)
+                && let Some((_, member)) = path.rsplit_once('.')
+            {
+                index
+                    .member_names
+                    .entry(member.to_string())
+                    .or_default()
+                    .push(format!("{name}.{path}"));
+            }
+        }
+    }
+    for ids in index.member_names.values_mut() {
+        ids.sort();
     }
 
     // Imports and references of each file.
@@ -689,6 +1074,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
             };
             resolve_imports(file, facts, &place, &index, &mut out);
             resolve_references(file, facts, &place, module, &index, &mut out);
+            resolve_members(file, facts, module, &index, &mut out);
         } else if scripts.contains(&file) {
             let place = Place {
                 module: "",
@@ -697,6 +1083,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
             };
             resolve_imports(file, facts, &place, &index, &mut out);
             resolve_references(file, facts, &place, &facts.path, &index, &mut out);
+            resolve_members(file, facts, &facts.path, &index, &mut out);
         }
     }
     out.families = overrides(&index);
@@ -1021,6 +1408,7 @@ fn resolve_references(
     out: &mut Resolution,
 ) {
     let module = namespace;
+    let mut pending = Vec::new();
     for reference in &facts.references {
         let Some((first, rest)) = reference.segments.split_first() else {
             continue;
@@ -1056,6 +1444,19 @@ fn resolve_references(
                 Some(Value::Module(m)) => index.lookup(m, &seg.name, 0),
                 Some(Value::Symbol(id, SymbolKind::Class)) => index.member_in_mro(id, &seg.name),
                 Some(Value::Symbol(id, kind)) if kind.has_members() => index.member(id, &seg.name),
+                // A variable or attribute: a member of what it holds.
+                Some(Value::Symbol(
+                    id,
+                    SymbolKind::Variable | SymbolKind::Constant | SymbolKind::Field,
+                )) => match index.ty_of_symbol(id, 0) {
+                    Some(Ty::Instance(c) | Ty::Class(c)) => index.member_in_mro(&c, &seg.name),
+                    Some(Ty::Module(m)) => index.lookup(&m, &seg.name, 0),
+                    Some(Ty::Outside | Ty::Callable(_)) => None,
+                    None => {
+                        pending.extend(unsure(file, seg, index));
+                        None
+                    }
+                },
                 _ => None,
             };
             if value.is_none() {
@@ -1064,6 +1465,7 @@ fn resolve_references(
             emit(&value, seg);
         }
     }
+    out.unsure.extend(pending);
     // Every definition is a place a rename must change too.
     for def in &facts.definitions {
         out.references.push(ResolvedReference {

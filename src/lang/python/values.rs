@@ -1,0 +1,838 @@
+//! What Python values are, as far as the source says without running it: each local's
+//! binding (an annotated parameter, `x = Order(...)`, `with open_stream() as s`, `for item in
+//! items`), the members reached through values (`req.render()`, `make().total`), what
+//! functions say they return, and what attributes are assigned. The resolver evaluates these
+//! into classes to find which repository member a use like `req.render` is.
+
+use std::collections::{HashMap, HashSet};
+
+use tree_sitter::Node;
+
+use super::shared::text;
+use crate::lang::facts::{
+    FuncDecl, MemberUse, MethodDecl, Span, TypeDecl, TypeExpr, TypeFacts, ValueExpr,
+};
+use crate::lang::scope::ScopeIndex;
+
+/// Fill `types` with the file's locals, member uses, return annotations and assigned values.
+/// `local_imports` are the (scope start, name) pairs an import inside a function binds: names
+/// the references already resolve through their import.
+pub(super) fn extract(
+    root: Node<'_>,
+    source: &[u8],
+    scopes: &ScopeIndex<'_>,
+    local_imports: &[(usize, &str)],
+    types: &mut TypeFacts,
+) {
+    let mut cx = Values {
+        source,
+        scopes,
+        locals: HashMap::new(),
+        receivers: HashSet::new(),
+    };
+    let mut bindings = Vec::new();
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+        match node.kind() {
+            "function_definition" => {
+                cx.bind_parameters(node, &mut bindings);
+                returns(node, source, types);
+            }
+            "class_definition" => record(node, source, types),
+            "identifier" => cx.bind(node, local_imports, &mut bindings),
+            _ => {}
+        }
+    }
+    // One local per (scope, name), typed as a checker types it: by its annotation if it has
+    // one, else by its first binding that is not `None` (later ones must agree with it).
+    bindings.sort_by_key(|(_, at, _)| *at);
+    let mut exprs: Vec<Option<ValueExpr>> = vec![None; cx.locals.len()];
+    let mut declared = vec![false; cx.locals.len()];
+    for (index, _, bound) in bindings {
+        let annotated = matches!(bound, Bound::Typed(_) | Bound::Type(_));
+        let expr = match bound {
+            Bound::Value(node) => match cx.value(node) {
+                Some(v) => v,
+                None => continue, // `x = None` says nothing of what x is otherwise
+            },
+            Bound::Typed(node) => ValueExpr::Typed {
+                of: type_expr(node, source),
+            },
+            Bound::Type(of) => ValueExpr::Typed { of },
+            Bound::Element(node) => ValueExpr::RangeValue {
+                of: Box::new(cx.value(node).unwrap_or(ValueExpr::Unknown)),
+            },
+            Bound::Unknown => ValueExpr::Unknown,
+        };
+        let i = index as usize;
+        if exprs[i].is_none() || (annotated && !declared[i]) {
+            exprs[i] = Some(expr);
+            declared[i] = annotated;
+        }
+    }
+    types.locals = exprs
+        .into_iter()
+        .map(|e| e.unwrap_or(ValueExpr::Unknown))
+        .collect();
+    cx.uses(root, types);
+}
+
+/// How a local got its value.
+enum Bound<'t> {
+    /// `x = <node>`, `with <node> as x`.
+    Value(Node<'t>),
+    /// `x: <node>` (a parameter or an annotated assignment).
+    Typed(Node<'t>),
+    /// A method's receiver: an instance of its class (or the class, for `cls`).
+    Type(TypeExpr),
+    /// `for x in <node>`.
+    Element(Node<'t>),
+    /// Anything else (`except … as x`, a tuple target, a comprehension variable).
+    Unknown,
+}
+
+struct Values<'a, 's> {
+    source: &'a [u8],
+    scopes: &'a ScopeIndex<'s>,
+    /// (scope, name) → index into the locals.
+    locals: HashMap<(usize, String), u32>,
+    /// Receiver locals (`self`, `cls`): their direct members are the references' already.
+    receivers: HashSet<u32>,
+}
+
+impl Values<'_, '_> {
+    fn local(&mut self, scope: usize, name: &str) -> u32 {
+        let next = self.locals.len() as u32;
+        *self.locals.entry((scope, name.to_string())).or_insert(next)
+    }
+
+    /// The local an identifier read at its position is, if it is one this layer tracks.
+    fn local_of(&self, ident: Node<'_>) -> Option<u32> {
+        let name = text(ident, self.source);
+        let scope = self.scopes.binding_of(name, ident.start_byte())?;
+        self.locals.get(&(scope, name.to_string())).copied()
+    }
+
+    /// A binding occurrence of a name: how it gets its value.
+    fn bind<'t>(
+        &mut self,
+        node: Node<'t>,
+        local_imports: &[(usize, &str)],
+        out: &mut Vec<(u32, usize, Bound<'t>)>,
+    ) {
+        if !self.scopes.binders.contains(&node.id()) {
+            return;
+        }
+        let name = text(node, self.source);
+        let Some(scope) = self.scopes.binding_of(name, node.start_byte()) else {
+            return;
+        };
+        if self.scopes.is_class_body(scope)
+            || local_imports
+                .iter()
+                .any(|&(start, n)| n == name && self.scopes.range(scope).0 == start)
+        {
+            return;
+        }
+        let Some(parent) = node.parent() else {
+            return;
+        };
+        let is_field = |field: &str| {
+            parent
+                .child_by_field_name(field)
+                .is_some_and(|l| l.id() == node.id())
+        };
+        let bound = match parent.kind() {
+            "assignment" if is_field("left") => match (
+                parent.child_by_field_name("type"),
+                parent.child_by_field_name("right"),
+            ) {
+                (Some(t), _) => Bound::Typed(t),
+                (None, Some(v)) => Bound::Value(v),
+                (None, None) => Bound::Unknown,
+            },
+            "as_pattern_target" => match parent
+                .parent()
+                .filter(|p| p.kind() == "as_pattern")
+                .filter(|p| p.parent().is_some_and(|w| w.kind() == "with_item"))
+                .and_then(|p| p.named_child(0))
+            {
+                Some(v) => Bound::Value(v),
+                None => Bound::Unknown,
+            },
+            "for_statement" | "for_in_clause" if is_field("left") => {
+                match parent.child_by_field_name("right") {
+                    Some(v) => Bound::Element(v),
+                    None => Bound::Unknown,
+                }
+            }
+            // Parameters are bound with their function; a def's or class's own name is no
+            // value this layer follows through locals.
+            "parameters"
+            | "typed_parameter"
+            | "default_parameter"
+            | "typed_default_parameter"
+            | "list_splat_pattern"
+            | "dictionary_splat_pattern"
+            | "lambda_parameters" => return,
+            _ => Bound::Unknown,
+        };
+        let index = self.local(scope, name);
+        out.push((index, node.start_byte(), bound));
+    }
+
+    /// A function's parameters: typed by their annotation; a method's receiver by its class.
+    fn bind_parameters<'t>(&mut self, function: Node<'t>, out: &mut Vec<(u32, usize, Bound<'t>)>) {
+        let Some(params) = function.child_by_field_name("parameters") else {
+            return;
+        };
+        let receiver = receiver_class(function, self.source);
+        let mut cursor = params.walk();
+        for (i, p) in params.named_children(&mut cursor).enumerate() {
+            let (ident, annotation) = match p.kind() {
+                "identifier" => (Some(p), None),
+                "typed_parameter" => (p.named_child(0), p.child_by_field_name("type")),
+                "default_parameter" => (p.child_by_field_name("name"), None),
+                "typed_default_parameter" => {
+                    (p.child_by_field_name("name"), p.child_by_field_name("type"))
+                }
+                _ => (None, None), // `*args`, `**kwargs`, `*`, `/`
+            };
+            let Some(ident) = ident.filter(|n| n.kind() == "identifier") else {
+                continue;
+            };
+            let name = text(ident, self.source);
+            let Some(scope) = self.scopes.binding_of(name, ident.start_byte()) else {
+                continue;
+            };
+            let index = self.local(scope, name);
+            let bound = match (&receiver, annotation) {
+                (Some(class), _) if i == 0 => {
+                    self.receivers.insert(index);
+                    Bound::Type(class.clone())
+                }
+                (_, Some(t)) => Bound::Typed(t),
+                _ => Bound::Unknown,
+            };
+            out.push((index, ident.start_byte(), bound));
+        }
+    }
+
+    /// How an expression's value is made; `None` for the `None` literal.
+    fn value(&self, node: Node<'_>) -> Option<ValueExpr> {
+        Some(match node.kind() {
+            "identifier" => match self.local_of(node) {
+                Some(index) => ValueExpr::Local { index },
+                // A local this layer does not track (bound by an import inside the function):
+                // never the module-level name it shadows.
+                None if self
+                    .scopes
+                    .binding_of(text(node, self.source), node.start_byte())
+                    .is_some() =>
+                {
+                    ValueExpr::Unknown
+                }
+                None => ValueExpr::Name {
+                    name: text(node, self.source).to_string(),
+                },
+            },
+            "attribute" => match (
+                node.child_by_field_name("object"),
+                node.child_by_field_name("attribute"),
+            ) {
+                (Some(object), Some(attr)) => ValueExpr::Member {
+                    of: Box::new(self.value(object).unwrap_or(ValueExpr::Unknown)),
+                    name: text(attr, self.source).to_string(),
+                },
+                _ => ValueExpr::Unknown,
+            },
+            "call" => match node.child_by_field_name("function") {
+                Some(callee) => ValueExpr::Call {
+                    callee: Box::new(self.value(callee).unwrap_or(ValueExpr::Unknown)),
+                    result: 0,
+                },
+                None => ValueExpr::Unknown,
+            },
+            "parenthesized_expression" | "await" => {
+                return node.named_child(0).and_then(|n| self.value(n));
+            }
+            "subscript" => match node.child_by_field_name("value") {
+                Some(of) => ValueExpr::Index {
+                    of: Box::new(self.value(of).unwrap_or(ValueExpr::Unknown)),
+                },
+                None => ValueExpr::Unknown,
+            },
+            "none" => return None,
+            // `a + b` is `a.__add__(b)`: what the left operand's method returns.
+            "binary_operator" => {
+                let (Some(left), Some(op)) = (
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("operator"),
+                ) else {
+                    return Some(ValueExpr::Unknown);
+                };
+                let Some(dunder) = binary_dunder(op.kind()) else {
+                    return Some(ValueExpr::Unknown);
+                };
+                ValueExpr::Call {
+                    callee: Box::new(ValueExpr::Member {
+                        of: Box::new(self.value(left).unwrap_or(ValueExpr::Unknown)),
+                        name: dunder.to_string(),
+                    }),
+                    result: 0,
+                }
+            }
+            // `warehouse or Warehouse("main")`: what the first operand is, else the second.
+            "boolean_operator" => {
+                let (Some(left), Some(right)) = (
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("right"),
+                ) else {
+                    return Some(ValueExpr::Unknown);
+                };
+                let and = node
+                    .child_by_field_name("operator")
+                    .is_some_and(|o| o.kind() == "and");
+                return if and {
+                    self.value(right)
+                } else {
+                    self.value(left).or_else(|| self.value(right))
+                };
+            }
+            // Values of builtin types: never a repository class's instance.
+            "string"
+            | "concatenated_string"
+            | "integer"
+            | "float"
+            | "true"
+            | "false"
+            | "list"
+            | "dictionary"
+            | "set"
+            | "tuple"
+            | "list_comprehension"
+            | "dictionary_comprehension"
+            | "set_comprehension"
+            | "generator_expression"
+            | "comparison_operator"
+            | "not_operator" => ValueExpr::Typed {
+                of: TypeExpr::Other,
+            },
+            _ => ValueExpr::Unknown,
+        })
+    }
+
+    /// Keywords that name a record's fields: `Order(status="new")` (a dataclass, attrs class,
+    /// `NamedTuple`, pydantic-style model; the resolver checks that the class is one), and
+    /// `dataclasses.replace(order, status=…)`, `point._replace(x=…)`.
+    fn keywords(&self, call: Node<'_>, types: &mut TypeFacts) {
+        let (Some(function), Some(args)) = (
+            call.child_by_field_name("function"),
+            call.child_by_field_name("arguments"),
+        ) else {
+            return;
+        };
+        let mut cursor = args.walk();
+        let args: Vec<Node<'_>> = args.named_children(&mut cursor).collect();
+        let callee = text(function, self.source);
+        let of = if matches!(callee, "replace" | "dataclasses.replace") {
+            match args.first().filter(|a| a.kind() != "keyword_argument") {
+                Some(first) => self.value(*first),
+                None => return,
+            }
+        } else if function.kind() == "attribute"
+            && function
+                .child_by_field_name("attribute")
+                .is_some_and(|a| text(a, self.source) == "_replace")
+        {
+            function
+                .child_by_field_name("object")
+                .and_then(|o| self.value(o))
+        } else {
+            self.value(call)
+        };
+        let Some(of) = of else {
+            return;
+        };
+        for arg in args.iter().filter(|a| a.kind() == "keyword_argument") {
+            if let Some(name) = arg.child_by_field_name("name") {
+                types.members.push(MemberUse {
+                    of: of.clone(),
+                    name: text(name, self.source).to_string(),
+                    span: Span::of(name),
+                    key: true,
+                    shadowed: false,
+                });
+            }
+        }
+    }
+
+    /// Members reached through values: `x.name` where `x` is a tracked local (not a
+    /// receiver's direct member, nor a dotted name from outside every local, which the
+    /// references resolve), or the result of a call, subscript or parenthesised expression.
+    fn uses(&self, root: Node<'_>, types: &mut TypeFacts) {
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+            if node.kind() == "call" {
+                self.keywords(node, types);
+            }
+            if node.kind() != "attribute" {
+                continue;
+            }
+            let (Some(object), Some(attr)) = (
+                node.child_by_field_name("object"),
+                node.child_by_field_name("attribute"),
+            ) else {
+                continue;
+            };
+            let mut base = object;
+            while base.kind() == "attribute" {
+                match base.child_by_field_name("object") {
+                    Some(o) => base = o,
+                    None => break,
+                }
+            }
+            // A dotted name from a module-level name, or through a receiver, is a reference
+            // the resolver walks already.
+            let through_value = match base.kind() {
+                "identifier" => self
+                    .local_of(base)
+                    .is_some_and(|i| !self.receivers.contains(&i)),
+                _ => true,
+            };
+            if !through_value {
+                continue;
+            }
+            let Some(of) = self.value(object) else {
+                continue;
+            };
+            types.members.push(MemberUse {
+                of,
+                name: text(attr, self.source).to_string(),
+                span: Span::of(attr),
+                key: false,
+                shadowed: false,
+            });
+        }
+        self.attribute_values(root, types);
+    }
+
+    /// What module-level names, class attributes and attributes assigned through a receiver
+    /// are made from: `values` by local path (`LIMIT`, `Client.session`).
+    fn attribute_values(&self, root: Node<'_>, types: &mut TypeFacts) {
+        let mut assigned: Vec<(usize, String, ValueExpr, bool)> = Vec::new();
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+            if node.kind() != "assignment" {
+                continue;
+            }
+            let Some(left) = node.child_by_field_name("left") else {
+                continue;
+            };
+            let path = match left.kind() {
+                "identifier" => match enclosing(node) {
+                    Enclosing::Module => text(left, self.source).to_string(),
+                    Enclosing::Class(class) => {
+                        format!(
+                            "{}.{}",
+                            class_path(class, self.source),
+                            text(left, self.source)
+                        )
+                    }
+                    Enclosing::Function(_) | Enclosing::Other => continue,
+                },
+                "attribute" => {
+                    let (Some(object), Some(attr)) = (
+                        left.child_by_field_name("object"),
+                        left.child_by_field_name("attribute"),
+                    ) else {
+                        continue;
+                    };
+                    let Enclosing::Function(function) = enclosing(node) else {
+                        continue;
+                    };
+                    let Some(class) = receiver_class(function, self.source) else {
+                        continue;
+                    };
+                    if object.kind() != "identifier"
+                        || !self
+                            .local_of(object)
+                            .is_some_and(|i| self.receivers.contains(&i))
+                    {
+                        continue;
+                    }
+                    match class {
+                        TypeExpr::Named {
+                            qualifier: Some(q),
+                            name,
+                        } => format!("{q}.{name}.{}", text(attr, self.source)),
+                        TypeExpr::Named { name, .. } => {
+                            format!("{name}.{}", text(attr, self.source))
+                        }
+                        _ => continue,
+                    }
+                }
+                _ => continue,
+            };
+            let (expr, annotated) = match (
+                node.child_by_field_name("type"),
+                node.child_by_field_name("right"),
+            ) {
+                (Some(t), _) => (
+                    ValueExpr::Typed {
+                        of: type_expr(t, self.source),
+                    },
+                    true,
+                ),
+                (None, Some(v)) => match self.value(v) {
+                    Some(v) => (v, false),
+                    None => continue,
+                },
+                (None, None) => continue,
+            };
+            assigned.push((node.start_byte(), path, expr, annotated));
+        }
+        // As for locals: the annotation, else the first assignment that is not `None`.
+        assigned.sort_by_key(|a| a.0);
+        let mut at: HashMap<String, (usize, bool)> = HashMap::new();
+        for (_, path, expr, annotated) in assigned {
+            match at.get(&path) {
+                None => {
+                    at.insert(path.clone(), (types.values.len(), annotated));
+                    types.values.push((path, expr));
+                }
+                Some(&(i, false)) if annotated => {
+                    types.values[i].1 = expr;
+                    at.insert(path, (i, true));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+/// The method a binary operator calls on its left operand.
+fn binary_dunder(op: &str) -> Option<&'static str> {
+    Some(match op {
+        "+" => "__add__",
+        "-" => "__sub__",
+        "*" => "__mul__",
+        "/" => "__truediv__",
+        "//" => "__floordiv__",
+        "%" => "__mod__",
+        "**" => "__pow__",
+        "@" => "__matmul__",
+        "|" => "__or__",
+        "&" => "__and__",
+        "^" => "__xor__",
+        "<<" => "__lshift__",
+        ">>" => "__rshift__",
+        _ => return None,
+    })
+}
+
+enum Enclosing<'t> {
+    Module,
+    Class(Node<'t>),
+    Function(Node<'t>),
+    Other,
+}
+
+/// The innermost function or class around a node, or the module.
+fn enclosing(node: Node<'_>) -> Enclosing<'_> {
+    let mut n = node;
+    while let Some(p) = n.parent() {
+        match p.kind() {
+            "function_definition" => return Enclosing::Function(p),
+            "class_definition" => return Enclosing::Class(p),
+            "lambda"
+            | "list_comprehension"
+            | "dictionary_comprehension"
+            | "set_comprehension"
+            | "generator_expression" => return Enclosing::Other,
+            _ => n = p,
+        }
+    }
+    Enclosing::Module
+}
+
+/// `Outer.Inner` for a class nested in classes only; its own name otherwise.
+fn class_path(class: Node<'_>, source: &[u8]) -> String {
+    let mut parts = Vec::new();
+    let mut n = Some(class);
+    while let Some(c) = n {
+        if let Some(name) = c.child_by_field_name("name") {
+            parts.push(text(name, source));
+        }
+        n = match enclosing(c) {
+            Enclosing::Class(outer) => Some(outer),
+            _ => None,
+        };
+    }
+    parts.reverse();
+    parts.join(".")
+}
+
+/// The class whose instance a method's first parameter is: for a function directly in a
+/// class body that is not a `@staticmethod`.
+fn receiver_class(function: Node<'_>, source: &[u8]) -> Option<TypeExpr> {
+    let mut outer = function.parent()?;
+    if outer.kind() == "decorated_definition" {
+        let mut cursor = outer.walk();
+        if outer
+            .named_children(&mut cursor)
+            .any(|d| d.kind() == "decorator" && text(d, source).contains("staticmethod"))
+        {
+            return None;
+        }
+        outer = outer.parent()?;
+    }
+    let class = outer.parent().filter(|c| c.kind() == "class_definition")?;
+    if outer.kind() != "block" {
+        return None;
+    }
+    let path = class_path(class, source);
+    Some(match path.rsplit_once('.') {
+        Some((q, n)) => TypeExpr::Named {
+            qualifier: Some(q.to_string()),
+            name: n.to_string(),
+        },
+        None => TypeExpr::Named {
+            qualifier: None,
+            name: path,
+        },
+    })
+}
+
+/// Decorators that make a class a record whose constructor takes its fields as keywords.
+const RECORD_DECORATORS: &[&str] = &[
+    "dataclass",
+    "dataclasses.dataclass",
+    "pydantic.dataclasses.dataclass",
+    "attr.s",
+    "attr.attrs",
+    "attr.define",
+    "attr.frozen",
+    "attr.mutable",
+    "attrs.define",
+    "attrs.frozen",
+    "attrs.mutable",
+    "define",
+    "frozen",
+    "mutable",
+];
+
+/// A class decorated as a record (`@dataclass`, `@attr.s(auto_attribs=True)`): a `TypeDecl`
+/// whose type is a struct, so the resolver knows its constructor's keywords are its fields.
+fn record(class: Node<'_>, source: &[u8], types: &mut TypeFacts) {
+    let Some(outer) = class
+        .parent()
+        .filter(|p| p.kind() == "decorated_definition")
+    else {
+        return;
+    };
+    let mut cursor = outer.walk();
+    let is_record = outer.named_children(&mut cursor).any(|d| {
+        d.kind() == "decorator"
+            && d.named_child(0).is_some_and(|e| {
+                let e = match e.kind() {
+                    "call" => e.child_by_field_name("function").unwrap_or(e),
+                    _ => e,
+                };
+                RECORD_DECORATORS.contains(&text(e, source))
+            })
+    });
+    if is_record {
+        types.types.push(TypeDecl {
+            name: class_path(class, source),
+            alias: false,
+            of: TypeExpr::Struct {
+                fields: Vec::new(),
+                embeds: Vec::new(),
+            },
+        });
+    }
+}
+
+/// A function's return annotation: a module-level function's in `funcs`, a method's in
+/// `methods`.
+fn returns(function: Node<'_>, source: &[u8], types: &mut TypeFacts) {
+    let (Some(name), Some(annotation)) = (
+        function.child_by_field_name("name"),
+        function.child_by_field_name("return_type"),
+    ) else {
+        return;
+    };
+    let results = vec![type_expr(annotation, source)];
+    let name = text(name, source).to_string();
+    let definition = match function.parent() {
+        Some(p) if p.kind() == "decorated_definition" => p,
+        _ => function,
+    };
+    match enclosing(definition) {
+        Enclosing::Module => types.funcs.push(FuncDecl { name, results }),
+        Enclosing::Class(class) => types.methods.push(MethodDecl {
+            owner: class_path(class, source),
+            name,
+            results,
+        }),
+        _ => {}
+    }
+}
+
+/// An annotation as a type: `Order`, `models.Order`, `"Order"`, `Optional[Order]`,
+/// `Order | None`, `list[Order]` (a sequence of them), `dict[str, Order]`.
+pub(super) fn type_expr(node: Node<'_>, source: &[u8]) -> TypeExpr {
+    match node.kind() {
+        "type" | "parenthesized_expression" => node
+            .named_child(0)
+            .map_or(TypeExpr::Other, |n| type_expr(n, source)),
+        "identifier" => TypeExpr::Named {
+            qualifier: None,
+            name: text(node, source).to_string(),
+        },
+        "attribute" => {
+            let written = text(node, source);
+            match written.rsplit_once('.') {
+                Some((q, n)) if is_dotted(written) => TypeExpr::Named {
+                    qualifier: Some(q.to_string()),
+                    name: n.to_string(),
+                },
+                _ => TypeExpr::Other,
+            }
+        }
+        "string" => {
+            let written = text(node, source);
+            let inner = written
+                .trim_start_matches(['r', 'u', 'R', 'U'])
+                .trim_matches(|c| c == '"' || c == '\'');
+            string_type(inner)
+        }
+        "binary_operator" => {
+            // `T | None`
+            let (Some(l), Some(r)) = (
+                node.child_by_field_name("left"),
+                node.child_by_field_name("right"),
+            ) else {
+                return TypeExpr::Other;
+            };
+            match (text(l, source), text(r, source)) {
+                (_, "None") => type_expr(l, source),
+                ("None", _) => type_expr(r, source),
+                _ => TypeExpr::Other,
+            }
+        }
+        "generic_type" | "subscript" => generic(node, source),
+        _ => TypeExpr::Other,
+    }
+}
+
+/// `Optional[T]`, `Union[T, None]`, `list[T]`, `dict[K, V]`, `Annotated[T, …]`, `Type[T]`.
+fn generic(node: Node<'_>, source: &[u8]) -> TypeExpr {
+    let (head, args): (Option<Node<'_>>, Vec<Node<'_>>) = if node.kind() == "subscript" {
+        let mut cursor = node.walk();
+        (
+            node.child_by_field_name("value"),
+            node.children_by_field_name("subscript", &mut cursor)
+                .collect(),
+        )
+    } else {
+        let mut cursor = node.walk();
+        let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+        let args = children
+            .iter()
+            .find(|c| c.kind() == "type_parameter")
+            .map(|p| {
+                let mut c = p.walk();
+                p.named_children(&mut c).collect()
+            })
+            .unwrap_or_default();
+        (children.first().copied(), args)
+    };
+    let Some(head) = head else {
+        return TypeExpr::Other;
+    };
+    let written = text(head, source);
+    let name = written.rsplit('.').next().unwrap_or(written);
+    let arg = |i: usize| {
+        args.get(i)
+            .map_or(TypeExpr::Other, |a| type_expr(*a, source))
+    };
+    match name {
+        "Optional" | "Annotated" | "Final" | "ClassVar" => arg(0),
+        "Union" => {
+            let real: Vec<&Node<'_>> = args
+                .iter()
+                .filter(|a| text(**a, source) != "None")
+                .collect();
+            match real.as_slice() {
+                [one] => type_expr(**one, source),
+                _ => TypeExpr::Other,
+            }
+        }
+        "list" | "List" | "Sequence" | "MutableSequence" | "Iterable" | "Iterator" | "set"
+        | "Set" | "frozenset" | "FrozenSet" | "Collection" | "AbstractSet" | "MutableSet"
+        | "Generator" | "AsyncIterator" | "AsyncIterable" | "deque" | "Deque" => TypeExpr::Slice {
+            of: Box::new(arg(0)),
+        },
+        "tuple" | "Tuple" if args.len() == 2 && text(args[1], source) == "..." => TypeExpr::Slice {
+            of: Box::new(arg(0)),
+        },
+        "dict" | "Dict" | "Mapping" | "MutableMapping" | "DefaultDict" | "defaultdict"
+        | "OrderedDict" => TypeExpr::Map {
+            key: Box::new(arg(0)),
+            value: Box::new(arg(1)),
+        },
+        _ => TypeExpr::Named {
+            qualifier: written.rsplit_once('.').map(|(q, _)| q.to_string()),
+            name: name.to_string(),
+        },
+    }
+}
+
+/// A string annotation: a dotted name, `Optional[...]` of one, or `X | None`.
+fn string_type(inner: &str) -> TypeExpr {
+    let inner = inner.trim();
+    if let Some(rest) = inner
+        .strip_prefix("Optional[")
+        .or_else(|| inner.strip_prefix("typing.Optional["))
+        .and_then(|r| r.strip_suffix(']'))
+    {
+        return string_type(rest);
+    }
+    if let Some((l, r)) = inner.split_once('|') {
+        return match (l.trim(), r.trim()) {
+            (t, "None") | ("None", t) => string_type(t),
+            _ => TypeExpr::Other,
+        };
+    }
+    if !is_dotted(inner) {
+        return TypeExpr::Other;
+    }
+    match inner.rsplit_once('.') {
+        Some((q, n)) => TypeExpr::Named {
+            qualifier: Some(q.to_string()),
+            name: n.to_string(),
+        },
+        None => TypeExpr::Named {
+            qualifier: None,
+            name: inner.to_string(),
+        },
+    }
+}
+
+fn is_dotted(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|p| {
+            p.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && p.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
