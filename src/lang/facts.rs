@@ -424,6 +424,20 @@ pub enum ValueExpr {
         /// `x`.
         of: Box<ValueExpr>,
     },
+    /// Python: a name an import inside a function binds (an index into
+    /// [`FileFacts::imports`]): what that import names, not the module-level name it shadows.
+    Imported {
+        /// The import.
+        import: u32,
+        /// The name it binds.
+        name: String,
+    },
+    /// Python: `super()` in a method of `class` (its path in the module): the members after
+    /// the class along the MRO.
+    Super {
+        /// The class whose method calls `super()`.
+        class: String,
+    },
     /// Nothing the type layer follows (literals, comparisons, …).
     Unknown,
 }

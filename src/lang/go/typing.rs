@@ -908,7 +908,9 @@ impl<'a> TypeLayer<'a> {
                 Ty::Outside => Ty::Outside,
                 _ => Ty::Unknown(UnsureReason::UntrackedExpression),
             },
-            ValueExpr::Unknown => Ty::Unknown(UnsureReason::UntrackedExpression),
+            ValueExpr::Unknown | ValueExpr::Super { .. } | ValueExpr::Imported { .. } => {
+                Ty::Unknown(UnsureReason::UntrackedExpression)
+            }
         }
     }
 }

@@ -100,9 +100,9 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
         &mut types.embeds,
     );
     definitions.extend(attributes);
-    let import_scopes: Vec<(usize, &str)> = local_imports
+    let import_scopes: Vec<(usize, &str, u32)> = local_imports
         .iter()
-        .map(|(n, (s, _), _)| (*s, *n))
+        .map(|(n, (s, _), i)| (*s, *n, *i))
         .collect();
     values::extract(root, source, &scopes, &import_scopes, &mut types);
     definitions.sort_by_key(|d| d.span.start);

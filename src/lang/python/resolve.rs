@@ -273,6 +273,9 @@ enum Value {
     Symbol(String, SymbolKind),
 }
 
+/// Imports inside functions, by index into the file's imports → the names each binds.
+type LocalBindings = HashMap<u32, Vec<(String, Binding)>>;
+
 struct Module<'a> {
     file: Option<FileId>,
     facts: Option<&'a FileFacts>,
@@ -289,6 +292,8 @@ struct Module<'a> {
     returns: HashMap<String, TypeExpr>,
     /// Classes decorated as records (`@dataclass`, `@attr.s`): their fields are keywords.
     records: HashSet<String>,
+    /// Imports inside functions (by index into the file's imports) → the names they bind.
+    local_imports: LocalBindings,
 }
 
 impl<'a> Module<'a> {
@@ -305,6 +310,7 @@ impl<'a> Module<'a> {
             values: HashMap::new(),
             returns: HashMap::new(),
             records: HashSet::new(),
+            local_imports: HashMap::new(),
         }
     }
 }
@@ -376,6 +382,14 @@ impl Index<'_> {
     fn member_in_mro(&self, id: &str, name: &str) -> Option<Value> {
         self.mro(id, 0)
             .iter()
+            .find_map(|class| self.member(class, name))
+    }
+
+    /// A member as `super()` in a method of the class finds it: after the class in its MRO.
+    fn member_after(&self, id: &str, name: &str) -> Option<Value> {
+        self.mro(id, 0)
+            .iter()
+            .skip(1)
             .find_map(|class| self.member(class, name))
     }
 
@@ -535,6 +549,8 @@ enum Ty {
     Callable(String),
     /// A repository module.
     Module(String),
+    /// `super()` in a method of a repository class: the members after it along its MRO.
+    After(String),
     /// Something from outside the repository (a builtin's value, an outside class's
     /// instance): none of its members are the repository's.
     Outside,
@@ -619,6 +635,9 @@ impl Index<'_> {
                     .lookup(&m, name, 0)
                     .and_then(|v| self.ty_of_value(v, depth)),
                 Ty::Outside => Some(Ty::Outside),
+                Ty::After(c) => self
+                    .member_after(&c, name)
+                    .and_then(|v| self.ty_of_value(v, depth)),
                 Ty::Callable(_) => None,
             },
             ValueExpr::Call { callee, .. } => match self.eval(module, facts, callee, depth + 1)? {
@@ -629,9 +648,18 @@ impl Index<'_> {
                     self.ty_of_type(defined_in, returns)
                 }
                 Ty::Outside => Some(Ty::Outside),
-                Ty::Instance(_) | Ty::Module(_) => None,
+                Ty::Instance(_) | Ty::Module(_) | Ty::After(_) => None,
             },
             ValueExpr::Typed { of } => self.ty_of_type(module, of),
+            ValueExpr::Super { class } => Some(Ty::After(format!("{module}.{class}"))),
+            ValueExpr::Imported { import, name } => {
+                let bindings = self.modules.get(module)?.local_imports.get(import)?;
+                let (_, binding) = bindings.iter().find(|(n, _)| n == name)?;
+                match self.follow(binding, 0) {
+                    Some(v) => self.ty_of_value(v, depth),
+                    None => Some(Ty::Outside), // an import from outside the repository
+                }
+            }
             ValueExpr::Index { of } | ValueExpr::RangeValue { of } => {
                 let element = matches!(expr, ValueExpr::RangeValue { .. });
                 match self.type_of(module, facts, of, depth + 1) {
@@ -825,6 +853,21 @@ fn resolve_members(
         }
         let found = match index.eval(namespace, facts, &member.of, 0) {
             Some(Ty::Instance(c) | Ty::Class(c)) => index.member_in_mro(&c, &member.name),
+            Some(Ty::After(c)) => {
+                let found = index.member_after(&c, &member.name);
+                if found.is_none()
+                    && index.split_symbol(&c).is_none_or(|(m, local)| {
+                        index
+                            .modules
+                            .get(m)
+                            .is_none_or(|m| !m.defs.contains_key(local))
+                    })
+                {
+                    // `super()` in a class the layer does not know (one inside a function).
+                    out.unsure.extend(unsure(file, &seg, index));
+                }
+                found
+            }
             Some(Ty::Module(m)) => index.lookup(&m, &member.name, 0),
             Some(Ty::Outside | Ty::Callable(_)) => None,
             None => {
@@ -1057,6 +1100,40 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
     }
     for ids in index.member_names.values_mut() {
         ids.sort();
+    }
+
+    // What imports inside functions bind, for the values named after them.
+    let mut local: Vec<(String, LocalBindings)> = Vec::new();
+    for &(file, facts) in files {
+        let is_package =
+            facts.path.ends_with("__init__.py") || facts.path.ends_with("__init__.pyi");
+        let empty = HashMap::new();
+        let basedir = basedirs.get(&file).unwrap_or(&empty);
+        let (namespace, module) = match module_names.get(&file) {
+            Some(m) => (m.as_str(), m.as_str()),
+            None if scripts.contains(&file) => (facts.path.as_str(), ""),
+            None => continue,
+        };
+        let place = Place {
+            module,
+            is_package,
+            basedir,
+        };
+        let bindings: LocalBindings = facts
+            .imports
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.context == ImportContext::Function)
+            .map(|(i, import)| (i as u32, import_bindings(import, &place, &index)))
+            .collect();
+        if !bindings.is_empty() {
+            local.push((namespace.to_string(), bindings));
+        }
+    }
+    for (namespace, bindings) in local {
+        if let Some(m) = index.modules.get_mut(&namespace) {
+            m.local_imports = bindings;
+        }
     }
 
     // Imports and references of each file.
@@ -1450,6 +1527,7 @@ fn resolve_references(
                     SymbolKind::Variable | SymbolKind::Constant | SymbolKind::Field,
                 )) => match index.ty_of_symbol(id, 0) {
                     Some(Ty::Instance(c) | Ty::Class(c)) => index.member_in_mro(&c, &seg.name),
+                    Some(Ty::After(c)) => index.member_after(&c, &seg.name),
                     Some(Ty::Module(m)) => index.lookup(&m, &seg.name, 0),
                     Some(Ty::Outside | Ty::Callable(_)) => None,
                     None => {

@@ -15,18 +15,19 @@ use crate::lang::facts::{
 use crate::lang::scope::ScopeIndex;
 
 /// Fill `types` with the file's locals, member uses, return annotations and assigned values.
-/// `local_imports` are the (scope start, name) pairs an import inside a function binds: names
-/// the references already resolve through their import.
+/// `local_imports` are the (scope start, name, import index) an import inside a function
+/// binds: values named so are what the import names.
 pub(super) fn extract(
     root: Node<'_>,
     source: &[u8],
     scopes: &ScopeIndex<'_>,
-    local_imports: &[(usize, &str)],
+    local_imports: &[(usize, &str, u32)],
     types: &mut TypeFacts,
 ) {
     let mut cx = Values {
         source,
         scopes,
+        local_imports,
         locals: HashMap::new(),
         receivers: HashSet::new(),
     };
@@ -64,6 +65,9 @@ pub(super) fn extract(
             Bound::Element(node) => ValueExpr::RangeValue {
                 of: Box::new(cx.value(node).unwrap_or(ValueExpr::Unknown)),
             },
+            Bound::ValueOf(node) => ValueExpr::Index {
+                of: Box::new(cx.value(node).unwrap_or(ValueExpr::Unknown)),
+            },
             Bound::Unknown => ValueExpr::Unknown,
         };
         let i = index as usize;
@@ -89,6 +93,8 @@ enum Bound<'t> {
     Type(TypeExpr),
     /// `for x in <node>`.
     Element(Node<'t>),
+    /// `for _, x in <node>.items()`: a value of the mapping.
+    ValueOf(Node<'t>),
     /// Anything else (`except … as x`, a tuple target, a comprehension variable).
     Unknown,
 }
@@ -96,6 +102,7 @@ enum Bound<'t> {
 struct Values<'a, 's> {
     source: &'a [u8],
     scopes: &'a ScopeIndex<'s>,
+    local_imports: &'a [(usize, &'a str, u32)],
     /// (scope, name) → index into the locals.
     locals: HashMap<(usize, String), u32>,
     /// Receiver locals (`self`, `cls`): their direct members are the references' already.
@@ -112,14 +119,22 @@ impl Values<'_, '_> {
     fn local_of(&self, ident: Node<'_>) -> Option<u32> {
         let name = text(ident, self.source);
         let scope = self.scopes.binding_of(name, ident.start_byte())?;
-        self.locals.get(&(scope, name.to_string())).copied()
+        // Inside `except E as name:`, the name is that clause's own (Python unbinds it after).
+        let clause = std::iter::successors(ident.parent(), |n| n.parent())
+            .take_while(|n| !matches!(n.kind(), "function_definition" | "lambda"))
+            .find(|n| n.kind() == "except_clause" && except_binds(*n, name, self.source));
+        let key = match clause {
+            Some(c) => (scope, format!("{name}@{}", c.start_byte())),
+            None => (scope, name.to_string()),
+        };
+        self.locals.get(&key).copied()
     }
 
     /// A binding occurrence of a name: how it gets its value.
     fn bind<'t>(
         &mut self,
         node: Node<'t>,
-        local_imports: &[(usize, &str)],
+        local_imports: &[(usize, &str, u32)],
         out: &mut Vec<(u32, usize, Bound<'t>)>,
     ) {
         if !self.scopes.binders.contains(&node.id()) {
@@ -132,7 +147,7 @@ impl Values<'_, '_> {
         if self.scopes.is_class_body(scope)
             || local_imports
                 .iter()
-                .any(|&(start, n)| n == name && self.scopes.range(scope).0 == start)
+                .any(|&(start, n, _)| n == name && self.scopes.range(scope).0 == start)
         {
             return;
         }
@@ -153,15 +168,27 @@ impl Values<'_, '_> {
                 (None, Some(v)) => Bound::Value(v),
                 (None, None) => Bound::Unknown,
             },
-            "as_pattern_target" => match parent
-                .parent()
-                .filter(|p| p.kind() == "as_pattern")
-                .filter(|p| p.parent().is_some_and(|w| w.kind() == "with_item"))
-                .and_then(|p| p.named_child(0))
-            {
-                Some(v) => Bound::Value(v),
+            "as_pattern_target" => {
+                let pattern = parent.parent().filter(|p| p.kind() == "as_pattern");
+                let made = pattern.and_then(|p| p.named_child(0));
+                match (pattern.and_then(|p| p.parent()), made) {
+                    (Some(w), Some(v)) if w.kind() == "with_item" => Bound::Value(v),
+                    // `except NotFound as e`: an instance of the class caught, in that clause.
+                    (Some(c), Some(t)) if c.kind() == "except_clause" => {
+                        let key = format!("{name}@{}", c.start_byte());
+                        let index = self.local(scope, &key);
+                        out.push((index, node.start_byte(), Bound::Typed(t)));
+                        return;
+                    }
+                    _ => Bound::Unknown,
+                }
+            }
+            "except_clause" if is_field("alias") => match parent.child_by_field_name("value") {
+                Some(t) => Bound::Typed(t),
                 None => Bound::Unknown,
             },
+            // `for i, item in enumerate(items)`, `for key, value in table.items()`.
+            "pattern_list" | "tuple_pattern" => self.pair_target(parent, node),
             "for_statement" | "for_in_clause" if is_field("left") => {
                 match parent.child_by_field_name("right") {
                     Some(v) => Bound::Element(v),
@@ -181,6 +208,52 @@ impl Values<'_, '_> {
         };
         let index = self.local(scope, name);
         out.push((index, node.start_byte(), bound));
+    }
+
+    /// The second name of a two-name `for` target over `enumerate(x)` (an element of `x`) or
+    /// `d.items()` (a value of `d`), the first over `d.items()` (a key).
+    fn pair_target<'t>(&self, pattern: Node<'t>, ident: Node<'t>) -> Bound<'t> {
+        let mut cursor = pattern.walk();
+        let names: Vec<Node<'_>> = pattern.named_children(&mut cursor).collect();
+        let Some(statement) = pattern
+            .parent()
+            .filter(|p| matches!(p.kind(), "for_statement" | "for_in_clause"))
+            .filter(|p| {
+                p.child_by_field_name("left")
+                    .is_some_and(|l| l.id() == pattern.id())
+            })
+        else {
+            return Bound::Unknown;
+        };
+        let (Some(call), 2) = (statement.child_by_field_name("right"), names.len()) else {
+            return Bound::Unknown;
+        };
+        let second = names[1].id() == ident.id();
+        let (Some(function), Some(args)) = (
+            call.child_by_field_name("function")
+                .filter(|_| call.kind() == "call"),
+            call.child_by_field_name("arguments"),
+        ) else {
+            return Bound::Unknown;
+        };
+        match (function.kind(), text(function, self.source)) {
+            ("identifier", "enumerate") if second => match args.named_child(0) {
+                Some(of) => Bound::Element(of),
+                None => Bound::Unknown,
+            },
+            ("attribute", _)
+                if function
+                    .child_by_field_name("attribute")
+                    .is_some_and(|a| text(a, self.source) == "items") =>
+            {
+                match function.child_by_field_name("object") {
+                    Some(of) if second => Bound::ValueOf(of),
+                    Some(of) => Bound::Element(of),
+                    None => Bound::Unknown,
+                }
+            }
+            _ => Bound::Unknown,
+        }
     }
 
     /// A function's parameters: typed by their annotation; a method's receiver by its class.
@@ -225,14 +298,25 @@ impl Values<'_, '_> {
         Some(match node.kind() {
             "identifier" => match self.local_of(node) {
                 Some(index) => ValueExpr::Local { index },
-                // A local this layer does not track (bound by an import inside the function):
-                // never the module-level name it shadows.
-                None if self
+                // A local this layer does not track: what an import inside the function
+                // names, never the module-level name it shadows.
+                None if let Some(scope) = self
                     .scopes
-                    .binding_of(text(node, self.source), node.start_byte())
-                    .is_some() =>
+                    .binding_of(text(node, self.source), node.start_byte()) =>
                 {
-                    ValueExpr::Unknown
+                    let name = text(node, self.source);
+                    let start = self.scopes.range(scope).0;
+                    match self
+                        .local_imports
+                        .iter()
+                        .find(|&&(s, n, _)| s == start && n == name)
+                    {
+                        Some(&(_, _, import)) => ValueExpr::Imported {
+                            import,
+                            name: name.to_string(),
+                        },
+                        None => ValueExpr::Unknown,
+                    }
                 }
                 None => ValueExpr::Name {
                     name: text(node, self.source).to_string(),
@@ -245,6 +329,18 @@ impl Values<'_, '_> {
                 (Some(object), Some(attr)) => ValueExpr::Member {
                     of: Box::new(self.value(object).unwrap_or(ValueExpr::Unknown)),
                     name: text(attr, self.source).to_string(),
+                },
+                _ => ValueExpr::Unknown,
+            },
+            "call" if is_super(node, self.source) => match enclosing(node) {
+                Enclosing::Function(f) => match receiver_class(f, self.source) {
+                    Some(TypeExpr::Named { qualifier, name }) => ValueExpr::Super {
+                        class: match qualifier {
+                            Some(q) => format!("{q}.{name}"),
+                            None => name,
+                        },
+                    },
+                    _ => ValueExpr::Unknown,
                 },
                 _ => ValueExpr::Unknown,
             },
@@ -515,6 +611,23 @@ impl Values<'_, '_> {
             }
         }
     }
+}
+
+/// Whether an `except … as name:` clause binds `name`.
+fn except_binds(clause: Node<'_>, name: &str, source: &[u8]) -> bool {
+    let mut cursor = clause.walk();
+    clause.named_children(&mut cursor).any(|c| {
+        c.kind() == "as_pattern"
+            && c.child_by_field_name("alias")
+                .or_else(|| c.named_child(1))
+                .is_some_and(|a| text(a, source) == name)
+    })
+}
+
+/// `super()` or `super(Class, self)`.
+fn is_super(call: Node<'_>, source: &[u8]) -> bool {
+    call.child_by_field_name("function")
+        .is_some_and(|f| f.kind() == "identifier" && text(f, source) == "super")
 }
 
 /// The method a binary operator calls on its left operand.
@@ -810,6 +923,26 @@ fn string_type(inner: &str) -> TypeExpr {
         return match (l.trim(), r.trim()) {
             (t, "None") | ("None", t) => string_type(t),
             _ => TypeExpr::Other,
+        };
+    }
+    // `Head[args]`: a generic's head is its class (`"ProgressBar[V]"`); containers as in
+    // `generic`.
+    if let Some((head, rest)) = inner.split_once('[')
+        && let Some(args) = rest.strip_suffix(']')
+        && is_dotted(head.trim())
+    {
+        let head = head.trim();
+        let first = args.split(',').next().unwrap_or("").trim();
+        return match head.rsplit('.').next().unwrap_or(head) {
+            "Optional" | "Annotated" | "Final" | "ClassVar" => string_type(first),
+            "list" | "List" | "Sequence" | "Iterable" | "Iterator" | "set" | "Set" => {
+                TypeExpr::Slice {
+                    of: Box::new(string_type(first)),
+                }
+            }
+            "Union" | "dict" | "Dict" | "Mapping" | "tuple" | "Tuple" | "Callable" | "Type"
+            | "type" => TypeExpr::Other,
+            _ => string_type(head),
         };
     }
     if !is_dotted(inner) {
