@@ -644,8 +644,15 @@ impl Index<'_> {
                 Ty::Class(c) => Some(Ty::Instance(c)),
                 Ty::Callable(f) => {
                     let (defined_in, local) = self.split_symbol(&f)?;
-                    let returns = self.modules.get(defined_in)?.returns.get(local)?;
-                    self.ty_of_type(defined_in, returns)
+                    let m = self.modules.get(defined_in)?;
+                    match m.returns.get(local) {
+                        Some(returns) => self.ty_of_type(defined_in, returns),
+                        // Unannotated: what its first `return` gives.
+                        None => {
+                            let returned = m.values.get(&format!("{local}()"))?;
+                            self.eval(defined_in, m.facts?, returned, depth + 1)
+                        }
+                    }
                 }
                 Ty::Outside => Some(Ty::Outside),
                 Ty::Instance(_) | Ty::Module(_) | Ty::After(_) => None,

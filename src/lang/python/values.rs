@@ -517,6 +517,39 @@ impl Values<'_, '_> {
         self.attribute_values(root, types);
     }
 
+    /// What an unannotated function returns, as `values` under `name()` (`make()`,
+    /// `Factory.build()`): its first `return` of something other than `None`.
+    fn returned(&self, statement: Node<'_>, out: &mut Vec<(usize, String, ValueExpr, bool)>) {
+        let Enclosing::Function(function) = enclosing(statement) else {
+            return;
+        };
+        if function.child_by_field_name("return_type").is_some() {
+            return; // the annotation says it
+        }
+        let (Some(name), Some(value)) = (
+            function.child_by_field_name("name"),
+            statement.named_child(0).and_then(|v| self.value(v)),
+        ) else {
+            return;
+        };
+        let definition = match function.parent() {
+            Some(p) if p.kind() == "decorated_definition" => p,
+            _ => function,
+        };
+        let path = match enclosing(definition) {
+            Enclosing::Module => format!("{}()", text(name, self.source)),
+            Enclosing::Class(class) => {
+                format!(
+                    "{}.{}()",
+                    class_path(class, self.source),
+                    text(name, self.source)
+                )
+            }
+            _ => return,
+        };
+        out.push((statement.start_byte(), path, value, false));
+    }
+
     /// What module-level names, class attributes and attributes assigned through a receiver
     /// are made from: `values` by local path (`LIMIT`, `Client.session`).
     fn attribute_values(&self, root: Node<'_>, types: &mut TypeFacts) {
@@ -525,6 +558,10 @@ impl Values<'_, '_> {
         while let Some(node) = stack.pop() {
             let mut cursor = node.walk();
             stack.extend(node.named_children(&mut cursor));
+            if node.kind() == "return_statement" {
+                self.returned(node, &mut assigned);
+                continue;
+            }
             if node.kind() != "assignment" {
                 continue;
             }
