@@ -321,6 +321,8 @@ struct Index<'a> {
     namespaces: HashMap<String, String>,
     /// Member name → the IDs of the repository's methods and attributes of that name.
     member_names: HashMap<String, Vec<String>>,
+    /// Each class with bases → its MRO, computed once: member lookups ask for it constantly.
+    mros: HashMap<String, Vec<String>>,
 }
 
 impl Index<'_> {
@@ -380,17 +382,26 @@ impl Index<'_> {
     /// A member of a class as Python finds it: in the class, then along its MRO (bases in the
     /// repository only; a base from outside ends the search there).
     fn member_in_mro(&self, id: &str, name: &str) -> Option<Value> {
-        self.mro(id, 0)
+        self.linearisation(id)
             .iter()
             .find_map(|class| self.member(class, name))
     }
 
     /// A member as `super()` in a method of the class finds it: after the class in its MRO.
     fn member_after(&self, id: &str, name: &str) -> Option<Value> {
-        self.mro(id, 0)
+        self.linearisation(id)
             .iter()
             .skip(1)
             .find_map(|class| self.member(class, name))
+    }
+
+    /// A class's MRO: the one computed when the index was built, else (while building it, or
+    /// for a class without bases) computed now.
+    fn linearisation(&self, id: &str) -> std::borrow::Cow<'_, [String]> {
+        match self.mros.get(id) {
+            Some(mro) => std::borrow::Cow::Borrowed(mro.as_slice()),
+            None => std::borrow::Cow::Owned(self.mro(id, 0)),
+        }
     }
 
     /// A class's C3 linearisation over its bases in the repository (`[id]` past a depth that
@@ -467,8 +478,8 @@ impl Index<'_> {
     /// builtin; `object` (every class's) is left out.
     fn outside_bases(&self, id: &str) -> Vec<String> {
         let mut out = Vec::new();
-        for class in self.mro(id, 0) {
-            let Some((module, local)) = self.split_symbol(&class) else {
+        for class in self.linearisation(id).iter() {
+            let Some((module, local)) = self.split_symbol(class) else {
                 continue;
             };
             let Some(m) = self.modules.get(module) else {
@@ -749,7 +760,7 @@ impl Index<'_> {
     /// attrs) along its MRO, or one deriving from `NamedTuple`, `TypedDict` or a pydantic-style
     /// `BaseModel`.
     fn is_record(&self, id: &str) -> bool {
-        self.mro(id, 0).iter().any(|class| {
+        self.linearisation(id).iter().any(|class| {
             self.split_symbol(class).is_some_and(|(m, local)| {
                 self.modules
                     .get(m)
@@ -948,6 +959,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
         modules: HashMap::new(),
         namespaces: HashMap::new(),
         member_names: HashMap::new(),
+        mros: HashMap::new(),
     };
     let mut package_folders: HashMap<String, String> = HashMap::new();
 
@@ -1143,6 +1155,20 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
         }
     }
 
+    let classes: Vec<String> = index
+        .modules
+        .iter()
+        .flat_map(|(name, m)| m.bases.keys().map(move |class| format!("{name}.{class}")))
+        .collect();
+    let mros: HashMap<String, Vec<String>> = classes
+        .into_iter()
+        .map(|id| {
+            let mro = index.mro(&id, 0);
+            (id, mro)
+        })
+        .collect();
+    index.mros = mros;
+
     // Imports and references of each file.
     for &(file, facts) in files {
         let is_package =
@@ -1204,7 +1230,7 @@ fn overrides(index: &Index<'_>) -> Vec<Vec<String>> {
         classes.sort();
         for class in classes {
             let id = format!("{name}.{class}");
-            let mro = index.mro(&id, 0);
+            let mro = index.linearisation(&id);
             let mut members: Vec<(&String, &SymbolKind)> = module
                 .defs
                 .iter()
