@@ -12,6 +12,7 @@ mod go_types;
 mod graph_go;
 mod graph_input;
 mod graph_python;
+mod help;
 mod model;
 mod plan;
 mod plan_properties;

@@ -20,8 +20,10 @@ macro_rules! outln {
 mod abort;
 mod cache;
 mod check;
+mod completions;
 mod explain;
 mod graph;
+mod install_man;
 mod log;
 mod plan;
 mod progress;
@@ -85,7 +87,9 @@ Examples:
   git ripple resume                      continue it after Ctrl-C, a crash or a fix
   git ripple abort                       back to where the run began
   git ripple log                         the run's commits and their trailers
-  git ripple check -j 2                  every commit of the run green on its own?";
+  git ripple check -j 2                  every commit of the run green on its own?
+  git ripple install-man                 manual pages, so `git ripple --help` finds one
+  git ripple completions bash            completions for `git ripple <TAB>`";
 
 /// Repository-wide refactorings and migrations of Python and Go code, batch by batch.
 #[derive(Debug, Parser)]
@@ -138,6 +142,10 @@ pub enum Command {
     Cache(cache::CacheArgs),
     /// Print exactly what a model step's batch would send to a model, with token counts.
     Explain(explain::ExplainArgs),
+    /// Write the manual pages where man finds them, so `git ripple --help` shows the manual.
+    InstallMan(install_man::InstallManArgs),
+    /// Print completions for bash, zsh or fish (for `git ripple <TAB>` and `git-ripple <TAB>`).
+    Completions(completions::CompletionsArgs),
 }
 
 /// How much to print and whether a person is watching (global flags).
@@ -202,6 +210,8 @@ where
         Command::Check(args) => check::run_check(&cwd, args, &output),
         Command::Cache(args) => cache::run_cache(&cwd, args),
         Command::Explain(args) => explain::run_explain(&cwd, args),
+        Command::InstallMan(args) => install_man::run_install_man(args),
+        Command::Completions(args) => completions::run_completions(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
