@@ -19,6 +19,7 @@ mod plan_properties;
 mod python_ground_truth;
 mod python_renames;
 mod recipe_errors;
+mod report;
 mod resume;
 mod run;
 mod trust;

@@ -233,6 +233,15 @@ fn unsure_sites_are_listed_left_for_verification_or_renamed_when_asked() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(git(dir, &["status", "--porcelain"]), "");
+    // The report leaves the site for a person, and says which batch failed and why.
+    let report = ripple_ok(dir, &["report"]);
+    assert!(
+        report.contains("1 unsure site")
+            && report.contains("- `store/store_test.go:21:37")
+            && report.contains("stopped on a failed batch")
+            && report.contains("failed: "),
+        "{report}"
+    );
     ripple_ok(dir, &["abort", "--delete-branch"]);
 
     let plan = plan_and_run_green(dir, &format!("{step}\nunsure = \"rename\""));

@@ -756,3 +756,50 @@ fn a_bad_model_spec_in_the_recipe_points_at_it() {
     );
     assert_eq!(git(dir, &["branch", "--list", "ripple/*"]), "");
 }
+
+#[test]
+fn the_report_of_a_model_run_counts_tokens_per_batch_and_reproduces_it_without_a_model() {
+    let repo = setup();
+    let dir = repo.path();
+    let (model, spec) = reviewer();
+    let out = run_with(dir, &[], &["run", "review.toml", "--model", &spec]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = Ripple::new(dir)
+        .args(&["report", "--format", "json"])
+        .json();
+    crate::common::assert_matches_schema(report.to_string().as_bytes());
+    let batches = report["batches"].as_array().expect("batches");
+    assert_eq!(batches.len(), 2);
+    for b in batches {
+        assert_eq!(
+            b["tokens"],
+            serde_json::json!({"input": 1000, "output": 100})
+        );
+    }
+    let markdown = Ripple::new(dir).args(&["report"]).ok();
+    assert!(markdown.contains("| 1000 / 100 |"), "{markdown}");
+    assert!(
+        markdown.contains("2000 model tokens in, 200 out"),
+        "{markdown}"
+    );
+    let replay = report["reproduce"][1].as_str().expect("run command");
+    assert!(
+        replay.contains("--replay .git/ripple/runs/") && replay.ends_with("/transcript.jsonl"),
+        "{replay}"
+    );
+
+    // With the model gone, the printed commands give the same trees.
+    let asked = model.requests().len();
+    drop(model);
+    crate::report::reproduce(dir, &report);
+    let start = report["started_from"]["commit"].as_str().expect("start");
+    assert_eq!(
+        crate::report::trees(dir, start, "ripple/review-db"),
+        crate::report::trees(dir, start, "ripple/review-db-again")
+    );
+    assert_eq!(asked, 2);
+}

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use miette::{IntoDiagnostic, Result};
 
 use super::exit;
-use super::report::RunFormat;
+use super::render::RunFormat;
 use crate::graph::FactsCache;
 use crate::scan::Repository;
 

@@ -7,10 +7,10 @@ use clap::Args;
 use miette::{IntoDiagnostic, Result};
 
 use super::exit;
-use super::report::{RunFormat, progress_printer, redacted, render_check};
+use super::render::{RunFormat, progress_printer, render_check};
 use super::run::interrupt_flag;
 use crate::recipe::{find_recipe, parse_recipe};
-use crate::run::check::{CheckRequest, check};
+use crate::run::check::{CheckRequest, check, redacted};
 use crate::scan::Repository;
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use miette::{IntoDiagnostic, Result, miette};
 use serde_json::json;
 
 use super::exit;
-use super::report::RunFormat;
+use super::render::RunFormat;
 use crate::context::{self, Ask};
 use crate::graph::{GraphOptions, build_graph};
 use crate::recipe::{StepAction, find_recipe, parse_recipe};

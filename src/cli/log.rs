@@ -6,7 +6,7 @@ use clap::Args;
 use miette::{IntoDiagnostic, Result};
 
 use super::exit;
-use super::report::RunFormat;
+use super::render::RunFormat;
 use crate::scan::Repository;
 use crate::vcs;
 

@@ -28,6 +28,7 @@ mod log;
 mod plan;
 mod progress;
 mod recipes;
+mod render;
 mod report;
 mod resume;
 mod run;
@@ -88,6 +89,7 @@ Examples:
   git ripple abort                       back to where the run began
   git ripple log                         the run's commits and their trailers
   git ripple check -j 2                  every commit of the run green on its own?
+  git ripple report                      the run in Markdown, for a pull request
   git ripple install-man                 manual pages, so `git ripple --help` finds one
   git ripple completions bash            completions for `git ripple <TAB>`";
 
@@ -138,6 +140,8 @@ pub enum Command {
     Log(log::LogArgs),
     /// Prove every commit of the run (or a range) green on its own: bisect-clean.
     Check(check::CheckArgs),
+    /// The run for reviewers, in Markdown or JSON: batches, verification, check, what is left.
+    Report(report::ReportArgs),
     /// Show or clear the facts cache that lets an unchanged file skip parsing.
     Cache(cache::CacheArgs),
     /// Print exactly what a model step's batch would send to a model, with token counts.
@@ -208,6 +212,7 @@ where
         Command::Abort(args) => abort::run_abort(&cwd, args),
         Command::Log(args) => log::run_log(&cwd, args),
         Command::Check(args) => check::run_check(&cwd, args, &output),
+        Command::Report(args) => report::run_report(&cwd, args),
         Command::Cache(args) => cache::run_cache(&cwd, args),
         Command::Explain(args) => explain::run_explain(&cwd, args),
         Command::InstallMan(args) => install_man::run_install_man(args),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Output;
-use super::report::status_word;
+use super::render::status_word;
 use crate::run::{Decision, Event, Hooks, Review};
 
 /// Progress display and review prompts for `run` and `resume`.

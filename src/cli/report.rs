@@ -1,340 +1,311 @@
-//! Rendering run reports: the text a person reads at the end of a run (and each batch's diff
-//! in a dry run), the JSON tools read, and the exit code an outcome maps to. Shared by `run`,
-//! `resume` and the progress display.
+//! `git ripple report`: the run as a reviewer reads it, to paste into a pull request or a CI
+//! job summary (`$GITHUB_STEP_SUMMARY`): one table of batches, the bisect check, the unsure
+//! sites left for a person, and the commands that carry the run out again.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::sync::Mutex;
+use std::path::Path;
 
-use clap::ValueEnum;
-use miette::{IntoDiagnostic, Result};
+use clap::{Args, ValueEnum};
+use miette::{IntoDiagnostic, Result, miette};
 
 use super::exit;
-use crate::run::{BatchStatus, Outcome, RunReport};
-use crate::verify::check::{CheckReport, CommitCheck};
+use super::render::status_word;
+use crate::run::state::{self, RunState, RunStatus};
+use crate::run::{BatchReport, BatchStatus, RunReport};
+use crate::scan::Repository;
+use crate::verify::CommandResult;
 
-/// How `run` and `resume` print their report.
+/// How `report` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RunFormat {
-    /// A line per batch, then totals.
-    Text,
-    /// The run report for tools (schema in the README).
+pub enum ReportFormat {
+    /// GitHub-flavoured Markdown, for pull requests and job summaries.
+    Markdown,
+    /// The run report (the schema `run --format json` follows).
     Json,
 }
 
-/// Print the report and map its outcome to the exit code.
-pub fn print_report(report: &RunReport, format: RunFormat) -> Result<u8> {
-    let out = match format {
-        RunFormat::Json => {
-            let mut s = serde_json::to_string_pretty(report).into_diagnostic()?;
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The run is the one in progress, else the most recent; RUN names another, by its id (the
+folder under .git/ripple/runs/) or its recipe's name (that recipe's most recent run). The
+bisect check shown is the last `git ripple check` (or `run --check`) of exactly the run's
+commits; after a resume, run the check again.
+
+Examples:
+  git ripple report
+  git ripple report >> \"$GITHUB_STEP_SUMMARY\"
+  git ripple report rename-fetch-order --format json")]
+pub struct ReportArgs {
+    /// The run: its id, or its recipe's name. Default: the current or most recent run.
+    pub run: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+}
+
+pub fn run_report(cwd: &Path, args: ReportArgs) -> Result<u8> {
+    let repo = Repository::discover(cwd)?;
+    let git_dir = repo.repo.git_dir();
+    let run = find_run(git_dir, args.run.as_deref())?;
+    let report = run.recorded_report(git_dir);
+    match args.format {
+        ReportFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&report).into_diagnostic()?;
             s.push('\n');
-            s
+            out!("{s}");
         }
-        RunFormat::Text => render_text(report),
+        ReportFormat::Markdown => out!("{}", markdown(&run, &report)),
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// The run named (by id or recipe name), else the current or most recent one.
+fn find_run(git_dir: &Path, name: Option<&str>) -> Result<RunState> {
+    let Some(name) = name else {
+        return state::load_latest(git_dir)?.ok_or_else(|| {
+            miette!(
+                code = "ripple::report::no_run",
+                help = "`git ripple run RECIPE` makes one",
+                "there is no run in this repository"
+            )
+        });
     };
-    out!("{out}");
-    Ok(match report.outcome {
-        Outcome::Success => exit::SUCCESS,
-        Outcome::VerificationFailed => exit::VERIFY_FAILED,
-        Outcome::TransformFailed => exit::TRANSFORM_FAILED,
-        Outcome::Interrupted => exit::INTERRUPTED,
-        Outcome::BudgetSpent => exit::BUDGET_SPENT,
-        Outcome::BaselineFailed => exit::VERIFY_FAILED,
-    })
+    if let Some(run) = state::load(git_dir, name) {
+        return Ok(run);
+    }
+    let runs = state::load_all(git_dir);
+    if let Some(run) = runs.iter().find(|r| r.recipe.name == name) {
+        return Ok(run.clone());
+    }
+    let known: Vec<&str> = runs.iter().map(|r| r.id.as_str()).take(10).collect();
+    Err(miette!(
+        code = "ripple::report::unknown_run",
+        help = if known.is_empty() {
+            "there are no runs in this repository".to_string()
+        } else {
+            format!("runs here: {}", known.join(", "))
+        },
+        "no run `{name}`: neither a run id nor the recipe of a run"
+    ))
 }
 
-/// How a batch's status reads in a line of output.
-pub fn status_word(status: BatchStatus) -> &'static str {
-    match status {
-        BatchStatus::Committed => "committed",
-        BatchStatus::WouldCommit => "would commit",
-        BatchStatus::Unchanged => "nothing to change",
-        BatchStatus::VerificationFailed => "FAILED verification, rolled back",
-        BatchStatus::TransformFailed => "FAILED to transform, nothing written",
-        BatchStatus::Interrupted => "interrupted, rolled back",
-        BatchStatus::NotRun => "not run",
-        BatchStatus::Skipped => "skipped",
-        BatchStatus::NotSimulated => "not simulated (needs a model)",
+/// Seconds, as a table cell shows them.
+fn seconds(ms: u64) -> String {
+    if ms < 10_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{} s", (ms + 500) / 1000)
     }
 }
 
-/// The report a person reads at the end of a run (and, for a dry run, every batch's diff).
-pub fn render_text(report: &RunReport) -> String {
-    let mut s = String::new();
-    let total = report.batches.len();
-    let from = format!(
-        "{} at {}",
-        report
-            .started_from
-            .branch
-            .as_deref()
-            .unwrap_or("detached HEAD"),
-        &report.started_from.commit[..7.min(report.started_from.commit.len())]
-    );
-    match &report.branch {
-        Some(branch) => {
-            let _ = writeln!(s, "Run {} on branch {branch} (from {from})", report.recipe);
-        }
-        None if report.dry_run => {
-            let _ = writeln!(
-                s,
-                "Dry run of {} (from {from}): nothing was changed",
-                report.recipe
-            );
-        }
-        None => {
-            let _ = writeln!(
-                s,
-                "Run {} (from {from}): nothing was changed",
-                report.recipe
-            );
-        }
+/// `✓ pytest -q (2.1 s)` for one command.
+fn command_cell(c: &CommandResult) -> String {
+    format!(
+        "{} `{}` ({})",
+        if c.success { "✓" } else { "✗" },
+        c.command.replace('|', "\\|"),
+        seconds(c.duration_ms)
+    )
+}
+
+fn verify_cell(b: &BatchReport) -> String {
+    if b.verify.is_empty() {
+        return "–".to_string();
     }
-    for b in &report.batches {
-        let mut line = format!("  batch {}/{total}  {}", b.index, status_word(b.status));
-        if let Some(c) = &b.commit {
-            let _ = write!(line, " {}", &c[..7.min(c.len())]);
-        }
-        if !b.files.is_empty() {
-            let _ = write!(
-                line,
-                "  {} file{} +{} -{}",
-                b.files.len(),
-                if b.files.len() == 1 { "" } else { "s" },
-                b.lines_added,
-                b.lines_removed
-            );
-        }
-        for v in &b.verify {
-            let _ = write!(line, "  {}: {}", v.command, v.summary);
-        }
-        if b.duration_ms > 0 {
-            let _ = write!(line, "  ({:.1}s)", b.duration_ms as f64 / 1000.0);
-        }
-        let _ = writeln!(s, "{line}");
-        if !b.summary.is_empty() && report.dry_run {
-            let _ = writeln!(s, "    {}", b.summary);
-        }
-        for n in &b.notes {
-            let _ = writeln!(s, "    note: {n}");
-        }
-        if let Some(e) = &b.error {
-            let _ = writeln!(s, "    {e}");
-        }
-        if let Some(tail) = &b.output_tail {
-            for l in tail.lines() {
-                let _ = writeln!(s, "    | {l}");
-            }
-        }
-        if let Some(diff) = &b.diff {
-            for l in diff.lines() {
-                let _ = writeln!(s, "    {l}");
-            }
-        }
-    }
-    if let Some(t) = &report.transcript {
-        let _ = writeln!(
-            s,
-            "  transcript: {t} (`git ripple run {} --replay {t}` makes the same commits without the model)",
-            report.recipe
-        );
-    }
-    if let Some(b) = &report.baseline {
-        let cached = b.commands.iter().all(|c| c.cached);
-        if b.green {
-            let _ = writeln!(
-                s,
-                "  baseline  {} command{} green on the starting tree{}",
-                b.commands.len(),
-                if b.commands.len() == 1 { "" } else { "s" },
-                if cached { " (cached)" } else { "" }
-            );
-        }
-        for c in b.commands.iter().filter(|c| !c.success) {
-            let _ = writeln!(
-                s,
-                "  baseline  {}: {} (FAILED on the starting tree{})",
-                c.command,
-                c.summary,
-                if b.allowed_red {
-                    format!(
-                        "; allowed, {} failing test{} to compare with",
-                        c.failing_tests.len(),
-                        if c.failing_tests.len() == 1 { "" } else { "s" }
-                    )
-                } else {
-                    String::new()
-                }
-            );
-            if !b.allowed_red
-                && let Some(tail) = &c.output_tail
-            {
-                for l in tail.lines() {
-                    let _ = writeln!(s, "    | {l}");
-                }
-            }
-        }
-    }
-    for v in &report.final_verify {
-        let _ = writeln!(
-            s,
-            "  final  {}: {}{}",
-            v.command,
-            v.summary,
-            if v.success { "" } else { " (FAILED)" }
-        );
-    }
+    b.verify
+        .iter()
+        .map(command_cell)
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+fn where_it_stands(run: &RunState, report: &RunReport) -> String {
+    let planned = report.batches.len();
     let committed = report
         .batches
         .iter()
         .filter(|b| b.status == BatchStatus::Committed)
         .count();
-    let secs = report.duration_ms as f64 / 1000.0;
-    match (report.dry_run, report.outcome) {
-        (true, Outcome::Success) => {
-            let _ = writeln!(
-                s,
-                "Would commit {} batch{}, changing {} file{}. Run it without --dry-run to make the commits.",
-                report
-                    .batches
-                    .iter()
-                    .filter(|b| b.status == BatchStatus::WouldCommit)
-                    .count(),
-                if total == 1 { "" } else { "es" },
-                report.files_changed,
-                if report.files_changed == 1 { "" } else { "s" }
-            );
-        }
-        (true, Outcome::VerificationFailed) => {
-            let _ = writeln!(s, "Some batches fail verification (see above).");
-        }
-        (true, _) => {
-            let _ = writeln!(s, "Some batches cannot be transformed (see above).");
-        }
-        (false, Outcome::BaselineFailed) => {
-            let _ = writeln!(
-                s,
-                "Stopped before any change: the starting tree fails its own verify commands. Fix that first, or run with --allow-red-baseline to judge each batch by \"no new failures\"."
-            );
-        }
-        (false, outcome) => {
-            let verdict = match outcome {
-                Outcome::BaselineFailed => "Stopped before any change",
-                Outcome::Success => "Done",
-                Outcome::VerificationFailed => "Stopped: verification failed",
-                Outcome::TransformFailed => "Stopped: a batch could not be transformed",
-                Outcome::Interrupted => "Interrupted",
-                Outcome::BudgetSpent => {
-                    "Stopped: the model token budget is spent (git ripple resume --max-tokens-total N)"
-                }
-            };
-            let _ = writeln!(
-                s,
-                "{verdict}: {committed} of {total} batch{} committed, {} file{} changed, {secs:.1}s.",
-                if total == 1 { "" } else { "es" },
-                report.files_changed,
-                if report.files_changed == 1 { "" } else { "s" },
-            );
-            if let (Some(branch), Some(start)) = (&report.branch, &report.started_from.branch) {
-                let _ = writeln!(s, "Review: git log --stat {start}..{branch}");
-            }
-        }
-    }
-    if let Some(check) = &report.check {
-        s.push_str(&render_check(check));
-    }
-    s
-}
-
-/// One finished commit, as a progress line.
-pub(super) fn commit_line(c: &CommitCheck) -> String {
-    let short = &c.commit[..c.commit.len().min(10)];
-    let mark = if c.green {
-        "ok  "
-    } else if c.not_checked {
-        "--  "
-    } else {
-        "RED "
+    let done = report.batches.iter().filter(|b| b.status.is_done()).count();
+    let what = match run.status {
+        RunStatus::Done => "done",
+        RunStatus::Running => "running",
+        RunStatus::Interrupted => "interrupted (resumable with `git ripple resume`)",
+        RunStatus::Stopped => "stopped on a failed batch (resumable with `git ripple resume`)",
+        RunStatus::Aborted => "aborted",
     };
-    let cached = c.commands.iter().filter(|r| r.cached).count();
-    let ms: u64 = c
-        .commands
-        .iter()
-        .filter(|r| !r.cached)
-        .map(|r| r.duration_ms)
-        .sum();
-    let detail = if c.not_checked {
-        "not checked".to_string()
-    } else if let Some(p) = &c.problem {
-        p.clone()
-    } else if let Some(failed) = c.commands.iter().find(|r| !r.success) {
-        format!("`{}`: {}", failed.command, failed.summary)
-    } else {
-        let n = c.commands.len();
-        let commands = if n == 1 { "command" } else { "commands" };
-        if cached == n {
-            format!("{n} {commands}, cached")
+    format!(
+        "{what}: {committed} of {planned} batch{} committed{}",
+        if planned == 1 { "" } else { "es" },
+        if done > committed {
+            format!(", {} with nothing to change", done - committed)
         } else {
-            format!("{n} {commands}, {:.1}s", ms as f64 / 1000.0)
+            String::new()
         }
+    )
+}
+
+/// The report in Markdown.
+fn markdown(run: &RunState, report: &RunReport) -> String {
+    let mut md = String::new();
+    let from = match &report.started_from.branch {
+        Some(branch) => format!(
+            "`{branch}` at `{}`",
+            &report.started_from.commit[..report.started_from.commit.len().min(10)]
+        ),
+        None => format!(
+            "`{}`",
+            &report.started_from.commit[..report.started_from.commit.len().min(10)]
+        ),
     };
-    crate::context::redact(&format!("{mark}{short} {}  ({detail})", c.subject))
-}
-
-/// The report in text (the lines per commit went to stderr as they finished): warnings, the
-/// headline, and the first red commit's output.
-pub(super) fn render_check(report: &CheckReport) -> String {
-    let mut out = String::new();
-    for c in &report.commits {
-        for w in &c.warnings {
-            let short = &c.commit[..c.commit.len().min(10)];
-            out.push_str(&format!("warning: {short}: {w}\n"));
-        }
+    let _ = writeln!(md, "## git ripple: {}\n", run.recipe.name);
+    if !run.plan.description.is_empty() {
+        let _ = writeln!(md, "{}\n", run.plan.description.trim());
     }
-    out.push_str(&report.headline());
-    out.push('\n');
-    if let Some(red) = &report.first_red {
-        out.push_str(&format!("\n`{}` failed: {}\n", red.command, red.summary));
-        if !red.output.is_empty() {
-            for line in red.output.lines() {
-                out.push_str(&format!("  | {line}\n"));
+    let _ = writeln!(
+        md,
+        "Branch `{}`, from {from}; {}. {} file{} changed, {} in batches{}.\n",
+        run.branch,
+        where_it_stands(run, report),
+        report.files_changed,
+        if report.files_changed == 1 { "" } else { "s" },
+        seconds(report.duration_ms),
+        if report.tokens.is_zero() {
+            ", no model".to_string()
+        } else {
+            format!(
+                ", {} model tokens in, {} out",
+                report.tokens.input, report.tokens.output
+            )
+        }
+    );
+    match &report.check {
+        Some(check) => {
+            let _ = writeln!(md, "**{}** (`git ripple check`)\n", check.headline());
+        }
+        None if !report.commits.is_empty() => {
+            let _ = writeln!(
+                md,
+                "Not checked commit by commit yet: `git ripple check` proves each commit green on its own.\n"
+            );
+        }
+        None => {}
+    }
+    if let Some(baseline) = &report.baseline {
+        let _ = writeln!(
+            md,
+            "Baseline (the starting tree): {}\n",
+            if baseline.green {
+                "green".to_string()
+            } else if baseline.allowed_red {
+                "red, allowed (`--allow-red-baseline`): batches judged by no new failures"
+                    .to_string()
+            } else {
+                "red".to_string()
             }
-        }
+        );
     }
-    out.push_str(&format!(
-        "{} commands run, {} cached, {} at a time, {:.1}s\n",
-        report.commands_run,
-        report.commands_cached,
-        report.jobs,
-        report.duration_ms as f64 / 1000.0
-    ));
-    crate::context::redact(&out)
-}
 
-/// What a check prints and exits with.
-pub(super) fn redacted(mut report: CheckReport) -> CheckReport {
-    use crate::context::redact;
-    if let Some(red) = &mut report.first_red {
-        red.output = redact(&red.output);
-        red.summary = redact(&red.summary);
+    let _ = writeln!(
+        md,
+        "| # | step | phase | status | commit | files | lines | verify | time | tokens |"
+    );
+    let _ = writeln!(
+        md,
+        "| ---: | ---: | --- | --- | --- | ---: | ---: | --- | ---: | ---: |"
+    );
+    for b in &report.batches {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | +{} −{} | {} | {} | {} |",
+            b.index,
+            b.step,
+            b.phase
+                .map_or("–".to_string(), |p| format!("{p:?}").to_lowercase()),
+            status_word(b.status),
+            b.commit.as_deref().map_or("–".to_string(), |c| format!(
+                "`{}`",
+                &c[..c.len().min(10)]
+            )),
+            b.files.len(),
+            b.lines_added,
+            b.lines_removed,
+            verify_cell(b),
+            if b.status == BatchStatus::NotRun {
+                "–".to_string()
+            } else {
+                seconds(b.duration_ms)
+            },
+            if b.tokens.is_zero() {
+                "–".to_string()
+            } else {
+                format!("{} / {}", b.tokens.input, b.tokens.output)
+            },
+        );
     }
-    for c in &mut report.commits {
-        for r in &mut c.commands {
-            r.summary = redact(&r.summary);
+    md.push('\n');
+    if !report.final_verify.is_empty() {
+        let cells: Vec<String> = report.final_verify.iter().map(command_cell).collect();
+        let _ = writeln!(md, "Final commands: {}\n", cells.join(", "));
+    }
+    let failed: Vec<&BatchReport> = report
+        .batches
+        .iter()
+        .filter(|b| b.error.is_some())
+        .collect();
+    for b in failed {
+        let _ = writeln!(
+            md,
+            "Batch {} failed: {}\n",
+            b.index,
+            b.error.as_deref().unwrap_or_default()
+        );
+        if let Some(tail) = &b.output_tail {
+            let _ = writeln!(md, "```text\n{}\n```\n", tail.trim_end());
         }
-        c.output.clear();
     }
-    report
-}
+    if let Some(red) = report.check.as_ref().and_then(|c| c.first_red.as_ref()) {
+        let _ = writeln!(
+            md,
+            "First red commit `{}` ({}): `{}` — {}\n",
+            &red.commit[..red.commit.len().min(10)],
+            red.subject,
+            red.command,
+            red.summary
+        );
+    }
 
-/// Progress on stderr as commits finish (checks run in parallel, lines come in any order).
-pub(super) fn progress_printer(quiet: bool) -> impl Fn(&CommitCheck) + Sync {
-    let lock = Mutex::new(());
-    move |c: &CommitCheck| {
-        if quiet {
-            return;
+    let _ = writeln!(md, "### Left for a person\n");
+    if report.unsure.is_empty() {
+        let _ = writeln!(
+            md,
+            "Nothing: every use was resolved, none is left unsure.\n"
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "{} unsure site{} (the name matches, the type could not prove it is this symbol), left as they were:\n",
+            report.unsure.len(),
+            if report.unsure.len() == 1 { "" } else { "s" }
+        );
+        for site in &report.unsure {
+            let _ = writeln!(md, "- `{site}`");
         }
-        let _guard = lock.lock();
-        let _ = writeln!(std::io::stderr(), "{}", commit_line(c));
+        md.push('\n');
     }
+    let notes: Vec<&String> = run.plan.steps.iter().flat_map(|s| &s.notes).collect();
+    if !notes.is_empty() {
+        let _ = writeln!(md, "<details><summary>How the plan was cut</summary>\n");
+        for n in notes {
+            let _ = writeln!(md, "- {n}");
+        }
+        let _ = writeln!(md, "\n</details>\n");
+    }
+
+    let _ = writeln!(md, "### Reproduce\n\n```sh");
+    for c in &report.reproduce {
+        let _ = writeln!(md, "{c}");
+    }
+    let _ = writeln!(md, "```");
+    md
 }

@@ -7,7 +7,7 @@ use miette::Result;
 
 use super::Output;
 use super::progress::Progress;
-use super::report::{RunFormat, print_report};
+use super::render::{RunFormat, print_report};
 use super::run::{ModelArgs, interrupt_flag};
 use crate::graph::GraphOptions;
 use crate::run::{RunOptions, resume_run};

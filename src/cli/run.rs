@@ -10,7 +10,7 @@ use miette::{IntoDiagnostic, Result};
 
 use super::Output;
 use super::progress::Progress;
-use super::report::{RunFormat, print_report};
+use super::render::{RunFormat, print_report};
 use crate::graph::GraphOptions;
 use crate::recipe::{find_recipe, parse_recipe};
 use crate::run::{RunOptions, resume_run, run_recipe};
@@ -206,9 +206,9 @@ pub fn run_run(cwd: &Path, args: RunArgs, output: &Output) -> Result<u8> {
         let checked = crate::run::check::check(
             &repo,
             &request,
-            &super::report::progress_printer(output.quiet),
+            &super::render::progress_printer(output.quiet),
         )?;
-        report.check = Some(super::report::redacted(checked));
+        report.check = Some(crate::run::check::redacted(checked));
     }
     let code = print_report(&report, args.format)?;
     Ok(match &report.check {

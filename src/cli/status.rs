@@ -8,7 +8,7 @@ use miette::{IntoDiagnostic, Result};
 use serde_json::json;
 
 use super::exit;
-use super::report::RunFormat;
+use super::render::RunFormat;
 use crate::run::BatchStatus;
 use crate::run::state::{RunState, load_current};
 use crate::scan::Repository;

@@ -96,6 +96,10 @@ pub struct StepPlan {
     pub batches: Vec<Batch>,
     /// What a reviewer should know about how the step was cut.
     pub notes: Vec<String>,
+    /// The unsure sites the step leaves as they are, for a person to look at
+    /// (`path:line:column (reason)`): what `report` lists as left for a human.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsure: Vec<String>,
 }
 
 /// A file the step must touch and why.
@@ -207,11 +211,13 @@ impl PlanBuilder {
         let step = &recipe.steps[i];
         let mut targets = select::select_targets(view, graph, &step.action)?;
         let mut notes = Vec::new();
+        let mut unsure = Vec::new();
         let generated = select::take_generated(graph, &mut targets);
         let keeps_generated = generated.is_some();
         notes.extend(generated);
         if let crate::recipe::StepAction::Rename(r) = &step.action {
             notes.extend(select::rename_notes(view, graph, r));
+            unsure = select::unsure_left(graph, r);
         }
         let packed = match phases::single_batch(graph, &step.action) {
             Some(why) => phases::one_batch(graph, &targets, &recipe.batch, why, &mut notes),
@@ -293,6 +299,7 @@ impl PlanBuilder {
                 .collect(),
             batches,
             notes,
+            unsure,
         });
         Ok(self.steps.last().expect("just pushed"))
     }

@@ -164,6 +164,16 @@ pub(super) fn rename_notes(view: View<'_>, graph: &Graph, r: &RenameStep) -> Vec
     notes
 }
 
+/// The unsure sites a rename leaves as they are (all of them, unless `unsure = "rename"`).
+pub(super) fn unsure_left(graph: &Graph, r: &RenameStep) -> Vec<String> {
+    match graph.symbol_id(&r.symbol.value) {
+        Some(sid) if r.unsure != Unsure::Rename => {
+            graph.describe_unsure_sites(&graph.rename_set(sid))
+        }
+        _ => Vec::new(),
+    }
+}
+
 fn add_symbol_targets(graph: &Graph, sid: usize, targets: &mut Targets) {
     let symbol = &graph.symbols[sid];
     add_reason(targets, symbol.file, format!("defines `{}`", symbol.name));

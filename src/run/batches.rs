@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::report::{BatchReport, BatchStatus, FailureCause, Outcome, RunReport};
+use super::report::{BatchReport, BatchStatus, FailureCause, Outcome, RunReport, TokenUsage};
 use super::state::{RunState, RunStatus};
 use super::verdict::{Sink, Verdict, Verifying, verify_batch};
 use super::{Decision, Event, Hooks, Review, RunError, RunOptions};
@@ -259,6 +259,8 @@ pub(super) fn execute(
         _ if all_done => RunStatus::Done,
         _ => RunStatus::Stopped,
     };
+    state.outcome = Some(outcome);
+    state.final_verify = final_verify.clone();
     state.save(&git_dir)?;
     Ok(state.report(outcome, final_verify, started))
 }
@@ -367,6 +369,7 @@ fn carry_out(
             let mut r = BatchReport::transform_failed(b, step_number, e.clone());
             r.format_repairs = format_repairs;
             r.duration_ms = batch_started.elapsed().as_millis() as u64;
+            r.tokens = tokens_since(state, tokens_before);
             hooks.event(Event::BatchDone { report: &r, total });
             state.batches[slot] = r;
             state.last_error = Some(format!("batch {}: {e}", b.index));
@@ -377,6 +380,7 @@ fn carry_out(
     let mut report = BatchReport::transformed(b, step_number, &t, BatchStatus::Unchanged);
     if t.changes.is_empty() {
         report.duration_ms = batch_started.elapsed().as_millis() as u64;
+        report.tokens = tokens_since(state, tokens_before);
         hooks.event(Event::BatchDone {
             report: &report,
             total,
@@ -476,6 +480,7 @@ fn carry_out(
         if let Some(e) = &report.error {
             state.last_error = Some(format!("batch {}: {e}", b.index));
         }
+        report.tokens = tokens_since(state, tokens_before);
         hooks.event(Event::BatchDone {
             report: &report,
             total,
@@ -494,13 +499,13 @@ fn carry_out(
         .as_deref()
         .filter(|_| matches!(action, StepAction::Model(_)))
         .map(|client| {
-            (
-                client.spec.spec.as_str(),
+            (client.spec.spec.as_str(), {
+                let used = tokens_since(state, tokens_before);
                 Usage {
-                    input: state.tokens_in - tokens_before.0,
-                    output: state.tokens_out - tokens_before.1,
-                },
-            )
+                    input: used.input,
+                    output: used.output,
+                }
+            })
         });
     let message = commit_message(recipe, step, b.index, total, &t, &report.verify, model);
     let id = match vcs::commit_changes(&repo.repo, &t.changes, &message, *parent) {
@@ -522,6 +527,7 @@ fn carry_out(
     report.status = BatchStatus::Committed;
     report.commit = Some(id.to_hex().to_string());
     report.duration_ms = batch_started.elapsed().as_millis() as u64;
+    report.tokens = tokens_since(state, tokens_before);
     hooks.event(Event::BatchDone {
         report: &report,
         total,
@@ -530,4 +536,12 @@ fn carry_out(
     state.in_progress = None;
     state.save(git_dir)?;
     Ok(None)
+}
+
+/// The model tokens counted since the batch began.
+fn tokens_since(state: &RunState, before: (u64, u64)) -> TokenUsage {
+    TokenUsage {
+        input: state.tokens_in - before.0,
+        output: state.tokens_out - before.1,
+    }
 }

@@ -132,7 +132,31 @@ pub fn check(
         use_cache: request.use_cache,
         interrupt: request.interrupt,
     };
-    Ok(check_commits(
-        &repo.repo, &repo.root, &targets, &options, progress,
-    )?)
+    let report = check_commits(&repo.repo, &repo.root, &targets, &options, progress)?;
+    // A whole check of a run's own commits is what its report shows.
+    if request.range.is_none()
+        && request.recipe.is_none()
+        && !report.interrupted
+        && let Some(run) = state::load_latest(repo.repo.git_dir())?
+    {
+        state::save_check(repo.repo.git_dir(), &run.id, &redacted(report.clone()))?;
+    }
+    Ok(report)
+}
+
+/// A check as reports show and keep it: what a test printed is redacted (it can hold a
+/// secret), and each commit's full output is dropped (the first red one keeps its tail).
+pub fn redacted(mut report: CheckReport) -> CheckReport {
+    use crate::context::redact;
+    if let Some(red) = &mut report.first_red {
+        red.output = redact(&red.output);
+        red.summary = redact(&red.summary);
+    }
+    for c in &mut report.commits {
+        for r in &mut c.commands {
+            r.summary = redact(&r.summary);
+        }
+        c.output.clear();
+    }
+    report
 }

@@ -95,6 +95,7 @@ pub fn resume_run(
     preflight::clean_tree(repo)?;
     on_event.event(Event::Planned { plan: &state.plan });
     state.status = RunStatus::Running;
+    state.outcome = None;
     state.last_error = None;
     state.save(&git_dir)?;
     let options = RunOptions {

@@ -82,6 +82,9 @@ pub struct BatchReport {
     pub notes: Vec<String>,
     /// How long it took.
     pub duration_ms: u64,
+    /// Model tokens the batch used, repairs included (none for rule batches).
+    #[serde(default, skip_serializing_if = "TokenUsage::is_zero")]
+    pub tokens: TokenUsage,
     /// How many times a failed verification went back to the model.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub repairs: u32,
@@ -125,6 +128,7 @@ impl BatchReport {
             output_tail: None,
             notes: Vec::new(),
             duration_ms: 0,
+            tokens: TokenUsage::default(),
             repairs: 0,
             format_repairs: 0,
             diff: None,
@@ -174,6 +178,10 @@ impl BatchReport {
             summary: t.summary.clone(),
             notes: t.notes.clone(),
             format_repairs: t.format_repairs,
+            tokens: TokenUsage {
+                input: t.usage.input,
+                output: t.usage.output,
+            },
             ..BatchReport::not_run(batch, step)
         }
     }
@@ -269,9 +277,19 @@ pub struct RunReport {
     /// The verify commands on the starting tree, before any batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
-    /// `run --check`: every commit of the run checked again on its own.
+    /// `run --check`: every commit of the run checked again on its own (in `report`: the last
+    /// `git ripple check` of exactly these commits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<crate::verify::check::CheckReport>,
+    /// The run's id (`.git/ripple/runs/<id>/`); none for a dry run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// The unsure sites the run left as they are, for a person to look at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsure: Vec<String>,
+    /// `report`: the commands that carry the run out again from where it began.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reproduce: Vec<String>,
 }
 
 /// Model tokens used by a run.
@@ -281,6 +299,13 @@ pub struct TokenUsage {
     pub input: u64,
     /// Answer tokens.
     pub output: u64,
+}
+
+impl TokenUsage {
+    /// No tokens: rule batches, runs without a model.
+    pub fn is_zero(&self) -> bool {
+        self.input == 0 && self.output == 0
+    }
 }
 
 impl RunReport {
@@ -308,6 +333,9 @@ impl RunReport {
             transcript: None,
             baseline: None,
             check: None,
+            run_id: None,
+            unsure: Vec::new(),
+            reproduce: Vec::new(),
         }
     }
 }

@@ -131,6 +131,12 @@ pub struct RunState {
     /// The verify commands on the starting tree (what "no new failures" compares with).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<report::Baseline>,
+    /// How the run last ended (`None` while a batch is under way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// The recipe's `final` commands, as they last ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub final_verify: Vec<CommandResult>,
     /// Milliseconds since the Unix epoch.
     pub updated_ms: u64,
 }
@@ -226,7 +232,67 @@ impl RunState {
             transcript: None,
             baseline: self.baseline.clone(),
             check: None,
+            run_id: Some(self.id.clone()),
+            unsure: self
+                .plan
+                .steps
+                .iter()
+                .flat_map(|s| s.unsure.iter().cloned())
+                .collect(),
+            reproduce: Vec::new(),
         }
+    }
+
+    /// The report of the run as it was left, for `git ripple report`: the time is what its
+    /// batches and final commands took; the check is the last one of exactly its commits.
+    pub fn recorded_report(&self, git_dir: &Path) -> RunReport {
+        let outcome = self.outcome.unwrap_or(match self.status {
+            RunStatus::Interrupted | RunStatus::Running => Outcome::Interrupted,
+            _ => Outcome::Success,
+        });
+        let mut report = self.report(outcome, self.final_verify.clone(), Instant::now());
+        report.duration_ms = self.batches.iter().map(|b| b.duration_ms).sum::<u64>()
+            + self.final_verify.iter().map(|c| c.duration_ms).sum::<u64>();
+        report.check = load_check(git_dir, &self.id).filter(|c| {
+            c.commits
+                .iter()
+                .map(|c| c.commit.as_str())
+                .eq(report.commits.iter().map(String::as_str))
+        });
+        report.reproduce = self.reproduce(git_dir);
+        report
+    }
+
+    /// Commands that carry the run out again from where it began, onto a branch beside the
+    /// run's: the same start, the recipe (a path when it was not the repository's or a bundled
+    /// one), and the model's recorded answers when it had model steps, so the same commits
+    /// come out with no model and no network.
+    fn reproduce(&self, git_dir: &Path) -> Vec<String> {
+        let start = &self.started_from.commit;
+        let mut out = vec![format!(
+            "git switch --detach {}",
+            &start[..start.len().min(12)]
+        )];
+        let recipe = match &self.recipe.path {
+            Some(path) if !path.components().any(|c| c.as_os_str() == ".ripple") => {
+                let root = git_dir.parent().unwrap_or(git_dir);
+                path.strip_prefix(root)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string()
+            }
+            _ => self.recipe.name.clone(),
+        };
+        // Beside the run's own branch, which exists already.
+        let mut run = format!("git ripple run {recipe} --branch {}-again", self.branch);
+        if transcript_path(git_dir, &self.id).is_file() {
+            run.push_str(&format!(
+                " --replay .git/ripple/runs/{}/transcript.jsonl",
+                self.id
+            ));
+        }
+        out.push(run);
+        out
     }
 
     /// The state of a run about to carry out `plan` on `branch`: every batch not run yet.
@@ -273,6 +339,8 @@ impl RunState {
             tokens_out: 0,
             last_error: None,
             baseline: None,
+            outcome: None,
+            final_verify: Vec::new(),
             updated_ms: 0,
         }
     }
@@ -339,6 +407,39 @@ pub fn dry_run_transcript_path(git_dir: &Path, id: &str) -> PathBuf {
         .join("dry-runs")
         .join(id)
         .join("transcript.jsonl")
+}
+
+/// Where the last `git ripple check` of a run's commits is kept, for `report`.
+fn check_path(git_dir: &Path, id: &str) -> PathBuf {
+    ripple_dir(git_dir).join("runs").join(id).join("check.json")
+}
+
+/// Keep the check of a run's commits (a later check replaces it).
+pub fn save_check(
+    git_dir: &Path,
+    id: &str,
+    check: &crate::verify::check::CheckReport,
+) -> Result<(), StateError> {
+    let path = check_path(git_dir, id);
+    let json = serde_json::to_vec_pretty(check).map_err(|e| StateError::Write {
+        path: path.display().to_string(),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomically(&path, &json)
+}
+
+/// The last check of a run's commits, if one was made (and can be read).
+pub fn load_check(git_dir: &Path, id: &str) -> Option<crate::verify::check::CheckReport> {
+    let text = std::fs::read_to_string(check_path(git_dir, id)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// A recorded run by its id.
+pub fn load(git_dir: &Path, id: &str) -> Option<RunState> {
+    let text = std::fs::read_to_string(state_path(git_dir, id)).ok()?;
+    serde_json::from_str::<RunState>(&text)
+        .ok()
+        .filter(|s| s.version == VERSION)
 }
 
 /// The run in progress, if any.
