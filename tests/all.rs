@@ -22,4 +22,5 @@ mod recipe_errors;
 mod report;
 mod resume;
 mod run;
+mod stack;
 mod trust;

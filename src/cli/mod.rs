@@ -32,6 +32,7 @@ mod render;
 mod report;
 mod resume;
 mod run;
+mod stack;
 mod status;
 
 use std::ffi::OsString;
@@ -90,6 +91,7 @@ Examples:
   git ripple log                         the run's commits and their trailers
   git ripple check -j 2                  every commit of the run green on its own?
   git ripple report                      the run in Markdown, for a pull request
+  git ripple stack --push origin         a branch per batch, for stacked pull requests
   git ripple install-man                 manual pages, so `git ripple --help` finds one
   git ripple completions bash            completions for `git ripple <TAB>`";
 
@@ -142,6 +144,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// The run for reviewers, in Markdown or JSON: batches, verification, check, what is left.
     Report(report::ReportArgs),
+    /// One branch per batch, each on the previous, with pull-request bodies (stacked review).
+    Stack(stack::StackArgs),
     /// Show or clear the facts cache that lets an unchanged file skip parsing.
     Cache(cache::CacheArgs),
     /// Print exactly what a model step's batch would send to a model, with token counts.
@@ -213,6 +217,7 @@ where
         Command::Log(args) => log::run_log(&cwd, args),
         Command::Check(args) => check::run_check(&cwd, args, &output),
         Command::Report(args) => report::run_report(&cwd, args),
+        Command::Stack(args) => stack::run_stack(&cwd, args),
         Command::Cache(args) => cache::run_cache(&cwd, args),
         Command::Explain(args) => explain::run_explain(&cwd, args),
         Command::InstallMan(args) => install_man::run_install_man(args),

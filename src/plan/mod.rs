@@ -18,6 +18,7 @@
 //! [`crate::simulate`]'s job, above this one).
 
 pub mod check;
+pub mod owners;
 pub mod pack;
 mod phases;
 mod select;

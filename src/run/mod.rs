@@ -22,6 +22,7 @@ mod preflight;
 mod recover;
 mod rehearse;
 mod report;
+pub mod stack;
 pub mod state;
 mod verdict;
 

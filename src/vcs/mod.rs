@@ -110,6 +110,38 @@ pub fn branch_exists(repo: &gix::Repository, name: &str) -> Result<bool, VcsErro
         .is_some())
 }
 
+/// Where a local branch points, if it exists.
+pub fn branch_target(repo: &gix::Repository, name: &str) -> Result<Option<ObjectId>, VcsError> {
+    let Some(mut reference) = repo
+        .try_find_reference(format!("refs/heads/{name}").as_str())
+        .map_err(git_err("look up a branch"))?
+    else {
+        return Ok(None);
+    };
+    let id = reference
+        .peel_to_id()
+        .map_err(git_err("read a branch"))?
+        .detach();
+    Ok(Some(id))
+}
+
+/// Create `refs/heads/NAME` at `at`, refusing if it exists; HEAD and the work tree stay.
+pub fn create_branch(
+    repo: &gix::Repository,
+    name: &str,
+    at: ObjectId,
+    log: &str,
+) -> Result<(), VcsError> {
+    repo.reference(
+        format!("refs/heads/{name}").as_str(),
+        at,
+        PreviousValue::MustNotExist,
+        log,
+    )
+    .map_err(git_err("create the branch"))?;
+    Ok(())
+}
+
 /// Create `refs/heads/NAME` at `at` (refusing if it exists) and point HEAD at it. The work
 /// tree and index already match `at`, so nothing else changes.
 pub fn create_and_switch(repo: &gix::Repository, name: &str, at: ObjectId) -> Result<(), VcsError> {
