@@ -238,3 +238,109 @@ fn invalid_repository_recipe_is_flagged_in_the_listing() {
         "{text}"
     );
 }
+
+const BY_OWNER: &str = r#"name = "rename-by-owner"
+description = "Rename fetch_order to load_order, one team at a time"
+
+[[step]]
+kind = "rename"
+symbol = "shopcore.db.queries.fetch_order"
+to = "load_order"
+
+[batch]
+max_files = 5
+group = "owners"
+
+[verify]
+commands = ["python -m pytest -q"]
+"#;
+
+/// Three teams: the API's, the services' (with the plugins), and the core's (everything
+/// else); the tests are nobody's.
+const CODEOWNERS: &str = "\
+# The core team owns everything no later line gives to someone else.
+*                        @shop/core
+/src/shopcore/api/       @shop/api
+/src/shopcore/services/  @shop/services
+/src/shopcore/plugins/   @shop/services
+/tests/
+";
+
+#[test]
+fn batches_cut_by_code_owners_keep_one_team_per_batch() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::create_dir_all(dir.join(".github")).expect("folder");
+    std::fs::write(dir.join(".github/CODEOWNERS"), CODEOWNERS).expect("codeowners");
+    std::fs::create_dir_all(dir.join(".ripple/recipes")).expect("folder");
+    std::fs::write(dir.join(".ripple/recipes/rename-by-owner.toml"), BY_OWNER).expect("recipe");
+    commit_all(dir, "code owners and a recipe");
+
+    let text = ripple_ok(dir, &["plan", "rename-by-owner"]);
+    insta::assert_snapshot!("python_rename_by_owner_plan_text", text);
+    let mermaid = ripple_ok(dir, &["plan", "rename-by-owner", "--format", "mermaid"]);
+    insta::assert_snapshot!("python_rename_by_owner_plan_mermaid", mermaid);
+    let plan = plan_json(dir, "rename-by-owner");
+    assert_dependencies_first(dir, &plan);
+    let batches = plan["steps"][0]["batches"].as_array().expect("batches");
+    let owners_of = |b: &serde_json::Value| -> Vec<String> {
+        b["owners"]
+            .as_array()
+            .map(|o| o.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default()
+    };
+    // One owner set per batch (the expand and contract batches are the definition's own).
+    for b in batches {
+        assert!(owners_of(b).len() <= 1, "{b}");
+        assert!(
+            owners_of(b).is_empty() || b["unowned"].is_null(),
+            "owned and unowned files mixed: {b}"
+        );
+    }
+    // And each team is asked as few times as the order allows: the API's files come in one
+    // migrate batch.
+    let api: Vec<&serde_json::Value> = batches
+        .iter()
+        .filter(|b| owners_of(b) == ["@shop/api"])
+        .collect();
+    assert_eq!(api.len(), 1, "{batches:?}");
+    assert!(
+        plan["steps"][0]["notes"]
+            .as_array()
+            .expect("notes")
+            .iter()
+            .any(|n| n
+                .as_str()
+                .unwrap()
+                .contains("without an owner in .github/CODEOWNERS")),
+        "{plan}"
+    );
+
+    // Carried out, each commit names its owners.
+    ripple_ok(dir, &["run", "rename-by-owner"]);
+    let owners = crate::common::git(
+        dir,
+        &[
+            "log",
+            "--format=%(trailers:key=Ripple-Owners,valueonly)",
+            "main..ripple/rename-by-owner",
+        ],
+    );
+    for team in ["@shop/api", "@shop/services", "@shop/core"] {
+        assert!(owners.contains(team), "{team} missing:\n{owners}");
+    }
+}
+
+#[test]
+fn owners_grouping_without_codeowners_says_so() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::create_dir_all(dir.join(".ripple/recipes")).expect("folder");
+    std::fs::write(dir.join(".ripple/recipes/rename-by-owner.toml"), BY_OWNER).expect("recipe");
+    commit_all(dir, "a recipe");
+    let text = ripple_ok(dir, &["plan", "rename-by-owner"]);
+    assert!(
+        text.contains("group = \"owners\" but there is no CODEOWNERS file"),
+        "{text}"
+    );
+}

@@ -5,19 +5,26 @@ use git_ripple::plan::{PackItem, Packed, pack};
 use petgraph::graph::DiGraph;
 use proptest::prelude::*;
 
-/// Items with random dependencies (cycles included), groups and sizes.
+/// Items with random dependencies (cycles included), groups (by package, or by owner set
+/// and package) and sizes.
 fn items() -> impl Strategy<Value = Vec<PackItem>> {
     (1usize..40).prop_flat_map(|n| {
         (
             prop::collection::vec(prop::collection::vec(0..n, 0..4), n),
             prop::collection::vec(0u8..5, n),
             prop::collection::vec(1u64..400, n),
+            any::<bool>(),
         )
-            .prop_map(move |(deps, groups, tokens)| {
+            .prop_map(move |(deps, groups, tokens, by_owner)| {
                 (0..n)
                     .map(|i| PackItem {
                         name: format!("pkg{}/file{i:02}.py", groups[i]),
-                        group: format!("pkg{}", groups[i]),
+                        // `group = "owners"`: an owner set, then the package.
+                        group: if by_owner {
+                            format!("@team{}\u{0}pkg{}", groups[i] % 2, groups[i])
+                        } else {
+                            format!("pkg{}", groups[i])
+                        },
                         tokens: tokens[i],
                         deps: deps[i].clone(),
                         together: Vec::new(),
@@ -154,5 +161,25 @@ proptest! {
             .collect();
         let b = pack(&shuffled, max_files, 1000);
         prop_assert_eq!(by_name(&items, &a), by_name(&shuffled, &b));
+    }
+
+    #[test]
+    fn an_owner_set_per_batch_unless_a_cycle_spans_two(
+        items in items(),
+        max_files in 1usize..6,
+        max_tokens in 200u64..1500,
+    ) {
+        let class = |i: usize| items[i].group.split_once('\u{0}').map(|(c, _)| c.to_string());
+        let packed = pack(&items, max_files, max_tokens);
+        for p in &packed {
+            let classes: std::collections::BTreeSet<Option<String>> =
+                p.items.iter().map(|&i| class(i)).collect();
+            if classes.len() > 1 && classes.iter().all(Option::is_some) {
+                let spanning = p.cycles.iter().any(|c| {
+                    c.iter().map(|&i| class(i)).collect::<std::collections::BTreeSet<_>>().len() > 1
+                });
+                prop_assert!(spanning, "owner sets {:?} mixed in one batch without a cycle", classes);
+            }
+        }
     }
 }

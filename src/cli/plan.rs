@@ -163,6 +163,9 @@ pub fn render_text(plan: &Plan) -> String {
             }
             let _ = writeln!(s, "{head}");
             let _ = writeln!(s, "    why: {}", b.reason);
+            if !b.owners.is_empty() || b.unowned > 0 {
+                let _ = writeln!(s, "    owners: {}", owners_line(b));
+            }
             let width = b.files.iter().map(|f| f.chars().count()).max().unwrap_or(0);
             for f in &b.files {
                 let why = reasons
@@ -187,6 +190,23 @@ pub fn render_text(plan: &Plan) -> String {
         plural(plan.totals.levels, "level", "levels"),
     );
     s
+}
+
+/// `@shop/api @shop/core (2 files without an owner)`.
+fn owners_line(b: &crate::plan::Batch) -> String {
+    let mut line = if b.owners.is_empty() {
+        "none".to_string()
+    } else {
+        b.owners.join(" ")
+    };
+    if b.unowned > 0 {
+        let _ = write!(
+            line,
+            " ({} without an owner)",
+            plural(b.unowned, "file", "files")
+        );
+    }
+    line
 }
 
 fn dot_escape(s: &str) -> String {
@@ -226,6 +246,9 @@ pub fn render_dot(plan: &Plan) -> String {
                         .trim_matches('"')
                 );
             }
+            if !b.owners.is_empty() || b.unowned > 0 {
+                let _ = write!(label, "\\n{}", dot_escape(&owners_line(b)));
+            }
             let style = if b.oversized { ", color=red" } else { "" };
             let _ = writeln!(s, "    b{} [label=\"{label}\"{style}];", b.index);
         }
@@ -264,9 +287,14 @@ pub fn render_mermaid(plan: &Plan) -> String {
                 .and_then(|p| serde_json::to_value(p).ok())
                 .and_then(|v| v.as_str().map(|p| format!(" · {p}")))
                 .unwrap_or_default();
+            let owners = if b.owners.is_empty() && b.unowned == 0 {
+                String::new()
+            } else {
+                format!("<br/>{}", mermaid_escape(&owners_line(b)))
+            };
             let _ = writeln!(
                 s,
-                "    b{}[\"batch {} · level {}{phase}<br/>{} · {}\"]",
+                "    b{}[\"batch {} · level {}{phase}<br/>{} · {}{owners}\"]",
                 b.index,
                 b.index,
                 b.level,

@@ -152,6 +152,17 @@ pub struct Batch {
     pub oversized: bool,
     /// The verify commands with `{files}`, `{packages}` and `{tests}` filled in.
     pub verify: Vec<String>,
+    /// The code owners (CODEOWNERS) of the batch's files together: who must approve it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
+    /// How many of its files no CODEOWNERS pattern gives an owner (when the repository has
+    /// a CODEOWNERS file).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unowned: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Why a plan could not be made. All stop the command.
@@ -220,11 +231,19 @@ impl PlanBuilder {
             notes.extend(select::rename_notes(view, graph, r));
             unsure = select::unsure_left(graph, r);
         }
+        let owners = owners::Owners::load(view);
+        notes.extend(owner_notes(graph, &owners, &targets, recipe.batch.group));
         let packed = match phases::single_batch(graph, &step.action) {
             Some(why) => phases::one_batch(graph, &targets, &recipe.batch, why, &mut notes),
             None => {
-                let mut batches =
-                    pack::pack_step(graph, &step.action, &targets, &recipe.batch, &mut notes);
+                let mut batches = pack::pack_step(
+                    graph,
+                    &step.action,
+                    &targets,
+                    &recipe.batch,
+                    &owners,
+                    &mut notes,
+                );
                 phases::add_phases(
                     graph,
                     &step.action,
@@ -266,6 +285,11 @@ impl PlanBuilder {
                 .iter()
                 .map(|&f| graph.files[f].path.clone())
                 .collect();
+            let (batch_owners, unowned) = if owners.is_empty() {
+                (Vec::new(), 0)
+            } else {
+                owners.of_files(&paths)
+            };
             batches.push(Batch {
                 index,
                 level: self.level_offset + b.level,
@@ -277,6 +301,8 @@ impl PlanBuilder {
                 reason: b.reason,
                 tokens: b.tokens,
                 oversized: b.oversized,
+                owners: batch_owners,
+                unowned,
             });
         }
         for b in &batches {
@@ -342,6 +368,7 @@ impl PlanBuilder {
                 group: match recipe.batch.group {
                     Grouping::Package => "package",
                     Grouping::None => "none",
+                    Grouping::Owners => "owners",
                 }
                 .to_string(),
             },
@@ -392,4 +419,44 @@ pub(crate) struct StepBatch {
 /// A file's size in tokens, estimated from its bytes.
 pub(crate) fn file_tokens(graph: &Graph, f: FileId) -> u64 {
     crate::tokens::estimate_from_bytes(graph.files[f].size)
+}
+
+/// What the plan says about code owners: that `group = "owners"` found no CODEOWNERS file,
+/// a CODEOWNERS line it could not read, and the target files no pattern gives an owner.
+fn owner_notes(
+    graph: &Graph,
+    owners: &owners::Owners,
+    targets: &select::Targets,
+    group: Grouping,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let Some(file) = &owners.file else {
+        if group == Grouping::Owners {
+            notes.push(format!(
+                "group = \"owners\" but there is no CODEOWNERS file (looked for {}): batches keep to one package",
+                owners::LOCATIONS.join(", ")
+            ));
+        }
+        return notes;
+    };
+    for (line, text) in &owners.skipped {
+        notes.push(format!(
+            "{file}:{line}: `{}` is not a pattern git-ripple can read; it is left out",
+            text.trim()
+        ));
+    }
+    let unowned: Vec<&str> = targets
+        .keys()
+        .map(|&f| graph.files[f].path.as_str())
+        .filter(|p| owners.of(p).is_empty())
+        .collect();
+    if !unowned.is_empty() {
+        notes.push(format!(
+            "{} target file{} without an owner in {file}: {}",
+            unowned.len(),
+            if unowned.len() == 1 { "" } else { "s" },
+            unowned.join(", ")
+        ));
+    }
+    notes
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
+use super::owners::Owners;
 use super::{StepBatch, common_folder, file_tokens, folder_of};
 use crate::graph::Graph;
 use crate::lang::FileId;
@@ -18,7 +19,8 @@ use super::select::Targets;
 pub struct PackItem {
     /// Unique; ties are broken by name so the result does not depend on input order.
     pub name: String,
-    /// Items of one group prefer the same batch.
+    /// Items of one group prefer the same batch; same-level batches merge only within one
+    /// merge class (the part before a NUL, see [`merge_class`]).
     pub group: String,
     /// Estimated size.
     pub tokens: u64,
@@ -44,6 +46,13 @@ pub struct Packed {
     pub oversized: bool,
     /// Estimated size of the batch.
     pub tokens: u64,
+}
+
+/// What same-level batches must share to be merged: the part of their group before a NUL
+/// (`owners\0folder` merges sibling packages of one owner set, never two owner sets), or
+/// nothing for groups without one (sibling packages merge freely).
+fn merge_class(group: &str) -> &str {
+    group.split_once('\u{0}').map_or("", |(class, _)| class)
 }
 
 /// Cut items into batches: cycles kept whole, dependencies first, one group per batch where
@@ -164,6 +173,55 @@ pub fn pack(items: &[PackItem], max_files: usize, max_tokens: u64) -> Vec<Packed
         batch_of[c] = p;
     }
 
+    // Owner groups: a team asked once rather than twice where the order allows. A batch moves
+    // forward into a later one of its group when no batch in between builds on it.
+    if items.iter().any(|i| i.group.contains('\u{0}')) {
+        let deps_of = |b: &Open, batch_of: &[usize]| -> BTreeSet<usize> {
+            b.comps
+                .iter()
+                .flat_map(|&c| comp_deps[c].iter())
+                .map(|&d| batch_of[d])
+                .collect()
+        };
+        for p in 0..batches.len() {
+            if batches[p].comps.is_empty() || batches[p].closed {
+                continue;
+            }
+            let target = (p + 1..batches.len()).find(|&q| {
+                let (a, b) = (&batches[p], &batches[q]);
+                !b.closed
+                    && !b.comps.is_empty()
+                    && a.group == b.group
+                    && a.files + b.files <= max_files
+                    && a.tokens + b.tokens <= max_tokens
+                    && (p + 1..q).all(|r| !deps_of(&batches[r], &batch_of).contains(&p))
+            });
+            if let Some(q) = target {
+                let moved = std::mem::take(&mut batches[p].comps);
+                for &c in &moved {
+                    batch_of[c] = q;
+                }
+                let (files, tokens) = (batches[p].files, batches[p].tokens);
+                batches[p].files = 0;
+                batches[p].tokens = 0;
+                batches[q].comps.extend(moved);
+                batches[q].files += files;
+                batches[q].tokens += tokens;
+            }
+        }
+        let kept: Vec<usize> = (0..batches.len())
+            .filter(|&p| !batches[p].comps.is_empty())
+            .collect();
+        let mut renumber = vec![usize::MAX; batches.len()];
+        for (i, &p) in kept.iter().enumerate() {
+            renumber[p] = i;
+        }
+        for b in batch_of.iter_mut() {
+            *b = renumber[*b];
+        }
+        batches.retain(|b| !b.comps.is_empty());
+    }
+
     // Batch dependencies and levels (dependencies always sit at lower positions).
     let batch_deps: Vec<BTreeSet<usize>> = batches
         .iter()
@@ -203,6 +261,7 @@ pub fn pack(items: &[PackItem], max_files: usize, max_tokens: u64) -> Vec<Packed
         let b = &batches[p];
         let joins = current.as_ref().is_some_and(|(ps, files, tokens)| {
             batch_level[ps[0]] == batch_level[p]
+                && merge_class(&batches[ps[0]].group) == merge_class(&b.group)
                 && !b.closed
                 && !batches[ps[0]].closed
                 && files + b.files <= max_files
@@ -304,6 +363,7 @@ pub(super) fn pack_step(
     action: &StepAction,
     targets: &Targets,
     limits: &BatchLimits,
+    owners: &Owners,
     notes: &mut Vec<String>,
 ) -> Vec<StepBatch> {
     let files: Vec<FileId> = targets.keys().copied().collect();
@@ -314,6 +374,11 @@ pub(super) fn pack_step(
     let group_of = |f: FileId| match limits.group {
         Grouping::Package => folder_of(&graph.files[f].path).to_string(),
         Grouping::None => String::new(),
+        // The owner set first, so a team's files come together; then the package.
+        Grouping::Owners => {
+            let path = &graph.files[f].path;
+            format!("{}\u{0}{}", owners.of(path).join(" "), folder_of(path))
+        }
     };
     // A renamed Go type that is embedded renames a field too: the struct and the literals
     // setting that field by name change in one batch.
@@ -351,7 +416,12 @@ pub(super) fn pack_step(
         .map(|p| {
             let batch_files: Vec<FileId> = p.items.iter().map(|&i| files[i]).collect();
             let groups: BTreeSet<&str> = p.items.iter().map(|&i| items[i].group.as_str()).collect();
-            let group = common_folder(&groups);
+            // An owners group is `owners\0folder`: the folder is what the batch keeps to.
+            let folders: BTreeSet<&str> = groups
+                .iter()
+                .map(|g| g.rsplit_once('\u{0}').map_or(*g, |(_, folder)| folder))
+                .collect();
+            let group = common_folder(&folders);
             let n = p.items.len();
             let files_word = if n == 1 { "file" } else { "files" };
             let mut reason = match limits.group {
@@ -368,6 +438,33 @@ pub(super) fn pack_step(
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
+                Grouping::Owners => {
+                    let sets: BTreeSet<&str> = groups
+                        .iter()
+                        .map(|g| g.split_once('\u{0}').map_or("", |(owners, _)| owners))
+                        .collect();
+                    let whose = if sets.len() == 1 {
+                        match sets.first().copied().unwrap_or_default() {
+                            "" => "without an owner in CODEOWNERS".to_string(),
+                            owners => format!("owned by {owners}"),
+                        }
+                    } else {
+                        format!(
+                            "of {} owner sets, kept together by their dependencies ({})",
+                            sets.len(),
+                            sets.iter()
+                                .map(|s| if s.is_empty() { "nobody" } else { s })
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        )
+                    };
+                    let place = if folders.len() == 1 {
+                        format!("package {group}")
+                    } else {
+                        format!("{} packages", folders.len())
+                    };
+                    format!("{n} {files_word} {whose}, {place}")
+                }
             };
             for cycle in &p.cycles {
                 let names: Vec<&str> = cycle.iter().map(|&i| items[i].name.as_str()).collect();

@@ -496,6 +496,9 @@ pub enum Grouping {
     Package,
     /// Dependency order only.
     None,
+    /// Files with the same code owners (CODEOWNERS), and within them one package: a batch
+    /// needs one team's approval, and a team is asked as few times as dependencies allow.
+    Owners,
 }
 
 /// Commands that decide whether a batch is good.

@@ -850,12 +850,13 @@ fn check_batch(errors: &Errors, batch: Option<BatchFile>) -> Result<BatchLimits,
         limits.group = match g.get_ref().as_str() {
             "package" => Grouping::Package,
             "none" => Grouping::None,
+            "owners" => Grouping::Owners,
             other => {
                 return Err(errors.at(
                     g.span(),
                     format!("unknown grouping `{other}`"),
                     "not a grouping",
-                    Some("`package` (default: a batch keeps to one package) or `none`".into()),
+                    Some("`package` (default: a batch keeps to one package), `owners` (one CODEOWNERS owner set, then one package) or `none`".into()),
                 ));
             }
         };

@@ -81,7 +81,7 @@ pub(super) fn verify_sandbox(recipe: &Recipe, options: &RunOptions) -> verify::S
 pub(super) fn commit_message(
     recipe: &Recipe,
     step: usize,
-    batch: usize,
+    batch: &Batch,
     total: usize,
     transformed: &Transformed,
     verified: &[CommandResult],
@@ -91,7 +91,7 @@ pub(super) fn commit_message(
     let body = fill_placeholders(&recipe.commit.message, |name| match name {
         "recipe" => Some(recipe.name.clone()),
         "step" => Some(title.clone()),
-        "batch" => Some(batch.to_string()),
+        "batch" => Some(batch.index.to_string()),
         "total" => Some(total.to_string()),
         "summary" => Some(transformed.summary.clone()),
         _ => None,
@@ -103,12 +103,13 @@ pub(super) fn commit_message(
             recipe.steps.len(),
             recipe.steps[step].action.kind(),
         ),
-        batch: (batch, total),
+        batch: (batch.index, total),
         verified: verified
             .iter()
             .map(|v| (v.command.as_str(), v.summary.as_str()))
             .collect(),
         model: model.map(|(spec, u)| (spec, u.input, u.output)),
+        owners: &batch.owners,
     };
     format!("{}\n\n{}", body.trim(), trailers.render())
 }
@@ -507,7 +508,7 @@ fn carry_out(
                 }
             })
         });
-    let message = commit_message(recipe, step, b.index, total, &t, &report.verify, model);
+    let message = commit_message(recipe, step, b, total, &t, &report.verify, model);
     let id = match vcs::commit_changes(&repo.repo, &t.changes, &message, *parent) {
         Ok(id) => id,
         Err(e) => {

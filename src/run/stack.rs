@@ -499,6 +499,8 @@ mod tests {
             tokens: 0,
             oversized: false,
             verify: Vec::new(),
+            owners: Vec::new(),
+            unowned: 0,
         }
     }
 

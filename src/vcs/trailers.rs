@@ -24,6 +24,8 @@ pub struct Trailers<'a> {
     pub verified: Vec<(&'a str, &'a str)>,
     /// For a model batch: the model spec and the (input, output) tokens it used.
     pub model: Option<(&'a str, u64, u64)>,
+    /// The batch's code owners (CODEOWNERS), who review it.
+    pub owners: &'a [String],
 }
 
 impl Trailers<'_> {
@@ -48,6 +50,9 @@ impl Trailers<'_> {
                 one_line(command),
                 one_line(summary)
             ));
+        }
+        if !self.owners.is_empty() {
+            out.push_str(&format!("Ripple-Owners: {}\n", self.owners.join(" ")));
         }
         if let Some((spec, input, output)) = self.model {
             out.push_str(&format!(
@@ -96,10 +101,12 @@ mod tests {
             batch: (3, 5),
             verified: vec![("go test ./...", "ok")],
             model: Some(("openai:m", 10, 2)),
+            owners: &["@shop/api".to_string(), "@shop/core".to_string()],
         };
         let message = format!("subject\n\nbody\n\n{}", t.render());
         assert_eq!(batch_of(&message, "rename-x"), Some(3));
         assert_eq!(batch_of(&message, "rename-y"), None);
+        assert!(message.contains("Ripple-Owners: @shop/api @shop/core\n"));
         let keys: Vec<String> = parse(&message).into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
@@ -108,6 +115,7 @@ mod tests {
                 "Ripple-Step",
                 "Ripple-Batch",
                 "Ripple-Verified",
+                "Ripple-Owners",
                 "Ripple-Model",
                 "Ripple-Tokens"
             ]
