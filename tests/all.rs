@@ -14,6 +14,7 @@ mod graph_input;
 mod graph_python;
 mod help;
 mod model;
+mod new;
 mod plan;
 mod plan_properties;
 mod python_ground_truth;

@@ -25,6 +25,7 @@ mod explain;
 mod graph;
 mod install_man;
 mod log;
+mod new;
 mod plan;
 mod progress;
 mod recipes;
@@ -83,6 +84,8 @@ Examples:
   git ripple graph --symbol shopcore.db.queries.fetch_order
                                          where a symbol is defined and used
   git ripple recipes                     the repository's and the bundled recipes
+  git ripple new rename shopcore.db.queries.fetch_order load_order
+                                         write a recipe for it, with verify commands
   git ripple plan rename-fetch-order     the batches a recipe will make, in order
   git ripple run rename-fetch-order      carry it out: one verified commit per batch
   git ripple status                      the run in progress
@@ -128,6 +131,8 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// List the repository's recipes (.ripple/recipes/) and the bundled ones.
     Recipes(recipes::RecipesArgs),
+    /// Write a recipe from one line: `git ripple new rename SYMBOL NEW_NAME`.
+    New(new::NewArgs),
     /// Show the batches a recipe will make, in order, with the reason for every file.
     Plan(plan::PlanArgs),
     /// Carry out a recipe: one verified commit per batch on a new branch (or --dry-run).
@@ -209,6 +214,7 @@ where
     let result = match cli.command {
         Command::Graph(args) => graph::run_graph(&cwd, args),
         Command::Recipes(args) => recipes::run_recipes(&cwd, args),
+        Command::New(args) => new::run_new(&cwd, args),
         Command::Plan(args) => plan::run_plan(&cwd, args),
         Command::Run(args) => run::run_run(&cwd, args, &output),
         Command::Resume(args) => resume::run_resume(&cwd, args, &output),

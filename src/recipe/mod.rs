@@ -11,6 +11,7 @@
 
 mod file;
 mod parse;
+pub mod template;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
