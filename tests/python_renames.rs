@@ -424,3 +424,85 @@ fn a_class_used_in_string_annotations_and_through_values_renames_green() {
         "{views}"
     );
 }
+
+const CLOCK: &[(&str, &str)] = &[
+    (
+        "pyproject.toml",
+        "[tool.pytest.ini_options]\npythonpath = [\".\"]\n",
+    ),
+    ("app/__init__.py", ""),
+    (
+        "app/clock.py",
+        "import time\n\n\ndef now():\n    return time.time()\n\n\nclass Clock:\n    def tick(self):\n        return now()\n\n\ndef stamp():\n    return f\"t={now()}\"\n",
+    ),
+    (
+        "app/report.py",
+        "from app import clock\n\n\ndef header():\n    return \"at \" + str(clock.now())\n",
+    ),
+    (
+        "tests/test_clock.py",
+        "from unittest import mock\n\nfrom app import clock, report\n\n\ndef test_stamp_uses_the_patched_clock():\n    with mock.patch(\"app.clock.now\", return_value=5):\n        assert clock.stamp() == \"t=5\"\n\n\ndef test_header(monkeypatch):\n    monkeypatch.setattr(\"app.clock.now\", lambda: 7)\n    assert report.header() == \"at 7\"\n\n\ndef test_object():\n    with mock.patch.object(clock, \"now\", return_value=9):\n        assert clock.stamp() == \"t=9\"\n\n\ndef test_tick(monkeypatch):\n    monkeypatch.setattr(clock.Clock, \"tick\", lambda self: 3)\n    assert clock.Clock().tick() == 3\n",
+    ),
+];
+
+#[test]
+fn patch_targets_name_the_symbol_and_rename_with_it_green() {
+    let repo = repo_with_files(CLOCK);
+    let dir = repo.path();
+    let refs = symbol_references(dir, "app.clock.now");
+    for site in [
+        "tests/test_clock.py:7:32",
+        "tests/test_clock.py:12:36",
+        "tests/test_clock.py:17:36",
+    ] {
+        assert!(
+            refs.iter().any(|r| r.starts_with(site)),
+            "{site} missing in {refs:?}"
+        );
+    }
+    // Left behind, `mock.patch("app.clock.now")` would patch the alias while `stamp` calls the
+    // new name: the test file renames with the definition, in one commit.
+    let plan = plan_and_run_green(dir, "symbol = \"app.clock.now\"\nto = \"current_time\"");
+    assert!(plan.contains("patch target string"), "{plan}");
+    let test = read(dir, "tests/test_clock.py");
+    assert!(
+        test.contains("mock.patch(\"app.clock.current_time\""),
+        "{test}"
+    );
+    assert!(
+        test.contains("monkeypatch.setattr(\"app.clock.current_time\""),
+        "{test}"
+    );
+    assert!(
+        test.contains("mock.patch.object(clock, \"current_time\""),
+        "{test}"
+    );
+
+    let repo = repo_with_files(CLOCK);
+    let dir = repo.path();
+    plan_and_run_green(dir, "symbol = \"app.clock.Clock.tick\"\nto = \"advance\"");
+    let test = read(dir, "tests/test_clock.py");
+    assert!(
+        test.contains("monkeypatch.setattr(clock.Clock, \"advance\""),
+        "{test}"
+    );
+}
+
+#[test]
+fn isinstance_narrows_a_value_to_its_class_in_the_branch() {
+    // `if isinstance(thing, Request): thing.render()` is Request's; the `elif` for Page is
+    // Page's own `render`, which stays.
+    let repo = crate::common::fixture_repo("python/typed");
+    let dir = repo.path();
+    plan_and_run_green(
+        dir,
+        "symbol = \"typedapp.models.Request.render\"\nto = \"to_text\"",
+    );
+    let views = read(dir, "src/typedapp/views.py");
+    assert!(
+        views.contains(
+            "    if isinstance(thing, Request):\n        return thing.to_text()\n    elif isinstance(thing, models.Page):\n        return thing.render()"
+        ),
+        "{views}"
+    );
+}

@@ -22,3 +22,39 @@
     left: (identifier) @_all
     right: [(list (string) @reference.all) (tuple (string) @reference.all)])
   (#eq? @_all "__all__"))
+
+; mock.patch("shopcore.db.queries.fetch_order"), patch(…), mocker.patch(…):
+; the target is the symbol's dotted path from the import roots.
+(call
+  function: [(identifier) @_patch
+             (attribute attribute: (identifier) @_patch)]
+  arguments: (argument_list . (string) @reference.patch)
+  (#eq? @_patch "patch"))
+
+; monkeypatch.setattr("shopcore.db.queries.fetch_order", fake), monkeypatch.delattr("…")
+(call
+  function: (attribute
+    object: (identifier) @_monkeypatch
+    attribute: (identifier) @_set)
+  arguments: (argument_list . (string) @reference.patch)
+  (#eq? @_monkeypatch "monkeypatch")
+  (#any-of? @_set "setattr" "delattr"))
+
+; mock.patch.object(queries.Cache, "get"), mocker.patch.object(…): an attribute by name.
+(call
+  function: (attribute
+    object: [(identifier) @_patch
+             (attribute attribute: (identifier) @_patch)]
+    attribute: (identifier) @_object)
+  arguments: (argument_list . (_) @patch.target . (string) @reference.patch_attr)
+  (#eq? @_patch "patch")
+  (#eq? @_object "object"))
+
+; monkeypatch.setattr(queries.Cache, "get", fake), monkeypatch.delattr(Cache, "get")
+(call
+  function: (attribute
+    object: (identifier) @_monkeypatch
+    attribute: (identifier) @_set)
+  arguments: (argument_list . (_) @patch.target . (string) @reference.patch_attr)
+  (#eq? @_monkeypatch "monkeypatch")
+  (#any-of? @_set "setattr" "delattr"))

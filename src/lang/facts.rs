@@ -248,6 +248,10 @@ pub struct Reference {
     /// name is (`self`, `cls`): what follows it is looked up along that class's MRO.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiver: Option<String>,
+    /// The first names are a module's dotted path from the import roots (`mock.patch`'s
+    /// target), not a name bound in the file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub absolute: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,6 +280,11 @@ pub enum ReferenceKind {
     /// A Go example function's name naming it, by go vet's rules (`ExampleParse`,
     /// `ExampleServer_Handle`): the part of the name that is the symbol's.
     Example,
+    /// A string naming the symbol for a test double: its dotted path in `mock.patch("pkg.mod.f")`
+    /// or `monkeypatch.setattr("pkg.mod.f", …)`, or its attribute name in
+    /// `mock.patch.object(Class, "f")` / `monkeypatch.setattr(Class, "f", …)`. Left behind, the
+    /// patch silently stops replacing anything (or fails to find the attribute).
+    PatchTarget,
 }
 
 impl ReferenceKind {
@@ -288,6 +297,7 @@ impl ReferenceKind {
             ReferenceKind::StringAnnotation => "annotation",
             ReferenceKind::Definition => "definition",
             ReferenceKind::Example => "example",
+            ReferenceKind::PatchTarget => "patch target",
         }
     }
 }

@@ -393,6 +393,19 @@ pub(super) fn pack_step(
                 together.entry(a).or_default().push(b);
             }
         }
+        // A test double's target (`mock.patch("pkg.mod.f")`) must name what the code calls:
+        // left on the deprecated alias it would patch nothing the renamed module calls, so
+        // the file renames with the definition.
+        let def = position.get(&graph.symbols[sid].file).copied();
+        for member in graph.rename_set(sid) {
+            for r in graph.references(member) {
+                if r.kind == crate::lang::facts::ReferenceKind::PatchTarget
+                    && let (Some(a), Some(&b)) = (def, position.get(&r.file))
+                {
+                    together.entry(a).or_default().push(b);
+                }
+            }
+        }
     }
     let items: Vec<PackItem> = files
         .iter()
@@ -470,7 +483,7 @@ pub(super) fn pack_step(
                 let names: Vec<&str> = cycle.iter().map(|&i| items[i].name.as_str()).collect();
                 let linked = cycle.iter().any(|&i| !items[i].together.is_empty());
                 let what = if linked {
-                    "files that change together (a struct and the literals setting the field it gets by embedding the renamed type)"
+                    "files that change together (a definition and what must follow it in one commit: the literals setting a field named after an embedded type, test doubles patching it by name)"
                 } else {
                     "files in an import cycle, kept together"
                 };

@@ -186,6 +186,7 @@ fn add_symbol_targets(graph: &Graph, sid: usize, targets: &mut Targets) {
             ReferenceKind::AllEntry => "`__all__` entry",
             ReferenceKind::StringAnnotation => "string annotation",
             ReferenceKind::Example => "example function",
+            ReferenceKind::PatchTarget => "patch target string",
         };
         *per_file.entry(r.file).or_default().entry(what).or_default() += 1;
     }

@@ -394,6 +394,7 @@ fn extract_references(
                 continue;
             }
             out.push(Reference {
+                absolute: false,
                 segments: vec![segment(pkg, source), segment(name, source)],
                 kind: ReferenceKind::Code,
                 local_import: None,
@@ -413,6 +414,7 @@ fn extract_references(
             continue;
         }
         out.push(Reference {
+            absolute: false,
             segments: selector_chain(node, source),
             kind: ReferenceKind::Code,
             local_import: None,

@@ -234,6 +234,7 @@ fn class_facts(
                                     });
                                 }
                                 references.push(Reference {
+                                    absolute: false,
                                     segments,
                                     kind: ReferenceKind::Code,
                                     local_import: None,
@@ -627,10 +628,65 @@ fn extract_references(
                         continue;
                     }
                     out.push(Reference {
+                        absolute: false,
                         segments: attribute_chain(node, source),
                         kind: ReferenceKind::Code,
                         local_import,
                         receiver: None,
+                    });
+                }
+                "reference.patch" => {
+                    // Only a dotted path reaches into a module: `patch("os")` names nothing here.
+                    if let (Some(content), Some(value)) =
+                        (string_content_node(node), string_literal(node, source))
+                        && let Some(segments) = dotted_segments(value, Span::of(content))
+                        && segments.len() >= 2
+                    {
+                        out.push(Reference {
+                            segments,
+                            kind: ReferenceKind::PatchTarget,
+                            local_import: None,
+                            receiver: None,
+                            absolute: true,
+                        });
+                    }
+                }
+                "reference.patch_attr" => {
+                    let Some(target) = m
+                        .captures
+                        .iter()
+                        .find(|(c, _)| *c == "patch.target")
+                        .map(|&(_, n)| n)
+                    else {
+                        continue;
+                    };
+                    let (Some(content), Some(value)) =
+                        (string_content_node(node), string_literal(node, source))
+                    else {
+                        continue;
+                    };
+                    let Some(mut segments) = name_chain(target, source) else {
+                        continue;
+                    };
+                    let Some(attr) = dotted_segments(value, Span::of(content)) else {
+                        continue;
+                    };
+                    let first = &segments[0].name;
+                    let pos = target.start_byte();
+                    let local_import = local_import_at(local, first, pos);
+                    if attr.len() != 1
+                        || !(star || bound.contains(first.as_str()))
+                        || (local_import.is_none() && scopes.shadows(first, pos))
+                    {
+                        continue;
+                    }
+                    segments.extend(attr);
+                    out.push(Reference {
+                        segments,
+                        kind: ReferenceKind::PatchTarget,
+                        local_import,
+                        receiver: None,
+                        absolute: false,
                     });
                 }
                 "reference.annotation" | "reference.all" => {
@@ -645,6 +701,7 @@ fn extract_references(
                         // (`"Optional[models.Order]"`, `"Order | None"`) is a use.
                         for segments in annotation_names(value, Span::of(content)) {
                             out.push(Reference {
+                                absolute: false,
                                 local_import: None,
                                 receiver: None,
                                 segments,
@@ -657,6 +714,7 @@ fn extract_references(
                         continue;
                     };
                     out.push(Reference {
+                        absolute: false,
                         local_import: None,
                         receiver: None,
                         segments,
@@ -672,6 +730,27 @@ fn extract_references(
         }
     }
     out
+}
+
+/// `models.Order` as segments, when the node is a plain dotted name (identifiers joined by
+/// attribute access), else `None`.
+fn name_chain(node: Node<'_>, source: &[u8]) -> Option<Vec<Segment>> {
+    match node.kind() {
+        "identifier" => Some(vec![Segment {
+            name: text(node, source).to_string(),
+            span: Span::of(node),
+        }]),
+        "attribute" => {
+            let mut segments = name_chain(node.child_by_field_name("object")?, source)?;
+            let attr = node.child_by_field_name("attribute")?;
+            segments.push(Segment {
+                name: text(attr, source).to_string(),
+                span: Span::of(attr),
+            });
+            Some(segments)
+        }
+        _ => None,
+    }
 }
 
 /// `q.fetch_order.__name__` from its root identifier `q`: each segment with its own span.

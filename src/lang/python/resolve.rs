@@ -1520,10 +1520,35 @@ fn resolve_references(
     let module = namespace;
     let mut pending = Vec::new();
     for reference in &facts.references {
-        let Some((first, rest)) = reference.segments.split_first() else {
-            continue;
+        // `mock.patch("pkg.mod.Class.attr")`: the longest prefix that is a module, then its
+        // members; the names of the module path are no symbol's.
+        let (first, rest, start) = if reference.absolute {
+            let names: Vec<&str> = reference.segments.iter().map(|s| s.name.as_str()).collect();
+            let Some(k) = (1..names.len())
+                .rev()
+                .find(|&k| index.exists(&names[..k].join(".")))
+            else {
+                continue;
+            };
+            (
+                &reference.segments[k],
+                &reference.segments[k + 1..],
+                Some(names[..k].join(".")),
+            )
+        } else {
+            let Some((first, rest)) = reference.segments.split_first() else {
+                continue;
+            };
+            (first, rest, None)
         };
+        // `patch.object(models.Order, "total")`: the names before the string are code of their
+        // own; only the attribute is the patch's.
+        let only_last = reference.kind == ReferenceKind::PatchTarget && !reference.absolute;
+        let last_span = reference.segments.last().map(|s| s.span);
         let mut value = match reference.local_import {
+            _ if start.is_some() => start
+                .as_deref()
+                .and_then(|m| index.lookup(m, &first.name, 0)),
             _ if reference.receiver.is_some() => reference
                 .receiver
                 .as_ref()
@@ -1537,6 +1562,9 @@ fn resolve_references(
             None => index.lookup(module, &first.name, 0),
         };
         let mut emit = |value: &Option<Value>, seg: &Segment| {
+            if only_last && Some(seg.span) != last_span {
+                return;
+            }
             if let Some(Value::Symbol(id, _)) = value {
                 out.references.push(ResolvedReference {
                     file,

@@ -43,6 +43,7 @@ pub(super) fn extract(
             }
             "class_definition" => record(node, source, types),
             "identifier" => cx.bind(node, local_imports, &mut bindings),
+            "if_statement" | "elif_clause" => cx.narrow(node, &mut bindings),
             _ => {}
         }
     }
@@ -119,15 +120,48 @@ impl Values<'_, '_> {
     fn local_of(&self, ident: Node<'_>) -> Option<u32> {
         let name = text(ident, self.source);
         let scope = self.scopes.binding_of(name, ident.start_byte())?;
-        // Inside `except E as name:`, the name is that clause's own (Python unbinds it after).
-        let clause = std::iter::successors(ident.parent(), |n| n.parent())
+        // Inside `except E as name:`, the name is that clause's own (Python unbinds it after);
+        // inside `if isinstance(name, C):`, it is a C there.
+        let at = ident.start_byte();
+        for n in std::iter::successors(ident.parent(), |n| n.parent())
             .take_while(|n| !matches!(n.kind(), "function_definition" | "lambda"))
-            .find(|n| n.kind() == "except_clause" && except_binds(*n, name, self.source));
-        let key = match clause {
-            Some(c) => (scope, format!("{name}@{}", c.start_byte())),
-            None => (scope, name.to_string()),
+        {
+            let key = match n.kind() {
+                "except_clause" if except_binds(n, name, self.source) => {
+                    format!("{name}@{}", n.start_byte())
+                }
+                "if_statement" | "elif_clause"
+                    if n.child_by_field_name("consequence")
+                        .is_some_and(|c| c.start_byte() <= at && at < c.end_byte())
+                        && isinstance_of(n, self.source)
+                            .is_some_and(|(x, _)| text(x, self.source) == name) =>
+                {
+                    format!("{name}@isinstance@{}", n.start_byte())
+                }
+                _ => continue,
+            };
+            if let Some(&index) = self.locals.get(&(scope, key)) {
+                return Some(index);
+            }
+        }
+        self.locals.get(&(scope, name.to_string())).copied()
+    }
+
+    /// `if isinstance(x, C):` (or `elif`): inside its block, `x` is a `C`.
+    fn narrow<'t>(&mut self, statement: Node<'t>, out: &mut Vec<(u32, usize, Bound<'t>)>) {
+        let Some((x, class)) = isinstance_of(statement, self.source) else {
+            return;
         };
-        self.locals.get(&key).copied()
+        let name = text(x, self.source);
+        let Some(scope) = self.scopes.binding_of(name, x.start_byte()) else {
+            return;
+        };
+        if self.scopes.is_class_body(scope) {
+            return;
+        }
+        let key = format!("{name}@isinstance@{}", statement.start_byte());
+        let index = self.local(scope, &key);
+        out.push((index, statement.start_byte(), Bound::Typed(class)));
     }
 
     /// A binding occurrence of a name: how it gets its value.
@@ -647,6 +681,30 @@ impl Values<'_, '_> {
                 Some(_) => {}
             }
         }
+    }
+}
+
+/// The name and the class of an `if isinstance(name, Class):` condition (a dotted class; a
+/// tuple of classes narrows to nothing this layer can follow).
+fn isinstance_of<'t>(statement: Node<'t>, source: &[u8]) -> Option<(Node<'t>, Node<'t>)> {
+    let condition = statement.child_by_field_name("condition")?;
+    if condition.kind() != "call" {
+        return None;
+    }
+    let function = condition.child_by_field_name("function")?;
+    if function.kind() != "identifier" || text(function, source) != "isinstance" {
+        return None;
+    }
+    let args = condition.child_by_field_name("arguments")?;
+    let mut cursor = args.walk();
+    let named: Vec<Node<'t>> = args.named_children(&mut cursor).collect();
+    match named.as_slice() {
+        [x, class]
+            if x.kind() == "identifier" && matches!(class.kind(), "identifier" | "attribute") =>
+        {
+            Some((*x, *class))
+        }
+        _ => None,
     }
 }
 
