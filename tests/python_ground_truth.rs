@@ -223,6 +223,10 @@ fn compare(fixture: &str, sys_path: &[&str], known: &[Known]) -> (usize, usize) 
         "known differences that no longer occur:\n{}",
         stale.join("\n")
     );
+    eprintln!(
+        "{fixture}: {total} jedi uses, {unsure_total} of them unsure, {} listed differences",
+        known.len()
+    );
     (total, unsure_total)
 }
 
