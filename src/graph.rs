@@ -104,6 +104,11 @@ pub struct SymbolRef {
     pub span: Span,
     /// What kind of use.
     pub kind: ReferenceKind,
+    /// The file of the module the use reaches the symbol through, when that module binds it
+    /// without defining it (`api.fetch_order` where `api` imported it): the use needs that
+    /// path to keep working until it moves to the new name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<FileId>,
 }
 
 /// Index of a symbol in [`Graph::symbols`].
@@ -377,6 +382,12 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
         .enumerate()
         .map(|(i, s)| (s.id.clone(), i))
         .collect();
+    // A module's file, for the access paths uses go through (a package: its `__init__.py`).
+    let module_file: HashMap<&str, FileId> = files
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.module.as_deref().map(|m| (m, i)))
+        .collect();
     let mut references: Vec<Vec<SymbolRef>> = vec![Vec::new(); symbols.len()];
     for r in resolved_refs {
         if let Some(&s) = symbol_index.get(&r.symbol) {
@@ -384,6 +395,11 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
                 file: r.file,
                 span: r.span,
                 kind: r.kind,
+                via: r
+                    .via
+                    .as_deref()
+                    .and_then(|m| module_file.get(m).copied())
+                    .filter(|&f| f != r.file),
             });
         }
     }

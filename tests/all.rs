@@ -13,6 +13,7 @@ mod graph_go;
 mod graph_input;
 mod graph_python;
 mod help;
+mod levels;
 mod model;
 mod new;
 mod plan;

@@ -486,6 +486,10 @@ pub struct ResolvedReference {
     pub span: facts::Span,
     /// What kind of use.
     pub kind: facts::ReferenceKind,
+    /// The module the use reaches the symbol through, when that module does not define it but
+    /// binds it (`from api import fetch_order`, `api.fetch_order` where `api` imported it): an
+    /// access path that must keep working until this use moves.
+    pub via: Option<String>,
 }
 
 /// What a resolver produces for the files of its language.

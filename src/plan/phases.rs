@@ -82,6 +82,50 @@ pub(super) fn one_batch(
     }]
 }
 
+/// What a migrate batch really needs while the old name still works everywhere: the expand
+/// batch (and anything placed before it), and the earlier batches through whose modules its
+/// files reach the symbol (`api.fetch_order` where `api` imported it: migrating `api` changes
+/// that path). Nothing else, so the migrate batches of one level are independent CI jobs and
+/// merge in any order; the order of application stays the plan's.
+fn migrate_dependencies(graph: &Graph, sid: usize, out: &mut [StepBatch]) {
+    let Some(expand) = out.iter().position(|b| b.phase == Some(Phase::Expand)) else {
+        return;
+    };
+    let set = graph.rename_set(sid);
+    // Each file's uses that go through another module: (user, the module's file).
+    let paths: Vec<(FileId, FileId)> = set
+        .iter()
+        .flat_map(|&m| graph.references(m))
+        .filter_map(|r| r.via.map(|v| (r.file, v)))
+        .collect();
+    let batch_of: std::collections::HashMap<FileId, usize> = out
+        .iter()
+        .enumerate()
+        .flat_map(|(i, b)| b.files.iter().map(move |&f| (f, i)))
+        .collect();
+    for i in expand + 1..out.len() {
+        if out[i].phase != Some(Phase::Migrate) {
+            continue;
+        }
+        let mut deps: std::collections::BTreeSet<usize> = (0..=expand).collect();
+        for &(user, through) in &paths {
+            if out[i].files.contains(&user)
+                && let Some(&j) = batch_of.get(&through)
+                && j < i
+            {
+                deps.insert(j);
+            }
+        }
+        out[i].depends_on = deps.into_iter().collect();
+        out[i].level = out[i]
+            .depends_on
+            .iter()
+            .map(|&d| out[d].level + 1)
+            .max()
+            .unwrap_or(0);
+    }
+}
+
 /// Mark a rename spread over several batches as expand / migrate and add the contract batch:
 /// the definition's file, and the package re-exports that kept the old name.
 pub(super) fn add_phases(
@@ -119,6 +163,7 @@ pub(super) fn add_phases(
             b.reason = format!("migrate callers to `{}`; {}", r.to.value, b.reason);
         }
     }
+    migrate_dependencies(graph, sid, out);
     // The definition's file, and the package re-exports that kept the old name.
     let mut keepers: Vec<FileId> = vec![def_file];
     keepers.extend(targets.keys().copied().filter(|&f| {

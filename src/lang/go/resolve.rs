@@ -324,6 +324,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
                 current = lookup_in(folder, &seg.name, true);
                 if let Some((id, _)) = &current {
                     out.references.push(ResolvedReference {
+                        via: None,
                         file,
                         symbol: id.clone(),
                         span: seg.span,
@@ -341,6 +342,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
                 }
                 if let Some((id, _)) = &current {
                     out.references.push(ResolvedReference {
+                        via: None,
                         file,
                         symbol: id.clone(),
                         span: first.span,
@@ -361,6 +363,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
                     .and_then(|p| p.defs.get(&format!("{type_name}.{}", seg.name)));
                 let Some((member_kind, _)) = found else { break };
                 out.references.push(ResolvedReference {
+                    via: None,
                     file,
                     symbol: member.clone(),
                     span: seg.span,
@@ -372,6 +375,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
         if let Some(pkg) = own {
             for def in &facts.definitions {
                 out.references.push(ResolvedReference {
+                    via: None,
                     file,
                     symbol: format!("{}.{}", pkg.id_prefix, def.local_path()),
                     span: def.span,
@@ -392,6 +396,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], manifests: &Manifests) -> Resolut
                     let start = def.span.start + offset as u32;
                     let name = local.rsplit('.').next().unwrap_or(&local);
                     out.references.push(ResolvedReference {
+                        via: None,
                         file,
                         symbol: format!("{}.{local}", pkg.id_prefix),
                         span: Span {

@@ -204,6 +204,7 @@ impl<'a> TypeLayer<'a> {
                         Member::Missing if !use_.shadowed => {
                             if let Some(symbol) = self.package_symbol(li, &use_.name) {
                                 references.push(ResolvedReference {
+                                    via: None,
                                     file: *file,
                                     symbol,
                                     span: use_.span,
@@ -243,6 +244,7 @@ impl<'a> TypeLayer<'a> {
                 match found {
                     Member::Field(symbol, _) | Member::Method(symbol, _) => {
                         references.push(ResolvedReference {
+                            via: None,
                             file: *file,
                             symbol,
                             span: use_.span,

@@ -326,6 +326,13 @@ struct Index<'a> {
 }
 
 impl Index<'_> {
+    /// `module` when it has `name` from elsewhere (an import, a re-export), not its own
+    /// definition: the path a use through it depends on.
+    fn binds_without_defining(&self, module: &str, name: &str) -> Option<String> {
+        let m = self.modules.get(module)?;
+        (!m.defs.contains_key(name) && m.bindings.contains_key(name)).then(|| module.to_string())
+    }
+
     fn exists(&self, module: &str) -> bool {
         self.modules.contains_key(module) || self.namespaces.contains_key(module)
     }
@@ -861,6 +868,7 @@ fn resolve_members(
                     index.member_in_mro(&class, &member.name)
             {
                 out.references.push(ResolvedReference {
+                    via: None,
                     file,
                     symbol: id,
                     span: member.span,
@@ -895,6 +903,7 @@ fn resolve_members(
         };
         if let Some(Value::Symbol(id, _)) = found {
             out.references.push(ResolvedReference {
+                via: None,
                 file,
                 symbol: id,
                 span: member.span,
@@ -1491,6 +1500,7 @@ fn resolve_imports(
                         base_needed = true;
                         if let Some(Value::Symbol(id, _)) = index.lookup(&base, &n.name, 0) {
                             out.references.push(ResolvedReference {
+                                via: index.binds_without_defining(&base, &n.name),
                                 file,
                                 symbol: id,
                                 span: n.span,
@@ -1561,12 +1571,13 @@ fn resolve_references(
             }),
             None => index.lookup(module, &first.name, 0),
         };
-        let mut emit = |value: &Option<Value>, seg: &Segment| {
+        let mut emit = |value: &Option<Value>, seg: &Segment, via: Option<String>| {
             if only_last && Some(seg.span) != last_span {
                 return;
             }
             if let Some(Value::Symbol(id, _)) = value {
                 out.references.push(ResolvedReference {
+                    via,
                     file,
                     symbol: id.clone(),
                     span: seg.span,
@@ -1575,11 +1586,19 @@ fn resolve_references(
             }
         };
         if reference.receiver.is_none() {
-            emit(&value, first); // `self` itself is no use of its class
+            // `self` itself is no use of its class.
+            let via = start
+                .as_deref()
+                .and_then(|m| index.binds_without_defining(m, &first.name));
+            emit(&value, first, via);
         }
         for seg in rest {
+            let mut via = None;
             value = match &value {
-                Some(Value::Module(m)) => index.lookup(m, &seg.name, 0),
+                Some(Value::Module(m)) => {
+                    via = index.binds_without_defining(m, &seg.name);
+                    index.lookup(m, &seg.name, 0)
+                }
                 Some(Value::Symbol(id, SymbolKind::Class)) => index.member_in_mro(id, &seg.name),
                 Some(Value::Symbol(id, kind)) if kind.has_members() => index.member(id, &seg.name),
                 // A variable or attribute: a member of what it holds.
@@ -1601,13 +1620,14 @@ fn resolve_references(
             if value.is_none() {
                 break;
             }
-            emit(&value, seg);
+            emit(&value, seg, via);
         }
     }
     out.unsure.extend(pending);
     // Every definition is a place a rename must change too.
     for def in &facts.definitions {
         out.references.push(ResolvedReference {
+            via: None,
             file,
             symbol: format!("{module}.{}", def.local_path()),
             span: def.span,

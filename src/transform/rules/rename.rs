@@ -102,6 +102,7 @@ pub(super) fn rename(
                     file: u.file,
                     span: u.span,
                     kind: ReferenceKind::Code,
+                    via: None,
                 }),
         );
     }
