@@ -56,6 +56,7 @@ fn bench_plan(c: &mut Criterion) {
                 .map(|(d, _)| d)
                 .unwrap_or("")
                 .to_string(),
+            class: None,
             tokens: node.size / 4,
             deps: graph.dependencies(f).to_vec(),
             together: Vec::new(),

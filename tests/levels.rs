@@ -5,11 +5,9 @@
 use std::path::Path;
 
 use crate::common::{
-    assert_each_commit_passes, assert_ok, commit_all, fixture_repo, git, repo_with_files, ripple,
-    ripple_ok,
+    PYTEST, assert_each_commit_passes, assert_ok, commit_all, fixture_repo, git, repo_with_files,
+    ripple, ripple_ok,
 };
-
-const PYTEST: &[&[&str]] = &[&["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"]];
 
 fn plan_json(dir: &Path, recipe: &str) -> serde_json::Value {
     serde_json::from_str(&ripple_ok(dir, &["plan", recipe, "--format", "json"])).expect("plan")

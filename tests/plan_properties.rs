@@ -19,12 +19,9 @@ fn items() -> impl Strategy<Value = Vec<PackItem>> {
                 (0..n)
                     .map(|i| PackItem {
                         name: format!("pkg{}/file{i:02}.py", groups[i]),
+                        group: format!("pkg{}", groups[i]),
                         // `group = "owners"`: an owner set, then the package.
-                        group: if by_owner {
-                            format!("@team{}\u{0}pkg{}", groups[i] % 2, groups[i])
-                        } else {
-                            format!("pkg{}", groups[i])
-                        },
+                        class: by_owner.then(|| format!("@team{}", groups[i] % 2)),
                         tokens: tokens[i],
                         deps: deps[i].clone(),
                         together: Vec::new(),
@@ -169,7 +166,7 @@ proptest! {
         max_files in 1usize..6,
         max_tokens in 200u64..1500,
     ) {
-        let class = |i: usize| items[i].group.split_once('\u{0}').map(|(c, _)| c.to_string());
+        let class = |i: usize| items[i].class.clone();
         let packed = pack(&items, max_files, max_tokens);
         for p in &packed {
             let classes: std::collections::BTreeSet<Option<String>> =

@@ -6,10 +6,9 @@
 use std::path::Path;
 
 use crate::common::{
-    assert_each_commit_passes, commits_between, repo_with_files, ripple_ok, symbol_references,
+    PYTEST, assert_each_commit_passes, commits_between, repo_with_files, ripple_ok,
+    symbol_references,
 };
-
-const PYTEST: &[&[&str]] = &[&["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"]];
 
 fn recipe(dir: &Path, step: &str) -> String {
     let path = dir.join("rename.toml");

@@ -10,7 +10,7 @@ use miette::{IntoDiagnostic, Result};
 
 use super::exit;
 use crate::graph::GraphOptions;
-use crate::plan::{Phase, Plan};
+use crate::plan::Plan;
 use crate::recipe::{find_recipe, parse_recipe};
 use crate::scan::{Repository, scan_repo};
 use crate::simulate::simulate;
@@ -140,13 +140,7 @@ pub fn render_text(plan: &Plan) -> String {
                 b.index, plan.totals.batches, b.level
             );
             if let Some(phase) = b.phase {
-                let name = match phase {
-                    Phase::Expand => "expand",
-                    Phase::Migrate => "migrate",
-                    Phase::Contract => "contract",
-                    Phase::Warn => "warn",
-                };
-                let _ = write!(head, " · {name}");
+                let _ = write!(head, " · {}", phase.name());
             }
             if !b.depends_on.is_empty() {
                 let after: Vec<String> = b.depends_on.iter().map(|d| d.to_string()).collect();
@@ -238,13 +232,7 @@ pub fn render_dot(plan: &Plan) -> String {
                 plural(b.files.len(), "file", "files")
             );
             if let Some(p) = b.phase {
-                let _ = write!(
-                    label,
-                    "\\n{}",
-                    serde_json::to_string(&p)
-                        .unwrap_or_default()
-                        .trim_matches('"')
-                );
+                let _ = write!(label, "\\n{}", p.name());
             }
             if !b.owners.is_empty() || b.unowned > 0 {
                 let _ = write!(label, "\\n{}", dot_escape(&owners_line(b)));
@@ -284,8 +272,7 @@ pub fn render_mermaid(plan: &Plan) -> String {
         for b in &step.batches {
             let phase = b
                 .phase
-                .and_then(|p| serde_json::to_value(p).ok())
-                .and_then(|v| v.as_str().map(|p| format!(" · {p}")))
+                .map(|p| format!(" · {}", p.name()))
                 .unwrap_or_default();
             let owners = if b.owners.is_empty() && b.unowned == 0 {
                 String::new()

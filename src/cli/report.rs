@@ -61,22 +61,17 @@ pub fn run_report(cwd: &Path, args: ReportArgs) -> Result<u8> {
 
 /// The run named (by id or recipe name), else the current or most recent one.
 fn find_run(git_dir: &Path, name: Option<&str>) -> Result<RunState> {
-    let Some(name) = name else {
-        return state::load_latest(git_dir)?.ok_or_else(|| {
-            miette!(
-                code = "ripple::report::no_run",
-                help = "`git ripple run RECIPE` makes one",
-                "there is no run in this repository"
-            )
-        });
-    };
-    if let Some(run) = state::load(git_dir, name) {
+    if let Some(run) = state::find(git_dir, name)? {
         return Ok(run);
     }
+    let Some(name) = name else {
+        return Err(miette!(
+            code = "ripple::report::no_run",
+            help = "`git ripple run RECIPE` makes one",
+            "there is no run in this repository"
+        ));
+    };
     let runs = state::load_all(git_dir);
-    if let Some(run) = runs.iter().find(|r| r.recipe.name == name) {
-        return Ok(run.clone());
-    }
     let known: Vec<&str> = runs.iter().map(|r| r.id.as_str()).take(10).collect();
     Err(miette!(
         code = "ripple::report::unknown_run",
@@ -220,8 +215,7 @@ fn markdown(run: &RunState, report: &RunReport) -> String {
             "| {} | {} | {} | {} | {} | {} | +{} −{} | {} | {} | {} |",
             b.index,
             b.step,
-            b.phase
-                .map_or("–".to_string(), |p| format!("{p:?}").to_lowercase()),
+            b.phase.map_or("–", |p| p.name()),
             status_word(b.status),
             b.commit.as_deref().map_or("–".to_string(), |c| format!(
                 "`{}`",

@@ -127,6 +127,18 @@ pub enum Phase {
     Warn,
 }
 
+impl Phase {
+    /// The phase as plans, reports and branch names write it (its serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Expand => "expand",
+            Phase::Migrate => "migrate",
+            Phase::Contract => "contract",
+            Phase::Warn => "warn",
+        }
+    }
+}
+
 /// Files transformed, verified and committed together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {

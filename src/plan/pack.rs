@@ -19,9 +19,12 @@ use super::select::Targets;
 pub struct PackItem {
     /// Unique; ties are broken by name so the result does not depend on input order.
     pub name: String,
-    /// Items of one group prefer the same batch; same-level batches merge only within one
-    /// merge class (the part before a NUL, see [`merge_class`]).
+    /// Items of one group prefer the same batch (the package, when grouping by package).
     pub group: String,
+    /// Items of different classes never share a batch unless a cycle forces it, and a
+    /// class's batches are consolidated so it is asked as few times as the order allows
+    /// (the owner set, when grouping by owners). `None`: no such constraint.
+    pub class: Option<String>,
     /// Estimated size.
     pub tokens: u64,
     /// Indices of items this one depends on.
@@ -46,13 +49,6 @@ pub struct Packed {
     pub oversized: bool,
     /// Estimated size of the batch.
     pub tokens: u64,
-}
-
-/// What same-level batches must share to be merged: the part of their group before a NUL
-/// (`owners\0folder` merges sibling packages of one owner set, never two owner sets), or
-/// nothing for groups without one (sibling packages merge freely).
-fn merge_class(group: &str) -> &str {
-    group.split_once('\u{0}').map_or("", |(class, _)| class)
 }
 
 /// Cut items into batches: cycles kept whole, dependencies first, one group per batch where
@@ -119,9 +115,11 @@ pub fn pack(items: &[PackItem], max_files: usize, max_tokens: u64) -> Vec<Packed
     };
     let mut order: Vec<usize> = (0..comps.len()).collect();
     order.sort_by(|&a, &b| {
+        let (x, y) = (&items[comps[a][0]], &items[comps[b][0]]);
         levels[a]
             .cmp(&levels[b])
-            .then_with(|| items[comps[a][0]].group.cmp(&items[comps[b][0]].group))
+            .then_with(|| x.class.cmp(&y.class))
+            .then_with(|| x.group.cmp(&y.group))
             .then_with(|| items[comps[a][0]].name.cmp(&items[comps[b][0]].name))
     });
 
@@ -131,6 +129,7 @@ pub fn pack(items: &[PackItem], max_files: usize, max_tokens: u64) -> Vec<Packed
     struct Open {
         comps: Vec<usize>,
         group: String,
+        class: Option<String>,
         files: usize,
         tokens: u64,
         closed: bool,
@@ -140,6 +139,7 @@ pub fn pack(items: &[PackItem], max_files: usize, max_tokens: u64) -> Vec<Packed
     for c in order {
         let (files, tokens) = size(c);
         let group = items[comps[c][0]].group.clone();
+        let class = items[comps[c][0]].class.clone();
         let earliest = comp_deps[c].iter().map(|&d| batch_of[d]).max().unwrap_or(0);
         let too_big = files > max_files || tokens > max_tokens;
         let fit = if too_big {
@@ -149,6 +149,7 @@ pub fn pack(items: &[PackItem], max_files: usize, max_tokens: u64) -> Vec<Packed
                 let b = &batches[p];
                 !b.closed
                     && b.group == group
+                    && b.class == class
                     && b.files + files <= max_files
                     && b.tokens + tokens <= max_tokens
             })
@@ -159,6 +160,7 @@ pub fn pack(items: &[PackItem], max_files: usize, max_tokens: u64) -> Vec<Packed
                 batches.push(Open {
                     comps: Vec::new(),
                     group,
+                    class,
                     files: 0,
                     tokens: 0,
                     closed: too_big,
@@ -173,9 +175,9 @@ pub fn pack(items: &[PackItem], max_files: usize, max_tokens: u64) -> Vec<Packed
         batch_of[c] = p;
     }
 
-    // Owner groups: a team asked once rather than twice where the order allows. A batch moves
-    // forward into a later one of its group when no batch in between builds on it.
-    if items.iter().any(|i| i.group.contains('\u{0}')) {
+    // Classes (owner sets): a team asked once rather than twice where the order allows. A
+    // batch moves forward into a later one of its group when no batch in between builds on it.
+    if items.iter().any(|i| i.class.is_some()) {
         let deps_of = |b: &Open, batch_of: &[usize]| -> BTreeSet<usize> {
             b.comps
                 .iter()
@@ -192,6 +194,7 @@ pub fn pack(items: &[PackItem], max_files: usize, max_tokens: u64) -> Vec<Packed
                 !b.closed
                     && !b.comps.is_empty()
                     && a.group == b.group
+                    && a.class == b.class
                     && a.files + b.files <= max_files
                     && a.tokens + b.tokens <= max_tokens
                     && (p + 1..q).all(|r| !deps_of(&batches[r], &batch_of).contains(&p))
@@ -252,6 +255,7 @@ pub fn pack(items: &[PackItem], max_files: usize, max_tokens: u64) -> Vec<Packed
     positions.sort_by(|&a, &b| {
         batch_level[a]
             .cmp(&batch_level[b])
+            .then_with(|| batches[a].class.cmp(&batches[b].class))
             .then_with(|| batches[a].group.cmp(&batches[b].group))
             .then(a.cmp(&b))
     });
@@ -261,7 +265,7 @@ pub fn pack(items: &[PackItem], max_files: usize, max_tokens: u64) -> Vec<Packed
         let b = &batches[p];
         let joins = current.as_ref().is_some_and(|(ps, files, tokens)| {
             batch_level[ps[0]] == batch_level[p]
-                && merge_class(&batches[ps[0]].group) == merge_class(&b.group)
+                && batches[ps[0]].class == b.class
                 && !b.closed
                 && !batches[ps[0]].closed
                 && files + b.files <= max_files
@@ -372,13 +376,13 @@ pub(super) fn pack_step(
     }
     let position: HashMap<FileId, usize> = files.iter().enumerate().map(|(i, &f)| (f, i)).collect();
     let group_of = |f: FileId| match limits.group {
-        Grouping::Package => folder_of(&graph.files[f].path).to_string(),
+        Grouping::Package | Grouping::Owners => folder_of(&graph.files[f].path).to_string(),
         Grouping::None => String::new(),
-        // The owner set first, so a team's files come together; then the package.
-        Grouping::Owners => {
-            let path = &graph.files[f].path;
-            format!("{}\u{0}{}", owners.of(path).join(" "), folder_of(path))
-        }
+    };
+    // Grouping by owners: a team's files come together, then by package.
+    let class_of = |f: FileId| match limits.group {
+        Grouping::Owners => Some(owners.of(&graph.files[f].path).join(" ")),
+        Grouping::Package | Grouping::None => None,
     };
     // A renamed Go type that is embedded renames a field too: the struct and the literals
     // setting that field by name change in one batch.
@@ -413,6 +417,7 @@ pub(super) fn pack_step(
         .map(|(i, &f)| PackItem {
             name: graph.files[f].path.clone(),
             group: group_of(f),
+            class: class_of(f),
             tokens: file_tokens(graph, f),
             deps: graph
                 .dependencies(f)
@@ -429,12 +434,7 @@ pub(super) fn pack_step(
         .map(|p| {
             let batch_files: Vec<FileId> = p.items.iter().map(|&i| files[i]).collect();
             let groups: BTreeSet<&str> = p.items.iter().map(|&i| items[i].group.as_str()).collect();
-            // An owners group is `owners\0folder`: the folder is what the batch keeps to.
-            let folders: BTreeSet<&str> = groups
-                .iter()
-                .map(|g| g.rsplit_once('\u{0}').map_or(*g, |(_, folder)| folder))
-                .collect();
-            let group = common_folder(&folders);
+            let group = common_folder(&groups);
             let n = p.items.len();
             let files_word = if n == 1 { "file" } else { "files" };
             let mut reason = match limits.group {
@@ -452,9 +452,10 @@ pub(super) fn pack_step(
                         .join(", ")
                 ),
                 Grouping::Owners => {
-                    let sets: BTreeSet<&str> = groups
+                    let sets: BTreeSet<&str> = p
+                        .items
                         .iter()
-                        .map(|g| g.split_once('\u{0}').map_or("", |(owners, _)| owners))
+                        .map(|&i| items[i].class.as_deref().unwrap_or_default())
                         .collect();
                     let whose = if sets.len() == 1 {
                         match sets.first().copied().unwrap_or_default() {
@@ -471,10 +472,10 @@ pub(super) fn pack_step(
                                 .join("; ")
                         )
                     };
-                    let place = if folders.len() == 1 {
+                    let place = if groups.len() == 1 {
                         format!("package {group}")
                     } else {
-                        format!("{} packages", folders.len())
+                        format!("{} packages", groups.len())
                     };
                     format!("{n} {files_word} {whose}, {place}")
                 }
@@ -527,6 +528,7 @@ mod tests {
         PackItem {
             name: name.to_string(),
             group: group.to_string(),
+            class: None,
             tokens: 10,
             deps: deps.to_vec(),
             together: Vec::new(),

@@ -165,16 +165,19 @@ pub fn default_name(step: &NewStep) -> String {
         NewStep::Move { from, to } => format!("move-{}-to-{}", last(from), last(to)),
         NewStep::Rewrite { language, .. } => format!("rewrite-{language}"),
         NewStep::Model { instructions, .. } => {
-            let words = slug(instructions);
+            let words = slug(instructions, 60);
             let words: Vec<&str> = words.split('-').take(4).collect();
             format!("model-{}", words.join("-"))
         }
     };
-    slug(&raw)
+    slug(&raw, 60)
 }
 
 /// Lower case, words split at `_`, capitals and punctuation, joined by `-`.
-fn slug(raw: &str) -> String {
+/// A lowercase, hyphenated name for `raw` fit for file and branch names:
+/// camelCase and punctuation become word breaks, and at most `max` characters
+/// are kept, never ending on a hyphen.
+pub(crate) fn slug(raw: &str, max: usize) -> String {
     let mut out = String::new();
     let mut prev_lower = false;
     for c in raw.chars() {
@@ -193,7 +196,7 @@ fn slug(raw: &str) -> String {
     }
     let out = out.trim_matches('-');
     out.chars()
-        .take(60)
+        .take(max)
         .collect::<String>()
         .trim_end_matches('-')
         .to_string()
@@ -307,21 +310,22 @@ pub fn render(name: &str, step: &NewStep, detected: &Detected) -> String {
         s.push_str("# No build or test command was found: add yours.\n");
         s.push_str("commands = []\n");
     } else {
-        s.push_str("commands = [\n");
-        for c in &detected.commands {
-            s.push_str(&format!("    # {}\n    {},\n", c.why, string(&c.command)));
-        }
-        s.push_str("]\n");
+        command_list(&mut s, "commands", &detected.commands);
     }
     if !detected.final_commands.is_empty() {
         s.push_str("# Run once after the last batch.\n");
-        s.push_str("final = [\n");
-        for c in &detected.final_commands {
-            s.push_str(&format!("    # {}\n    {},\n", c.why, string(&c.command)));
-        }
-        s.push_str("]\n");
+        command_list(&mut s, "final", &detected.final_commands);
     }
     s
+}
+
+/// `key = [ ... ]` with each command under a comment saying why it was picked.
+fn command_list(s: &mut String, key: &str, commands: &[Command]) {
+    s.push_str(&format!("{key} = [\n"));
+    for c in commands {
+        s.push_str(&format!("    # {}\n    {},\n", c.why, string(&c.command)));
+    }
+    s.push_str("]\n");
 }
 
 #[cfg(test)]

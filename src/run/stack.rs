@@ -15,8 +15,8 @@ use gix::ObjectId;
 
 use super::report::{BatchReport, BatchStatus};
 use super::state::{self, RunState, RunStatus, StateError};
+use crate::plan::Batch;
 use crate::plan::owners::Owners;
-use crate::plan::{Batch, Phase};
 use crate::vcs::{self, VcsError};
 use crate::verify::check::CheckReport;
 
@@ -145,14 +145,7 @@ pub struct StackRequest<'a> {
 
 /// The run a request names.
 pub fn find_run(git_dir: &Path, name: Option<&str>) -> Result<RunState, StackError> {
-    let found = match name {
-        None => state::load_latest(git_dir)?,
-        Some(name) => state::load(git_dir, name).or_else(|| {
-            state::load_all(git_dir)
-                .into_iter()
-                .find(|r| r.recipe.name == name)
-        }),
-    };
+    let found = state::find(git_dir, name)?;
     found.ok_or_else(|| StackError::NoRun {
         name: name.map(str::to_string),
     })
@@ -163,36 +156,17 @@ fn slug(batch: Option<&Batch>) -> String {
     let mut parts: Vec<String> = Vec::new();
     if let Some(b) = batch {
         if let Some(phase) = b.phase {
-            parts.push(phase_word(phase).to_string());
+            parts.push(phase.name().to_string());
         }
         if b.group != "*" && b.group != "." && !b.group.is_empty() {
             parts.push(b.group.rsplit('/').next().unwrap_or(&b.group).to_string());
         }
     }
-    let mut slug = String::new();
-    for c in parts.join("-").chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
-    let slug = slug.trim_end_matches('-');
-    let slug: String = slug.chars().take(40).collect();
+    let slug = crate::recipe::template::slug(&parts.join("-"), 40);
     if slug.is_empty() {
         "batch".to_string()
     } else {
-        slug.trim_end_matches('-').to_string()
-    }
-}
-
-fn phase_word(phase: Phase) -> &'static str {
-    match phase {
-        Phase::Expand => "expand",
-        Phase::Migrate => "migrate",
-        Phase::Contract => "contract",
-        Phase::Warn => "warn",
+        slug
     }
 }
 
@@ -374,7 +348,7 @@ fn pr_body(input: &PrInput<'_>) -> String {
         b.index,
         input.total,
         b.phase
-            .map(|p| format!(" ({})", phase_word(p)))
+            .map(|p| format!(" ({})", p.name()))
             .unwrap_or_default(),
         input.position,
         input.count,
@@ -486,6 +460,7 @@ fn pr_body(input: &PrInput<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Phase;
 
     fn batch(phase: Option<Phase>, group: &str) -> Batch {
         Batch {

@@ -497,6 +497,20 @@ pub fn load_latest(git_dir: &Path) -> Result<Option<RunState>, StateError> {
         .find(|s| s.status != RunStatus::Aborted))
 }
 
+/// The run a user names on the command line: a run id, else the latest run of a recipe
+/// by that name; with no name, the current or most recent run.
+pub fn find(git_dir: &Path, name: Option<&str>) -> Result<Option<RunState>, StateError> {
+    let Some(name) = name else {
+        return load_latest(git_dir);
+    };
+    if let Some(run) = load(git_dir, name) {
+        return Ok(Some(run));
+    }
+    Ok(load_all(git_dir)
+        .into_iter()
+        .find(|r| r.recipe.name == name))
+}
+
 /// A run id: the recipe's name and when it began (sortable, readable, unique enough for one
 /// repository).
 pub fn new_id(recipe: &str) -> String {

@@ -328,6 +328,9 @@ pub fn commits_between(dir: &Path, base: &str, branch: &str) -> Vec<String> {
     .collect()
 }
 
+/// The fixtures' own test suite, as [`assert_each_commit_passes`] runs it.
+pub const PYTEST: &[&[&str]] = &[&["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"]];
+
 /// Check out each commit on its own (detached, clean) and run `commands` in it; every one must
 /// pass. Leaves the repository on `back`.
 pub fn assert_each_commit_passes(dir: &Path, commits: &[String], commands: &[&[&str]], back: &str) {
