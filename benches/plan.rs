@@ -85,6 +85,7 @@ fn bench_plan(c: &mut Criterion) {
             model: None,
             ledger: &[],
             budget: context::DEFAULT_BUDGET,
+            focus_above: git_ripple::recipe::FOCUS_ABOVE,
         };
         // (A rename's contract batch removes what the expand batch added, which this
         // benchmark does not write; it is a few bytes of work and left out.)
@@ -121,6 +122,8 @@ fn bench_plan(c: &mut Criterion) {
         read: &read,
         ledger: &[],
         budget: 24_000,
+        focus: &[],
+        focus_above: git_ripple::recipe::FOCUS_ABOVE,
     };
     let prompt = context::first_request(&ask).prompt;
     eprintln!(

@@ -159,6 +159,7 @@ pub fn simulate(
                 model: None,
                 ledger: &[],
                 budget: crate::context::DEFAULT_BUDGET,
+                focus_above: recipe.batch.focus_above,
             };
             let result =
                 transform::transform_batch(&ctx, action, &input).map_err(|e| e.to_string());

@@ -26,3 +26,4 @@ mod resume;
 mod run;
 mod stack;
 mod trust;
+mod views;

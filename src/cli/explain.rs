@@ -70,6 +70,12 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
     let graph = build_graph(&repo.root, &scan, &options)?;
     let view = View::disk(&repo.root);
     let read = |p: &str| view.text(p);
+    let focus: Vec<String> = step
+        .select
+        .references
+        .iter()
+        .map(|r| r.value.clone())
+        .collect();
     // Exactly what a run's first request for the batch is (before a run, with no ledger yet).
     let request = context::first_request(&Ask {
         instructions: &step.instructions,
@@ -78,6 +84,8 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
         read: &read,
         ledger: &[],
         budget: args.budget,
+        focus: &focus,
+        focus_above: recipe.batch.focus_above,
     });
     let prompt = &request.prompt;
     let out = match args.format {

@@ -22,8 +22,10 @@ use crate::lang::facts::{ReferenceKind, SymbolKind};
 use crate::tokens::count_tokens;
 
 mod redact;
+mod view;
 
-pub use redact::{Redactor, is_secret_path, redact};
+pub use redact::{Redactor, is_secret_path, redact, secret_ranges};
+pub use view::{Focused, focused};
 
 /// The prompt template of a batch (Markdown, embedded).
 const TEMPLATE: &str = include_str!("../../prompts/batch.md");
@@ -86,12 +88,96 @@ pub struct Ask<'a> {
     pub ledger: &'a [String],
     /// The prompt budget in tokens.
     pub budget: usize,
+    /// The symbols the step is about (its `references` selection): in a focused view, their
+    /// definitions and uses are the regions shown in full.
+    pub focus: &'a [String],
+    /// Files over this many tokens are sent as focused views when the step is about symbols
+    /// they use.
+    pub focus_above: usize,
+}
+
+/// Where `text` (the file `path` as it is now) defines or uses the symbols `focus` names, as
+/// byte offsets: the graph's own positions while the file is as the graph read it; once an
+/// answer changed it (a repair round), every whole-word mention of their names.
+fn focus_points(graph: &Graph, focus: &[String], path: &str, text: &str) -> Vec<usize> {
+    let Some(file) = graph.file_id(path) else {
+        return Vec::new();
+    };
+    let unchanged = gix::objs::compute_hash(
+        gix::hash::Kind::Sha1,
+        gix::object::Kind::Blob,
+        text.as_bytes(),
+    )
+    .is_ok_and(|id| id == graph.files[file].blob);
+    let mut points = Vec::new();
+    for id in focus {
+        let Some(sid) = graph.symbol_id(id) else {
+            continue;
+        };
+        for member in graph.rename_set(sid) {
+            let sym = &graph.symbols[member];
+            if !unchanged {
+                points.extend(word_mentions(text, &sym.name));
+                continue;
+            }
+            if sym.file == file {
+                points.push(sym.span.start as usize);
+            }
+            points.extend(
+                graph
+                    .references(member)
+                    .iter()
+                    .filter(|r| r.file == file)
+                    .map(|r| r.span.start as usize),
+            );
+        }
+    }
+    points.sort_unstable();
+    points.dedup();
+    points
+}
+
+/// Byte offsets of `name` in `text` where it is a whole word.
+fn word_mentions(text: &str, name: &str) -> Vec<usize> {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    text.match_indices(name)
+        .filter(|(i, _)| {
+            !word(text[..*i].chars().next_back()) && !word(text[i + name.len()..].chars().next())
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Byte offsets of the lines of `path` a failure's output points at (`path:12`,
+/// `File "path", line 12`): in a repair round, what failed is shown in full.
+fn failure_points(path: &str, text: &str, output: &str) -> Vec<usize> {
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let mut points = Vec::new();
+    for (i, _) in output.match_indices(path) {
+        let rest = &output[i + path.len()..];
+        let digits = rest
+            .strip_prefix(':')
+            .or_else(|| rest.strip_prefix("\", line "))
+            .map(|r| {
+                r.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            });
+        if let Some(line) = digits.and_then(|d| d.parse::<usize>().ok())
+            && let Some(&at) = starts.get(line.wrapping_sub(1))
+        {
+            points.push(at);
+        }
+    }
+    points
 }
 
 /// The first request of a batch.
 pub fn first_request(ask: &Ask<'_>) -> Request {
     let mut redactor = Redactor::new();
-    let prompt = build_prompt(ask, &mut redactor);
+    let prompt = build_prompt(ask, &mut redactor, None);
     Request {
         system: SYSTEM_PROMPT.to_string(),
         user: prompt.text.clone(),
@@ -104,7 +190,7 @@ pub fn first_request(ask: &Ask<'_>) -> Request {
 /// command that failed and the relevant lines of its output (redacted).
 pub fn repair_request(ask: &Ask<'_>, command: &str, output: &str) -> Request {
     let mut redactor = Redactor::new();
-    let prompt = build_prompt(ask, &mut redactor);
+    let prompt = build_prompt(ask, &mut redactor, Some(output));
     let user = REPAIR_TEMPLATE
         .replace("{prompt}", &prompt.text)
         .replace("{command}", &redactor.redact(command))
@@ -268,7 +354,7 @@ pub fn batch_contracts(
 }
 
 /// Assemble a batch's prompt within `budget` tokens.
-fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor) -> Prompt {
+fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor, failure: Option<&str>) -> Prompt {
     let Ask {
         instructions,
         files,
@@ -276,6 +362,8 @@ fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor) -> Prompt {
         read,
         ledger,
         budget,
+        focus,
+        focus_above,
     } = *ask;
     // Redacted in the order the prompt shows them, so placeholders number from the top.
     let instructions = redactor.redact(instructions.trim());
@@ -311,18 +399,43 @@ fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor) -> Prompt {
             withheld.push(f.clone());
             continue;
         }
-        let text = redactor.redact(&read(f).unwrap_or_default());
-        let fence = if text.contains("```") { "````" } else { "```" };
-        let block = format!(
-            "{f}\n{fence}\n{text}{}{fence}\n",
-            if text.ends_with('\n') { "" } else { "\n" }
-        );
-        file_parts.push(Part {
-            kind: "file",
-            name: f.clone(),
-            tokens: count_tokens(&block),
-            text: block,
-        });
+        let raw = read(f).unwrap_or_default();
+        let whole = count_tokens(&raw);
+        let view = (whole > focus_above)
+            .then(|| {
+                let language = crate::lang::Language::from_path(std::path::Path::new(f))?;
+                let skeleton = language.support().skeleton(&raw)?;
+                let mut points = focus_points(graph, focus, f, &raw);
+                points.extend(failure.map_or_else(Vec::new, |o| failure_points(f, &raw, o)));
+                focused(f, &raw, &skeleton, &points, &secret_ranges(&raw), whole)
+            })
+            .flatten();
+        let part = match view {
+            Some(v) => {
+                let text = redactor.redact(&v.text);
+                Part {
+                    kind: "view",
+                    name: f.clone(),
+                    tokens: count_tokens(&text),
+                    text,
+                }
+            }
+            None => {
+                let text = redactor.redact(&raw);
+                let fence = if text.contains("```") { "````" } else { "```" };
+                let block = format!(
+                    "{f}\n{fence}\n{text}{}{fence}\n",
+                    if text.ends_with('\n') { "" } else { "\n" }
+                );
+                Part {
+                    kind: "file",
+                    name: f.clone(),
+                    tokens: count_tokens(&block),
+                    text: block,
+                }
+            }
+        };
+        file_parts.push(part);
     }
     let fixed = count_tokens(TEMPLATE)
         + count_tokens(&instructions)

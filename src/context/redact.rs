@@ -310,27 +310,7 @@ impl Redactor {
 
     /// `text` with every secret value replaced by its placeholder.
     pub fn redact(&mut self, text: &str) -> String {
-        // Every match of every rule, as (start, end, family); the earliest (then longest)
-        // match wins where two overlap.
-        let mut spans: Vec<(usize, usize, &'static str)> = Vec::new();
-        for rule in rules() {
-            for caps in rule.re.captures_iter(text) {
-                let Some(m) = caps.get(rule.group) else {
-                    continue;
-                };
-                if rule.min_entropy > 0.0
-                    && (entropy(m.as_str()) < rule.min_entropy
-                        || is_stand_in(m.as_str())
-                        || caps
-                            .get(1)
-                            .is_some_and(|name| names_no_secret(name.as_str())))
-                {
-                    continue;
-                }
-                spans.push((m.start(), m.end(), rule.family));
-            }
-        }
-        spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let spans = secret_spans(text);
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
         for (start, end, family) in spans {
@@ -368,6 +348,42 @@ impl Redactor {
     pub fn secrets(&self) -> &[(String, String)] {
         &self.found
     }
+}
+
+/// Every match of every rule in `text`, as (start, end, family), sorted so that the earliest
+/// (then longest) match comes first where two overlap.
+fn secret_spans(text: &str) -> Vec<(usize, usize, &'static str)> {
+    // Every match of every rule, as (start, end, family); the earliest (then longest)
+    // match wins where two overlap.
+    let mut spans: Vec<(usize, usize, &'static str)> = Vec::new();
+    for rule in rules() {
+        for caps in rule.re.captures_iter(text) {
+            let Some(m) = caps.get(rule.group) else {
+                continue;
+            };
+            if rule.min_entropy > 0.0
+                && (entropy(m.as_str()) < rule.min_entropy
+                    || is_stand_in(m.as_str())
+                    || caps
+                        .get(1)
+                        .is_some_and(|name| names_no_secret(name.as_str())))
+            {
+                continue;
+            }
+            spans.push((m.start(), m.end(), rule.family));
+        }
+    }
+    spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    spans
+}
+
+/// The byte ranges of `text` a rule takes for a secret: a view of part of a file never cuts
+/// through one (half a key would get past the rules).
+pub fn secret_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+    secret_spans(text)
+        .into_iter()
+        .map(|(a, b, _)| a..b)
+        .collect()
 }
 
 /// `text` with every secret value replaced by a placeholder (for texts nothing maps back:

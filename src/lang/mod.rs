@@ -21,6 +21,8 @@ mod query;
 mod scope;
 mod shared;
 
+pub use shared::{Outlined, Skeleton};
+
 use std::ops::Range;
 use std::path::Path;
 
@@ -188,6 +190,10 @@ pub trait Support: Sync {
     /// The contract of the definition whose name starts at `name_start`: its signature or
     /// declaration and the first paragraph of its documentation, never its body.
     fn contract(&self, source: &str, name_start: usize) -> Option<String>;
+
+    /// The import block and the outline of a file, for a focused view of a large file
+    /// (`None`: it does not parse, and is sent whole).
+    fn skeleton(&self, source: &str) -> Option<Skeleton>;
 
     /// The byte range of a definition's own documentation (docstring, doc comment), where a
     /// rename also renames exact mentions of the old name.

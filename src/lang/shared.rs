@@ -289,3 +289,121 @@ mod tests {
         );
     }
 }
+
+/// A file reduced to what a focused view is made of: where its import block ends, and each
+/// definition (class, function, method, type) with its one-line header and its range.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Skeleton {
+    /// One past the last byte of the import block at the top of the file (package clause,
+    /// imports), or 0 when there is none.
+    pub imports_end: usize,
+    /// In file order; nested definitions (methods) follow their class.
+    pub definitions: Vec<Outlined>,
+}
+
+/// One definition in a [`Skeleton`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outlined {
+    /// Its header on one line: `def fetch(self, id: int) -> Order`, `func (s *Store) Get(id string) error`.
+    pub header: String,
+    /// From its first decorator or doc-less keyword to its end.
+    pub range: std::ops::Range<usize>,
+    /// How many outlined definitions enclose it.
+    pub depth: usize,
+    /// Whether it is a function or method (a region's natural unit) rather than a type.
+    pub callable: bool,
+}
+
+/// The longest header an outline keeps (a signature over many lines is joined, then cut).
+const HEADER_CHARS: usize = 160;
+
+/// A file's [`Skeleton`] from its contracts query (`@contract.function`, `@contract.class`,
+/// `@contract.type` with `@body`) and the top-level node kinds that make up its import block.
+/// `decorated` is the node kind that wraps a definition with its decorators, if any.
+pub(crate) fn skeleton(
+    language: super::Language,
+    query: &tree_sitter::Query,
+    source: &str,
+    import_kinds: &[&str],
+    decorated: Option<&str>,
+) -> Option<Skeleton> {
+    let tree = super::parse(language, source.as_bytes()).ok()?;
+    let root = tree.root_node();
+    // The import block: up to the last import before the first definition.
+    let mut imports_end = 0;
+    let mut cursor = root.walk();
+    for child in root.named_children(&mut cursor) {
+        if import_kinds.contains(&child.kind()) {
+            imports_end = child.end_byte();
+        } else if child.kind().contains("definition") || child.kind().contains("declaration") {
+            break;
+        }
+    }
+    let mut definitions: Vec<Outlined> = Vec::new();
+    for m in super::captures_in(query, &tree, source.as_bytes()) {
+        let Some((kind, whole)) = m.iter().find(|(n, _)| n.starts_with("contract.")) else {
+            continue;
+        };
+        if kind == "contract.value" {
+            continue;
+        }
+        let mut start = whole.start;
+        if let Some(decorated) = decorated
+            && let Some(node) = root.descendant_for_byte_range(whole.start, whole.end)
+            && let Some(parent) = node.parent()
+            && parent.kind() == decorated
+        {
+            start = parent.start_byte();
+        }
+        let body = m.iter().find(|(n, _)| n == "body").map(|(_, r)| r.clone());
+        // The header ends where the last piece before the body does (a comment after the
+        // colon is not part of it); a type without a body is its first line.
+        let header_end = match (
+            &body,
+            root.descendant_for_byte_range(whole.start, whole.end),
+        ) {
+            (Some(body), Some(node)) => {
+                let mut cursor = node.walk();
+                node.children(&mut cursor)
+                    .take_while(|c| c.start_byte() < body.start)
+                    .filter(|c| c.kind() != "comment")
+                    .map(|c| c.end_byte())
+                    .last()
+                    .unwrap_or(body.start)
+            }
+            (Some(body), None) => body.start,
+            (None, _) => source[whole.clone()]
+                .find('\n')
+                .map_or(whole.end, |i| whole.start + i),
+        };
+        // Decorators stay out of the header line: the definition's own line is what it names.
+        let joined: String = source[whole.start..header_end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let joined = joined.trim_end_matches([':', '{', ' ']);
+        let mut header: String = joined.chars().take(HEADER_CHARS).collect();
+        if header.len() < joined.len() {
+            header.push('…');
+        }
+        definitions.push(Outlined {
+            header,
+            range: start..whole.end,
+            depth: 0,
+            callable: kind == "contract.function",
+        });
+    }
+    definitions.sort_by_key(|d| (d.range.start, std::cmp::Reverse(d.range.end)));
+    definitions.dedup_by_key(|d| d.range.clone());
+    for i in 0..definitions.len() {
+        let r = definitions[i].range.clone();
+        definitions[i].depth = definitions[..i]
+            .iter()
+            .filter(|o| o.range.start <= r.start && r.end <= o.range.end)
+            .count();
+    }
+    Some(Skeleton {
+        imports_end,
+        definitions,
+    })
+}

@@ -122,6 +122,8 @@ pub(super) struct BatchFile {
     pub(super) max_tokens: Option<Spanned<u64>>,
     #[serde(default)]
     pub(super) group: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) focus_above: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -478,7 +478,13 @@ pub struct BatchLimits {
     pub max_tokens: u64,
     /// What batches keep to.
     pub group: Grouping,
+    /// A model batch's file over this many tokens is sent as a focused view (its imports,
+    /// an outline, and the regions the step touches) rather than whole.
+    pub focus_above: usize,
 }
+
+/// Files up to this many tokens are sent whole.
+pub const FOCUS_ABOVE: usize = 4_000;
 
 impl Default for BatchLimits {
     fn default() -> Self {
@@ -486,6 +492,7 @@ impl Default for BatchLimits {
             max_files: 8,
             max_tokens: 32_000,
             group: Grouping::Package,
+            focus_above: FOCUS_ABOVE,
         }
     }
 }

@@ -846,6 +846,9 @@ fn check_batch(errors: &Errors, batch: Option<BatchFile>) -> Result<BatchLimits,
         }
         limits.max_tokens = m.into_inner();
     }
+    if let Some(m) = b.focus_above {
+        limits.focus_above = m.into_inner();
+    }
     if let Some(g) = b.group {
         limits.group = match g.get_ref().as_str() {
             "package" => Grouping::Package,

@@ -348,6 +348,7 @@ fn carry_out(
         model: options.model.as_deref(),
         ledger: &ledger,
         budget: context::DEFAULT_BUDGET,
+        focus_above: recipe.batch.focus_above,
     };
     if matches!(action, StepAction::Model(_)) {
         stage(hooks, "model");

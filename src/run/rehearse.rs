@@ -226,6 +226,7 @@ fn rehearse(
                 model: Some(client),
                 ledger: &ledger,
                 budget: context::DEFAULT_BUDGET,
+                focus_above: recipe.batch.focus_above,
             };
             let transformed = transform::transform_batch(&ctx, action, &input);
             let usage = match &transformed {

@@ -66,6 +66,8 @@ pub struct Context<'a> {
     pub ledger: &'a [String],
     /// The prompt budget of a model batch, in tokens.
     pub budget: usize,
+    /// Larger batch files are sent as focused views (`[batch] focus_above`).
+    pub focus_above: usize,
 }
 
 /// Why a batch could not be transformed. All fail the batch; nothing has been written.

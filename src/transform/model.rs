@@ -22,6 +22,12 @@ pub(super) fn ask(
 ) -> Result<Transformed, TransformError> {
     let client = ctx.model.ok_or(TransformError::NoModel)?;
     let read = |p: &str| ctx.view.text(p);
+    let focus: Vec<String> = step
+        .select
+        .references
+        .iter()
+        .map(|r| r.value.clone())
+        .collect();
     let ask = Ask {
         instructions: &step.instructions,
         files: batch.files,
@@ -29,6 +35,8 @@ pub(super) fn ask(
         read: &read,
         ledger: ctx.ledger,
         budget: ctx.budget,
+        focus: &focus,
+        focus_above: ctx.focus_above,
     };
     let mut request = match failure {
         None => context::first_request(&ask),

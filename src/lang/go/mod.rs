@@ -615,6 +615,16 @@ impl crate::lang::Support for Go {
         contract::contract(source, name_start)
     }
 
+    fn skeleton(&self, source: &str) -> Option<crate::lang::Skeleton> {
+        shared::skeleton(
+            crate::lang::Language::Go,
+            contract::query()?,
+            source,
+            &["package_clause", "import_declaration"],
+            None,
+        )
+    }
+
     fn doc_range(
         &self,
         def: &crate::lang::facts::Definition,

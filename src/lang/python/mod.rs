@@ -1277,6 +1277,20 @@ impl crate::lang::Support for Python {
         contract::contract(source, name_start)
     }
 
+    fn skeleton(&self, source: &str) -> Option<crate::lang::Skeleton> {
+        shared::skeleton(
+            crate::lang::Language::Python,
+            contract::query()?,
+            source,
+            &[
+                "import_statement",
+                "import_from_statement",
+                "future_import_statement",
+            ],
+            Some("decorated_definition"),
+        )
+    }
+
     fn doc_range(
         &self,
         def: &crate::lang::facts::Definition,
