@@ -185,3 +185,56 @@ fn a_dry_run_of_every_bundled_recipe_succeeds_without_a_model() {
     );
     assert!(text.contains("not simulated (needs a model)"), "{text}");
 }
+
+/// Every batch of a model step over all of a fixture's files, explained: the contract of every
+/// symbol a batch uses from outside it is in the prompt (recall 1.0 within the default budget).
+#[test]
+fn contract_recall_is_complete_on_the_fixtures() {
+    for (fixture, glob) in [
+        ("python/shop", "**/*.py"),
+        ("python/typed", "**/*.py"),
+        ("go/shop", "**/*.go"),
+        ("go/typed", "**/*.go"),
+    ] {
+        let repo = fixture_repo(fixture);
+        let dir = repo.path();
+        std::fs::write(
+            dir.join("all.toml"),
+            format!(
+                "name = \"all\"\n[[step]]\nkind = \"model\"\ninstructions = \"Review.\"\nselect = {{ paths = [\"{glob}\"] }}\n[batch]\nmax_files = 3\n"
+            ),
+        )
+        .expect("recipe");
+        let plan: serde_json::Value =
+            serde_json::from_str(&ripple_ok(dir, &["plan", "all.toml", "--format", "json"]))
+                .expect("plan");
+        let batches = plan["totals"]["batches"].as_u64().expect("batches");
+        assert!(batches >= 2, "{fixture}");
+        let (mut used, mut included) = (0, 0);
+        for k in 1..=batches {
+            let json: serde_json::Value = serde_json::from_str(&ripple_ok(
+                dir,
+                &[
+                    "explain",
+                    "all.toml",
+                    "--batch",
+                    &k.to_string(),
+                    "--format",
+                    "json",
+                ],
+            ))
+            .expect("json");
+            let recall = &json["recall"];
+            assert_eq!(
+                recall["missing"],
+                serde_json::json!([]),
+                "{fixture} batch {k}"
+            );
+            assert_eq!(recall["included"], recall["used"], "{fixture} batch {k}");
+            used += recall["used"].as_u64().expect("used");
+            included += recall["included"].as_u64().expect("included");
+        }
+        eprintln!("{fixture}: {batches} batches, {included} of {used} contracts");
+        assert!(used > 0, "{fixture}: batches use something from outside");
+    }
+}

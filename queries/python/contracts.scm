@@ -11,3 +11,9 @@
 (class_definition
   name: (identifier) @name
   body: (block) @body) @contract.class
+
+; TIMEOUT = 30   DATABASE_URL: str = "…"   →   the assignment, its value cut when long
+(module
+  (expression_statement
+    (assignment
+      left: (identifier) @name) @contract.value))

@@ -99,6 +99,7 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
                     "kind": p.kind, "name": p.name, "tokens": p.tokens,
                 })).collect::<Vec<_>>(),
                 "dropped": prompt.dropped,
+                "recall": prompt.recall,
                 "withheld": prompt.withheld,
                 "system": request.system,
                 "text": request.user,
@@ -117,8 +118,21 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
             for p in &prompt.parts {
                 let _ = writeln!(s, "  {:>6} tokens  {:<12} {}", p.tokens, p.kind, p.name);
             }
-            for d in &prompt.dropped {
-                let _ = writeln!(s, "  dropped to fit the budget: contract of {d}");
+            let recall = &prompt.recall;
+            let _ = writeln!(
+                s,
+                "  contract recall: {} of {} symbols used from outside the batch ({:.0}%)",
+                recall.included,
+                recall.used,
+                recall.ratio() * 100.0
+            );
+            for m in &recall.missing {
+                let why = match m.reason {
+                    "budget" => "dropped to fit the budget",
+                    "secret" => "its file looks like a secret",
+                    _ => "no contract could be read",
+                };
+                let _ = writeln!(s, "  missing: contract of {} ({why})", m.symbol);
             }
             for w in &prompt.withheld {
                 let _ = writeln!(s, "  withheld (looks like a secret): {w}");

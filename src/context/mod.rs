@@ -257,6 +257,8 @@ pub struct Prompt {
     pub parts: Vec<Part>,
     /// Contracts left out to fit the budget, farthest first.
     pub dropped: Vec<String>,
+    /// How many of the contracts the batch needs are in the prompt.
+    pub recall: Recall,
     /// Batch files never sent because they look like secrets.
     pub withheld: Vec<String>,
     /// The whole prompt's size in tokens.
@@ -280,13 +282,48 @@ pub struct Contract {
     pub text: String,
 }
 
+/// A symbol the batch uses from outside whose contract is not in the prompt, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Missing {
+    /// The symbol's ID.
+    pub symbol: String,
+    /// Why: `budget` (dropped to fit, farthest first), `secret` (its file looks like one),
+    /// `unreadable` (its file could not be read or parsed).
+    pub reason: &'static str,
+}
+
+/// How many of the symbols a batch's code uses from outside the batch have their contract in
+/// the prompt: what the model can rely on instead of guessing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Recall {
+    /// Symbols the batch's files reference that are defined outside it (a field or an
+    /// interface method counts as the type that declares it).
+    pub used: usize,
+    /// Of those, the ones whose contract the prompt carries.
+    pub included: usize,
+    /// The others, each with its reason.
+    pub missing: Vec<Missing>,
+}
+
+impl Recall {
+    /// The share included, 1.0 when the batch uses nothing from outside.
+    pub fn ratio(&self) -> f64 {
+        if self.used == 0 {
+            1.0
+        } else {
+            self.included as f64 / self.used as f64
+        }
+    }
+}
+
 /// The contracts of every repository symbol the batch's files use that is defined outside
-/// the batch, nearest first. `read` gives a file's current text.
+/// the batch, nearest first, and those that have none to show. `read` gives a file's
+/// current text.
 pub fn batch_contracts(
     graph: &Graph,
     files: &[String],
     read: &dyn Fn(&str) -> Option<String>,
-) -> Vec<Contract> {
+) -> (Vec<Contract>, Vec<Missing>) {
     let in_batch: BTreeSet<usize> = files.iter().filter_map(|f| graph.file_id(f)).collect();
     let start: Vec<usize> = in_batch.iter().copied().collect();
     let hops: BTreeMap<usize, usize> = graph
@@ -294,8 +331,22 @@ pub fn batch_contracts(
         .into_iter()
         .collect();
     let mut used: Vec<(usize, &str, usize)> = Vec::new();
+    let mut missing = Vec::new();
     for (sid, sym) in graph.symbols.iter().enumerate() {
-        if in_batch.contains(&sym.file) || is_secret_path(&graph.files[sym.file].path) {
+        if in_batch.contains(&sym.file) {
+            continue;
+        }
+        if is_secret_path(&graph.files[sym.file].path) {
+            if graph
+                .references(sid)
+                .iter()
+                .any(|r| in_batch.contains(&r.file) && r.kind != ReferenceKind::Definition)
+            {
+                missing.push(Missing {
+                    symbol: sym.id.clone(),
+                    reason: "secret",
+                });
+            }
             continue;
         }
         let referenced = graph
@@ -331,18 +382,28 @@ pub fn batch_contracts(
             .is_some_and(|o| graph.symbols[o].kind == SymbolKind::Class && included.contains(&o))
     });
     let mut texts: BTreeMap<usize, Option<String>> = BTreeMap::new();
-    used.into_iter()
+    let contracts = used
+        .into_iter()
         .filter_map(|(h, id, sid)| {
             let sym = &graph.symbols[sid];
             let path = &graph.files[sym.file].path;
-            let source = texts
+            let text = texts
                 .entry(sym.file)
                 .or_insert_with(|| read(path))
-                .as_ref()?;
-            let text = graph.files[sym.file]
-                .language
-                .support()
-                .contract(source, sym.span.start as usize)?;
+                .as_ref()
+                .and_then(|source| {
+                    graph.files[sym.file]
+                        .language
+                        .support()
+                        .contract(source, sym.span.start as usize)
+                });
+            let Some(text) = text else {
+                missing.push(Missing {
+                    symbol: id.to_string(),
+                    reason: "unreadable",
+                });
+                return None;
+            };
             Some(Contract {
                 symbol: id.to_string(),
                 file: path.clone(),
@@ -350,7 +411,9 @@ pub fn batch_contracts(
                 text,
             })
         })
-        .collect()
+        .collect();
+    missing.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+    (contracts, missing)
 }
 
 /// Assemble a batch's prompt within `budget` tokens.
@@ -375,7 +438,9 @@ fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor, failure: Option<&str>) -
             .map(|l| format!("- {}\n", redactor.redact(l)))
             .collect()
     };
-    let mut contracts: Vec<Part> = batch_contracts(graph, files, read)
+    let (contracts, mut missing) = batch_contracts(graph, files, read);
+    let used = contracts.len() + missing.len();
+    let mut contracts: Vec<Part> = contracts
         .into_iter()
         .map(|c| {
             let block = format!(
@@ -449,6 +514,15 @@ fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor, failure: Option<&str>) -
             None => break,
         }
     }
+    missing.extend(dropped.iter().map(|d| Missing {
+        symbol: d.clone(),
+        reason: "budget",
+    }));
+    let recall = Recall {
+        used,
+        included: contracts.len(),
+        missing,
+    };
     let contracts_text = if contracts.is_empty() {
         "None.".to_string()
     } else {
@@ -486,6 +560,7 @@ fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor, failure: Option<&str>) -
         tokens: count_tokens(&text),
         parts,
         dropped,
+        recall,
         withheld,
         budget,
         text,

@@ -59,6 +59,9 @@ pub(super) fn contract(source: &str, name_start: usize) -> Option<String> {
         Some(p) if p.kind() == "decorated_definition" => p.start_byte(),
         _ => whole.start,
     };
+    if kind == "contract.value" {
+        return Some(value_contract(&source[whole]));
+    }
     let body_range = body?;
     let header = text(start..body_range.start);
     let indent = " ".repeat(4);
@@ -118,6 +121,22 @@ pub(super) fn contract(source: &str, name_start: usize) -> Option<String> {
     Some(out)
 }
 
+/// The longest value a module-level assignment's contract shows whole.
+const VALUE_CHARS: usize = 120;
+
+/// `NAME = value` for a short value, `NAME: T = …` / `NAME = …` for a long one (a caller
+/// needs the name and the type, not a page of data).
+fn value_contract(assignment: &str) -> String {
+    let assignment = assignment.trim();
+    if !assignment.contains('\n') && assignment.len() <= VALUE_CHARS {
+        return assignment.to_string();
+    }
+    match assignment.split_once('=') {
+        Some((target, _)) => format!("{} = …", target.trim_end()),
+        None => assignment.lines().next().unwrap_or("").to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +157,13 @@ mod tests {
             "@cache\ndef fetch_order(order_id: int) -> Order:\n    \"\"\"Return the order.\"\"\"\n    ..."
         );
         assert!(!class.contains("secret_body") && !func.contains("secret_body"));
+    }
+
+    #[test]
+    fn module_values_show_short_values_and_cut_long_ones() {
+        let src = "TIMEOUT: int = 30\nTABLE = {\n    'a': 1,\n    'b': 2,\n}\n";
+        assert_eq!(contract(src, 0).as_deref(), Some("TIMEOUT: int = 30"));
+        let at = src.find("TABLE").expect("name");
+        assert_eq!(contract(src, at).as_deref(), Some("TABLE = …"));
     }
 }
