@@ -6,8 +6,8 @@
 use std::process::Command;
 
 use crate::common::{
-    FakeModel, Ripple, chat_answer, commit_all, commits_between, fixture_repo, git, prompt_files,
-    prompt_of,
+    FakeModel, Ripple, anthropic_prompt, chat_answer, commit_all, commits_between, fixture_repo,
+    git, prompt_files, prompt_of,
 };
 
 const RECIPE: &str = r#"name = "review-db"
@@ -200,10 +200,7 @@ fn other_wire_formats_and_keys_stay_in_the_environment() {
     let dir = repo.path();
     let model = FakeModel::start(Box::new(|r, _| {
         let v: serde_json::Value = serde_json::from_str(&r.body).expect("body");
-        let prompt = v["messages"][0]["content"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
+        let prompt = anthropic_prompt(&v);
         let body = serde_json::json!({
             "content": [{"type": "text", "text": review_answer(&prompt)}],
             "usage": {"input_tokens": 10, "output_tokens": 5},
@@ -572,12 +569,11 @@ fn a_deprecation_in_three_model_steps_through_every_wire_format() {
         let model = FakeModel::start(Box::new(move |r, _| {
             let v: serde_json::Value = serde_json::from_str(&r.body).expect("body");
             let prompt = match r.path.as_str() {
-                "/v1/chat/completions" => v["messages"][1]["content"].as_str(),
-                "/v1/responses" => v["input"][0]["content"].as_str(),
-                _ => v["messages"][0]["content"].as_str(),
+                "/v1/chat/completions" => v["messages"][1]["content"].as_str().map(str::to_string),
+                "/v1/responses" => v["input"][0]["content"].as_str().map(str::to_string),
+                _ => Some(anthropic_prompt(&v)),
             }
-            .unwrap_or("")
-            .to_string();
+            .unwrap_or_default();
             let text = deprecate_answer(&prompt);
             let body = match r.path.as_str() {
                 "/v1/chat/completions" => chat_answer(&text),
@@ -802,4 +798,143 @@ fn the_report_of_a_model_run_counts_tokens_per_batch_and_reproduces_it_without_a
         crate::report::trees(dir, start, "ripple/review-db-again")
     );
     assert_eq!(asked, 2);
+}
+
+/// An Anthropic-format provider that honours `cache_control` the way the real one does: a
+/// marked block's prefix (system text and the blocks up to it) is written to the cache, and a
+/// request reads the longest cached prefix ending at a block boundary up to 20 blocks before a
+/// mark. Its token counts are bytes. Each request is answered like a competent model, and
+/// what it read from the cache is remembered per request.
+#[test]
+fn prompts_keep_a_stable_prefix_that_anthropic_caches_across_batches() {
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+    let repo = setup();
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("all.toml"),
+        RECIPE
+            .replace("review-db", "review-all")
+            .replace("src/shopcore/db/*.py", "src/shopcore/**/*.py"),
+    )
+    .expect("recipe");
+    commit_all(dir, "recipe");
+    let cache: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let reads: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
+    let (cache_in, reads_in) = (Arc::clone(&cache), Arc::clone(&reads));
+    let model = FakeModel::start(Box::new(move |r, _| {
+        let v: serde_json::Value = serde_json::from_str(&r.body).expect("body");
+        let system = v["system"].as_str().unwrap_or("").to_string();
+        let blocks: Vec<serde_json::Value> = v["messages"][0]["content"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let prefix = |i: usize| -> String {
+            let mut p = system.clone();
+            for b in &blocks[..=i] {
+                p.push_str(b["text"].as_str().unwrap_or(""));
+            }
+            p
+        };
+        let marks: Vec<usize> = (0..blocks.len())
+            .filter(|&i| blocks[i].get("cache_control").is_some())
+            .collect();
+        let mut cache = cache_in.lock().expect("cache");
+        let mut read = 0;
+        for &m in &marks {
+            for j in (m.saturating_sub(20)..=m).rev() {
+                let p = prefix(j);
+                if cache.contains(&p) {
+                    read = read.max(p.len());
+                    break;
+                }
+            }
+        }
+        let mut written = 0;
+        for &m in &marks {
+            let p = prefix(m);
+            if !cache.contains(&p) {
+                written = written.max(p.len());
+                cache.insert(p);
+            }
+        }
+        let write = written.saturating_sub(read);
+        let prompt = anthropic_prompt(&v);
+        let total = system.len() + prompt.len();
+        reads_in.lock().expect("reads").push((read, prompt.clone()));
+        let body = serde_json::json!({
+            "content": [{"type": "text", "text": review_answer(&prompt)}],
+            "usage": {
+                "input_tokens": total - read - write,
+                "cache_read_input_tokens": read,
+                "cache_creation_input_tokens": write,
+                "output_tokens": 5,
+            },
+        });
+        (200, Vec::new(), body.to_string())
+    }));
+    let base = format!("{}/v1", model.url);
+    let out = run_with(
+        dir,
+        &[
+            ("ANTHROPIC_BASE_URL", &base),
+            ("ANTHROPIC_API_KEY", "test-key"),
+        ],
+        &[
+            "run",
+            "all.toml",
+            "--model",
+            "anthropic:claude-test",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    let reads = reads.lock().expect("reads").clone();
+    assert!(reads.len() >= 3, "{} requests", reads.len());
+    let system_len = {
+        let first: serde_json::Value =
+            serde_json::from_str(&model.requests()[0].body).expect("body");
+        first["system"].as_str().expect("system").len()
+    };
+    // Request k reads from the cache everything before its ledger's newest entry: the system
+    // text, the instructions and rules, and the entries of batches 1..k-1.
+    let ledger_at = |prompt: &str, entries: usize| -> usize {
+        let head = prompt.find("## Earlier batches").expect("ledger section");
+        let mut at = head;
+        for _ in 0..entries {
+            let line = prompt[at..].find("- batch ").expect("entry") + at;
+            at = prompt[line..].find('\n').expect("eol") + line + 1;
+        }
+        at
+    };
+    assert_eq!(reads[0].0, 0, "nothing is cached before the first request");
+    for (k, (read, prompt)) in reads.iter().enumerate().skip(1) {
+        assert_eq!(
+            *read,
+            system_len + ledger_at(prompt, k - 1),
+            "request {k} reads its stable prefix from the cache"
+        );
+    }
+    // The run counts what the provider reported, normalised: input includes the cached part.
+    let cached: usize = reads.iter().map(|(r, _)| r).sum();
+    assert_eq!(report["tokens"]["cached"].as_u64(), Some(cached as u64));
+    let input: usize = reads.iter().map(|(_, p)| system_len + p.len()).sum();
+    assert_eq!(report["tokens"]["input"].as_u64(), Some(input as u64));
+    assert!(report["tokens"]["cache_write"].as_u64().unwrap_or(0) > 0);
+    let per_batch: u64 = report["batches"]
+        .as_array()
+        .expect("batches")
+        .iter()
+        .filter_map(|b| b["tokens"]["cached"].as_u64())
+        .sum();
+    assert_eq!(per_batch, cached as u64);
+    // And the commits say so.
+    let log = git(dir, &["log", "-1", "--format=%B", "ripple/review-all"]);
+    assert!(log.contains(" cached"), "{log}");
 }

@@ -84,6 +84,15 @@ fn find_run(git_dir: &Path, name: Option<&str>) -> Result<RunState> {
     ))
 }
 
+/// ` (800 cached)` when part of the input came from the provider's prompt cache.
+fn cached(tokens: &crate::model::Usage) -> String {
+    if tokens.cached == 0 {
+        String::new()
+    } else {
+        format!(" ({} cached)", tokens.cached)
+    }
+}
+
 /// Seconds, as a table cell shows them.
 fn seconds(ms: u64) -> String {
     if ms < 10_000 {
@@ -169,8 +178,10 @@ fn markdown(run: &RunState, report: &RunReport) -> String {
             ", no model".to_string()
         } else {
             format!(
-                ", {} model tokens in, {} out",
-                report.tokens.input, report.tokens.output
+                ", {} model tokens in{}, {} out",
+                report.tokens.input,
+                cached(&report.tokens),
+                report.tokens.output
             )
         }
     );
@@ -233,7 +244,12 @@ fn markdown(run: &RunState, report: &RunReport) -> String {
             if b.tokens.is_zero() {
                 "–".to_string()
             } else {
-                format!("{} / {}", b.tokens.input, b.tokens.output)
+                format!(
+                    "{}{} / {}",
+                    b.tokens.input,
+                    cached(&b.tokens),
+                    b.tokens.output
+                )
             },
         );
     }

@@ -122,7 +122,8 @@ pub struct ModelArgs {
 
 impl ModelArgs {
     /// Fill the model options from the flags, the environment and `git config` (`ripple.model`,
-    /// `ripple.apiKeyEnv`, `ripple.priceInput`, `ripple.priceOutput`).
+    /// `ripple.apiKeyEnv`, `ripple.priceInput`, `ripple.priceOutput`, `ripple.priceCachedInput`,
+    /// `ripple.priceCacheWrite`).
     pub(super) fn apply(
         &self,
         repo: &Repository,
@@ -131,7 +132,14 @@ impl ModelArgs {
     ) -> Result<()> {
         let config = |k: &str| crate::vcs::config_string(&repo.repo, k);
         let price = |k: &str| config(k)?.trim().parse::<f64>().ok();
-        options.prices = price("ripple.priceInput").zip(price("ripple.priceOutput"));
+        options.prices = price("ripple.priceInput")
+            .zip(price("ripple.priceOutput"))
+            .map(|(input, output)| crate::model::Prices {
+                input,
+                output,
+                cached: price("ripple.priceCachedInput").unwrap_or(input),
+                cache_write: price("ripple.priceCacheWrite").unwrap_or(input * 1.25),
+            });
         if self.max_cost.is_some() && options.prices.is_none() {
             return Err(miette::miette!(
                 help = "git config ripple.priceInput 2.50 && git config ripple.priceOutput 10 (per million tokens)",

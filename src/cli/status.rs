@@ -49,7 +49,7 @@ pub fn run_status(cwd: &Path, args: StatusArgs) -> Result<u8> {
                     "failed": count(s, |b| matches!(b, BatchStatus::VerificationFailed | BatchStatus::TransformFailed | BatchStatus::Interrupted)),
                     "left": count(s, |b| !b.is_done()),
                     "last_error": s.last_error,
-                    "tokens": {"input": s.tokens_in, "output": s.tokens_out},
+                    "tokens": s.tokens,
                 }
             });
             let mut text = serde_json::to_string_pretty(&v).into_diagnostic()?;
@@ -84,11 +84,11 @@ pub fn run_status(cwd: &Path, args: StatusArgs) -> Result<u8> {
                 )),
                 count(s, |b| !b.is_done()),
             );
-            if s.tokens_in + s.tokens_out > 0 {
+            if !s.tokens.is_zero() {
                 let _ = writeln!(
                     t,
                     "  model    {} tokens in, {} out",
-                    s.tokens_in, s.tokens_out
+                    s.tokens.input, s.tokens.output
                 );
             }
             if let Some(e) = &s.last_error {

@@ -59,6 +59,9 @@ pub struct Request {
     pub system: String,
     /// The user prompt, exactly as sent.
     pub user: String,
+    /// Byte offsets in `user` where a prefix ends that the next batches of the step repeat
+    /// (after the rules, after each ledger entry): where a provider's prompt cache can hit.
+    pub stable: Vec<usize>,
     /// How the batch's prompt was assembled (parts, counts, what was left out).
     pub prompt: Prompt,
     /// The secrets the texts were redacted of: the answer's placeholders map back through
@@ -181,6 +184,7 @@ pub fn first_request(ask: &Ask<'_>) -> Request {
     Request {
         system: SYSTEM_PROMPT.to_string(),
         user: prompt.text.clone(),
+        stable: prompt.stable.clone(),
         prompt,
         redactor,
     }
@@ -197,6 +201,7 @@ pub fn repair_request(ask: &Ask<'_>, command: &str, output: &str) -> Request {
         .replace("{output}", redactor.redact(output).trim_end());
     Request {
         system: SYSTEM_PROMPT.to_string(),
+        stable: shifted(&prompt.stable, &user, &prompt.text),
         user,
         prompt,
         redactor,
@@ -231,9 +236,18 @@ pub fn format_repair_request(base: &Request, answer: &str, reason: &str) -> Requ
         );
     Request {
         system: base.system.clone(),
+        stable: shifted(&base.stable, &user, &base.user),
         user,
         prompt: base.prompt.clone(),
         redactor,
+    }
+}
+
+/// `stable` offsets of `inner` as offsets in `outer`, which contains it.
+fn shifted(stable: &[usize], outer: &str, inner: &str) -> Vec<usize> {
+    match outer.find(inner) {
+        Some(at) => stable.iter().map(|s| s + at).collect(),
+        None => Vec::new(),
     }
 }
 
@@ -267,6 +281,8 @@ pub struct Prompt {
     pub budget: usize,
     /// The full text sent as the user message.
     pub text: String,
+    /// Where prefixes of `text` that later batches repeat end (see [`Request::stable`]).
+    pub stable: Vec<usize>,
 }
 
 /// A contract of a symbol the batch uses.
@@ -552,11 +568,28 @@ fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor, failure: Option<&str>) -
         kind: "ledger",
         name: "ledger".into(),
         tokens: count_tokens(&ledger_text),
-        text: ledger_text,
+        text: ledger_text.clone(),
     });
     parts.extend(contracts);
     parts.extend(file_parts);
+    // The stable prefixes: everything up to the ledger (the same for every batch of the
+    // step), then each ledger entry (append-only, so the next batch repeats them).
+    let mut stable = Vec::new();
+    if let Some(head) = text.find("\n## Earlier batches").map(|i| i + 1) {
+        stable.push(head);
+        let mut at = head;
+        for entry in ledger_text.lines().filter(|l| l.starts_with("- ")) {
+            match text[at..].find(entry) {
+                Some(i) => {
+                    at += i + entry.len() + 1;
+                    stable.push(at.min(text.len()));
+                }
+                None => break,
+            }
+        }
+    }
     Prompt {
+        stable,
         tokens: count_tokens(&text),
         parts,
         dropped,

@@ -164,10 +164,85 @@ impl ModelSpec {
 pub struct Completion {
     /// The answer's text.
     pub text: String,
-    /// Prompt tokens, as the provider counts them.
-    pub input_tokens: u64,
+    /// Its tokens, normalised across providers.
+    pub usage: Usage,
+}
+
+/// Model tokens, counted the same way whatever the provider: `input` is every prompt token,
+/// `cached` and `cache_write` the parts of it read from and written to the provider's prompt
+/// cache. (OpenAI's `prompt_tokens` / `input_tokens` already include their `cached_tokens`;
+/// Anthropic's `input_tokens` excludes `cache_read_input_tokens` and
+/// `cache_creation_input_tokens`, which are added here.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Usage {
+    /// Prompt tokens, cached ones included.
+    pub input: u64,
     /// Answer tokens.
-    pub output_tokens: u64,
+    pub output: u64,
+    /// Prompt tokens read from the provider's cache.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached: u64,
+    /// Prompt tokens written to the provider's cache (billed above plain input).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Usage) {
+        self.input += other.input;
+        self.output += other.output;
+        self.cached += other.cached;
+        self.cache_write += other.cache_write;
+    }
+}
+
+impl Usage {
+    /// No tokens: rule batches, runs without a model.
+    pub fn is_zero(&self) -> bool {
+        *self == Usage::default()
+    }
+
+    /// What was used since `before` (an earlier reading of the same counter).
+    pub fn since(&self, before: Usage) -> Usage {
+        Usage {
+            input: self.input.saturating_sub(before.input),
+            output: self.output.saturating_sub(before.output),
+            cached: self.cached.saturating_sub(before.cached),
+            cache_write: self.cache_write.saturating_sub(before.cache_write),
+        }
+    }
+
+    /// Prompt tokens neither read from nor written to a cache.
+    pub fn plain_input(&self) -> u64 {
+        self.input.saturating_sub(self.cached + self.cache_write)
+    }
+
+    /// What these tokens cost at `prices`.
+    pub fn cost(&self, prices: &Prices) -> f64 {
+        (self.plain_input() as f64 * prices.input
+            + self.cached as f64 * prices.cached
+            + self.cache_write as f64 * prices.cache_write
+            + self.output as f64 * prices.output)
+            / 1e6
+    }
+}
+
+/// A model's prices per million tokens (`git config ripple.priceInput`, `ripple.priceOutput`,
+/// `ripple.priceCachedInput`, `ripple.priceCacheWrite`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prices {
+    /// Plain prompt tokens.
+    pub input: f64,
+    /// Answer tokens.
+    pub output: f64,
+    /// Prompt tokens read from the cache (unset: the plain input price, an upper bound).
+    pub cached: f64,
+    /// Prompt tokens written to the cache (unset: 1.25 × the input price, Anthropic's rate).
+    pub cache_write: f64,
 }
 
 /// How transient failures are retried.
@@ -358,8 +433,16 @@ impl Client {
         }
     }
 
-    /// Ask the model.
-    pub fn complete(&self, system: &str, user: &str) -> Result<Completion, ModelError> {
+    /// Ask the model. `stable` are the byte offsets in `user` where a prefix ends that later
+    /// requests repeat (ascending): Anthropic requests mark the first and the last with
+    /// `cache_control`, splitting the text into blocks there, so its prompt cache serves them;
+    /// OpenAI caches repeated prefixes on its own.
+    pub fn complete(
+        &self,
+        system: &str,
+        user: &str,
+        stable: &[usize],
+    ) -> Result<Completion, ModelError> {
         let (url, body) = match self.spec.wire {
             Wire::ChatCompletions => (
                 format!("{}/chat/completions", self.spec.base_url),
@@ -385,7 +468,7 @@ impl Client {
                     "model": self.spec.model,
                     "max_tokens": 16000,
                     "system": system,
-                    "messages": [{"role": "user", "content": user}],
+                    "messages": [{"role": "user", "content": anthropic_blocks(user, stable)}],
                 }),
             ),
         };
@@ -457,14 +540,20 @@ impl Client {
 
     fn read_answer(&self, v: &Value) -> Result<Completion, ModelError> {
         let missing = || ModelError::Protocol(format!("no answer text in {}", truncate(v)));
-        let (text, input, output) = match self.spec.wire {
+        let n = |v: &Value| v.as_u64().unwrap_or(0);
+        let u = &v["usage"];
+        let (text, usage) = match self.spec.wire {
             Wire::ChatCompletions => (
                 v["choices"][0]["message"]["content"]
                     .as_str()
                     .ok_or_else(missing)?
                     .to_string(),
-                v["usage"]["prompt_tokens"].as_u64(),
-                v["usage"]["completion_tokens"].as_u64(),
+                Usage {
+                    input: n(&u["prompt_tokens"]),
+                    output: n(&u["completion_tokens"]),
+                    cached: n(&u["prompt_tokens_details"]["cached_tokens"]),
+                    cache_write: 0,
+                },
             ),
             Wire::Responses | Wire::AnthropicMessages => {
                 // Responses: output[] messages with output_text parts; Messages: content[]
@@ -490,19 +579,60 @@ impl Client {
                 if text.is_empty() {
                     return Err(missing());
                 }
-                (
-                    text,
-                    v["usage"]["input_tokens"].as_u64(),
-                    v["usage"]["output_tokens"].as_u64(),
-                )
+                let usage = if self.spec.wire == Wire::Responses {
+                    Usage {
+                        input: n(&u["input_tokens"]),
+                        output: n(&u["output_tokens"]),
+                        cached: n(&u["input_tokens_details"]["cached_tokens"]),
+                        cache_write: 0,
+                    }
+                } else {
+                    let (read, write) = (
+                        n(&u["cache_read_input_tokens"]),
+                        n(&u["cache_creation_input_tokens"]),
+                    );
+                    Usage {
+                        input: n(&u["input_tokens"]) + read + write,
+                        output: n(&u["output_tokens"]),
+                        cached: read,
+                        cache_write: write,
+                    }
+                };
+                (text, usage)
             }
         };
-        Ok(Completion {
-            text,
-            input_tokens: input.unwrap_or(0),
-            output_tokens: output.unwrap_or(0),
-        })
+        Ok(Completion { text, usage })
     }
+}
+
+/// The user text as Anthropic content: one block per stable prefix, the first and the last
+/// of them marked for caching (the cache looks back over earlier block boundaries from a
+/// mark, so a prefix that grows from request to request, like the ledger, is still found).
+/// Without stable prefixes, the plain text.
+fn anthropic_blocks(user: &str, stable: &[usize]) -> Value {
+    let cuts: Vec<usize> = stable
+        .iter()
+        .copied()
+        .filter(|&c| c > 0 && c < user.len() && user.is_char_boundary(c))
+        .collect();
+    if cuts.is_empty() {
+        return Value::String(user.to_string());
+    }
+    let mut blocks = Vec::new();
+    let mut start = 0;
+    for (i, &cut) in cuts.iter().enumerate() {
+        if cut <= start {
+            continue;
+        }
+        let mut block = json!({"type": "text", "text": &user[start..cut]});
+        if i == 0 || i + 1 == cuts.len() {
+            block["cache_control"] = json!({"type": "ephemeral"});
+        }
+        blocks.push(block);
+        start = cut;
+    }
+    blocks.push(json!({"type": "text", "text": &user[start..]}));
+    Value::Array(blocks)
 }
 
 fn truncate(v: &Value) -> String {

@@ -40,12 +40,8 @@ fn failpoint(point: &str, batch: usize) {
 
 /// Why the run's model budget is spent, if it is: `--max-tokens-total`, or `--max-cost` with
 /// prices configured.
-pub(super) fn budget_spent(
-    options: &RunOptions,
-    tokens_in: u64,
-    tokens_out: u64,
-) -> Option<String> {
-    let used = tokens_in + tokens_out;
+pub(super) fn budget_spent(options: &RunOptions, tokens: &Usage) -> Option<String> {
+    let used = tokens.input + tokens.output;
     if let Some(limit) = options.max_tokens_total
         && used >= limit
     {
@@ -53,8 +49,8 @@ pub(super) fn budget_spent(
             "the token budget ({limit}) is spent; `git ripple resume --max-tokens-total N` continues"
         ));
     }
-    if let (Some(cap), Some((input, output))) = (options.max_cost, options.prices) {
-        let cost = tokens_in as f64 * input / 1e6 + tokens_out as f64 * output / 1e6;
+    if let (Some(cap), Some(prices)) = (options.max_cost, options.prices) {
+        let cost = tokens.cost(&prices);
         if cost >= cap {
             return Some(format!(
                 "the cost cap ({cap:.2}) is reached ({cost:.2} spent); `git ripple resume --max-cost N` continues"
@@ -108,7 +104,7 @@ pub(super) fn commit_message(
             .iter()
             .map(|v| (v.command.as_str(), v.summary.as_str()))
             .collect(),
-        model: model.map(|(spec, u)| (spec, u.input, u.output)),
+        model,
         owners: &batch.owners,
     };
     format!("{}\n\n{}", body.trim(), trailers.render())
@@ -198,7 +194,7 @@ pub(super) fn execute(
             }
             if model_step
                 && !stopped
-                && let Some(spent) = budget_spent(options, state.tokens_in, state.tokens_out)
+                && let Some(spent) = budget_spent(options, &state.tokens)
             {
                 state.last_error = Some(spent);
                 outcome = Outcome::BudgetSpent;
@@ -327,7 +323,7 @@ fn carry_out(
     let total = state.plan.totals.batches;
     let slot = b.index - 1;
     let batch_started = Instant::now();
-    let tokens_before = (state.tokens_in, state.tokens_out);
+    let tokens_before = state.tokens;
     let stage = |hooks: &mut dyn Hooks, stage| {
         hooks.event(Event::Stage {
             batch: b.index,
@@ -501,13 +497,10 @@ fn carry_out(
         .as_deref()
         .filter(|_| matches!(action, StepAction::Model(_)))
         .map(|client| {
-            (client.spec.spec.as_str(), {
-                let used = tokens_since(state, tokens_before);
-                Usage {
-                    input: used.input,
-                    output: used.output,
-                }
-            })
+            (
+                client.spec.spec.as_str(),
+                tokens_since(state, tokens_before),
+            )
         });
     let message = commit_message(recipe, step, b, total, &t, &report.verify, model);
     let id = match vcs::commit_changes(&repo.repo, &t.changes, &message, *parent) {
@@ -541,9 +534,6 @@ fn carry_out(
 }
 
 /// The model tokens counted since the batch began.
-fn tokens_since(state: &RunState, before: (u64, u64)) -> TokenUsage {
-    TokenUsage {
-        input: state.tokens_in - before.0,
-        output: state.tokens_out - before.1,
-    }
+fn tokens_since(state: &RunState, before: Usage) -> TokenUsage {
+    state.tokens.since(before)
 }

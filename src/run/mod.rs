@@ -78,7 +78,7 @@ pub struct RunOptions {
     pub max_cost: Option<f64>,
     /// Prices of input and output tokens, per million (`git config ripple.priceInput` /
     /// `ripple.priceOutput`).
-    pub prices: Option<(f64, f64)>,
+    pub prices: Option<crate::model::Prices>,
     /// Carry out only this batch, on top of HEAD (CI fan-out); its dependencies must be in
     /// HEAD's history already.
     pub batch: Option<usize>,

@@ -119,8 +119,7 @@ impl Sink for RehearsalSink<'_> {
     }
 
     fn used(&mut self, usage: Usage) {
-        self.tokens.input += usage.input;
-        self.tokens.output += usage.output;
+        *self.tokens += usage;
     }
 
     fn changed(&mut self, _changes: &ChangeSet) -> Result<(), RunError> {
@@ -194,7 +193,7 @@ fn rehearse(
             }
             if model_step
                 && !stopped
-                && let Some(spent) = budget_spent(options, tokens.input, tokens.output)
+                && let Some(spent) = budget_spent(options, &tokens)
             {
                 let mut r = BatchReport::not_run(b, step_plan.index);
                 r.error = Some(spent);
@@ -233,8 +232,7 @@ fn rehearse(
                 Ok(t) => t.usage,
                 Err(e) => e.usage(),
             };
-            tokens.input += usage.input;
-            tokens.output += usage.output;
+            tokens += usage;
             let format_repairs = transformed.as_ref().err().map_or(0, |e| e.format_repairs());
             let transformed = transformed.map_err(|e| e.to_string()).and_then(|t| {
                 edit::check(&t.changes).map_err(|e| e.to_string())?;

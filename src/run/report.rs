@@ -178,10 +178,7 @@ impl BatchReport {
             summary: t.summary.clone(),
             notes: t.notes.clone(),
             format_repairs: t.format_repairs,
-            tokens: TokenUsage {
-                input: t.usage.input,
-                output: t.usage.output,
-            },
+            tokens: t.usage,
             ..BatchReport::not_run(batch, step)
         }
     }
@@ -292,21 +289,8 @@ pub struct RunReport {
     pub reproduce: Vec<String>,
 }
 
-/// Model tokens used by a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenUsage {
-    /// Prompt tokens.
-    pub input: u64,
-    /// Answer tokens.
-    pub output: u64,
-}
-
-impl TokenUsage {
-    /// No tokens: rule batches, runs without a model.
-    pub fn is_zero(&self) -> bool {
-        self.input == 0 && self.output == 0
-    }
-}
+/// Model tokens used by a run or a batch.
+pub type TokenUsage = crate::model::Usage;
 
 impl RunReport {
     /// The report of a run that changed nothing: a dry run, or a plan with no batches.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use std::time::Instant;
 
-use super::report::{self, BatchReport, Outcome, RunReport, StartPoint, TokenUsage};
+use super::report::{self, BatchReport, Outcome, RunReport, StartPoint};
 use crate::change::ChangeSet;
 use crate::plan::Plan;
 use crate::recipe::{BUNDLED, Origin, Recipe, RecipeSource};
@@ -121,10 +121,7 @@ pub struct RunState {
     pub ledger: Vec<String>,
     /// Model tokens used so far.
     #[serde(default)]
-    pub tokens_in: u64,
-    #[serde(default)]
-    /// Model answer tokens used so far.
-    pub tokens_out: u64,
+    pub tokens: crate::model::Usage,
     #[serde(skip_serializing_if = "Option::is_none")]
     /// Why the run last stopped.
     pub last_error: Option<String>,
@@ -225,10 +222,7 @@ impl RunState {
                 .collect(),
             final_verify,
             duration_ms: started.elapsed().as_millis() as u64,
-            tokens: TokenUsage {
-                input: self.tokens_in,
-                output: self.tokens_out,
-            },
+            tokens: self.tokens,
             transcript: None,
             baseline: self.baseline.clone(),
             check: None,
@@ -335,8 +329,7 @@ impl RunState {
             keep_going,
             only,
             ledger: Vec::new(),
-            tokens_in: 0,
-            tokens_out: 0,
+            tokens: crate::model::Usage::default(),
             last_error: None,
             baseline: None,
             outcome: None,
@@ -363,8 +356,7 @@ impl RunState {
 
     /// Count model tokens.
     pub fn add_tokens(&mut self, usage: Usage) {
-        self.tokens_in += usage.input;
-        self.tokens_out += usage.output;
+        self.tokens += usage;
     }
 
     /// Save the state and mark it as the current run.

@@ -28,14 +28,7 @@ pub struct BatchInput<'a> {
     pub phase: Option<Phase>,
 }
 
-/// Model tokens one transform used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    /// Prompt tokens, as the provider counted them.
-    pub input: u64,
-    /// Answer tokens.
-    pub output: u64,
-}
+pub use crate::model::Usage;
 
 /// What a transform produced for one batch.
 #[derive(Debug, Clone, Default)]

@@ -51,9 +51,8 @@ pub(super) fn ask(
     let mut format_repairs = 0;
     let mut notes = Vec::new();
     let (changes, applied_notes) = loop {
-        let completion = client.complete(&request.system, &request.user)?;
-        usage.input += completion.input_tokens;
-        usage.output += completion.output_tokens;
+        let completion = client.complete(&request.system, &request.user, &request.stable)?;
+        usage += completion.usage;
         let scope = protocol::Scope {
             files: batch.files,
             allow_new: &allow_new,

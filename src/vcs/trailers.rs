@@ -8,7 +8,8 @@
 //! Ripple-Batch: 3/5
 //! Ripple-Verified: python -m pytest -q (22 passed in 0.31s)
 //! Ripple-Model: openai:gpt-5.2-codex        (model batches)
-//! Ripple-Tokens: 1200 in, 300 out           (model batches)
+//! Ripple-Tokens: 1200 in, 300 out           (model batches; `1200 in (800 cached, 200 cache
+//!                                            writes), 300 out` with a prompt cache)
 //! ```
 
 /// What a batch's commit records about itself.
@@ -22,8 +23,8 @@ pub struct Trailers<'a> {
     pub batch: (usize, usize),
     /// The verify commands that passed, with their summaries.
     pub verified: Vec<(&'a str, &'a str)>,
-    /// For a model batch: the model spec and the (input, output) tokens it used.
-    pub model: Option<(&'a str, u64, u64)>,
+    /// For a model batch: the model spec and the tokens it used.
+    pub model: Option<(&'a str, crate::model::Usage)>,
     /// The batch's code owners (CODEOWNERS), who review it.
     pub owners: &'a [String],
 }
@@ -54,9 +55,16 @@ impl Trailers<'_> {
         if !self.owners.is_empty() {
             out.push_str(&format!("Ripple-Owners: {}\n", self.owners.join(" ")));
         }
-        if let Some((spec, input, output)) = self.model {
+        if let Some((spec, u)) = self.model {
+            let cache = match (u.cached, u.cache_write) {
+                (0, 0) => String::new(),
+                (read, 0) => format!(" ({read} cached)"),
+                (0, write) => format!(" ({write} cache writes)"),
+                (read, write) => format!(" ({read} cached, {write} cache writes)"),
+            };
             out.push_str(&format!(
-                "Ripple-Model: {spec}\nRipple-Tokens: {input} in, {output} out\n"
+                "Ripple-Model: {spec}\nRipple-Tokens: {} in{cache}, {} out\n",
+                u.input, u.output
             ));
         }
         out
@@ -100,13 +108,22 @@ mod tests {
             step: (1, 2, "rename"),
             batch: (3, 5),
             verified: vec![("go test ./...", "ok")],
-            model: Some(("openai:m", 10, 2)),
+            model: Some((
+                "openai:m",
+                crate::model::Usage {
+                    input: 10,
+                    output: 2,
+                    cached: 6,
+                    cache_write: 0,
+                },
+            )),
             owners: &["@shop/api".to_string(), "@shop/core".to_string()],
         };
         let message = format!("subject\n\nbody\n\n{}", t.render());
         assert_eq!(batch_of(&message, "rename-x"), Some(3));
         assert_eq!(batch_of(&message, "rename-y"), None);
         assert!(message.contains("Ripple-Owners: @shop/api @shop/core\n"));
+        assert!(message.contains("Ripple-Tokens: 10 in (6 cached), 2 out\n"));
         let keys: Vec<String> = parse(&message).into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,

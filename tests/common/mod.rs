@@ -388,6 +388,16 @@ pub fn prompt_of(r: &RecordedRequest) -> String {
         .to_string()
 }
 
+/// The user text of an Anthropic Messages request: a plain string, or the text blocks that
+/// `cache_control` marks split it into, joined.
+pub fn anthropic_prompt(v: &serde_json::Value) -> String {
+    let content = &v["messages"][0]["content"];
+    match content.as_array() {
+        Some(blocks) => blocks.iter().filter_map(|b| b["text"].as_str()).collect(),
+        None => content.as_str().unwrap_or("").to_string(),
+    }
+}
+
 type Answer = dyn Fn(&RecordedRequest, usize) -> (u16, Vec<(String, String)>, String) + Send + Sync;
 
 impl FakeModel {
