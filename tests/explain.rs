@@ -238,3 +238,85 @@ fn contract_recall_is_complete_on_the_fixtures() {
         assert!(used > 0, "{fixture}: batches use something from outside");
     }
 }
+
+/// Before a run, explain says its ledger is empty; after a run against a model on loopback,
+/// `explain --batch 3` shows exactly the system and user texts of the third request the model
+/// received, and the ledger it carried.
+#[test]
+fn after_a_run_explain_shows_what_each_batch_was_sent() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    std::fs::write(
+        dir.join("review.toml"),
+        "name = \"review\"\n[[step]]\nkind = \"model\"\ninstructions = \"Add the comment `# reviewed` as the first line of every file.\"\nselect = { paths = [\"src/shopcore/**/*.py\"] }\n[batch]\nmax_files = 2\n",
+    )
+    .expect("recipe");
+    crate::common::commit_all(dir, "recipe");
+    let before = ripple_ok(dir, &["explain", "review.toml", "--batch", "3"]);
+    assert!(
+        before.contains("before a run: the ledger is empty"),
+        "{before}"
+    );
+    let model = FakeModel::start(Box::new(|r, _| {
+        let prompt = crate::common::prompt_of(r);
+        let answer: String = crate::common::prompt_files(&prompt)
+            .iter()
+            .map(|(path, first)| {
+                format!("{path}\n<<<<<<< SEARCH\n{first}\n=======\n# reviewed\n{first}\n>>>>>>> REPLACE\n")
+            })
+            .collect();
+        (200, Vec::new(), chat_answer(&answer))
+    }));
+    let spec = format!("openai-compatible:fake@{}/v1", model.url);
+    let out = Ripple::new(dir)
+        .args(&["run", "review.toml", "--model", &spec])
+        .output();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let third = &model.requests()[2];
+    let body: serde_json::Value = serde_json::from_str(&third.body).expect("json body");
+    let explained = Ripple::new(dir)
+        .args(&["explain", "review.toml", "--batch", "3", "--format", "json"])
+        .json();
+    assert_eq!(explained["source"], "sent");
+    assert_eq!(explained["system"], body["messages"][0]["content"]);
+    assert_eq!(explained["text"], body["messages"][1]["content"]);
+    let text = explained["text"].as_str().expect("text");
+    assert!(
+        text.contains("- batch 1 ("),
+        "the ledger of batches 1 and 2: {text}"
+    );
+    assert!(text.contains("- batch 2 ("), "{text}");
+    assert!(!text.contains("- batch 3 ("), "{text}");
+    // The ledger after three batches, as the fourth request carried it.
+    let fourth = crate::common::prompt_of(&model.requests()[3]);
+    let ledger = fourth
+        .split("## Earlier batches")
+        .nth(1)
+        .and_then(|s| s.split("## Contracts").next())
+        .expect("ledger section");
+    insta::assert_snapshot!("ledger_after_three_batches", ledger.trim());
+    // The same from the transcript given by hand.
+    let transcript = std::fs::read_dir(dir.join(".git/ripple/runs"))
+        .expect("runs")
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("transcript.jsonl"))
+        .find(|p| p.exists())
+        .expect("a transcript");
+    let replayed = Ripple::new(dir)
+        .args(&[
+            "explain",
+            "review.toml",
+            "--batch",
+            "3",
+            "--replay",
+            transcript.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(replayed["text"], explained["text"]);
+}

@@ -114,8 +114,14 @@ fn a_model_step_runs_batch_by_batch_with_contracts_and_no_secrets() {
         !all.contains("sk-proj-abcdefghijklmnopqrstuvwx"),
         "the secret never leaves"
     );
-    // The second batch's prompt carries the ledger of the first.
-    assert!(prompt_of(&requests[1]).contains("batch 1: Add the comment"));
+    // The second batch's prompt carries the ledger of the first: its files and what it did.
+    let second = prompt_of(&requests[1]);
+    let entry = second
+        .lines()
+        .find(|l| l.starts_with("- batch 1 ("))
+        .expect("a ledger entry for batch 1");
+    assert!(entry.contains("src/shopcore/db/"), "{entry}");
+    assert!(entry.ends_with("): +2 -0 lines"), "{entry}");
     assert_eq!(git(dir, &["status", "--porcelain"]), "");
 }
 

@@ -34,14 +34,72 @@ pub struct ExplainArgs {
     /// Token budget of the prompt.
     #[arg(long, value_name = "TOKENS", default_value_t = context::DEFAULT_BUDGET)]
     pub budget: usize,
+    /// Show what a recorded run sent, from this transcript (default: the recipe's latest
+    /// run's own transcript, when there is one).
+    #[arg(long, value_name = "TRANSCRIPT")]
+    pub replay: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = RunFormat::Text)]
     pub format: RunFormat,
 }
 
+/// The first request a transcript recorded for `batch`: its system and user texts.
+fn sent_request(transcript: &Path, batch: usize) -> Option<(String, String)> {
+    let text = std::fs::read_to_string(transcript).ok()?;
+    let label = format!("batch {batch}");
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["label"].as_str() == Some(label.as_str()))
+        .and_then(|v| crate::model::request_texts(&v["request"]))
+}
+
 pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
     let repo = Repository::discover(cwd)?;
     let recipe = parse_recipe(find_recipe(&repo.root, cwd, &args.recipe)?)?;
+    // A run of this recipe: what it sent is in its transcript, and its ledger is what the
+    // batches still to come will be shown.
+    let git_dir = repo.repo.git_dir();
+    let run = crate::run::state::find(git_dir, Some(&recipe.name))
+        .ok()
+        .flatten()
+        .filter(|r| r.recipe.name == recipe.name);
+    let transcript = args.replay.as_ref().map(|p| cwd.join(p)).or_else(|| {
+        run.as_ref()
+            .map(|r| crate::run::state::transcript_path(git_dir, &r.id))
+    });
+    if let Some((system, user)) = transcript
+        .as_deref()
+        .and_then(|t| sent_request(t, args.batch))
+    {
+        let source = match (&args.replay, &run) {
+            (Some(p), _) => format!("as recorded in {}", p.display()),
+            (None, Some(r)) => format!("as sent in run {}", r.id),
+            (None, None) => "as recorded".to_string(),
+        };
+        let tokens = crate::tokens::count_tokens(&user);
+        let out = match args.format {
+            RunFormat::Json => {
+                let v = json!({
+                    "recipe": recipe.name,
+                    "batch": args.batch,
+                    "source": "sent",
+                    "run": run.as_ref().map(|r| r.id.clone()),
+                    "tokens": tokens,
+                    "system": system,
+                    "text": user,
+                });
+                let mut s = serde_json::to_string_pretty(&v).into_diagnostic()?;
+                s.push('\n');
+                s
+            }
+            RunFormat::Text => format!(
+                "Batch {} of {}, {source} (its first request): {tokens} tokens\n\n----- the system prompt -----\n{system}\n----- the prompt -----\n{user}\n",
+                args.batch, recipe.name
+            ),
+        };
+        out!("{out}");
+        return Ok(exit::SUCCESS);
+    }
     let scan = scan_repo(&repo)?;
     let options = GraphOptions::default();
     let plan = simulate(&repo.root, &scan, &recipe, &options, false)?.plan;
@@ -76,23 +134,54 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
         .iter()
         .map(|r| r.value.clone())
         .collect();
-    // Exactly what a run's first request for the batch is (before a run, with no ledger yet).
+    let (ledger, source) = match &run {
+        Some(r) => (
+            r.ledger.clone(),
+            format!(
+                "as run {} would send it now: the ledger holds {} entr{}, and later batches may add to it",
+                r.id,
+                r.ledger.len(),
+                if r.ledger.len() == 1 { "y" } else { "ies" }
+            ),
+        ),
+        None => (
+            Vec::new(),
+            "before a run: the ledger is empty and the contracts are as the files stand now; during or after a run, explain shows what was or will be sent".to_string(),
+        ),
+    };
+    // Exactly what a run's first request for the batch is, given the ledger so far.
     let request = context::first_request(&Ask {
         instructions: &step.instructions,
         files: &batch.files,
         graph: &graph,
         read: &read,
-        ledger: &[],
+        ledger: &ledger,
         budget: args.budget,
         focus: &focus,
         focus_above: recipe.batch.focus_above,
     });
     let prompt = &request.prompt;
+    // What sending everything would cost: the batch's files and every repository file they
+    // import, whole.
+    let naive: usize = {
+        let mut files: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
+        for f in batch.files.iter().filter_map(|f| graph.file_id(f)) {
+            files.insert(f);
+            files.extend(graph.dependencies(f).iter().copied());
+        }
+        files
+            .iter()
+            .filter_map(|&f| read(&graph.files[f].path))
+            .map(|t| crate::tokens::count_tokens(&t))
+            .sum()
+    };
     let out = match args.format {
         RunFormat::Json => {
             let v = json!({
                 "recipe": recipe.name,
                 "batch": batch.index,
+                "source": if run.is_some() { "next" } else { "plan" },
+                "note": source,
                 "tokens": prompt.tokens,
                 "budget": prompt.budget,
                 "parts": prompt.parts.iter().map(|p| json!({
@@ -100,6 +189,7 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
                 })).collect::<Vec<_>>(),
                 "dropped": prompt.dropped,
                 "recall": prompt.recall,
+                "naive_tokens": naive,
                 "withheld": prompt.withheld,
                 "system": request.system,
                 "text": request.user,
@@ -112,7 +202,7 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
             let mut s = String::new();
             let _ = writeln!(
                 s,
-                "Batch {} of {}: {} tokens of a {} token budget",
+                "Batch {} of {}: {} tokens of a {} token budget ({source})",
                 batch.index, recipe.name, prompt.tokens, prompt.budget
             );
             for p in &prompt.parts {

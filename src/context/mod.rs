@@ -21,9 +21,11 @@ use crate::graph::Graph;
 use crate::lang::facts::{ReferenceKind, SymbolKind};
 use crate::tokens::count_tokens;
 
+mod ledger;
 mod redact;
 mod view;
 
+pub use ledger::{Done, LEDGER_TOKENS, LedgerEntry, record as record_in_ledger};
 pub use redact::{Redactor, is_secret_path, redact, secret_ranges};
 pub use view::{Focused, focused};
 
@@ -39,17 +41,6 @@ const FORMAT_REPAIR_TEMPLATE: &str = include_str!("../../prompts/format-repair.m
 const QUOTED_ANSWER_BYTES: usize = 8 * 1024;
 /// The prompt budget of a model batch, in tokens.
 pub const DEFAULT_BUDGET: usize = 24_000;
-
-/// How many earlier batches the ledger remembers.
-pub const LEDGER_ENTRIES: usize = 20;
-
-/// Record in the ledger what a committed model batch did, keeping the newest
-/// [`LEDGER_ENTRIES`].
-pub fn record_in_ledger(ledger: &mut Vec<String>, batch: usize, summary: &str, files: &[String]) {
-    ledger.push(format!("batch {batch}: {summary} ({})", files.join(", ")));
-    let excess = ledger.len().saturating_sub(LEDGER_ENTRIES);
-    ledger.drain(..excess);
-}
 
 /// What is sent to a model for a batch: the system text and the user text, with the parts the
 /// user text was made of.
@@ -88,7 +79,7 @@ pub struct Ask<'a> {
     /// A file's current text.
     pub read: &'a dyn Fn(&str) -> Option<String>,
     /// What earlier batches of the run did.
-    pub ledger: &'a [String],
+    pub ledger: &'a [LedgerEntry],
     /// The prompt budget in tokens.
     pub budget: usize,
     /// The symbols the step is about (its `references` selection): in a focused view, their
@@ -451,7 +442,7 @@ fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor, failure: Option<&str>) -
     } else {
         ledger
             .iter()
-            .map(|l| format!("- {}\n", redactor.redact(l)))
+            .map(|l| format!("- {}\n", redactor.redact(&l.text)))
             .collect()
     };
     let (contracts, mut missing) = batch_contracts(graph, files, read);

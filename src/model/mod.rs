@@ -308,6 +308,9 @@ pub struct Client {
     retry: RetryPolicy,
     /// Where every request and response is appended (JSON lines), once a run has an id.
     transcript: Mutex<Option<PathBuf>>,
+    /// What the caller said the next requests are for (a run's `batch 3`), kept with them in
+    /// the transcript.
+    label: Mutex<Option<String>>,
     /// Replaying a transcript: recorded answers by request body, in order.
     replay: Option<Mutex<HashMap<String, VecDeque<String>>>>,
 }
@@ -351,6 +354,7 @@ impl Client {
             key,
             retry,
             transcript: Mutex::new(None),
+            label: Mutex::new(None),
             replay: None,
         })
     }
@@ -393,6 +397,7 @@ impl Client {
             key: None,
             retry: RetryPolicy::default(),
             transcript: Mutex::new(None),
+            label: Mutex::new(None),
             replay: Some(Mutex::new(answers)),
         })
     }
@@ -401,6 +406,14 @@ impl Client {
     pub fn record_to(&self, path: PathBuf) {
         if let Ok(mut t) = self.transcript.lock() {
             *t = Some(path);
+        }
+    }
+
+    /// Label the requests from now on in the transcript (`batch 3`): `explain` finds what a
+    /// batch was sent by it.
+    pub fn label(&self, label: &str) {
+        if let Ok(mut l) = self.label.lock() {
+            *l = Some(label.to_string());
         }
     }
 
@@ -419,6 +432,7 @@ impl Client {
                 .map(|d| d.as_millis() as u64)
                 .unwrap_or(0),
             "spec": self.spec.spec,
+            "label": self.label.lock().ok().and_then(|l| l.clone()),
             "url": url,
             "request": request,
             "status": status,
@@ -633,6 +647,36 @@ fn anthropic_blocks(user: &str, stable: &[usize]) -> Value {
     }
     blocks.push(json!({"type": "text", "text": &user[start..]}));
     Value::Array(blocks)
+}
+
+/// The system and user texts of a request body as a transcript records it, whatever its wire
+/// format (Anthropic's content blocks joined back into one text).
+pub fn request_texts(body: &Value) -> Option<(String, String)> {
+    let text = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(blocks) => {
+                Some(blocks.iter().filter_map(|b| b["text"].as_str()).collect())
+            }
+            _ => None,
+        }
+    };
+    if let Some(instructions) = body["instructions"].as_str() {
+        return Some((
+            instructions.to_string(),
+            text(&body["input"][0]["content"])?,
+        ));
+    }
+    if body.get("system").is_some() {
+        return Some((
+            text(&body["system"])?,
+            text(&body["messages"][0]["content"])?,
+        ));
+    }
+    Some((
+        text(&body["messages"][0]["content"])?,
+        text(&body["messages"][1]["content"])?,
+    ))
 }
 
 fn truncate(v: &Value) -> String {

@@ -348,6 +348,9 @@ fn carry_out(
     };
     if matches!(action, StepAction::Model(_)) {
         stage(hooks, "model");
+        if let Some(client) = options.model.as_deref() {
+            client.label(&format!("batch {}", b.index));
+        }
     }
     let transformed = transform::transform_batch(&ctx, action, &input);
     state.add_tokens(match &transformed {
@@ -516,7 +519,16 @@ fn carry_out(
     };
     failpoint("committed", b.index);
     if model.is_some() {
-        context::record_in_ledger(&mut state.ledger, b.index, &t.summary, &report.files);
+        context::record_in_ledger(
+            &mut state.ledger,
+            &context::Done {
+                batch: b.index,
+                lines: (report.lines_added, report.lines_removed),
+                changes: &t.changes,
+                repairs: (report.repairs, &report.failed_commands()),
+                format_repairs: report.format_repairs,
+            },
+        );
     }
     *parent = id;
     report.status = BatchStatus::Committed;

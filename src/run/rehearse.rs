@@ -166,7 +166,7 @@ fn rehearse(
     client.record_to(transcript.clone());
 
     let mut overlay = Overlay::new();
-    let mut ledger: Vec<String> = Vec::new();
+    let mut ledger: Vec<context::LedgerEntry> = Vec::new();
     let mut tokens = TokenUsage::default();
     let mut reports = Vec::new();
     let mut outcome = Outcome::Success;
@@ -212,6 +212,7 @@ fn rehearse(
                 total,
                 stage: "transform",
             });
+            client.label(&format!("batch {}", b.index));
             let input = BatchInput {
                 files: &b.files,
                 phase: b.phase,
@@ -299,9 +300,13 @@ fn rehearse(
                         if model_step {
                             context::record_in_ledger(
                                 &mut ledger,
-                                b.index,
-                                &t.summary,
-                                &report.files,
+                                &context::Done {
+                                    batch: b.index,
+                                    lines: (report.lines_added, report.lines_removed),
+                                    changes: &t.changes,
+                                    repairs: (report.repairs, &report.failed_commands()),
+                                    format_repairs: report.format_repairs,
+                                },
                             );
                         }
                     }

@@ -111,6 +111,15 @@ pub enum FailureCause {
 }
 
 impl BatchReport {
+    /// The verify commands that failed along the way (before a repair made them pass).
+    pub fn failed_commands(&self) -> Vec<String> {
+        self.verify
+            .iter()
+            .filter(|r| !r.success)
+            .map(|r| r.command.clone())
+            .collect()
+    }
+
     /// A planned batch not reached yet.
     pub fn not_run(batch: &Batch, step: usize) -> BatchReport {
         BatchReport {

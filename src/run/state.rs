@@ -20,7 +20,7 @@ use crate::transform::Usage;
 use crate::verify::CommandResult;
 
 /// The state file's format version.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,7 +118,7 @@ pub struct RunState {
     pub only: Option<usize>,
     /// What earlier model batches did, carried into later prompts (capped).
     #[serde(default)]
-    pub ledger: Vec<String>,
+    pub ledger: Vec<crate::context::LedgerEntry>,
     /// Model tokens used so far.
     #[serde(default)]
     pub tokens: crate::model::Usage,

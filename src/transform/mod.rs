@@ -56,7 +56,7 @@ pub struct Context<'a> {
     /// The model, for model steps.
     pub model: Option<&'a crate::model::Client>,
     /// What earlier model batches of the run did.
-    pub ledger: &'a [String],
+    pub ledger: &'a [crate::context::LedgerEntry],
     /// The prompt budget of a model batch, in tokens.
     pub budget: usize,
     /// Larger batch files are sent as focused views (`[batch] focus_above`).
