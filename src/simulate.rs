@@ -78,9 +78,14 @@ impl<'a> Stepper<'a> {
             root: self.root,
             overlay: Some(&self.overlay),
         };
+        let read = |p: &str| view.text(p);
+        let sizer = crate::context::Sizer {
+            read: &read,
+            focus_above: self.recipe.batch.focus_above,
+        };
         let step = self
             .builder
-            .plan_step(view, &graph, self.recipe, i)?
+            .plan_step(view, &graph, self.recipe, i, Some(&sizer))?
             .clone();
         Ok((graph, step))
     }
@@ -158,7 +163,7 @@ pub fn simulate(
                 graph: &graph,
                 model: None,
                 ledger: &[],
-                budget: crate::context::DEFAULT_BUDGET,
+                budget: recipe.batch.max_tokens as usize,
                 focus_above: recipe.batch.focus_above,
             };
             let result =

@@ -129,3 +129,83 @@ fn edits_apply_to_the_real_file_inside_and_outside_the_regions_shown() {
     assert_each_commit_passes(dir, &commits, PYTEST, "ripple/stamp");
     assert_eq!(git(dir, &["status", "--porcelain"]), "");
 }
+
+/// Batches of a model step are planned in prompt tokens, with the context stage's own
+/// assembly: on generated repositories of files of every size (some over the focus threshold,
+/// some using many contracts) without import cycles, no planned batch is over its budget when
+/// explained, and no contract is dropped for room.
+#[test]
+fn planned_batches_fit_their_budget_when_explained() {
+    for seed in [1u64, 7, 42] {
+        let mut state = seed;
+        let mut next = move |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let mut files: Vec<(String, String)> = vec![(
+            "clock.py".into(),
+            "def now():\n    \"\"\"The time.\"\"\"\n    return 12\n".into(),
+        )];
+        let modules = 24;
+        for m in 0..modules {
+            let mut s = String::from("import clock\n");
+            // Imports of earlier modules only: a cycle is one unit and may be oversized.
+            let imports = if m == 0 { 0 } else { next(4) };
+            for i in 0..imports {
+                let other = next(m);
+                s.push_str(&format!("from lib{other} import helper_{other}_{i}\n"));
+            }
+            s.push('\n');
+            let functions = 2 + next(120);
+            for f in 0..functions {
+                s.push_str(&format!(
+                    "\ndef helper_{m}_{f}(rows, scale=1):\n    \"\"\"Scaled sum number {f} of module {m}.\"\"\"\n    return sum(r * scale + {f} for r in rows)\n\n"
+                ));
+            }
+            s.push_str(&format!("\ndef stamp_{m}():\n    return clock.now()\n"));
+            files.push((format!("lib{m}.py"), s));
+        }
+        files.push((
+            "stamp.toml".into(),
+            "name = \"stamp\"\n[[step]]\nkind = \"model\"\ninstructions = \"Mark every time stamp.\"\nselect = { references = [\"clock.now\"] }\n[batch]\nmax_files = 6\nmax_tokens = 12000\n".into(),
+        ));
+        let borrowed: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        let repo = repo_with_files(&borrowed);
+        let dir = repo.path();
+        let plan: serde_json::Value =
+            serde_json::from_str(&ripple_ok(dir, &["plan", "stamp.toml", "--format", "json"]))
+                .expect("plan");
+        let batches = plan["totals"]["batches"].as_u64().expect("batches");
+        assert!(batches >= 3, "seed {seed}: {batches} batches");
+        for k in 1..=batches {
+            let json: serde_json::Value = serde_json::from_str(&ripple_ok(
+                dir,
+                &[
+                    "explain",
+                    "stamp.toml",
+                    "--batch",
+                    &k.to_string(),
+                    "--format",
+                    "json",
+                ],
+            ))
+            .expect("json");
+            let (tokens, budget) = (json["tokens"].as_u64(), json["budget"].as_u64());
+            assert_eq!(budget, Some(12_000));
+            assert!(
+                tokens <= budget,
+                "seed {seed} batch {k}: {tokens:?} > {budget:?}"
+            );
+            assert_eq!(
+                json["dropped"],
+                serde_json::json!([]),
+                "seed {seed} batch {k}"
+            );
+        }
+    }
+}

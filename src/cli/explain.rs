@@ -31,9 +31,9 @@ pub struct ExplainArgs {
     /// The batch (its index in `git ripple plan`).
     #[arg(long, value_name = "K")]
     pub batch: usize,
-    /// Token budget of the prompt.
-    #[arg(long, value_name = "TOKENS", default_value_t = context::DEFAULT_BUDGET)]
-    pub budget: usize,
+    /// Token budget of the prompt (default: the recipe's `[batch] max_tokens`).
+    #[arg(long, value_name = "TOKENS")]
+    pub budget: Option<usize>,
     /// Show what a recorded run sent, from this transcript (default: the recipe's latest
     /// run's own transcript, when there is one).
     #[arg(long, value_name = "TRANSCRIPT")]
@@ -156,7 +156,7 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
         graph: &graph,
         read: &read,
         ledger: &ledger,
-        budget: args.budget,
+        budget: args.budget.unwrap_or(recipe.batch.max_tokens as usize),
         focus: &focus,
         focus_above: recipe.batch.focus_above,
     });

@@ -41,6 +41,7 @@ const FORMAT_REPAIR_TEMPLATE: &str = include_str!("../../prompts/format-repair.m
 const QUOTED_ANSWER_BYTES: usize = 8 * 1024;
 /// The prompt budget of a model batch, in tokens.
 pub const DEFAULT_BUDGET: usize = 24_000;
+const _: () = assert!(DEFAULT_BUDGET as u64 == crate::recipe::DEFAULT_MAX_TOKENS);
 
 /// What is sent to a model for a batch: the system text and the user text, with the parts the
 /// user text was made of.
@@ -423,6 +424,112 @@ pub fn batch_contracts(
     (contracts, missing)
 }
 
+/// A contract as the prompt shows it.
+fn contract_part(c: Contract, redactor: &mut Redactor) -> Part {
+    let block = format!(
+        "{} ({})\n```\n{}\n```\n",
+        c.symbol,
+        c.file,
+        redactor.redact(&c.text)
+    );
+    Part {
+        kind: "contract",
+        name: c.symbol,
+        tokens: count_tokens(&block),
+        text: block,
+    }
+}
+
+/// A batch file as the prompt shows it: whole, or as a focused view around `points` (given
+/// the file's text) when it is over `focus_above` tokens.
+fn file_part(
+    f: &str,
+    raw: &str,
+    focus_above: usize,
+    points: &dyn Fn(&str) -> Vec<usize>,
+    redactor: &mut Redactor,
+) -> Part {
+    let whole = count_tokens(raw);
+    let view = (whole > focus_above)
+        .then(|| {
+            let language = crate::lang::Language::from_path(std::path::Path::new(f))?;
+            let skeleton = language.support().skeleton(raw)?;
+            focused(f, raw, &skeleton, &points(raw), &secret_ranges(raw), whole)
+        })
+        .flatten();
+    match view {
+        Some(v) => {
+            let text = redactor.redact(&v.text);
+            Part {
+                kind: "view",
+                name: f.to_string(),
+                tokens: count_tokens(&text),
+                text,
+            }
+        }
+        None => {
+            let text = redactor.redact(raw);
+            let fence = if text.contains("```") { "````" } else { "```" };
+            let block = format!(
+                "{f}\n{fence}\n{text}{}{fence}\n",
+                if text.ends_with('\n') { "" } else { "\n" }
+            );
+            Part {
+                kind: "file",
+                name: f.to_string(),
+                tokens: count_tokens(&block),
+                text: block,
+            }
+        }
+    }
+}
+
+/// Tokens kept free in every prompt for a repair round's failure text (the relevant lines of
+/// a verify command's output and the repair template).
+pub const REPAIR_RESERVE: usize = 2_000;
+
+/// The planner's view of prompt sizes ([`crate::plan::PromptSizer`]), from this module's own
+/// assembly: a batch planned within its budget is explained within it.
+pub struct Sizer<'a> {
+    /// A file's current text.
+    pub read: &'a dyn Fn(&str) -> Option<String>,
+    /// `[batch] focus_above`.
+    pub focus_above: usize,
+}
+
+impl crate::plan::PromptSizer for Sizer<'_> {
+    fn fixed(&self, step: &crate::recipe::ModelStep) -> u64 {
+        (count_tokens(TEMPLATE)
+            + count_tokens(step.instructions.trim())
+            + LEDGER_TOKENS
+            + REPAIR_RESERVE) as u64
+    }
+
+    fn file(&self, graph: &Graph, step: &crate::recipe::ModelStep, file: usize) -> u64 {
+        let path = graph.files[file].path.clone();
+        if is_secret_path(&path) {
+            return 1;
+        }
+        let focus: Vec<String> = step
+            .select
+            .references
+            .iter()
+            .map(|r| r.value.clone())
+            .collect();
+        let mut redactor = Redactor::new();
+        let raw = (self.read)(&path).unwrap_or_default();
+        let points = |raw: &str| focus_points(graph, &focus, &path, raw);
+        let part = file_part(&path, &raw, self.focus_above, &points, &mut redactor);
+        // Its contracts on their own: a batch's are the union of its files', never more.
+        let (contracts, _) = batch_contracts(graph, std::slice::from_ref(&path), self.read);
+        let contracts: usize = contracts
+            .into_iter()
+            .map(|c| contract_part(c, &mut redactor).tokens + 1)
+            .sum();
+        (part.tokens + 1 + contracts) as u64
+    }
+}
+
 /// Assemble a batch's prompt within `budget` tokens.
 fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor, failure: Option<&str>) -> Prompt {
     let Ask {
@@ -449,20 +556,7 @@ fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor, failure: Option<&str>) -
     let used = contracts.len() + missing.len();
     let mut contracts: Vec<Part> = contracts
         .into_iter()
-        .map(|c| {
-            let block = format!(
-                "{} ({})\n```\n{}\n```\n",
-                c.symbol,
-                c.file,
-                redactor.redact(&c.text)
-            );
-            Part {
-                kind: "contract",
-                name: c.symbol,
-                tokens: count_tokens(&block),
-                text: block,
-            }
-        })
+        .map(|c| contract_part(c, redactor))
         .collect();
     let mut withheld = Vec::new();
     let mut file_parts = Vec::new();
@@ -472,41 +566,12 @@ fn build_prompt(ask: &Ask<'_>, redactor: &mut Redactor, failure: Option<&str>) -
             continue;
         }
         let raw = read(f).unwrap_or_default();
-        let whole = count_tokens(&raw);
-        let view = (whole > focus_above)
-            .then(|| {
-                let language = crate::lang::Language::from_path(std::path::Path::new(f))?;
-                let skeleton = language.support().skeleton(&raw)?;
-                let mut points = focus_points(graph, focus, f, &raw);
-                points.extend(failure.map_or_else(Vec::new, |o| failure_points(f, &raw, o)));
-                focused(f, &raw, &skeleton, &points, &secret_ranges(&raw), whole)
-            })
-            .flatten();
-        let part = match view {
-            Some(v) => {
-                let text = redactor.redact(&v.text);
-                Part {
-                    kind: "view",
-                    name: f.clone(),
-                    tokens: count_tokens(&text),
-                    text,
-                }
-            }
-            None => {
-                let text = redactor.redact(&raw);
-                let fence = if text.contains("```") { "````" } else { "```" };
-                let block = format!(
-                    "{f}\n{fence}\n{text}{}{fence}\n",
-                    if text.ends_with('\n') { "" } else { "\n" }
-                );
-                Part {
-                    kind: "file",
-                    name: f.clone(),
-                    tokens: count_tokens(&block),
-                    text: block,
-                }
-            }
+        let points = |raw: &str| {
+            let mut points = focus_points(graph, focus, f, raw);
+            points.extend(failure.map_or_else(Vec::new, |o| failure_points(f, raw, o)));
+            points
         };
+        let part = file_part(f, &raw, focus_above, &points, redactor);
         file_parts.push(part);
     }
     let fixed = count_tokens(TEMPLATE)

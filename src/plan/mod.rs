@@ -186,12 +186,23 @@ pub enum PlanError {
     Extract(#[from] lang::ExtractError),
 }
 
+/// How big a model batch's prompt gets, in real tokens. The context stage implements it with
+/// its own prompt assembly and the caller hands it to the planner, so batches are sized as
+/// they will be sent (the planner never builds a prompt itself).
+pub trait PromptSizer {
+    /// What every prompt of the step carries whatever its files: the template, the
+    /// instructions, the ledger at its cap and a reserve for a repair round's failure text.
+    fn fixed(&self, step: &crate::recipe::ModelStep) -> u64;
+    /// One file's share: its text or focused view, and the contracts it needs from outside.
+    fn file(&self, graph: &Graph, step: &crate::recipe::ModelStep, file: FileId) -> u64;
+}
+
 /// Plan every step of a (checked) recipe on one graph. (A run plans each step on the
 /// repository as the earlier steps leave it: see [`PlanBuilder`] and [`crate::simulate`].)
 pub fn plan_recipe(view: View<'_>, graph: &Graph, recipe: &Recipe) -> Result<Plan, PlanError> {
     let mut builder = PlanBuilder::new();
     for i in 0..recipe.steps.len() {
-        builder.plan_step(view, graph, recipe, i)?;
+        builder.plan_step(view, graph, recipe, i, None)?;
     }
     Ok(builder.finish(recipe))
 }
@@ -225,12 +236,15 @@ impl PlanBuilder {
     }
 
     /// Plan step `i` of the recipe on `graph` (the repository as the earlier steps leave it).
+    /// A model step's batches are sized by `sizer` in prompt tokens when one is given (else
+    /// from file sizes, as rule steps are).
     pub fn plan_step(
         &mut self,
         view: View<'_>,
         graph: &Graph,
         recipe: &Recipe,
         i: usize,
+        sizer: Option<&dyn PromptSizer>,
     ) -> Result<&StepPlan, PlanError> {
         let step = &recipe.steps[i];
         let mut targets = select::select_targets(view, graph, &step.action)?;
@@ -248,11 +262,25 @@ impl PlanBuilder {
         let packed = match phases::single_batch(graph, &step.action) {
             Some(why) => phases::one_batch(graph, &targets, &recipe.batch, why, &mut notes),
             None => {
+                // A model batch's budget is its prompt: what every prompt carries comes off
+                // it, and each file counts as the context stage will send it.
+                let (limits, size): (_, Box<dyn Fn(FileId) -> u64>) = match (&step.action, sizer) {
+                    (crate::recipe::StepAction::Model(m), Some(sizer)) => {
+                        let fixed = sizer.fixed(m);
+                        let limits = crate::recipe::BatchLimits {
+                            max_tokens: recipe.batch.max_tokens.saturating_sub(fixed).max(1),
+                            ..recipe.batch
+                        };
+                        (limits, Box::new(move |f| sizer.file(graph, m, f)))
+                    }
+                    _ => (recipe.batch, Box::new(|f| file_tokens(graph, f))),
+                };
                 let mut batches = pack::pack_step(
                     graph,
                     &step.action,
                     &targets,
-                    &recipe.batch,
+                    &limits,
+                    &*size,
                     &owners,
                     &mut notes,
                 );

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::owners::Owners;
-use super::{StepBatch, common_folder, file_tokens, folder_of};
+use super::{StepBatch, common_folder, folder_of};
 use crate::graph::Graph;
 use crate::lang::FileId;
 use crate::recipe::{BatchLimits, Grouping, StepAction};
@@ -367,6 +367,7 @@ pub(super) fn pack_step(
     action: &StepAction,
     targets: &Targets,
     limits: &BatchLimits,
+    size: &dyn Fn(FileId) -> u64,
     owners: &Owners,
     notes: &mut Vec<String>,
 ) -> Vec<StepBatch> {
@@ -418,7 +419,7 @@ pub(super) fn pack_step(
             name: graph.files[f].path.clone(),
             group: group_of(f),
             class: class_of(f),
-            tokens: file_tokens(graph, f),
+            tokens: size(f),
             deps: graph
                 .dependencies(f)
                 .iter()

@@ -474,7 +474,9 @@ impl PathFilter {
 pub struct BatchLimits {
     /// At most this many files per batch (a cycle larger than this is one oversized batch).
     pub max_files: usize,
-    /// Estimated from the files' text (about four bytes per token).
+    /// A model batch's prompt budget in real tokens (everything it sends: instructions, rules,
+    /// the ledger, contracts, files), what the planner sizes it by; a rule batch's source,
+    /// estimated at four bytes per token.
     pub max_tokens: u64,
     /// What batches keep to.
     pub group: Grouping,
@@ -483,6 +485,9 @@ pub struct BatchLimits {
     pub focus_above: usize,
 }
 
+/// A batch's budget unless `[batch] max_tokens` says otherwise.
+pub const DEFAULT_MAX_TOKENS: u64 = 24_000;
+
 /// Files up to this many tokens are sent whole.
 pub const FOCUS_ABOVE: usize = 4_000;
 
@@ -490,7 +495,7 @@ impl Default for BatchLimits {
     fn default() -> Self {
         BatchLimits {
             max_files: 8,
-            max_tokens: 32_000,
+            max_tokens: DEFAULT_MAX_TOKENS,
             group: Grouping::Package,
             focus_above: FOCUS_ABOVE,
         }

@@ -343,7 +343,7 @@ fn carry_out(
         graph,
         model: options.model.as_deref(),
         ledger: &ledger,
-        budget: context::DEFAULT_BUDGET,
+        budget: recipe.batch.max_tokens as usize,
         focus_above: recipe.batch.focus_above,
     };
     if matches!(action, StepAction::Model(_)) {

@@ -225,7 +225,7 @@ fn rehearse(
                 graph: &graph,
                 model: Some(client),
                 ledger: &ledger,
-                budget: context::DEFAULT_BUDGET,
+                budget: recipe.batch.max_tokens as usize,
                 focus_above: recipe.batch.focus_above,
             };
             let transformed = transform::transform_batch(&ctx, action, &input);
