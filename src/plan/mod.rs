@@ -259,22 +259,22 @@ impl PlanBuilder {
         }
         let owners = owners::Owners::load(view);
         notes.extend(owner_notes(graph, &owners, &targets, recipe.batch.group));
-        let packed = match phases::single_batch(graph, &step.action) {
-            Some(why) => phases::one_batch(graph, &targets, &recipe.batch, why, &mut notes),
-            None => {
-                // A model batch's budget is its prompt: what every prompt carries comes off
-                // it, and each file counts as the context stage will send it.
-                let (limits, size): (_, Box<dyn Fn(FileId) -> u64>) = match (&step.action, sizer) {
-                    (crate::recipe::StepAction::Model(m), Some(sizer)) => {
-                        let fixed = sizer.fixed(m);
-                        let limits = crate::recipe::BatchLimits {
-                            max_tokens: recipe.batch.max_tokens.saturating_sub(fixed).max(1),
-                            ..recipe.batch
-                        };
-                        (limits, Box::new(move |f| sizer.file(graph, m, f)))
-                    }
-                    _ => (recipe.batch, Box::new(|f| file_tokens(graph, f))),
+        // A model batch's budget is its prompt: what every prompt carries comes off
+        // it, and each file counts as the context stage will send it.
+        let (limits, size): (_, Box<dyn Fn(FileId) -> u64>) = match (&step.action, sizer) {
+            (crate::recipe::StepAction::Model(m), Some(sizer)) => {
+                let fixed = sizer.fixed(m);
+                let limits = crate::recipe::BatchLimits {
+                    max_tokens: recipe.batch.max_tokens.saturating_sub(fixed).max(1),
+                    ..recipe.batch
                 };
+                (limits, Box::new(move |f| sizer.file(graph, m, f)))
+            }
+            _ => (recipe.batch, Box::new(move |f| file_tokens(view, graph, f))),
+        };
+        let packed = match phases::single_batch(graph, &step.action) {
+            Some(why) => phases::one_batch(&targets, &limits, &*size, why, &mut notes),
+            None => {
                 let mut batches = pack::pack_step(
                     graph,
                     &step.action,
@@ -289,6 +289,7 @@ impl PlanBuilder {
                     &step.action,
                     &targets,
                     keeps_generated,
+                    &*size,
                     &mut batches,
                     &mut notes,
                 );
@@ -456,9 +457,13 @@ pub(crate) struct StepBatch {
     pub(crate) oversized: bool,
 }
 
-/// A file's size in tokens, estimated from its bytes.
-pub(crate) fn file_tokens(graph: &Graph, f: FileId) -> u64 {
-    crate::tokens::estimate_from_bytes(graph.files[f].size)
+/// A rule batch file's size: its text in real tokens (the tokenizer prompts are counted
+/// with), or an estimate from its bytes when it cannot be read.
+pub(crate) fn file_tokens(view: View<'_>, graph: &Graph, f: FileId) -> u64 {
+    view.text(&graph.files[f].path).map_or_else(
+        || crate::tokens::estimate_from_bytes(graph.files[f].size),
+        |text| crate::tokens::count_tokens(&text).max(1) as u64,
+    )
 }
 
 /// What the plan says about code owners: that `group = "owners"` found no CODEOWNERS file,

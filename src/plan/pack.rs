@@ -501,8 +501,13 @@ pub(super) fn pack_step(
                 reason.push_str(&format!(
                     "; over the limits ({over}): a cycle or a file cannot be split"
                 ));
+                let sent = if matches!(action, StepAction::Model(_)) {
+                    "; its prompt shows large files as focused views and leaves out the farthest contracts to fit (`git ripple explain` lists them)"
+                } else {
+                    ""
+                };
                 notes.push(format!(
-                    "a batch exceeds the limits ({over}) because a cycle or a single file cannot be split"
+                    "a batch exceeds the limits ({over}) because a cycle or a single file cannot be split{sent}"
                 ));
             }
             StepBatch {

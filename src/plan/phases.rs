@@ -4,7 +4,7 @@
 //! be staged (`compat = "none"`, a variable, a move) is one batch.
 
 use super::select::Targets;
-use super::{Phase, StepBatch, file_tokens, folder_of};
+use super::{Phase, StepBatch, folder_of};
 use crate::graph::Graph;
 use crate::lang::FileId;
 use crate::lang::facts::{ReferenceKind, SymbolKind};
@@ -58,9 +58,9 @@ pub(super) fn single_batch(graph: &Graph, action: &StepAction) -> Option<String>
 
 /// The whole step as one batch, for the reason [`single_batch`] gave.
 pub(super) fn one_batch(
-    graph: &Graph,
     targets: &Targets,
     limits: &BatchLimits,
+    size: &dyn Fn(FileId) -> u64,
     why: String,
     notes: &mut Vec<String>,
 ) -> Vec<StepBatch> {
@@ -69,7 +69,7 @@ pub(super) fn one_batch(
         return Vec::new();
     }
     notes.push(why.clone());
-    let tokens = files.iter().map(|&f| file_tokens(graph, f)).sum();
+    let tokens = files.iter().map(|&f| size(f)).sum();
     vec![StepBatch {
         oversized: files.len() > limits.max_files || tokens > limits.max_tokens,
         files,
@@ -133,6 +133,7 @@ pub(super) fn add_phases(
     action: &StepAction,
     targets: &Targets,
     generated_uses: bool,
+    size: &dyn Fn(FileId) -> u64,
     out: &mut Vec<StepBatch>,
     notes: &mut Vec<String>,
 ) {
@@ -201,7 +202,7 @@ pub(super) fn add_phases(
         ));
         if warns {
             let level = out.iter().map(|b| b.level + 1).max().unwrap_or(0);
-            let tokens = keepers.iter().map(|&f| file_tokens(graph, f)).sum();
+            let tokens = keepers.iter().map(|&f| size(f)).sum();
             out.push(StepBatch {
                 depends_on: (0..out.len()).collect(),
                 group: folder_of(&graph.files[def_file].path).to_string(),
@@ -217,7 +218,7 @@ pub(super) fn add_phases(
     }
     let contract = keepers;
     let level = out.iter().map(|b| b.level + 1).max().unwrap_or(0);
-    let tokens = contract.iter().map(|&f| file_tokens(graph, f)).sum();
+    let tokens = contract.iter().map(|&f| size(f)).sum();
     notes.push(format!(
         "expand / migrate / contract: `{old}` stays as a deprecated alias until the last batch removes it, so every commit builds"
     ));
