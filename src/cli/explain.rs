@@ -128,12 +128,7 @@ pub fn run_explain(cwd: &Path, args: ExplainArgs) -> Result<u8> {
     let graph = build_graph(&repo.root, &scan, &options)?;
     let view = View::disk(&repo.root);
     let read = |p: &str| view.text(p);
-    let focus: Vec<String> = step
-        .select
-        .references
-        .iter()
-        .map(|r| r.value.clone())
-        .collect();
+    let focus = step.focus();
     let (ledger, source) = match &run {
         Some(r) => (
             r.ledger.clone(),

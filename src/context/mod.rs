@@ -510,12 +510,7 @@ impl crate::plan::PromptSizer for Sizer<'_> {
         if is_secret_path(&path) {
             return 1;
         }
-        let focus: Vec<String> = step
-            .select
-            .references
-            .iter()
-            .map(|r| r.value.clone())
-            .collect();
+        let focus = step.focus();
         let mut redactor = Redactor::new();
         let raw = (self.read)(&path).unwrap_or_default();
         let points = |raw: &str| focus_points(graph, &focus, &path, raw);

@@ -195,6 +195,13 @@ mod tests {
     use super::*;
     use crate::lang::Language;
 
+    /// The skeleton of `source` as the file `path`, by its extension.
+    fn skeleton_of(path: &str, source: &str) -> Skeleton {
+        Language::from_path(std::path::Path::new(path))
+            .and_then(|l| l.support().skeleton(source))
+            .expect("parses")
+    }
+
     fn module(functions: usize) -> String {
         let mut s = String::from("import os\nfrom datetime import datetime\n\n");
         for i in 0..functions {
@@ -210,10 +217,7 @@ mod tests {
     #[test]
     fn views_show_imports_the_touched_functions_and_an_outline() {
         let source = module(40);
-        let skeleton = Language::Python
-            .support()
-            .skeleton(&source)
-            .expect("parses");
+        let skeleton = skeleton_of("m.py", &source);
         let use_at = source.find("datetime.now").expect("use");
         let f7 = source.find("y = x + 7").expect("f7");
         let view = focused("big.py", &source, &skeleton, &[use_at, f7], &[], 999).expect("a view");
@@ -235,10 +239,7 @@ mod tests {
     #[test]
     fn nothing_to_focus_on_or_most_of_the_file_means_whole() {
         let source = module(3);
-        let skeleton = Language::Python
-            .support()
-            .skeleton(&source)
-            .expect("parses");
+        let skeleton = skeleton_of("m.py", &source);
         assert_eq!(focused("m.py", &source, &skeleton, &[], &[], 10), None);
         let everywhere: Vec<usize> = (0..3)
             .map(|i| source.find(&format!("x + {i}")).expect("use"))
@@ -259,7 +260,7 @@ mod tests {
             );
         }
         source.push_str("\nfunc Now() string {\n\treturn fmt.Sprint(time.Now())\n}\n");
-        let skeleton = Language::Go.support().skeleton(&source).expect("parses");
+        let skeleton = skeleton_of("store.go", &source);
         let at = source.find("time.Now()").expect("use");
         let view = focused("store.go", &source, &skeleton, &[at], &[], 999).expect("a view");
         assert!(view.text.contains("package store\n\nimport (\n\t\"fmt\""));
@@ -278,10 +279,7 @@ mod tests {
     fn a_region_never_cuts_a_secret() {
         let mut source = module(30);
         source.push_str("\nKEY = '''\n-----BEGIN\nsecret line\n-----END\n'''\nLAST = 1\n");
-        let skeleton = Language::Python
-            .support()
-            .skeleton(&source)
-            .expect("parses");
+        let skeleton = skeleton_of("m.py", &source);
         let secret =
             source.find("-----BEGIN").expect("key")..source.find("-----END").expect("end") + 8;
         let at = source.find("LAST").expect("use");

@@ -425,6 +425,18 @@ pub struct ModelStep {
     pub select: Selection,
 }
 
+impl ModelStep {
+    /// The symbols the step is about (its `references` selection): what a focused view of a
+    /// large file shows in full.
+    pub fn focus(&self) -> Vec<String> {
+        self.select
+            .references
+            .iter()
+            .map(|r| r.value.clone())
+            .collect()
+    }
+}
+
 /// Which files a model step works on.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {

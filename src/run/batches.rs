@@ -11,7 +11,6 @@ use super::state::{RunState, RunStatus};
 use super::verdict::{Sink, Verdict, Verifying, verify_batch};
 use super::{Decision, Event, Hooks, Review, RunError, RunOptions};
 use crate::change::ChangeSet;
-use crate::context;
 use crate::edit;
 use crate::graph::{Graph, build_graph};
 use crate::plan::Batch;
@@ -519,16 +518,7 @@ fn carry_out(
     };
     failpoint("committed", b.index);
     if model.is_some() {
-        context::record_in_ledger(
-            &mut state.ledger,
-            &context::Done {
-                batch: b.index,
-                lines: (report.lines_added, report.lines_removed),
-                changes: &t.changes,
-                repairs: (report.repairs, &report.failed_commands()),
-                format_repairs: report.format_repairs,
-            },
-        );
+        report.record_in(&mut state.ledger, &t.changes);
     }
     *parent = id;
     report.status = BatchStatus::Committed;

@@ -298,16 +298,7 @@ fn rehearse(
                             overlay.insert(c.path.clone(), c.after.clone());
                         }
                         if model_step {
-                            context::record_in_ledger(
-                                &mut ledger,
-                                &context::Done {
-                                    batch: b.index,
-                                    lines: (report.lines_added, report.lines_removed),
-                                    changes: &t.changes,
-                                    repairs: (report.repairs, &report.failed_commands()),
-                                    format_repairs: report.format_repairs,
-                                },
-                            );
+                            report.record_in(&mut ledger, &t.changes);
                         }
                     }
                     Verdict::Failed(result) => {

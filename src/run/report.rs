@@ -111,13 +111,29 @@ pub enum FailureCause {
 }
 
 impl BatchReport {
-    /// The verify commands that failed along the way (before a repair made them pass).
-    pub fn failed_commands(&self) -> Vec<String> {
-        self.verify
+    /// Add what this committed model batch did (its `changes`) to a run's ledger.
+    pub fn record_in(
+        &self,
+        ledger: &mut Vec<crate::context::LedgerEntry>,
+        changes: &crate::change::ChangeSet,
+    ) {
+        // The verify commands that failed along the way, before a repair made them pass.
+        let failed: Vec<String> = self
+            .verify
             .iter()
             .filter(|r| !r.success)
             .map(|r| r.command.clone())
-            .collect()
+            .collect();
+        crate::context::record_in_ledger(
+            ledger,
+            &crate::context::Done {
+                batch: self.index,
+                lines: (self.lines_added, self.lines_removed),
+                changes,
+                repairs: (self.repairs, &failed),
+                format_repairs: self.format_repairs,
+            },
+        );
     }
 
     /// A planned batch not reached yet.

@@ -22,12 +22,7 @@ pub(super) fn ask(
 ) -> Result<Transformed, TransformError> {
     let client = ctx.model.ok_or(TransformError::NoModel)?;
     let read = |p: &str| ctx.view.text(p);
-    let focus: Vec<String> = step
-        .select
-        .references
-        .iter()
-        .map(|r| r.value.clone())
-        .collect();
+    let focus = step.focus();
     let ask = Ask {
         instructions: &step.instructions,
         files: batch.files,
