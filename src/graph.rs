@@ -111,6 +111,16 @@ pub struct SymbolRef {
     pub via: Option<FileId>,
 }
 
+impl SymbolRef {
+    /// Whether a rename that keeps the public names (`public = "keep"`) leaves this use as it
+    /// is: it reaches the symbol through one of the `public` re-exports, or it is such a
+    /// re-export's own use of the name it exports (everything but the import itself).
+    pub fn keeps_public_name(&self, public: &[FileId]) -> bool {
+        self.via.is_some_and(|v| public.contains(&v))
+            || (public.contains(&self.file) && self.kind != ReferenceKind::Import)
+    }
+}
+
 /// Index of a symbol in [`Graph::symbols`].
 pub type SymbolId = usize;
 
@@ -641,6 +651,53 @@ impl Graph {
         std::iter::once(symbol)
             .chain(self.family(symbol).iter().copied())
             .collect()
+    }
+
+    /// The definition a symbol comes from, in its file's facts.
+    pub fn definition(&self, symbol: SymbolId) -> Option<&crate::lang::facts::Definition> {
+        let sym = &self.symbols[symbol];
+        self.facts[sym.file]
+            .definitions
+            .iter()
+            .find(|d| d.span == sym.span)
+    }
+
+    /// The access paths to a rename's symbol (and its family): `(user, module)` for each use
+    /// that reaches it through another module binding it (`api.fetch_order`, `from api import
+    /// fetch_order`, where `api` imported it). A path has to keep working until its users have
+    /// moved to the new name.
+    pub fn access_paths(&self, symbol: SymbolId) -> Vec<(FileId, FileId)> {
+        let mut paths: Vec<(FileId, FileId)> = self
+            .rename_set(symbol)
+            .iter()
+            .flat_map(|&m| self.references(m))
+            .filter_map(|r| r.via.filter(|&v| v != r.file).map(|v| (r.file, v)))
+            .collect();
+        paths.sort_unstable();
+        paths.dedup();
+        paths
+    }
+
+    /// The package `__init__`s other than the definition's that re-export the symbol by
+    /// importing it: its public names, which `public = "keep"` leaves as they are.
+    pub fn public_reexports(&self, symbol: SymbolId) -> Vec<FileId> {
+        let def = self.symbols[symbol].file;
+        let mut inits: Vec<FileId> = self
+            .references(symbol)
+            .iter()
+            .filter(|r| {
+                r.kind == ReferenceKind::Import
+                    && r.file != def
+                    && self.files[r.file]
+                        .language
+                        .support()
+                        .is_package_init(&self.files[r.file].path)
+            })
+            .map(|r| r.file)
+            .collect();
+        inits.sort_unstable();
+        inits.dedup();
+        inits
     }
 
     /// Files this file depends on directly.

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary on fixture repositories copied into temp dirs and
 //! committed with a fixed identity and date. One test binary, one module per area.
 
+mod access_paths;
 mod architecture;
 mod cases;
 mod check;

@@ -209,6 +209,20 @@ pub trait Support: Sync {
     /// (then the rename is one batch), or `None` when it can.
     fn alias_blocker(&self, kind: SymbolKind) -> Option<&'static str>;
 
+    /// For a definition [`Support::alias_blocker`] refuses: whether it can keep its old name
+    /// as a forwarding property instead (a Python class attribute, when the recipe asks for
+    /// `compat = "alias"`), or why not. `receivers` are the names its uses reach it through
+    /// (`self`, `cls`, `Order` in `Order.rate`).
+    fn forwarding_alias(
+        &self,
+        def: &Definition,
+        source: &str,
+        receivers: &[&str],
+    ) -> Result<(), String> {
+        let _ = (def, source, receivers);
+        Err("this kind of definition has no forwarding alias".to_string())
+    }
+
     /// The comment that marks a deprecated alias for `new` (how the contract batch finds the
     /// alias again, exactly).
     fn alias_marker(&self, new: &str) -> String;

@@ -272,7 +272,7 @@ impl PlanBuilder {
             }
             _ => (recipe.batch, Box::new(move |f| file_tokens(view, graph, f))),
         };
-        let packed = match phases::single_batch(graph, &step.action) {
+        let packed = match phases::single_batch(view, graph, &step.action) {
             Some(why) => phases::one_batch(&targets, &limits, &*size, why, &mut notes),
             None => {
                 let mut batches = pack::pack_step(

@@ -8,10 +8,11 @@ use super::{Phase, StepBatch, folder_of};
 use crate::graph::Graph;
 use crate::lang::FileId;
 use crate::lang::facts::{ReferenceKind, SymbolKind};
-use crate::recipe::{BatchLimits, Compat, StepAction, Unsure};
+use crate::recipe::{BatchLimits, Compat, Public, StepAction, Unsure};
+use crate::scan::View;
 
 /// Why the step must be one batch, or `None` when it can be spread over several.
-pub(super) fn single_batch(graph: &Graph, action: &StepAction) -> Option<String> {
+pub(super) fn single_batch(view: View<'_>, graph: &Graph, action: &StepAction) -> Option<String> {
     match action {
         StepAction::Rename(r) if r.compat == Compat::None => {
             Some("compat = \"none\": the whole rename is one batch and one commit".to_string())
@@ -33,7 +34,7 @@ pub(super) fn single_batch(graph: &Graph, action: &StepAction) -> Option<String>
             }
             if !graph.family(sid).is_empty() {
                 return Some(format!(
-                    "one batch: `{}` keeps one name with {} other method{} (an interface method and its implementations), never half of them",
+                    "one batch: `{}` keeps one name with {} other method{} (an interface method and its implementations, or a method and its overrides), never half of them",
                     sym.name,
                     graph.family(sid).len(),
                     if graph.family(sid).len() == 1 {
@@ -43,17 +44,53 @@ pub(super) fn single_batch(graph: &Graph, action: &StepAction) -> Option<String>
                     }
                 ));
             }
-            let language = graph.files[sym.file].language;
-            language
-                .support()
-                .alias_blocker(sym.kind)
-                .map(|why| format!("one batch: {why}"))
+            let support = graph.files[sym.file].language.support();
+            let why = support.alias_blocker(sym.kind)?;
+            // Asked for explicitly, a class attribute may keep a forwarding property instead.
+            if r.compat_given && r.compat == Compat::Alias {
+                let forwarding = forwarding_alias(view, graph, sid);
+                return match forwarding {
+                    Ok(()) => None,
+                    Err(no) => Some(format!("one batch: {why}; no forwarding property: {no}")),
+                };
+            }
+            Some(format!("one batch: {why}"))
         }
         StepAction::Move(_) => Some(
             "a move is one batch: importers cannot build against a module that is gone".to_string(),
         ),
         StepAction::Rewrite(_) | StepAction::Model(_) => None,
     }
+}
+
+/// Whether the symbol can keep its old name as a forwarding property, asked of its language
+/// with the names its uses reach it through (`self` in `self.rate`).
+fn forwarding_alias(view: View<'_>, graph: &Graph, sid: usize) -> Result<(), String> {
+    let sym = &graph.symbols[sid];
+    let def = graph
+        .definition(sid)
+        .ok_or("its definition is not where the graph saw it")?;
+    let source = view
+        .text(&graph.files[sym.file].path)
+        .ok_or("its file cannot be read")?;
+    let texts: Vec<(FileId, String)> = graph
+        .references(sid)
+        .iter()
+        .filter(|r| r.kind == ReferenceKind::Code)
+        .filter_map(|r| {
+            let text = view.text(&graph.files[r.file].path)?;
+            let before = text.get(..r.span.start as usize)?.strip_suffix('.')?;
+            let start = before
+                .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .map_or(0, |i| i + 1);
+            Some((r.file, before[start..].to_string()))
+        })
+        .collect();
+    let receivers: Vec<&str> = texts.iter().map(|(_, r)| r.as_str()).collect();
+    graph.files[sym.file]
+        .language
+        .support()
+        .forwarding_alias(def, &source, &receivers)
 }
 
 /// The whole step as one batch, for the reason [`single_batch`] gave.
@@ -91,13 +128,7 @@ fn migrate_dependencies(graph: &Graph, sid: usize, out: &mut [StepBatch]) {
     let Some(expand) = out.iter().position(|b| b.phase == Some(Phase::Expand)) else {
         return;
     };
-    let set = graph.rename_set(sid);
-    // Each file's uses that go through another module: (user, the module's file).
-    let paths: Vec<(FileId, FileId)> = set
-        .iter()
-        .flat_map(|&m| graph.references(m))
-        .filter_map(|r| r.via.map(|v| (r.file, v)))
-        .collect();
+    let paths = graph.access_paths(sid);
     let batch_of: std::collections::HashMap<FileId, usize> = out
         .iter()
         .enumerate()
@@ -124,6 +155,37 @@ fn migrate_dependencies(graph: &Graph, sid: usize, out: &mut [StepBatch]) {
             .max()
             .unwrap_or(0);
     }
+}
+
+/// The modules through which files of other batches reach the symbol: each keeps exporting
+/// the old name beside the new one until contract removes it. Removing a path in a migrate
+/// batch instead would make that batch wait for every user of the path, and chain the
+/// migrate batches again.
+/// A module that hands the name out through a star import has nothing of its own to keep:
+/// the path works while the definition's module exports the old name. `public`: the
+/// re-exports that keep the old public name for good.
+fn kept_paths(graph: &Graph, sid: usize, public: &[FileId], out: &[StepBatch]) -> Vec<FileId> {
+    let batch_of = |f: FileId| out.iter().position(|b| b.files.contains(&f));
+    let binds_by_name = |f: FileId| {
+        graph.rename_set(sid).iter().any(|&m| {
+            graph.references(m).iter().any(|r| {
+                r.file == f && matches!(r.kind, ReferenceKind::Import | ReferenceKind::AllEntry)
+            })
+        })
+    };
+    let mut kept: Vec<FileId> = graph
+        .access_paths(sid)
+        .into_iter()
+        .filter(|&(user, through)| {
+            !public.contains(&through)
+                && binds_by_name(through)
+                && batch_of(through).is_some_and(|b| batch_of(user) != Some(b))
+        })
+        .map(|(_, through)| through)
+        .collect();
+    kept.sort_unstable();
+    kept.dedup();
+    kept
 }
 
 /// Mark a rename spread over several batches as expand / migrate and add the contract batch:
@@ -165,18 +227,43 @@ pub(super) fn add_phases(
         }
     }
     migrate_dependencies(graph, sid, out);
-    // The definition's file, and the package re-exports that kept the old name.
+    // The definition's file, and the re-exports that kept the old name: package `__init__`s
+    // and any module whose `__all__` lists it.
     let mut keepers: Vec<FileId> = vec![def_file];
     keepers.extend(targets.keys().copied().filter(|&f| {
         let file = &graph.files[f];
+        let init = file.language.support().is_package_init(&file.path);
         f != def_file
-            && file.language.support().is_package_init(&file.path)
-            && graph
-                .references(sid)
-                .iter()
-                .any(|re| re.file == f && re.kind != ReferenceKind::Code)
+            && graph.references(sid).iter().any(|re| {
+                re.file == f
+                    && (re.kind == ReferenceKind::AllEntry
+                        || (init && re.kind != ReferenceKind::Code))
+            })
     }));
+    // And the modules that kept exporting the old name for users in other batches.
+    let public = match r.public {
+        Public::Keep => graph.public_reexports(sid),
+        Public::Follow => Vec::new(),
+    };
+    let paths = kept_paths(graph, sid, &public, out);
+    if !paths.is_empty() {
+        let names: Vec<&str> = paths
+            .iter()
+            .map(|&f| graph.files[f].path.as_str())
+            .collect();
+        notes.push(format!(
+            "access paths: files in other batches reach `{old}` through {}; {} exporting it beside `{}` {}",
+            names.join(", "),
+            if names.len() == 1 { "it keeps" } else { "each keeps" },
+            r.to.value,
+            if keep_compat { "after the run, with the alias" } else { "until the last batch removes it" }
+        ));
+    }
+    keepers.extend(paths);
+    // A re-export that keeps the public name (`new as old`) has nothing to remove.
+    keepers.retain(|f| !public.contains(f));
     keepers.sort_by(|a, b| graph.files[*a].path.cmp(&graph.files[*b].path));
+    keepers.dedup();
     if keep_compat {
         let warns = r.compat == Compat::Warn
             && graph.files[def_file].language.support().warning_alias(kind);

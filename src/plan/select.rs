@@ -10,7 +10,7 @@ use super::{PlanError, folder_of};
 use crate::graph::Graph;
 use crate::lang::facts::ReferenceKind;
 use crate::lang::{self, FileId, ImportTarget, Language};
-use crate::recipe::{PathFilter, RenameStep, RewriteStep, Selection, StepAction, Unsure};
+use crate::recipe::{PathFilter, Public, RenameStep, RewriteStep, Selection, StepAction, Unsure};
 use crate::scan::View;
 
 /// Targets with their reasons, sorted by file (path order).
@@ -81,8 +81,12 @@ pub(super) fn select_targets(
     match action {
         StepAction::Rename(r) => {
             if let Some(sid) = graph.symbol_id(&r.symbol.value) {
+                let public = match r.public {
+                    Public::Keep => graph.public_reexports(sid),
+                    Public::Follow => Vec::new(),
+                };
                 for member in graph.rename_set(sid) {
-                    add_symbol_targets(graph, member, &mut targets);
+                    add_symbol_targets(graph, member, &public, &mut targets);
                     if r.unsure == Unsure::Rename {
                         for u in graph.unsure_sites(member) {
                             add_reason(
@@ -123,10 +127,7 @@ pub(super) fn rename_notes(view: View<'_>, graph: &Graph, r: &RenameStep) -> Vec
     let sym = &graph.symbols[sid];
     let support = graph.files[sym.file].language.support();
     if let Some(source) = view.text(&graph.files[sym.file].path)
-        && let Some(def) = graph.facts[sym.file]
-            .definitions
-            .iter()
-            .find(|d| d.span == sym.span)
+        && let Some(def) = graph.definition(sid)
         && let Some((_, tag)) =
             support.wire_name_tag(&source, def, &graph.package_imports(sym.file), &sym.name)
     {
@@ -174,11 +175,15 @@ pub(super) fn unsure_left(graph: &Graph, r: &RenameStep) -> Vec<String> {
     }
 }
 
-fn add_symbol_targets(graph: &Graph, sid: usize, targets: &mut Targets) {
+/// `public`: the re-exports whose callers keep the old name (`public = "keep"`).
+fn add_symbol_targets(graph: &Graph, sid: usize, public: &[FileId], targets: &mut Targets) {
     let symbol = &graph.symbols[sid];
     add_reason(targets, symbol.file, format!("defines `{}`", symbol.name));
     let mut per_file: BTreeMap<FileId, BTreeMap<&'static str, usize>> = BTreeMap::new();
     for r in graph.references(sid) {
+        if r.keeps_public_name(public) {
+            continue;
+        }
         let what = match r.kind {
             ReferenceKind::Definition => continue,
             ReferenceKind::Code => "use",
@@ -218,7 +223,7 @@ fn select_model_targets(
     let mut selected = Targets::new();
     for id in &select.references {
         if let Some(sid) = graph.symbol_id(&id.value) {
-            add_symbol_targets(graph, sid, &mut selected);
+            add_symbol_targets(graph, sid, &[], &mut selected);
         }
     }
     if let Some((language, query)) = &select.query {

@@ -39,6 +39,9 @@ pub(super) struct StepFile {
     pub(super) compat: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) keep_compat: Option<Spanned<bool>>,
+    // rename: the name a package's re-export gives the symbol (`follow` or `keep`).
+    #[serde(default)]
+    pub(super) public: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) rename_tests: Option<Spanned<bool>>,
     #[serde(default)]

@@ -322,9 +322,14 @@ pub struct RenameStep {
     pub to: Located<String>,
     /// How every commit is kept green while callers move.
     pub compat: Compat,
+    /// Whether the recipe says `compat`: a Python class attribute is staged behind a
+    /// forwarding property only when it asks for `alias`, otherwise it changes in one batch.
+    pub compat_given: bool,
     /// Keep the old name after the run (no contract batch): a library's old public name
     /// stays for a release.
     pub keep_compat: bool,
+    /// The name a package's re-export gives the symbol: the new one, or the old public one.
+    pub public: Public,
     /// Rename the tests named after the symbol too (`test_fetch_order_…`, `TestFetchOrder`,
     /// `BenchmarkFetchOrder`); by default test names are left as they are.
     pub rename_tests: bool,
@@ -333,6 +338,17 @@ pub struct RenameStep {
     pub family: Family,
     /// What to do with unsure sites (the name matches, but not provably this symbol).
     pub unsure: Unsure,
+}
+
+/// What a package's re-export of a renamed symbol is called (`from .helpers import …` in an
+/// `__init__.py`), and so what its callers (`pkg.name(...)`, `from pkg import name`) say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Public {
+    /// The re-export takes the new name, and its callers move to it.
+    Follow,
+    /// The re-export keeps the old public name (`from .helpers import new as old`), and its
+    /// callers are left as they are: a library's public name does not change.
+    Keep,
 }
 
 /// A rename of a method that interfaces (or overrides) tie to others.

@@ -14,9 +14,9 @@ use super::file::{
 };
 use super::{
     BatchLimits, COMMIT_PLACEHOLDERS, CommitSpec, Compat, DEFAULT_COMMIT_MESSAGE, Errors, Family,
-    Grouping, InvalidRecipe, Located, ModelStep, MoveStep, Origin, PathFilter, Recipe, RecipeError,
-    RecipeSource, RenameStep, RewriteRule, RewriteStep, STEP_KINDS, Selection, Step, StepAction,
-    Template, TemplatePart, Unsure, VERIFY_PLACEHOLDERS, VerifySpec,
+    Grouping, InvalidRecipe, Located, ModelStep, MoveStep, Origin, PathFilter, Public, Recipe,
+    RecipeError, RecipeSource, RenameStep, RewriteRule, RewriteStep, STEP_KINDS, Selection, Step,
+    StepAction, Template, TemplatePart, Unsure, VERIFY_PLACEHOLDERS, VerifySpec,
 };
 use crate::lang::Language;
 
@@ -116,6 +116,7 @@ fn check_step(
         ("to", s.to.as_ref().map(Spanned::span)),
         ("compat", s.compat.as_ref().map(Spanned::span)),
         ("keep_compat", s.keep_compat.as_ref().map(Spanned::span)),
+        ("public", s.public.as_ref().map(Spanned::span)),
         ("rename_tests", s.rename_tests.as_ref().map(Spanned::span)),
         ("family", s.family.as_ref().map(Spanned::span)),
         ("unsure", s.unsure.as_ref().map(Spanned::span)),
@@ -145,6 +146,7 @@ fn check_step(
             "to",
             "compat",
             "keep_compat",
+            "public",
             "rename_tests",
             "family",
             "unsure",
@@ -240,6 +242,18 @@ fn check_step(
                     Some("drop `compat = \"none\"` (the default `alias` keeps it), or drop `keep_compat`".into()),
                 ));
             }
+            let public = match s.public.as_ref().map(|p| p.get_ref().as_str()) {
+                None | Some("follow") => Public::Follow,
+                Some("keep") => Public::Keep,
+                Some(other) => {
+                    return Err(errors.at(
+                        s.public.as_ref().map(Spanned::span).unwrap_or_default(),
+                        format!("unknown public mode `{other}`"),
+                        "not a public mode",
+                        Some("`follow` (default: a package's re-export takes the new name too) or `keep` (it keeps the old public name, for libraries)".into()),
+                    ));
+                }
+            };
             let family = match s.family.as_ref().map(|f| f.get_ref().as_str()) {
                 None | Some("rename") => Family::Rename,
                 Some("refuse") => Family::Refuse,
@@ -271,7 +285,9 @@ fn check_step(
                     symbol,
                     to,
                     compat,
+                    compat_given: s.compat.is_some(),
                     keep_compat,
+                    public,
                     rename_tests: s.rename_tests.as_ref().is_some_and(|r| *r.get_ref()),
                     family,
                     unsure,

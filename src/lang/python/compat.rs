@@ -14,13 +14,18 @@ pub(super) fn alias_marker(new: &str) -> String {
     format!("# Deprecated alias: use {new}.")
 }
 
-/// Functions and methods warn when called (a wrapper); a class warns when the module's
-/// attribute is read (a module `__getattr__`, PEP 562).
+/// Functions and methods warn when called (a wrapper); a class or a constant warns when the
+/// module's attribute is read (a module `__getattr__`, PEP 562).
 pub(super) fn warning_alias(kind: SymbolKind) -> bool {
     matches!(
         kind,
-        SymbolKind::Function | SymbolKind::Method | SymbolKind::Class
+        SymbolKind::Function | SymbolKind::Method | SymbolKind::Class | SymbolKind::Constant
     )
+}
+
+/// Whether the old name is handed out by the module's `__getattr__` rather than bound.
+fn read_through_getattr(kind: SymbolKind) -> bool {
+    matches!(kind, SymbolKind::Class | SymbolKind::Constant)
 }
 
 /// A module `__getattr__` (PEP 562) that warns and hands out `new` for `old`, chained to the
@@ -49,10 +54,10 @@ fn getattr_shim(source: &str, old: &str, new: &str) -> String {
     out
 }
 
-/// See [`crate::lang::Support::warn_reexport`]: for a class, the package stops importing the
-/// old name and hands it out through its own warning `__getattr__`.
+/// See [`crate::lang::Support::warn_reexport`]: for a class or a constant, the package stops
+/// importing the old name and hands it out through its own warning `__getattr__`.
 pub(super) fn warn_reexport(source: &str, kind: SymbolKind, old: &str, new: &str) -> String {
-    if kind != SymbolKind::Class {
+    if !read_through_getattr(kind) {
         return source.to_string();
     }
     // Only the `from … import` lists: `__all__` keeps the name (a star import then warns).
@@ -81,7 +86,7 @@ pub(super) fn warn_alias(source: &str, kind: SymbolKind, old: &str, new: &str) -
             continue;
         }
         let end = from + alias.len();
-        if kind == SymbolKind::Class && indent.is_empty() {
+        if read_through_getattr(kind) && indent.is_empty() {
             // The alias goes (with the blank lines before it); the module hands the old name
             // out through `__getattr__`, warning.
             let mut start = line_start;
@@ -117,11 +122,77 @@ pub(super) fn warn_alias(source: &str, kind: SymbolKind, old: &str, new: &str) -
 
 /// Why a Python definition of this kind cannot keep its old name while callers move.
 pub(super) fn alias_blocker(kind: SymbolKind) -> Option<&'static str> {
-    (kind == SymbolKind::Variable)
-        .then_some("an alias of a module variable would be a second variable, not the same one")
+    match kind {
+        SymbolKind::Variable => {
+            Some("an alias of a module variable would be a second variable, not the same one")
+        }
+        // `self.old = …` in one batch and `obj.new` in another would be two attributes.
+        SymbolKind::Field => Some(
+            "an attribute has no plain alias (a write through one name would not be seen through the other): the definition and every use change together",
+        ),
+        _ => None,
+    }
 }
 
-/// The text inserted right after the definition to keep the old name.
+/// See [`crate::lang::Support::forwarding_alias`]: a plain class attribute (`rate = 0.2` in a
+/// class body) of a class without `__slots__`, used through instances only, can keep its old
+/// name as a property that reads and writes the new one. An attribute assigned in a method, a
+/// declared field (annotated, or of a dataclass-like class: also a keyword at construction)
+/// and one read through the class itself (`cls.rate`, `Order.rate`, where a property would
+/// hand out itself) cannot.
+pub(super) fn forwarding_alias(
+    def: &Definition,
+    source: &str,
+    receivers: &[&str],
+) -> Result<(), String> {
+    let tree = lang::parse(Language::Python, source.as_bytes()).map_err(|e| e.to_string())?;
+    let Some(statement) = declaration(&tree, def, &["expression_statement"]) else {
+        return Err("its definition is not an assignment".to_string());
+    };
+    let class = std::iter::successors(statement.parent(), |n| n.parent())
+        .find(|n| matches!(n.kind(), "class_definition" | "function_definition"))
+        .filter(|n| n.kind() == "class_definition")
+        .ok_or("an attribute assigned in a method has no property to stand in for it")?;
+    let text = |n: tree_sitter::Node<'_>| &source[n.byte_range()];
+    if statement
+        .named_child(0)
+        .is_some_and(|a| a.kind() == "assignment" && a.child_by_field_name("type").is_some())
+    {
+        return Err("a declared field (`name: T = …`) is also a keyword at construction".into());
+    }
+    let decorated = class
+        .parent()
+        .filter(|p| p.kind() == "decorated_definition")
+        .map_or("", text);
+    let bases = class.child_by_field_name("superclasses").map_or("", text);
+    if ["dataclass", "attr.s", "attrs.define", "define", "frozen"]
+        .iter()
+        .any(|d| decorated.contains(&format!("@{d}")) || decorated.contains(&format!(".{d}")))
+        || ["NamedTuple", "TypedDict", "BaseModel"]
+            .iter()
+            .any(|b| bases.contains(b))
+    {
+        return Err("a field of a dataclass-like class is also a keyword at construction".into());
+    }
+    let body = class.child_by_field_name("body").map_or("", text);
+    if body.contains("__slots__") {
+        return Err("the class defines `__slots__`, which leaves no room for a property".into());
+    }
+    let class_name = class.child_by_field_name("name").map_or("", text);
+    if let Some(r) = receivers
+        .iter()
+        .find(|r| **r == "cls" || **r == class_name || r.starts_with(char::is_uppercase))
+    {
+        return Err(format!(
+            "`{r}.{}` reads it through a class, where a property would hand out itself",
+            def.name
+        ));
+    }
+    Ok(())
+}
+
+/// The text inserted right after the definition to keep the old name: `old = new`, or for an
+/// attribute a property forwarding reads and writes to the new name.
 pub(super) fn alias_block(def: &Definition, source: &str, old: &str, new: &str) -> String {
     let line_start = source[..def.range.0 as usize]
         .rfind('\n')
@@ -133,7 +204,14 @@ pub(super) fn alias_block(def: &Definition, source: &str, old: &str, new: &str) 
         .collect();
     let comment = alias_marker(new);
     let blank = if indent.is_empty() { "\n\n\n" } else { "\n\n" };
-    format!("{blank}{indent}{comment}\n{indent}{old} = {new}")
+    let value = if def.kind == SymbolKind::Field {
+        format!(
+            "property(lambda self: self.{new}, lambda self, value: setattr(self, {new:?}, value))"
+        )
+    } else {
+        new.to_string()
+    };
+    format!("{blank}{indent}{comment}\n{indent}{old} = {value}")
 }
 
 /// A re-export keeps the old name beside the new one: `from .m import new, old`, or
@@ -171,6 +249,13 @@ pub(super) fn docstring(
     def: &Definition,
     source: &str,
 ) -> Result<Option<std::ops::Range<usize>>, ExtractError> {
+    // An attribute or a variable has none: the class or function around it owns that string.
+    if !matches!(
+        def.kind,
+        SymbolKind::Function | SymbolKind::Method | SymbolKind::Class
+    ) {
+        return Ok(None);
+    }
     let tree = lang::parse(Language::Python, source.as_bytes())?;
     let Some(node) = declaration(&tree, def, &["function_definition", "class_definition"]) else {
         return Ok(None);

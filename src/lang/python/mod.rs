@@ -1303,6 +1303,15 @@ impl crate::lang::Support for Python {
         compat::alias_blocker(kind)
     }
 
+    fn forwarding_alias(
+        &self,
+        def: &crate::lang::facts::Definition,
+        source: &str,
+        receivers: &[&str],
+    ) -> Result<(), String> {
+        compat::forwarding_alias(def, source, receivers)
+    }
+
     fn alias_marker(&self, new: &str) -> String {
         compat::alias_marker(new)
     }

@@ -328,9 +328,24 @@ struct Index<'a> {
 impl Index<'_> {
     /// `module` when it has `name` from elsewhere (an import, a re-export), not its own
     /// definition: the path a use through it depends on.
+    /// `module` when it hands `name` out without defining it: it imports it by name, or a
+    /// star import brings it. A use reached that way needs the path to keep working.
     fn binds_without_defining(&self, module: &str, name: &str) -> Option<String> {
         let m = self.modules.get(module)?;
-        (!m.defs.contains_key(name) && m.bindings.contains_key(name)).then(|| module.to_string())
+        let through_star = || m.stars.iter().any(|star| self.exports(star, name));
+        (!m.defs.contains_key(name) && (m.bindings.contains_key(name) || through_star()))
+            .then(|| module.to_string())
+    }
+
+    /// For a bare name of `module` that none of its own statements binds: the module whose
+    /// star import brought it, when that module does not define it either.
+    fn star_via(&self, module: &str, name: &str) -> Option<String> {
+        let m = self.modules.get(module)?;
+        if m.defs.contains_key(name) || m.bindings.contains_key(name) {
+            return None;
+        }
+        let star = m.stars.iter().find(|star| self.exports(star, name))?;
+        self.binds_without_defining(star, name)
     }
 
     fn exists(&self, module: &str) -> bool {
@@ -373,7 +388,13 @@ impl Index<'_> {
     }
 
     /// Whether `from module import *` brings `name`.
+    /// Without `__all__`, every public name of the module's namespace, including those its own
+    /// star imports brought.
     fn exports(&self, module: &str, name: &str) -> bool {
+        self.exports_at(module, name, 0)
+    }
+
+    fn exports_at(&self, module: &str, name: &str, depth: u32) -> bool {
         let Some(m) = self.modules.get(module) else {
             return false;
         };
@@ -381,7 +402,12 @@ impl Index<'_> {
             Some(all) => all.iter().any(|n| n == name),
             None => {
                 !name.starts_with('_')
-                    && (m.defs.contains_key(name) || m.bindings.contains_key(name))
+                    && (m.defs.contains_key(name)
+                        || m.bindings.contains_key(name)
+                        || (depth < 16
+                            && m.stars
+                                .iter()
+                                .any(|star| self.exports_at(star, name, depth + 1))))
             }
         }
     }
@@ -1499,13 +1525,20 @@ fn resolve_imports(
                     } else {
                         base_needed = true;
                         if let Some(Value::Symbol(id, _)) = index.lookup(&base, &n.name, 0) {
-                            out.references.push(ResolvedReference {
-                                via: index.binds_without_defining(&base, &n.name),
-                                file,
-                                symbol: id,
-                                span: n.span,
-                                kind: ReferenceKind::Import,
-                            });
+                            let via = index.binds_without_defining(&base, &n.name);
+                            // `import f as f` (the explicit re-export idiom) names it twice.
+                            let idiom = n
+                                .alias_span
+                                .filter(|_| n.alias.as_deref() == Some(n.name.as_str()));
+                            for span in std::iter::once(n.span).chain(idiom) {
+                                out.references.push(ResolvedReference {
+                                    via: via.clone(),
+                                    file,
+                                    symbol: id.clone(),
+                                    span,
+                                    kind: ReferenceKind::Import,
+                                });
+                            }
                         }
                     }
                 }
@@ -1587,9 +1620,11 @@ fn resolve_references(
         };
         if reference.receiver.is_none() {
             // `self` itself is no use of its class.
-            let via = start
-                .as_deref()
-                .and_then(|m| index.binds_without_defining(m, &first.name));
+            let via = match (&start, reference.local_import) {
+                (Some(m), _) => index.binds_without_defining(m, &first.name),
+                (None, None) => index.star_via(module, &first.name),
+                (None, Some(_)) => None,
+            };
             emit(&value, first, via);
         }
         for seg in rest {

@@ -378,6 +378,10 @@ impl Values<'_, '_> {
                 },
                 _ => ValueExpr::Unknown,
             },
+            // `dataclasses.replace(x, …)`, `copy.copy(x)`, `x._replace(…)`: a copy, of x's type.
+            "call" if copy_of(node, self.source).is_some() => {
+                return copy_of(node, self.source).and_then(|x| self.value(x));
+            }
             "call" => match node.child_by_field_name("function") {
                 Some(callee) => ValueExpr::Call {
                     callee: Box::new(self.value(callee).unwrap_or(ValueExpr::Unknown)),
@@ -1063,4 +1067,27 @@ fn is_dotted(s: &str) -> bool {
                 .is_some_and(|c| c.is_alphabetic() || c == '_')
                 && p.chars().all(|c| c.is_alphanumeric() || c == '_')
         })
+}
+
+/// What a call copies, when it is one of the standard library's copies (same type as the
+/// original): `dataclasses.replace(x, …)`, `copy.copy(x)`, `copy.deepcopy(x)`,
+/// `copy.replace(x, …)`, and a named tuple's `x._replace(…)`.
+fn copy_of<'t>(call: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
+    let callee = call.child_by_field_name("function")?;
+    let first_argument = || {
+        let args = call.child_by_field_name("arguments")?;
+        args.named_child(0)
+            .filter(|a| a.kind() != "keyword_argument")
+    };
+    match text(callee, source) {
+        "dataclasses.replace" | "copy.copy" | "copy.deepcopy" | "copy.replace" => first_argument(),
+        _ if callee.kind() == "attribute"
+            && callee
+                .child_by_field_name("attribute")
+                .is_some_and(|a| text(a, source) == "_replace") =>
+        {
+            callee.child_by_field_name("object")
+        }
+        _ => None,
+    }
 }

@@ -19,18 +19,10 @@ use crate::graph::{Graph, SymbolRef};
 use crate::lang::facts::{Definition, ImportKind, ReferenceKind};
 use crate::lang::{RewriteError, Support};
 use crate::plan::Phase;
-use crate::recipe::{RenameStep, Unsure};
+use crate::recipe::{Public, RenameStep, Unsure};
 use crate::scan::View;
 
 use super::{BatchInput, Transformed, read};
-
-fn definition(graph: &Graph, symbol: usize) -> Option<&Definition> {
-    let sym = &graph.symbols[symbol];
-    graph.facts[sym.file]
-        .definitions
-        .iter()
-        .find(|d| d.span == sym.span)
-}
 
 pub(super) fn rename(
     view: View<'_>,
@@ -82,7 +74,8 @@ pub(super) fn rename(
             ..Transformed::default()
         });
     }
-    let def = definition(graph, sid)
+    let def = graph
+        .definition(sid)
         .ok_or_else(|| RewriteError::Stale(format!("the definition of `{old}` moved")))?;
     let keep_old = batch.phase.is_some();
 
@@ -106,8 +99,22 @@ pub(super) fn rename(
                 }),
         );
     }
+    // With `public = "keep"`, uses through a package's re-export keep the old public name.
+    let public = match step.public {
+        Public::Keep => graph.public_reexports(sid),
+        Public::Follow => Vec::new(),
+    };
+    places.retain(|r| !r.keeps_public_name(&public));
     places.sort();
     places.dedup_by(|a, b| a.file == b.file && a.span == b.span);
+    // Modules through which files outside this batch reach the symbol keep exporting the old
+    // name until the contract batch (`api.get_item` where `api` imported it).
+    let in_batch: Vec<usize> = batch
+        .files
+        .iter()
+        .filter_map(|p| graph.file_id(p))
+        .collect();
+    let paths = graph.access_paths(sid);
     let mut changes = ChangeSet::default();
     let mut renamed = 0;
     let mut wire_tag = false;
@@ -134,17 +141,37 @@ pub(super) fn rename(
                 (n.span.start, (n.alias.is_some(), idiom))
             })
             .collect();
-        // A re-export (a package's own module, an `__all__`) keeps the old name exported until
-        // the contract batch.
+        // A re-export (a package's own module, an `__all__`, a module other batches reach the
+        // symbol through) keeps the old name exported until the contract batch.
         // The defining module's own `__all__` keeps it too (`from m import *` still finds it).
+        let public_init = public.contains(&fid);
         let reexports = keep_old
+            && !public_init
             && ((*path != def_path && support.is_package_init(path))
+                || paths
+                    .iter()
+                    .any(|&(user, through)| through == fid && !in_batch.contains(&user))
                 || graph
                     .references(sid)
                     .iter()
                     .any(|r| r.file == fid && r.kind == ReferenceKind::AllEntry));
+        // The second name of an idiom is edited with the first.
+        let idiom_aliases: Vec<u32> = graph.facts[fid]
+            .imports
+            .iter()
+            .filter_map(|i| match &i.kind {
+                ImportKind::From { names, .. } => Some(names),
+                _ => None,
+            })
+            .flatten()
+            .filter(|n| n.alias.as_deref() == Some(n.name.as_str()))
+            .filter_map(|n| n.alias_span.map(|a| a.start))
+            .collect();
         let mut edits = Vec::new();
         for r in places.iter().filter(|r| r.file == fid) {
+            if r.kind == ReferenceKind::Import && idiom_aliases.contains(&r.span.start) {
+                continue;
+            }
             let (s, e) = (r.span.start as usize, r.span.end as usize);
             if source.get(s..e) != Some(old) {
                 // An alias (`import x as y` lists `y`'s uses too) or a stale span.
@@ -153,6 +180,17 @@ pub(super) fn rename(
             let imported = (r.kind == ReferenceKind::Import)
                 .then(|| imported_names.get(&r.span.start))
                 .flatten();
+            // A re-export that keeps the public name imports the new one under it.
+            if public_init && let Some(&(aliased, idiom)) = imported {
+                let end = idiom.map_or(e, |a| a as usize);
+                if !aliased || idiom.is_some() {
+                    edits.push(TextEdit::new(s, end, format!("{new} as {old}")));
+                } else {
+                    edits.push(TextEdit::new(s, e, new));
+                }
+                renamed += 1;
+                continue;
+            }
             // `from m import old as old` renames both sides, and re-exports like a plain
             // import.
             if let Some(&(_, Some(alias_end))) = imported {
@@ -206,7 +244,7 @@ pub(super) fn rename(
         // The doc comments of the family's other methods name them too.
         for &member in &set[1..] {
             if graph.symbols[member].file == fid
-                && let Some(d) = definition(graph, member)
+                && let Some(d) = graph.definition(member)
             {
                 edits.extend(doc_mentions(support, d, &source, old, new)?);
             }
