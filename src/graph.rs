@@ -679,8 +679,12 @@ impl Graph {
     }
 
     /// The package `__init__`s other than the definition's that re-export the symbol by
-    /// importing it: its public names, which `public = "keep"` leaves as they are.
-    pub fn public_reexports(&self, symbol: SymbolId) -> Vec<FileId> {
+    /// importing it: its public names, which a rename that keeps them (`public = "keep"`,
+    /// `keep`) leaves as they are. None when it does not keep them.
+    pub fn public_reexports(&self, symbol: SymbolId, keep: bool) -> Vec<FileId> {
+        if !keep {
+            return Vec::new();
+        }
         let def = self.symbols[symbol].file;
         let mut inits: Vec<FileId> = self
             .references(symbol)

@@ -73,7 +73,7 @@ fn forwarding_alias(view: View<'_>, graph: &Graph, sid: usize) -> Result<(), Str
     let source = view
         .text(&graph.files[sym.file].path)
         .ok_or("its file cannot be read")?;
-    let texts: Vec<(FileId, String)> = graph
+    let texts: Vec<String> = graph
         .references(sid)
         .iter()
         .filter(|r| r.kind == ReferenceKind::Code)
@@ -83,10 +83,10 @@ fn forwarding_alias(view: View<'_>, graph: &Graph, sid: usize) -> Result<(), Str
             let start = before
                 .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .map_or(0, |i| i + 1);
-            Some((r.file, before[start..].to_string()))
+            Some(before[start..].to_string())
         })
         .collect();
-    let receivers: Vec<&str> = texts.iter().map(|(_, r)| r.as_str()).collect();
+    let receivers: Vec<&str> = texts.iter().map(String::as_str).collect();
     graph.files[sym.file]
         .language
         .support()
@@ -241,10 +241,7 @@ pub(super) fn add_phases(
             })
     }));
     // And the modules that kept exporting the old name for users in other batches.
-    let public = match r.public {
-        Public::Keep => graph.public_reexports(sid),
-        Public::Follow => Vec::new(),
-    };
+    let public = graph.public_reexports(sid, r.public == Public::Keep);
     let paths = kept_paths(graph, sid, &public, out);
     if !paths.is_empty() {
         let names: Vec<&str> = paths

@@ -81,10 +81,7 @@ pub(super) fn select_targets(
     match action {
         StepAction::Rename(r) => {
             if let Some(sid) = graph.symbol_id(&r.symbol.value) {
-                let public = match r.public {
-                    Public::Keep => graph.public_reexports(sid),
-                    Public::Follow => Vec::new(),
-                };
+                let public = graph.public_reexports(sid, r.public == Public::Keep);
                 for member in graph.rename_set(sid) {
                     add_symbol_targets(graph, member, &public, &mut targets);
                     if r.unsure == Unsure::Rename {

@@ -100,10 +100,7 @@ pub(super) fn rename(
         );
     }
     // With `public = "keep"`, uses through a package's re-export keep the old public name.
-    let public = match step.public {
-        Public::Keep => graph.public_reexports(sid),
-        Public::Follow => Vec::new(),
-    };
+    let public = graph.public_reexports(sid, step.public == Public::Keep);
     places.retain(|r| !r.keeps_public_name(&public));
     places.sort();
     places.dedup_by(|a, b| a.file == b.file && a.span == b.span);
@@ -124,8 +121,8 @@ pub(super) fn rename(
         };
         let source = read(view, path)?;
         // Imported names by where they start: whether they have an alias, and where the alias
-        // ends when it is the name itself (`import x as x`, the explicit re-export idiom).
-        let imported_names: BTreeMap<u32, (bool, Option<u32>)> = graph.facts[fid]
+        // is when it is the name itself (`import x as x`, the explicit re-export idiom).
+        let imported_names: BTreeMap<u32, (bool, Option<(u32, u32)>)> = graph.facts[fid]
             .imports
             .iter()
             .filter_map(|i| match &i.kind {
@@ -137,7 +134,7 @@ pub(super) fn rename(
                 let idiom = n
                     .alias_span
                     .filter(|_| n.alias.as_deref() == Some(n.name.as_str()))
-                    .map(|a| a.end);
+                    .map(|a| (a.start, a.end));
                 (n.span.start, (n.alias.is_some(), idiom))
             })
             .collect();
@@ -156,16 +153,9 @@ pub(super) fn rename(
                     .iter()
                     .any(|r| r.file == fid && r.kind == ReferenceKind::AllEntry));
         // The second name of an idiom is edited with the first.
-        let idiom_aliases: Vec<u32> = graph.facts[fid]
-            .imports
-            .iter()
-            .filter_map(|i| match &i.kind {
-                ImportKind::From { names, .. } => Some(names),
-                _ => None,
-            })
-            .flatten()
-            .filter(|n| n.alias.as_deref() == Some(n.name.as_str()))
-            .filter_map(|n| n.alias_span.map(|a| a.start))
+        let idiom_aliases: Vec<u32> = imported_names
+            .values()
+            .filter_map(|&(_, idiom)| idiom.map(|(start, _)| start))
             .collect();
         let mut edits = Vec::new();
         for r in places.iter().filter(|r| r.file == fid) {
@@ -182,7 +172,7 @@ pub(super) fn rename(
                 .flatten();
             // A re-export that keeps the public name imports the new one under it.
             if public_init && let Some(&(aliased, idiom)) = imported {
-                let end = idiom.map_or(e, |a| a as usize);
+                let end = idiom.map_or(e, |(_, end)| end as usize);
                 if !aliased || idiom.is_some() {
                     edits.push(TextEdit::new(s, end, format!("{new} as {old}")));
                 } else {
@@ -193,7 +183,7 @@ pub(super) fn rename(
             }
             // `from m import old as old` renames both sides, and re-exports like a plain
             // import.
-            if let Some(&(_, Some(alias_end))) = imported {
+            if let Some(&(_, Some((_, alias_end)))) = imported {
                 let both = format!("{new} as {new}");
                 let text = if reexports {
                     format!("{both}, {old} as {old}")
