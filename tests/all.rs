@@ -20,6 +20,7 @@ mod new;
 mod plan;
 mod plan_properties;
 mod python_ground_truth;
+mod python_real;
 mod python_renames;
 mod recipe_errors;
 mod report;

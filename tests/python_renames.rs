@@ -505,3 +505,54 @@ fn isinstance_narrows_a_value_to_its_class_in_the_branch() {
         "{views}"
     );
 }
+
+/// One global bound by an import on one platform and by a `def` on the others (click's
+/// `_compat._get_windows_console_stream`).
+const PLATFORMS: &[(&str, &str)] = &[
+    ("pkg/__init__.py", ""),
+    (
+        "pkg/_win.py",
+        "def get_stream(x):\n    return \"win\" + x\n",
+    ),
+    (
+        "pkg/compat.py",
+        "import sys\n\nif sys.platform.startswith(\"win\"):\n    from ._win import get_stream\nelse:\n\n    def get_stream(x):\n        return \"posix\" + x\n\n\ndef text():\n    return get_stream(\"!\")\n",
+    ),
+    (
+        "tests/test_compat.py",
+        "import subprocess\nimport sys\n\nfrom pkg.compat import text\n\n\ndef test_here():\n    assert text() == \"posix!\"\n\n\ndef test_on_windows():\n    # The other branch, as Windows runs it.\n    code = \"import sys; sys.platform = 'win32'; from pkg.compat import text; print(text())\"\n    out = subprocess.run([sys.executable, \"-c\", code], check=True, capture_output=True, text=True)\n    assert out.stdout == \"win!\\n\"\n",
+    ),
+];
+
+#[test]
+fn a_name_bound_by_an_import_and_a_def_keeps_working_on_both_platforms() {
+    // Renaming the imported function keeps the module's name (`new as old`); renaming the
+    // module's own function makes the import bind the new name (`old as new`). Both branches
+    // run in the tests, the Windows one in a subprocess with `sys.platform` set.
+    let repo = repo_with_files(PLATFORMS);
+    let dir = repo.path();
+    plan_and_run_green(
+        dir,
+        "symbol = \"pkg._win.get_stream\"\nto = \"open_console\"",
+    );
+    let compat = read(dir, "pkg/compat.py");
+    assert!(
+        compat.contains("from ._win import open_console as get_stream\n"),
+        "{compat}"
+    );
+    assert!(compat.contains("return get_stream(\"!\")"), "{compat}");
+
+    let repo = repo_with_files(PLATFORMS);
+    let dir = repo.path();
+    plan_and_run_green(
+        dir,
+        "symbol = \"pkg.compat.get_stream\"\nto = \"open_console\"",
+    );
+    let compat = read(dir, "pkg/compat.py");
+    assert!(
+        compat.contains("from ._win import get_stream as open_console\n"),
+        "{compat}"
+    );
+    assert!(compat.contains("def open_console(x):"), "{compat}");
+    assert!(compat.contains("return open_console(\"!\")"), "{compat}");
+}

@@ -9,6 +9,11 @@
 (type
   (string) @reference.annotation)
 
+; formatter_class: t.Type["HelpFormatter"], Optional["Order"]: strings nested in an annotation
+; (the extractor walks the annotation; `Literal["a"]` holds values, not names)
+(type
+  [(subscript) (generic_type) (binary_operator)] @reference.annotation_nested)
+
 ; __all__ = ["fetch_order", "Order"]
 (expression_statement
   (assignment

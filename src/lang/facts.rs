@@ -248,6 +248,11 @@ pub struct Reference {
     /// name is (`self`, `cls`): what follows it is looked up along that class's MRO.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiver: Option<String>,
+    /// The symbol (its path in the module, and its kind) a local binding of the first name
+    /// defines: a class a function defines (`test_x.Local`), or a member read in its own class
+    /// body (`next = __next__`). A local name, but a symbol all the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_symbol: Option<(String, SymbolKind)>,
     /// The first names are a module's dotted path from the import roots (`mock.patch`'s
     /// target), not a name bound in the file.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -365,6 +370,12 @@ pub enum TypeExpr {
     Interface,
     /// A type parameter: its members are its constraint's, which the layer does not follow.
     TypeParameter,
+    /// Python's `type[T]` / `Type[T]`: the class `T` itself, which a call makes an instance of
+    /// (`context_class: type[Context]`, then `self.context_class(…)`).
+    ClassOf {
+        /// `T`.
+        of: Box<TypeExpr>,
+    },
     /// Anything the type layer does not look into.
     Other,
 }

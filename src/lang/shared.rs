@@ -39,6 +39,10 @@ pub(crate) struct DefinitionRules {
     pub local_scopes: &'static [&'static str],
     /// Node kinds that make the definitions below them members, named by their `name` field.
     pub member_scopes: &'static [&'static str],
+    /// Whether a class defined in a local scope is a symbol all the same, named through the
+    /// function (`test_x.MyType`): Python tests subclass repository classes inside test
+    /// functions, and their methods override (a rename of the base method must reach them).
+    pub local_classes: bool,
     /// The kind of symbol a match defines (`None`: not a symbol), from its `definition.*`
     /// capture name, the match, the defined name and whether it is a member.
     pub classify: fn(&str, &Match<'_, '_>, &[u8], &str, bool) -> Option<SymbolKind>,
@@ -70,16 +74,27 @@ pub(crate) fn extract_definitions(
         }
         let mut parents = Vec::new();
         let mut local = false;
+        // Inside a class (or the class itself) so far: a local scope above is named, not a
+        // barrier, when the language keeps local classes.
+        let mut in_class = rules.member_scopes.contains(&def.kind());
         let mut up = def.parent();
         while let Some(p) = up {
             if rules.local_scopes.contains(&p.kind()) {
-                local = true;
-                break;
+                match p.child_by_field_name("name") {
+                    Some(n) if rules.local_classes && in_class => {
+                        parents.push(text(n, source).to_string());
+                    }
+                    _ => {
+                        local = true;
+                        break;
+                    }
+                }
             }
             if rules.member_scopes.contains(&p.kind())
                 && let Some(n) = p.child_by_field_name("name")
             {
                 parents.push(text(n, source).to_string());
+                in_class = true;
             }
             up = p.parent();
         }

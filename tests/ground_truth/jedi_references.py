@@ -1,9 +1,18 @@
-"""Ground truth for Python references: jedi's `get_references` at each definition.
+"""Ground truth for Python references: jedi's `get_references` at each definition, and jedi's
+`goto` at each place git-ripple says names it.
 
-Reads JSON from stdin: {"root": ..., "sys_path": [...], "definitions": [[file, line, column],
-...]} (line and column 1-based, as git-ripple reports them). Writes JSON to stdout: one list
-per definition of [file, line, column] (1-based), every place jedi says names the same thing,
-the definition included. jedi is independent of git-ripple: its own parser and inference.
+Reads JSON from stdin: {"root": ..., "sys_path": [...], "symbols": [{"definitions": [[file,
+line, column], ...], "sites": [[file, line, column], ...]}, ...]} (lines and columns 1-based,
+as git-ripple reports them). Writes JSON to stdout, one object per symbol:
+{"references": [...], "confirmed": [...]}: every place jedi's `get_references` at the first
+definition lists (the definition included), and those of `sites` where jedi's `goto` lands on
+one of the symbol's definitions. jedi is independent of git-ripple: its own parser and
+inference.
+
+jedi is made exhaustive and kept to the repository: `get_references` stops after 30 files that
+mention the name unless told otherwise (its `_PARSED_FILE_LIMIT`), and an installed copy of the
+package under test (click is a dependency of black) must not shadow the repository's sources,
+so site-packages is left off the path.
 """
 
 import json
@@ -11,32 +20,60 @@ import os
 import sys
 
 import jedi
+import jedi.inference.references as jedi_references
+
+jedi_references._PARSED_FILE_LIMIT = 10**9
+jedi_references._OPENED_FILE_LIMIT = 10**9
+
+
+def relative(root, name):
+    if name.module_path is None or name.line is None:
+        return None
+    rel = os.path.relpath(str(name.module_path), root)
+    if rel.startswith(".."):
+        return None
+    return (rel.replace(os.sep, "/"), name.line, name.column + 1)
 
 
 def main() -> None:
     request = json.load(sys.stdin)
-    root = request["root"]
+    root = os.path.abspath(request["root"])
+    base = [p for p in sys.path if p and "site-packages" not in p and "dist-packages" not in p]
     project = jedi.Project(
         root,
-        added_sys_path=[os.path.join(root, p) for p in request["sys_path"]],
+        sys_path=[os.path.join(root, p) for p in request["sys_path"]] + base,
         smart_sys_path=False,
     )
     scripts = {}
+
+    def script(path):
+        if path not in scripts:
+            scripts[path] = jedi.Script(path=os.path.join(root, path), project=project)
+        return scripts[path]
+
     out = []
-    for path, line, column in request["definitions"]:
-        script = scripts.get(path)
-        if script is None:
-            script = jedi.Script(path=os.path.join(root, path), project=project)
-            scripts[path] = script
+    for symbol in request["symbols"]:
+        definitions = [tuple(d) for d in symbol["definitions"]]
+        path, line, column = definitions[0]
         refs = set()
-        for name in script.get_references(line, column - 1, scope="project"):
-            if name.module_path is None or name.line is None:
+        for name in script(path).get_references(line, column - 1, scope="project"):
+            site = relative(root, name)
+            if site is not None:
+                refs.add(site)
+        confirmed = []
+        for path, line, column in symbol["sites"]:
+            if (path, line, column) in refs:
                 continue
-            rel = os.path.relpath(str(name.module_path), root)
-            if rel.startswith(".."):
-                continue
-            refs.add((rel.replace(os.sep, "/"), name.line, name.column + 1))
-        out.append(sorted(refs))
+            # A fresh script: one that answered get_references can answer goto from stale
+            # inference state.
+            fresh = jedi.Script(path=os.path.join(root, path), project=project)
+            try:
+                names = fresh.goto(line, column - 1, follow_imports=True)
+            except Exception:  # jedi's own failure: the site stays unconfirmed
+                names = []
+            if any(relative(root, n) in definitions for n in names):
+                confirmed.append((path, line, column))
+        out.append({"references": sorted(refs), "confirmed": confirmed})
     json.dump(out, sys.stdout)
 
 

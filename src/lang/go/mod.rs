@@ -117,6 +117,7 @@ use super::shared::text;
 const DEFINITIONS: DefinitionRules = DefinitionRules {
     local_scopes: &["function_declaration", "method_declaration", "func_literal"],
     member_scopes: &[],
+    local_classes: false,
     classify: classify_definition,
     whole: whole_declaration,
     exported: is_exported,
@@ -399,6 +400,7 @@ fn extract_references(
                 kind: ReferenceKind::Code,
                 local_import: None,
                 receiver: None,
+                local_symbol: None,
             });
             continue;
         }
@@ -419,6 +421,7 @@ fn extract_references(
             kind: ReferenceKind::Code,
             local_import: None,
             receiver: None,
+            local_symbol: None,
         });
     }
     out

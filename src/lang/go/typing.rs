@@ -750,7 +750,8 @@ impl<'a> TypeLayer<'a> {
             ),
             TypeExpr::Interface => Ty::Outside,
             TypeExpr::TypeParameter => Ty::Unknown(UnsureReason::TypeParameter),
-            TypeExpr::Other => Ty::Unknown(UnsureReason::AnonymousType),
+            // Python's; no Go type is written so.
+            TypeExpr::ClassOf { .. } | TypeExpr::Other => Ty::Unknown(UnsureReason::AnonymousType),
         }
     }
 

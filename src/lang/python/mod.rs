@@ -89,8 +89,32 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
         }
     }
     let local_imports = local_imports(&imports, &scopes);
-    let mut references =
-        extract_references(&matches, source, &scopes, &bound, star, &local_imports);
+    // Symbols bound in a local scope: classes a function defines (`class MyType(ParamType)`
+    // in a test), and the members of a class as its own body reads them (`next = __next__`).
+    let local_symbols: Vec<LocalSymbol<'_>> = definitions
+        .iter()
+        .filter(|d| !d.parents.is_empty())
+        .filter_map(|d| {
+            // The scope the name is bound in: a class's or function's own scope holds its
+            // name's node, so it is the next one out.
+            let own = matches!(
+                d.kind,
+                SymbolKind::Class | SymbolKind::Method | SymbolKind::Function
+            );
+            let scope = scopes.scope_at(d.span.start as usize, usize::from(own))?;
+            (scopes.is_class_body(scope) || d.kind == SymbolKind::Class)
+                .then(|| (scope, d.name.as_str(), (d.local_path(), d.kind)))
+        })
+        .collect();
+    let mut references = extract_references(
+        &matches,
+        source,
+        &scopes,
+        &bound,
+        star,
+        &local_imports,
+        &local_symbols,
+    );
     let mut types = TypeFacts::default();
     let attributes = class_facts(
         root,
@@ -239,6 +263,7 @@ fn class_facts(
                                     kind: ReferenceKind::Code,
                                     local_import: None,
                                     receiver: Some(owner.clone()),
+                                    local_symbol: None,
                                 });
                             }
                             continue;
@@ -289,11 +314,13 @@ fn binds_parameter(params: Node<'_>, name: &str, source: &[u8]) -> bool {
 
 use super::shared::text;
 
-/// Python's definitions: module-level ones and members of module-level classes (methods, nested
-/// classes); a definition inside a function or lambda is a local.
+/// Python's definitions: module-level ones, members of classes (methods, nested classes), and
+/// classes defined in functions with their members (`test_x.MyType.convert`); any other
+/// definition inside a function or lambda is a local.
 const DEFINITIONS: DefinitionRules = DefinitionRules {
     local_scopes: &["function_definition", "lambda"],
     member_scopes: &["class_definition"],
+    local_classes: true,
     classify: classify_definition,
     whole: whole_definition,
     exported: is_exported,
@@ -596,6 +623,22 @@ fn local_import_at(local: &[LocalImport<'_>], name: &str, pos: usize) -> Option<
         .map(|&(_, _, i)| i)
 }
 
+/// `Literal[...]` (`typing.Literal`, `t.Literal`): its strings are values, not names.
+fn is_literal_type(node: Node<'_>, source: &[u8]) -> bool {
+    let head = match node.kind() {
+        "subscript" => node.child_by_field_name("value"),
+        "generic_type" => node.named_child(0),
+        _ => None,
+    };
+    head.is_some_and(|h| {
+        let written = text(h, source);
+        written.rsplit('.').next() == Some("Literal")
+    })
+}
+
+/// A symbol bound in a local scope: the scope, the name, its path and kind.
+type LocalSymbol<'d> = (usize, &'d str, (String, SymbolKind));
+
 fn extract_references(
     matches: &[Match<'_, '_>],
     source: &[u8],
@@ -603,6 +646,7 @@ fn extract_references(
     bound: &HashSet<&str>,
     star: bool,
     local: &[LocalImport<'_>],
+    local_symbols: &[LocalSymbol<'_>],
 ) -> Vec<Reference> {
     let mut out = Vec::new();
     for m in matches.iter() {
@@ -610,6 +654,25 @@ fn extract_references(
             match capture {
                 "reference" => {
                     let name = text(node, source);
+                    // A use of a class the enclosing function defines, or of a member in
+                    // its class's body.
+                    if !scopes.binders.contains(&node.id())
+                        && is_read_position(node)
+                        && let Some(scope) = scopes.binding_of(name, node.start_byte())
+                        && let Some((_, _, symbol)) = local_symbols
+                            .iter()
+                            .find(|(s, n, _)| *s == scope && *n == name)
+                    {
+                        out.push(Reference {
+                            absolute: false,
+                            segments: attribute_chain(node, source),
+                            kind: ReferenceKind::Code,
+                            local_import: None,
+                            receiver: None,
+                            local_symbol: Some(symbol.clone()),
+                        });
+                        continue;
+                    }
                     // `global total` and the assignments after it name the module's `total`.
                     let global = node
                         .parent()
@@ -633,6 +696,7 @@ fn extract_references(
                         kind: ReferenceKind::Code,
                         local_import,
                         receiver: None,
+                        local_symbol: None,
                     });
                 }
                 "reference.patch" => {
@@ -647,6 +711,7 @@ fn extract_references(
                             kind: ReferenceKind::PatchTarget,
                             local_import: None,
                             receiver: None,
+                            local_symbol: None,
                             absolute: true,
                         });
                     }
@@ -686,8 +751,36 @@ fn extract_references(
                         kind: ReferenceKind::PatchTarget,
                         local_import,
                         receiver: None,
+                        local_symbol: None,
                         absolute: false,
                     });
+                }
+                "reference.annotation_nested" => {
+                    let mut stack = vec![node];
+                    while let Some(n) = stack.pop() {
+                        if n.kind() == "string" {
+                            if let (Some(content), Some(value)) =
+                                (string_content_node(n), string_literal(n, source))
+                            {
+                                for segments in annotation_names(value, Span::of(content)) {
+                                    out.push(Reference {
+                                        absolute: false,
+                                        local_import: None,
+                                        receiver: None,
+                                        local_symbol: None,
+                                        segments,
+                                        kind: ReferenceKind::StringAnnotation,
+                                    });
+                                }
+                            }
+                            continue;
+                        }
+                        if is_literal_type(n, source) {
+                            continue;
+                        }
+                        let mut cursor = n.walk();
+                        stack.extend(n.named_children(&mut cursor));
+                    }
                 }
                 "reference.annotation" | "reference.all" => {
                     let Some(content) = string_content_node(node) else {
@@ -704,6 +797,7 @@ fn extract_references(
                                 absolute: false,
                                 local_import: None,
                                 receiver: None,
+                                local_symbol: None,
                                 segments,
                                 kind: ReferenceKind::StringAnnotation,
                             });
@@ -717,6 +811,7 @@ fn extract_references(
                         absolute: false,
                         local_import: None,
                         receiver: None,
+                        local_symbol: None,
                         segments,
                         kind: if capture == "reference.all" {
                             ReferenceKind::AllEntry

@@ -637,6 +637,10 @@ impl Index<'_> {
                     None => Some(Ty::Outside), // a type the repository does not define
                 }
             }
+            TypeExpr::ClassOf { of } => match self.ty_of_type(module, of)? {
+                Ty::Instance(c) => Some(Ty::Class(c)),
+                other => Some(other),
+            },
             _ => Some(Ty::Outside),
         }
     }
@@ -684,6 +688,13 @@ impl Index<'_> {
                     .and_then(|v| self.ty_of_value(v, depth)),
                 Ty::Callable(_) => None,
             },
+            // `orders.get(key)`, `queue.pop()`: an element of a container the annotation types.
+            ValueExpr::Call { callee, .. }
+                if let ValueExpr::Member { of, name } = &**callee
+                    && let Some(element) = self.element_of(module, facts, of, name, depth) =>
+            {
+                element
+            }
             ValueExpr::Call { callee, .. } => match self.eval(module, facts, callee, depth + 1)? {
                 Ty::Class(c) => Some(Ty::Instance(c)),
                 Ty::Callable(f) => {
@@ -725,6 +736,27 @@ impl Index<'_> {
                     },
                 }
             }
+            _ => None,
+        }
+    }
+
+    /// What a container method gives when `of` is annotated as a container: `get`, `pop`,
+    /// `setdefault` of a mapping give a value; `pop` of a sequence an element. None when `of`
+    /// is not a container the annotations type.
+    fn element_of(
+        &self,
+        module: &str,
+        facts: &FileFacts,
+        of: &ValueExpr,
+        method: &str,
+        depth: u32,
+    ) -> Option<Option<Ty>> {
+        if !matches!(method, "get" | "pop" | "setdefault") {
+            return None;
+        }
+        match self.type_of(module, facts, of, depth + 1)? {
+            (m, TypeExpr::Map { value, .. }) => Some(self.ty_of_type(&m, &value)),
+            (m, TypeExpr::Slice { of }) if method == "pop" => Some(self.ty_of_type(&m, &of)),
             _ => None,
         }
     }
@@ -1592,6 +1624,10 @@ fn resolve_references(
             _ if start.is_some() => start
                 .as_deref()
                 .and_then(|m| index.lookup(m, &first.name, 0)),
+            _ if reference.local_symbol.is_some() => reference
+                .local_symbol
+                .as_ref()
+                .map(|(path, kind)| Value::Symbol(format!("{namespace}.{path}"), *kind)),
             _ if reference.receiver.is_some() => reference
                 .receiver
                 .as_ref()

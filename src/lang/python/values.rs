@@ -356,6 +356,11 @@ impl Values<'_, '_> {
                     name: text(node, self.source).to_string(),
                 },
             },
+            "attribute" if let Some(class) = narrowed_attribute(node, self.source) => {
+                ValueExpr::Typed {
+                    of: type_expr(class, self.source),
+                }
+            }
             "attribute" => match (
                 node.child_by_field_name("object"),
                 node.child_by_field_name("attribute"),
@@ -377,6 +382,10 @@ impl Values<'_, '_> {
                     _ => ValueExpr::Unknown,
                 },
                 _ => ValueExpr::Unknown,
+            },
+            // `typing.cast(T, x)`: a T, whatever x is.
+            "call" if let Some(of) = cast_to(node, self.source) => ValueExpr::Typed {
+                of: type_expr(of, self.source),
             },
             // `dataclasses.replace(x, …)`, `copy.copy(x)`, `x._replace(…)`: a copy, of x's type.
             "call" if copy_of(node, self.source).is_some() => {
@@ -532,12 +541,20 @@ impl Values<'_, '_> {
             }
             // A dotted name from a module-level name, or through a receiver, is a reference
             // the resolver walks already.
-            let through_value = match base.kind() {
-                "identifier" => self
-                    .local_of(base)
-                    .is_some_and(|i| !self.receivers.contains(&i)),
-                _ => true,
-            };
+            // Unless `isinstance` narrows part of the chain (`self.type` in its branch).
+            let narrowed = std::iter::successors(Some(object), |o| {
+                (o.kind() == "attribute")
+                    .then(|| o.child_by_field_name("object"))
+                    .flatten()
+            })
+            .any(|o| o.kind() == "attribute" && narrowed_attribute(o, self.source).is_some());
+            let through_value = narrowed
+                || match base.kind() {
+                    "identifier" => self
+                        .local_of(base)
+                        .is_some_and(|i| !self.receivers.contains(&i)),
+                    _ => true,
+                };
             if !through_value {
                 continue;
             }
@@ -689,27 +706,90 @@ impl Values<'_, '_> {
 }
 
 /// The name and the class of an `if isinstance(name, Class):` condition (a dotted class; a
-/// tuple of classes narrows to nothing this layer can follow).
+/// tuple of classes narrows to nothing this layer can follow), also as one operand of an `and`.
 fn isinstance_of<'t>(statement: Node<'t>, source: &[u8]) -> Option<(Node<'t>, Node<'t>)> {
     let condition = statement.child_by_field_name("condition")?;
-    if condition.kind() != "call" {
-        return None;
-    }
-    let function = condition.child_by_field_name("function")?;
-    if function.kind() != "identifier" || text(function, source) != "isinstance" {
-        return None;
-    }
-    let args = condition.child_by_field_name("arguments")?;
-    let mut cursor = args.walk();
-    let named: Vec<Node<'t>> = args.named_children(&mut cursor).collect();
-    match named.as_slice() {
-        [x, class]
-            if x.kind() == "identifier" && matches!(class.kind(), "identifier" | "attribute") =>
+    isinstance_tests(condition, source)
+        .into_iter()
+        .find(|(x, _)| x.kind() == "identifier")
+}
+
+/// Every `isinstance(x, Class)` a condition asserts: the condition itself, or the operands of
+/// `and` (`isinstance(self.type, Range) and self.type.min == 0`), where `x` is a name or a
+/// dotted attribute.
+fn isinstance_tests<'t>(condition: Node<'t>, source: &[u8]) -> Vec<(Node<'t>, Node<'t>)> {
+    match condition.kind() {
+        "parenthesized_expression" => condition
+            .named_child(0)
+            .map(|c| isinstance_tests(c, source))
+            .unwrap_or_default(),
+        "boolean_operator"
+            if condition
+                .child_by_field_name("operator")
+                .is_some_and(|o| o.kind() == "and") =>
         {
-            Some((*x, *class))
+            let mut tests = Vec::new();
+            for side in ["left", "right"] {
+                if let Some(operand) = condition.child_by_field_name(side) {
+                    tests.extend(isinstance_tests(operand, source));
+                }
+            }
+            tests
         }
-        _ => None,
+        "call" => {
+            let Some(function) = condition.child_by_field_name("function") else {
+                return Vec::new();
+            };
+            if function.kind() != "identifier" || text(function, source) != "isinstance" {
+                return Vec::new();
+            }
+            let Some(args) = condition.child_by_field_name("arguments") else {
+                return Vec::new();
+            };
+            let mut cursor = args.walk();
+            let named: Vec<Node<'t>> = args.named_children(&mut cursor).collect();
+            match named.as_slice() {
+                [x, class]
+                    if (x.kind() == "identifier"
+                        || x.kind() == "attribute" && is_dotted(text(*x, source)))
+                        && matches!(class.kind(), "identifier" | "attribute") =>
+                {
+                    vec![(*x, *class)]
+                }
+                _ => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
     }
+}
+
+/// The class an attribute expression (`self.type`) is narrowed to where it is read: inside
+/// the block of an `if`/`elif` whose condition asserts `isinstance(self.type, C)`, or after
+/// that assertion in the condition's own `and` chain.
+fn narrowed_attribute<'t>(node: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
+    let written = text(node, source);
+    let at = node.start_byte();
+    std::iter::successors(node.parent(), |n| n.parent())
+        .take_while(|n| {
+            !matches!(
+                n.kind(),
+                "function_definition" | "lambda" | "class_definition"
+            )
+        })
+        .filter(|n| matches!(n.kind(), "if_statement" | "elif_clause"))
+        .find_map(|n| {
+            let condition = n.child_by_field_name("condition")?;
+            let inside = n
+                .child_by_field_name("consequence")
+                .is_some_and(|c| c.start_byte() <= at && at < c.end_byte());
+            let in_condition = condition.start_byte() <= at && at < condition.end_byte();
+            isinstance_tests(condition, source)
+                .into_iter()
+                .find(|(x, _)| {
+                    text(*x, source) == written && (inside || in_condition && x.end_byte() <= at)
+                })
+                .map(|(_, class)| class)
+        })
 }
 
 /// Whether an `except … as name:` clause binds `name`.
@@ -721,6 +801,18 @@ fn except_binds(clause: Node<'_>, name: &str, source: &[u8]) -> bool {
                 .or_else(|| c.named_child(1))
                 .is_some_and(|a| text(a, source) == name)
     })
+}
+
+/// The type argument of `cast(T, x)`, `typing.cast(…)`, `t.cast(…)`.
+fn cast_to<'t>(call: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
+    let callee = call.child_by_field_name("function")?;
+    let written = text(callee, source);
+    if !matches!(written, "cast" | "typing.cast" | "t.cast") {
+        return None;
+    }
+    let arguments = call.child_by_field_name("arguments")?;
+    let first = arguments.named_child(0)?;
+    (first.kind() != "keyword_argument" && arguments.named_child_count() == 2).then_some(first)
 }
 
 /// `super()` or `super(Class, self)`.
@@ -774,7 +866,8 @@ fn enclosing(node: Node<'_>) -> Enclosing<'_> {
     Enclosing::Module
 }
 
-/// `Outer.Inner` for a class nested in classes only; its own name otherwise.
+/// `Outer.Inner` for a class nested in classes, `test_x.Local` for one defined in a function
+/// (as the definitions name them).
 fn class_path(class: Node<'_>, source: &[u8]) -> String {
     let mut parts = Vec::new();
     let mut n = Some(class);
@@ -783,7 +876,7 @@ fn class_path(class: Node<'_>, source: &[u8]) -> String {
             parts.push(text(name, source));
         }
         n = match enclosing(c) {
-            Enclosing::Class(outer) => Some(outer),
+            Enclosing::Class(outer) | Enclosing::Function(outer) => Some(outer),
             _ => None,
         };
     }
@@ -996,6 +1089,9 @@ fn generic(node: Node<'_>, source: &[u8]) -> TypeExpr {
         "tuple" | "Tuple" if args.len() == 2 && text(args[1], source) == "..." => TypeExpr::Slice {
             of: Box::new(arg(0)),
         },
+        "type" | "Type" => TypeExpr::ClassOf {
+            of: Box::new(arg(0)),
+        },
         "dict" | "Dict" | "Mapping" | "MutableMapping" | "DefaultDict" | "defaultdict"
         | "OrderedDict" => TypeExpr::Map {
             key: Box::new(arg(0)),
@@ -1039,8 +1135,12 @@ fn string_type(inner: &str) -> TypeExpr {
                     of: Box::new(string_type(first)),
                 }
             }
-            "Union" | "dict" | "Dict" | "Mapping" | "tuple" | "Tuple" | "Callable" | "Type"
-            | "type" => TypeExpr::Other,
+            "Type" | "type" => TypeExpr::ClassOf {
+                of: Box::new(string_type(first)),
+            },
+            "Union" | "dict" | "Dict" | "Mapping" | "tuple" | "Tuple" | "Callable" => {
+                TypeExpr::Other
+            }
             _ => string_type(head),
         };
     }

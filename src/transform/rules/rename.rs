@@ -16,7 +16,7 @@ use crate::change::{
     ChangeSet, FileChange, TextEdit, apply_text_edits, is_whole_word, word_occurrences,
 };
 use crate::graph::{Graph, SymbolRef};
-use crate::lang::facts::{Definition, ImportKind, ReferenceKind};
+use crate::lang::facts::{Definition, ImportContext, ImportKind, ReferenceKind};
 use crate::lang::{RewriteError, Support};
 use crate::plan::Phase;
 use crate::recipe::{Public, RenameStep, Unsure};
@@ -157,9 +157,55 @@ pub(super) fn rename(
             .values()
             .filter_map(|&(_, idiom)| idiom.map(|(start, _)| start))
             .collect();
+        // The file binds the old name again at module level (`if WIN: from ._win import old`
+        // / `else: def old(…)`): its plain import keeps the local name (`new as old`), since
+        // the file's uses read whichever binding ran.
+        let rebound = places.iter().any(|r| {
+            r.file == fid
+                && r.kind == ReferenceKind::Import
+                && imported_names.get(&r.span.start) == Some(&(false, None))
+        }) && graph.facts[fid].definitions.iter().any(|d| {
+            d.name == old
+                && d.parents.is_empty()
+                && !(fid == graph.symbols[sid].file && d.span == def.span)
+        });
         let mut edits = Vec::new();
+        // The other way round: the defining module also imports the old name from elsewhere
+        // (the other platform's implementation); that import binds the new name too.
+        if fid == graph.symbols[sid].file && def.parents.is_empty() {
+            for n in graph.facts[fid]
+                .imports
+                .iter()
+                .filter(|i| matches!(i.context, ImportContext::Module | ImportContext::Guarded))
+                .filter_map(|i| match &i.kind {
+                    ImportKind::From { names, .. } => Some(names),
+                    _ => None,
+                })
+                .flatten()
+                .filter(|n| n.name == old && n.alias.is_none())
+            {
+                let (s, e) = (n.span.start as usize, n.span.end as usize);
+                if !places.iter().any(|r| r.file == fid && r.span == n.span)
+                    && source.get(s..e) == Some(old)
+                {
+                    edits.push(TextEdit::new(s, e, format!("{old} as {new}")));
+                    renamed += 1;
+                }
+            }
+        }
         for r in places.iter().filter(|r| r.file == fid) {
             if r.kind == ReferenceKind::Import && idiom_aliases.contains(&r.span.start) {
+                continue;
+            }
+            if rebound {
+                let (s, e) = (r.span.start as usize, r.span.end as usize);
+                if r.kind == ReferenceKind::Import
+                    && imported_names.get(&r.span.start) == Some(&(false, None))
+                    && source.get(s..e) == Some(old)
+                {
+                    edits.push(TextEdit::new(s, e, format!("{new} as {old}")));
+                    renamed += 1;
+                }
                 continue;
             }
             let (s, e) = (r.span.start as usize, r.span.end as usize);

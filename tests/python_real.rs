@@ -1,0 +1,193 @@
+//! Real Python packages (source distributions from PyPI, pinned in `scripts/fetch-real-code`,
+//! which the test command runs): every symbol's references against jedi, and renames of a
+//! function, a class, a method with overrides and an attribute, each checked by the package's
+//! own test suite.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+use crate::common::{commits_between, repo_copy, ripple_ok};
+use crate::python_ground_truth::{Known, compare_repo};
+
+/// An unpacked package from the cache `scripts/fetch-real-code` fills, committed in a temp dir.
+fn real_package(name: &str) -> TempDir {
+    let cache = std::env::var_os("RIPPLE_REAL_CODE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(|c| PathBuf::from(c).join("git-ripple/real-code"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/git-ripple/real-code"))
+        })
+        .expect("a cache folder");
+    let dir = cache.join(name);
+    assert!(
+        dir.join(".unpacked").exists(),
+        "{} is missing: run scripts/fetch-real-code (the test command does)",
+        dir.display()
+    );
+    repo_copy(&dir)
+}
+
+const CLICK_KNOWN: &[Known] = &[
+    Known {
+        symbol: "click._compat._get_windows_console_stream",
+        site: "src/click/_compat.py:510:30",
+        reason: "one global bound twice: `from ._winconsole import _get_windows_console_stream` under `if sys.platform.startswith(\"win\")` and a `def` of the same name for other platforms; jedi merges the two functions, git-ripple keeps them apart and a rename of either keeps the other binding working (the import becomes `new as old` or `old as new`, python_renames proves both branches green)",
+    },
+    Known {
+        symbol: "click._compat._get_windows_console_stream",
+        site: "src/click/_winconsole.py:263:5",
+        reason: "one global bound twice: `from ._winconsole import _get_windows_console_stream` under `if sys.platform.startswith(\"win\")` and a `def` of the same name for other platforms; jedi merges the two functions, git-ripple keeps them apart and a rename of either keeps the other binding working (the import becomes `new as old` or `old as new`, python_renames proves both branches green)",
+    },
+    Known {
+        symbol: "click._winconsole._get_windows_console_stream",
+        site: "src/click/_compat.py:336:10",
+        reason: "one global bound twice: `from ._winconsole import _get_windows_console_stream` under `if sys.platform.startswith(\"win\")` and a `def` of the same name for other platforms; jedi merges the two functions, git-ripple keeps them apart and a rename of either keeps the other binding working (the import becomes `new as old` or `old as new`, python_renames proves both branches green)",
+    },
+    Known {
+        symbol: "click._winconsole._get_windows_console_stream",
+        site: "src/click/_compat.py:345:10",
+        reason: "one global bound twice: `from ._winconsole import _get_windows_console_stream` under `if sys.platform.startswith(\"win\")` and a `def` of the same name for other platforms; jedi merges the two functions, git-ripple keeps them apart and a rename of either keeps the other binding working (the import becomes `new as old` or `old as new`, python_renames proves both branches green)",
+    },
+    Known {
+        symbol: "click._winconsole._get_windows_console_stream",
+        site: "src/click/_compat.py:354:10",
+        reason: "one global bound twice: `from ._winconsole import _get_windows_console_stream` under `if sys.platform.startswith(\"win\")` and a `def` of the same name for other platforms; jedi merges the two functions, git-ripple keeps them apart and a rename of either keeps the other binding working (the import becomes `new as old` or `old as new`, python_renames proves both branches green)",
+    },
+    Known {
+        symbol: "click._winconsole._get_windows_console_stream",
+        site: "src/click/_compat.py:561:9",
+        reason: "one global bound twice: `from ._winconsole import _get_windows_console_stream` under `if sys.platform.startswith(\"win\")` and a `def` of the same name for other platforms; jedi merges the two functions, git-ripple keeps them apart and a rename of either keeps the other binding working (the import becomes `new as old` or `old as new`, python_renames proves both branches green)",
+    },
+    Known {
+        symbol: "click.core.BaseCommand.shell_complete",
+        site: "src/click/core.py:2425:9",
+        reason: "jedi's get_references merges `BaseCommand.shell_complete` and `Parameter.shell_complete` (unrelated classes); its own goto at the site lands on the other class's method, as git-ripple says",
+    },
+    Known {
+        symbol: "click.core.Parameter.shell_complete",
+        site: "src/click/core.py:1468:32",
+        reason: "jedi's get_references merges `BaseCommand.shell_complete` and `Parameter.shell_complete` (unrelated classes); its own goto at the site lands on the other class's method, as git-ripple says",
+    },
+    Known {
+        symbol: "click.core.Parameter.shell_complete",
+        site: "src/click/core.py:959:9",
+        reason: "jedi's get_references merges `BaseCommand.shell_complete` and `Parameter.shell_complete` (unrelated classes); its own goto at the site lands on the other class's method, as git-ripple says",
+    },
+    Known {
+        symbol: "click.core.MultiCommand.resolve_command",
+        site: "src/click/shell_completion.py:518:43",
+        reason: "jedi does not narrow by `isinstance` (its goto there finds nothing): inside `if isinstance(command, MultiCommand):` the call is MultiCommand's",
+    },
+    Known {
+        symbol: "click.core.MultiCommand.resolve_command",
+        site: "src/click/shell_completion.py:529:47",
+        reason: "jedi does not narrow by `isinstance` (its goto there finds nothing): inside `if isinstance(command, MultiCommand):` the call is MultiCommand's",
+    },
+    Known {
+        symbol: "tests.test_testing.test_catch_exceptions.CustomError",
+        site: "tests/test_testing.py:181:5",
+        reason: "`CustomError = SystemExit` after the class, in the same test function: jedi lists the assignment's target as the class; it binds the name to another class, no use of this one",
+    },
+];
+
+#[test]
+fn click_references_equal_jedi_but_for_listed_cases() {
+    let repo = real_package("click-8.1.7");
+    let c = compare_repo(repo.path(), "click 8.1.7", &["src"], CLICK_KNOWN);
+    assert!(c.total > 4000, "{}", c.total);
+    assert!(
+        c.unsure * 50 < c.total,
+        "{} unsure of {}",
+        c.unsure,
+        c.total
+    );
+}
+
+/// click's own test suite, offline: `src` first on the path (an installed click must not stand
+/// in for the repository's), and pytest's newer deprecations, which click 8.1.7's
+/// `filterwarnings = error` would turn into collection errors, left as warnings.
+const CLICK_TESTS: &str = "env PYTHONPATH=src python3 -m pytest -q -p no:cacheprovider -W ignore::pytest.PytestRemovedIn10Warning tests";
+
+/// Run a rename of `symbol` to `to` on a fresh copy of click, verified batch by batch with
+/// click's tests; returns the repository, on the rename's branch.
+fn rename_click(symbol: &str, to: &str) -> TempDir {
+    let repo = real_package("click-8.1.7");
+    let dir = repo.path();
+    let recipes = TempDir::new().expect("temp dir");
+    let recipe = recipes.path().join("rename.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "name = \"rename\"\n\n[verify]\ncommands = [\"{CLICK_TESTS}\"]\n\n[[step]]\nkind = \"rename\"\nsymbol = \"{symbol}\"\nto = \"{to}\"\n"
+        ),
+    )
+    .expect("write recipe");
+    let recipe = recipe.to_str().expect("utf-8 path");
+    ripple_ok(dir, &["run", recipe]);
+    let commits = commits_between(dir, "main", "ripple/rename");
+    assert!(!commits.is_empty(), "{symbol}: no commits");
+    repo
+}
+
+/// Python files on the branch where `pattern` (a git grep -E pattern) still matches in code:
+/// Sphinx roles in docstrings (`:class:`~click.HelpFormatter``) are documentation, which the
+/// rename does not edit yet.
+fn still_there(dir: &Path, pattern: &str) -> Vec<String> {
+    let out = Command::new("git")
+        .args(["grep", "-nE", pattern, "--", "*.py"])
+        .current_dir(dir)
+        .output()
+        .expect("git grep");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| {
+            ![":class:`", ":func:`", ":meth:`", ":attr:`"]
+                .iter()
+                .any(|r| l.contains(r))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn click_renames_of_a_function_a_class_an_overridden_method_and_an_attribute_are_green() {
+    // A function re-exported by the package and used in tests and an example script.
+    let repo = rename_click("click.utils.format_filename", "display_filename");
+    assert_eq!(
+        still_there(repo.path(), r"\bformat_filename\b"),
+        Vec::<String>::new()
+    );
+
+    // A class used in string annotations (`formatter: "HelpFormatter"`), subclassed nowhere.
+    let repo = rename_click("click.formatting.HelpFormatter", "TextFormatter");
+    assert_eq!(
+        still_there(repo.path(), r"\bHelpFormatter\b"),
+        Vec::<String>::new()
+    );
+
+    // A method overridden by Choice and DateTime and by a ParamType subclass a test function
+    // defines, called through `self.type`, an annotated attribute.
+    let repo = rename_click("click.types.ParamType.get_metavar", "metavar_for");
+    let dir = repo.path();
+    assert_eq!(still_there(dir, r"\bget_metavar\b"), Vec::<String>::new());
+    let custom = std::fs::read_to_string(dir.join("tests/test_formatting.py")).expect("read");
+    assert!(
+        custom.contains("        def metavar_for(self, param):"),
+        "{custom}"
+    );
+
+    // An attribute assigned in `__init__` and read through typed contexts across the package;
+    // the constructor's parameter of the same name is another thing and stays.
+    let repo = rename_click("click.core.Context.resilient_parsing", "tolerant_parsing");
+    let dir = repo.path();
+    assert_eq!(
+        still_there(dir, r"\.resilient_parsing\b"),
+        Vec::<String>::new()
+    );
+    assert!(!still_there(dir, r"resilient_parsing: bool = False").is_empty());
+}
