@@ -173,6 +173,9 @@ pub struct Graph {
     pub imports: Vec<ResolvedImport>,
     /// Files left out, with the reason.
     pub skipped: Vec<Skipped>,
+    /// Documentation and configuration files, never parsed (see
+    /// [`crate::scan::Scan::text_paths`]).
+    pub text_paths: Vec<String>,
     references: Vec<Vec<SymbolRef>>,
     /// Uses that may be a member's: the type layer could not tell (see [`UnsureReference`]).
     pub unsure: Vec<UnsureReference>,
@@ -310,7 +313,9 @@ pub fn build_graph(root: &Path, scan: &Scan, options: &GraphOptions) -> Result<G
             .filter_map(|p| Some((p.clone(), std::fs::read_to_string(root.join(p)).ok()?)))
             .collect(),
     };
-    Ok(assemble(loaded, skipped, &manifests))
+    let mut graph = assemble(loaded, skipped, &manifests);
+    graph.text_paths = scan.text_paths.clone();
+    Ok(graph)
 }
 
 /// Build a graph from facts already extracted (used by the build above and by tests and
@@ -534,6 +539,7 @@ fn assemble(loaded: Vec<Loaded>, skipped: Vec<Skipped>, manifests: &Manifests) -
         symbols,
         imports,
         skipped,
+        text_paths: Vec::new(),
         references,
         unsure,
         unsure_by_symbol,
@@ -702,6 +708,27 @@ impl Graph {
         inits.sort_unstable();
         inits.dedup();
         inits
+    }
+
+    /// The dotted paths a symbol is named by: its own ID, and for a module-level symbol each
+    /// package that re-exports it (`click.format_filename` for `click.utils.format_filename`),
+    /// the way documentation names it. Each with the symbol's path inside that module.
+    pub fn dotted_paths(&self, symbol: SymbolId) -> Vec<(String, String)> {
+        let sym = &self.symbols[symbol];
+        let Some(local) = self.definition(symbol).map(|d| d.local_path()) else {
+            return Vec::new();
+        };
+        let mut paths = vec![(sym.id.clone(), local.clone())];
+        if local == sym.name {
+            for init in self.public_reexports(symbol, true) {
+                if let Some(module) = &self.files[init].module {
+                    paths.push((format!("{module}.{}", sym.name), sym.name.clone()));
+                }
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        paths
     }
 
     /// Files this file depends on directly.

@@ -82,8 +82,26 @@ pub struct Scan {
     pub sources: Vec<SourcePath>,
     /// Manifests the resolvers read (`go.mod`, `pyproject.toml`, …), sorted by path.
     pub manifest_paths: Vec<String>,
+    /// Documentation and configuration files (`*.rst`, `*.md`, `*.toml`, `*.cfg`, `*.yaml`,
+    /// …), sorted by path: never parsed, but where code is named by its dotted path (entry
+    /// points, Sphinx roles, settings), which a rename must change or report.
+    pub text_paths: Vec<String>,
     /// Files left out, with the reason.
     pub skipped: Vec<Skipped>,
+}
+
+/// Whether a file is documentation or configuration text that can name code (see
+/// [`Scan::text_paths`]).
+/// git-ripple's own files (`.ripple/recipes/*.toml`) are not among them: a recipe names the
+/// symbols it changes by design.
+pub fn is_text_file(path: &str) -> bool {
+    const EXTENSIONS: &[&str] = &[
+        "rst", "md", "txt", "toml", "cfg", "ini", "yaml", "yml", "json",
+    ];
+    !path.starts_with(".ripple/")
+        && path
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| EXTENSIONS.contains(&ext))
 }
 
 impl Repository {
@@ -179,6 +197,8 @@ pub fn scan_repo(repo: &Repository) -> Result<Scan, ScanError> {
         }
         if let Some(language) = Language::from_path(Path::new(&path)) {
             scan.sources.push(SourcePath { path, language });
+        } else if is_text_file(&path) {
+            scan.text_paths.push(path);
         }
     }
     scan.skipped.sort_by(|a, b| a.path.cmp(&b.path));

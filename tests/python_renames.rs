@@ -556,3 +556,89 @@ fn a_name_bound_by_an_import_and_a_def_keeps_working_on_both_platforms() {
     assert!(compat.contains("def open_console(x):"), "{compat}");
     assert!(compat.contains("return open_console(\"!\")"), "{compat}");
 }
+
+/// A function named outside code: an entry point in pyproject.toml (exact), a settings string
+/// and documentation (likely, never proven). The tests resolve the entry points and the
+/// setting with the interpreter.
+const MENTIONED: &[(&str, &str)] = &[
+    (
+        "pyproject.toml",
+        "[project]\nname = \"billing\"\nversion = \"1.0\"\n\n[project.scripts]\nbill = \"billing.cli:main\"\nbill-menu = \"billing.cli:main_menu\"\n\n[tool.pytest.ini_options]\npythonpath = [\"src\"]\n",
+    ),
+    ("src/billing/__init__.py", ""),
+    (
+        "src/billing/cli.py",
+        "def main():\n    \"\"\"Print the bill.\"\"\"\n    return \"bill\"\n\n\ndef main_menu():\n    return \"menu\"\n",
+    ),
+    (
+        "src/billing/settings.py",
+        "# The handler the scheduler imports by its path.\nHANDLER = \"billing.cli.main\"\n",
+    ),
+    (
+        "docs/api.rst",
+        "API\n===\n\n.. autofunction:: billing.cli.main\n\nCall :func:`billing.cli.main` to print the bill.\n",
+    ),
+    (
+        "tests/test_cli.py",
+        "import importlib\nimport tomllib\nfrom pathlib import Path\n\nfrom billing import settings\n\n\ndef load(path):\n    module, _, attr = path.replace(\":\", \".\").rpartition(\".\")\n    return getattr(importlib.import_module(module), attr)\n\n\ndef test_entry_points_resolve():\n    scripts = tomllib.loads(Path(\"pyproject.toml\").read_text())[\"project\"][\"scripts\"]\n    assert load(scripts[\"bill\"])() == \"bill\"\n    assert load(scripts[\"bill-menu\"])() == \"menu\"\n\n\ndef test_the_settings_handler_resolves():\n    assert load(settings.HANDLER)() == \"bill\"\n",
+    ),
+];
+
+#[test]
+fn entry_points_rename_with_the_symbol_and_other_mentions_are_listed() {
+    let step = "symbol = \"billing.cli.main\"\nto = \"print_bill\"";
+
+    // Report (the default): the entry point is renamed, the rest listed; the setting is run
+    // by something, so the old name stays as an alias for it.
+    let repo = repo_with_files(MENTIONED);
+    let dir = repo.path();
+    let plan = plan_and_run_green(dir, step);
+    assert!(
+        plan.contains("pyproject.toml      names `main` in an entry point (`module:object`)"),
+        "{plan}"
+    );
+    for listed in [
+        "docs/api.rst:4:31 (an autodoc directive)",
+        "docs/api.rst:6:25 (a Sphinx cross-reference role)",
+        "src/billing/settings.py:2:24 (a dotted path in a string)",
+    ] {
+        assert!(plan.contains(listed), "{listed} in\n{plan}");
+    }
+    assert!(
+        plan.contains("`main` stays as a deprecated alias after the run"),
+        "{plan}"
+    );
+    assert!(
+        read(dir, "pyproject.toml")
+            .contains("bill = \"billing.cli:print_bill\"\nbill-menu = \"billing.cli:main_menu\"")
+    );
+    assert!(read(dir, "src/billing/settings.py").contains("\"billing.cli.main\""));
+    assert!(read(dir, "docs/api.rst").contains(":func:`billing.cli.main`"));
+
+    // `unsure = "rename"`: every mention goes, and no alias is needed.
+    let repo = repo_with_files(MENTIONED);
+    let dir = repo.path();
+    plan_and_run_green(dir, &format!("{step}\nunsure = \"rename\""));
+    assert!(read(dir, "src/billing/settings.py").contains("\"billing.cli.print_bill\""));
+    let docs = read(dir, "docs/api.rst");
+    assert!(
+        docs.contains(".. autofunction:: billing.cli.print_bill\n"),
+        "{docs}"
+    );
+    assert!(docs.contains(":func:`billing.cli.print_bill`"), "{docs}");
+    assert!(!read(dir, "src/billing/cli.py").contains("main = print_bill"));
+
+    // `unsure = "fail"`: refused, pointing at the symbol in the recipe.
+    let repo = repo_with_files(MENTIONED);
+    let dir = repo.path();
+    let recipes = tempfile::TempDir::new().expect("temp dir");
+    let recipe = recipe(recipes.path(), &format!("{step}\nunsure = \"fail\""));
+    let out = crate::common::ripple(dir, &["plan", &recipe]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("3 places outside code may name `billing.cli.main` by its path"),
+        "{err}"
+    );
+    assert!(err.contains("symbol = \"billing.cli.main\""), "{err}");
+}

@@ -294,7 +294,7 @@ fn markdown(run: &RunState, report: &RunReport) -> String {
     } else {
         let _ = writeln!(
             md,
-            "{} unsure site{} (the name matches, the type could not prove it is this symbol), left as they were:\n",
+            "{} unsure site{} (the name matches, but nothing proves it is this symbol: a use of unknown type, a mention outside code), left as they were:\n",
             report.unsure.len(),
             if report.unsure.len() == 1 { "" } else { "s" }
         );

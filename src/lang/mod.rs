@@ -173,6 +173,21 @@ pub trait Support: Sync {
         None
     }
 
+    /// The places in a file (documentation, configuration, or a string in code) that name
+    /// `symbol` by its full path the way this language's tools spell it, for a rename to
+    /// change (exact ones) or report. `local` is the symbol's path inside its module
+    /// (`Class.method`), so `symbol` without it is the module.
+    fn outside_mentions(
+        &self,
+        path: &str,
+        text: &str,
+        symbol: &str,
+        local: &str,
+    ) -> Vec<OutsideMention> {
+        let _ = (path, text, symbol, local);
+        Vec::new()
+    }
+
     /// Whether the file is its package's own module (`__init__.py`), where re-exports live.
     fn is_package_init(&self, path: &str) -> bool {
         let _ = path;
@@ -552,6 +567,22 @@ pub struct UnsureReference {
     pub reason: UnsureReason,
     /// The IDs of the repository members with that name.
     pub candidates: Vec<String>,
+}
+
+/// A symbol named by its path outside code (an entry point in `pyproject.toml`, a Sphinx role,
+/// a dotted path in a settings string): see [`Support::outside_mentions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutsideMention {
+    /// The symbol's own name in it (the part a rename changes).
+    pub span: facts::Span,
+    /// Whether the file's format says exactly this symbol (an entry point's `module:attr`),
+    /// so the rename changes it; otherwise it is listed for a person (or renamed with
+    /// `unsure = "rename"`).
+    pub exact: bool,
+    /// Whether it is documentation, which nothing runs: no alias has to stay for it.
+    pub docs: bool,
+    /// What the place is, as the plan says it.
+    pub what: &'static str,
 }
 
 /// Why the type layer could not tell what a use denotes.

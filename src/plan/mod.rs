@@ -184,6 +184,11 @@ pub enum PlanError {
     #[error(transparent)]
     #[diagnostic(code(ripple::plan::extract))]
     Extract(#[from] lang::ExtractError),
+    /// The recipe asks for what the repository refuses (`unsure = "fail"` with mentions
+    /// outside code).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Recipe(#[from] Box<crate::recipe::RecipeError>),
 }
 
 /// How big a model batch's prompt gets, in real tokens. The context stage implements it with
@@ -253,9 +258,57 @@ impl PlanBuilder {
         let generated = select::take_generated(graph, &mut targets);
         let keeps_generated = generated.is_some();
         notes.extend(generated);
+        let mut mentions = Vec::new();
+        let mut outside_uses = 0;
         if let crate::recipe::StepAction::Rename(r) = &step.action {
             notes.extend(select::rename_notes(view, graph, r));
             unsure = select::unsure_left(graph, r);
+            mentions = select::outside_mentions(view, graph, r);
+            // The recipe itself names the symbol, wherever it is kept.
+            if let crate::recipe::Origin::File(file) = &recipe.source.origin {
+                let recipe_file = std::fs::canonicalize(file).ok();
+                mentions.retain(|m| {
+                    recipe_file.is_none()
+                        || std::fs::canonicalize(view.root.join(&m.path)).ok() != recipe_file
+                });
+            }
+            let left: Vec<String> = mentions
+                .iter()
+                .filter(|m| !m.renamed(r.unsure))
+                .map(select::Mention::describe)
+                .collect();
+            if r.unsure == crate::recipe::Unsure::Fail && !left.is_empty() {
+                return Err(Box::new(recipe.invalid_at(
+                    r.symbol.span.clone(),
+                    format!(
+                        "{} place{} outside code may name `{}` by its path: {}",
+                        left.len(),
+                        if left.len() == 1 { "" } else { "s" },
+                        r.symbol.value,
+                        left.join(", ")
+                    ),
+                    "unsure = \"fail\"",
+                    Some("`unsure = \"report\"` lists them in the plan, `\"rename\"` renames them too".into()),
+                ))
+                .into());
+            }
+            if !left.is_empty() {
+                notes.push(format!(
+                    "{} mention{} outside code name `{}` by its path but nothing proves how {} read, left as {} (unsure = \"report\"): {}",
+                    left.len(),
+                    if left.len() == 1 { "" } else { "s" },
+                    r.symbol.value,
+                    if left.len() == 1 { "it is" } else { "they are" },
+                    if left.len() == 1 { "it is" } else { "they are" },
+                    left.join(", ")
+                ));
+            }
+            outside_uses = mentions
+                .iter()
+                .filter(|m| !m.renamed(r.unsure) && !m.mention.docs)
+                .count();
+            unsure.extend(left);
+            mentions.retain(|m| m.renamed(r.unsure));
         }
         let owners = owners::Owners::load(view);
         notes.extend(owner_notes(graph, &owners, &targets, recipe.batch.group));
@@ -288,7 +341,10 @@ impl PlanBuilder {
                     graph,
                     &step.action,
                     &targets,
-                    keeps_generated,
+                    phases::KeptUses {
+                        generated: keeps_generated,
+                        outside: outside_uses,
+                    },
                     &*size,
                     &mut batches,
                     &mut notes,
@@ -299,6 +355,11 @@ impl PlanBuilder {
         let mut batches = Vec::with_capacity(packed.len());
         let step_first = self.next_index;
         let mut step_levels = 0;
+        // A mention in a file some batch edits anyway is edited there.
+        let taken: BTreeSet<&str> = packed
+            .iter()
+            .flat_map(|b| b.files.iter().map(|&f| graph.files[f].path.as_str()))
+            .collect();
         for b in packed {
             let index = self.next_index;
             self.next_index += 1;
@@ -321,11 +382,28 @@ impl PlanBuilder {
                 }
             }
             step_levels = step_levels.max(b.level + 1);
-            let paths: Vec<String> = b
+            let mut paths: Vec<String> = b
                 .files
                 .iter()
                 .map(|&f| graph.files[f].path.clone())
                 .collect();
+            // The mentions a rename edits go with the definition: from that commit on, the
+            // new name is there to name.
+            let mut tokens = b.tokens;
+            if let Some(def) = renamed_definition(graph, &step.action)
+                && b.files.contains(&def)
+                && matches!(b.phase, None | Some(crate::plan::Phase::Expand))
+            {
+                for m in &mentions {
+                    if !taken.contains(m.path.as_str()) && !paths.contains(&m.path) {
+                        tokens += view
+                            .text(&m.path)
+                            .map_or(0, |t| crate::tokens::count_tokens(&t).max(1) as u64);
+                        paths.push(m.path.clone());
+                    }
+                }
+                paths.sort();
+            }
             let (batch_owners, unowned) = if owners.is_empty() {
                 (Vec::new(), 0)
             } else {
@@ -340,7 +418,7 @@ impl PlanBuilder {
                 files: paths,
                 depends_on: depends_on.into_iter().collect(),
                 reason: b.reason,
-                tokens: b.tokens,
+                tokens,
                 oversized: b.oversized,
                 owners: batch_owners,
                 unowned,
@@ -354,17 +432,44 @@ impl PlanBuilder {
         if targets.is_empty() {
             notes.push("nothing to change: no file matches this step".to_string());
         }
+        let mut targets: Vec<Target> = targets
+            .into_iter()
+            .map(|(f, reasons)| Target {
+                path: graph.files[f].path.clone(),
+                reasons,
+            })
+            .collect();
+        for m in &mentions {
+            let reason = format!(
+                "names `{}` in {}{}",
+                graph
+                    .symbol_id(match &step.action {
+                        crate::recipe::StepAction::Rename(r) => &r.symbol.value,
+                        _ => "",
+                    })
+                    .map_or("", |s| graph.symbols[s].name.as_str()),
+                m.mention.what,
+                if m.mention.exact {
+                    ""
+                } else {
+                    " (unsure = \"rename\")"
+                }
+            );
+            match targets.iter_mut().find(|t| t.path == m.path) {
+                Some(t) if t.reasons.contains(&reason) => {}
+                Some(t) => t.reasons.push(reason),
+                None => targets.push(Target {
+                    path: m.path.clone(),
+                    reasons: vec![reason],
+                }),
+            }
+        }
+        targets.sort_by(|a, b| a.path.cmp(&b.path));
         self.steps.push(StepPlan {
             index: i + 1,
             kind: step.action.kind().to_string(),
             title: step.title.clone(),
-            targets: targets
-                .into_iter()
-                .map(|(f, reasons)| Target {
-                    path: graph.files[f].path.clone(),
-                    reasons,
-                })
-                .collect(),
+            targets,
             batches,
             notes,
             unsure,
@@ -459,6 +564,16 @@ pub(crate) struct StepBatch {
 
 /// A rule batch file's size: its text in real tokens (the tokenizer prompts are counted
 /// with), or an estimate from its bytes when it cannot be read.
+/// The file defining a rename's symbol.
+fn renamed_definition(graph: &Graph, action: &crate::recipe::StepAction) -> Option<FileId> {
+    match action {
+        crate::recipe::StepAction::Rename(r) => graph
+            .symbol_id(&r.symbol.value)
+            .map(|s| graph.symbols[s].file),
+        _ => None,
+    }
+}
+
 pub(crate) fn file_tokens(view: View<'_>, graph: &Graph, f: FileId) -> u64 {
     view.text(&graph.files[f].path).map_or_else(
         || crate::tokens::estimate_from_bytes(graph.files[f].size),

@@ -190,11 +190,20 @@ fn kept_paths(graph: &Graph, sid: usize, public: &[FileId], out: &[StepBatch]) -
 
 /// Mark a rename spread over several batches as expand / migrate and add the contract batch:
 /// the definition's file, and the package re-exports that kept the old name.
+/// Uses of a renamed symbol's old name that no batch changes, so its alias stays after the run.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct KeptUses {
+    /// Generated files use it (until they are regenerated).
+    pub generated: bool,
+    /// Mentions outside code that something may run (configuration, strings of code).
+    pub outside: usize,
+}
+
 pub(super) fn add_phases(
     graph: &Graph,
     action: &StepAction,
     targets: &Targets,
-    generated_uses: bool,
+    kept: KeptUses,
     size: &dyn Fn(FileId) -> u64,
     out: &mut Vec<StepBatch>,
     notes: &mut Vec<String>,
@@ -205,9 +214,13 @@ pub(super) fn add_phases(
     let Some(sid) = graph.symbol_id(&r.symbol.value) else {
         return;
     };
+    let (generated_uses, outside_uses) = (kept.generated, kept.outside);
     // Unsure sites left as they are still use the old name: it stays for them.
     let unsure = graph.unsure_sites(sid).count();
-    let keep_compat = r.keep_compat || (r.unsure == Unsure::Report && unsure > 0) || generated_uses;
+    // So do mentions outside code that something runs (configuration, strings of code).
+    let keep_compat = r.keep_compat
+        || (r.unsure == Unsure::Report && (unsure > 0 || outside_uses > 0))
+        || generated_uses;
     if out.len() <= 1 && !keep_compat {
         return;
     }
@@ -268,6 +281,11 @@ pub(super) fn add_phases(
             "keep_compat".to_string()
         } else if generated_uses {
             "generated files use it until they are regenerated".to_string()
+        } else if unsure == 0 {
+            format!(
+                "{outside_uses} mention{} outside code that something may run (unsure = \"report\")",
+                if outside_uses == 1 { "" } else { "s" }
+            )
         } else {
             format!(
                 "{unsure} unsure site{} (unsure = \"report\")",

@@ -409,3 +409,82 @@ fn select_move_targets(graph: &Graph, from: &str, targets: &mut Targets) {
         }
     }
 }
+
+/// A place outside the graph's references that names a rename's symbol by its dotted path:
+/// in documentation, configuration, packaging metadata, or a string of code.
+#[derive(Debug, Clone)]
+pub(super) struct Mention {
+    pub path: String,
+    pub mention: lang::OutsideMention,
+}
+
+impl Mention {
+    /// Whether the rename edits it: an exact one always, the others with `unsure = "rename"`.
+    pub fn renamed(&self, unsure: Unsure) -> bool {
+        self.mention.exact || unsure == Unsure::Rename
+    }
+
+    /// `path:line:column (what)`, as the plan lists unsure sites.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}:{}:{} ({})",
+            self.path, self.mention.span.line, self.mention.span.column, self.mention.what
+        )
+    }
+}
+
+/// Every mention of a rename's symbol outside its references: the documentation and
+/// configuration files the scan found, and the strings of the language's source files (a
+/// string that is already a reference, a `mock.patch` target, is the graph's).
+pub(super) fn outside_mentions(view: View<'_>, graph: &Graph, r: &RenameStep) -> Vec<Mention> {
+    let Some(sid) = graph.symbol_id(&r.symbol.value) else {
+        return Vec::new();
+    };
+    let sym = &graph.symbols[sid];
+    let language = graph.files[sym.file].language;
+    let support = language.support();
+    let dotted = graph.dotted_paths(sid);
+    let sources = graph
+        .files
+        .iter()
+        .filter(|f| f.language == language)
+        .map(|f| f.path.as_str());
+    let paths: Vec<&str> = graph
+        .text_paths
+        .iter()
+        .map(String::as_str)
+        .chain(sources)
+        .collect();
+    let references = graph.references(sid);
+    let mut out: Vec<Mention> = paths
+        .par_iter()
+        .filter_map(|&path| {
+            let text = view.text(path)?;
+            if !text.contains(sym.name.as_str()) {
+                return None;
+            }
+            let fid = graph.file_id(path);
+            let mut found: Vec<Mention> = dotted
+                .iter()
+                .flat_map(|(symbol, local)| support.outside_mentions(path, &text, symbol, local))
+                .filter(|m| {
+                    !references.iter().any(|r| {
+                        Some(r.file) == fid
+                            && r.span.start < m.span.end
+                            && m.span.start < r.span.end
+                    })
+                })
+                .map(|mention| Mention {
+                    path: path.to_string(),
+                    mention,
+                })
+                .collect();
+            found.sort_by_key(|m| m.mention.span.start);
+            found.dedup_by_key(|m| m.mention.span.start);
+            Some(found)
+        })
+        .flatten()
+        .collect();
+    out.sort_by(|a, b| (&a.path, a.mention.span.start).cmp(&(&b.path, b.mention.span.start)));
+    out
+}

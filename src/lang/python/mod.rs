@@ -8,6 +8,7 @@ mod environment;
 mod format;
 mod imports;
 mod moves;
+mod outside;
 mod resolve;
 mod values;
 
@@ -1396,6 +1397,16 @@ impl crate::lang::Support for Python {
 
     fn alias_blocker(&self, kind: SymbolKind) -> Option<&'static str> {
         compat::alias_blocker(kind)
+    }
+
+    fn outside_mentions(
+        &self,
+        path: &str,
+        text: &str,
+        symbol: &str,
+        local: &str,
+    ) -> Vec<crate::lang::OutsideMention> {
+        outside::mentions(path, text, symbol, local)
     }
 
     fn forwarding_alias(

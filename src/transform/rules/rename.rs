@@ -115,8 +115,43 @@ pub(super) fn rename(
     let mut changes = ChangeSet::default();
     let mut renamed = 0;
     let mut wire_tag = false;
+    // Mentions outside code the plan put in this batch: exact ones (an entry point), and the
+    // rest with `unsure = "rename"`.
+    let dotted = graph.dotted_paths(sid);
+    let mentions = |path: &str, source: &str, taken: &[TextEdit]| -> Vec<TextEdit> {
+        let mut spans: Vec<(usize, usize)> = dotted
+            .iter()
+            .flat_map(|(symbol, local)| support.outside_mentions(path, source, symbol, local))
+            .filter(|m| m.exact || step.unsure == Unsure::Rename)
+            .map(|m| (m.span.start as usize, m.span.end as usize))
+            .filter(|&(s, e)| source.get(s..e) == Some(old))
+            .filter(|&(s, e)| {
+                !taken
+                    .iter()
+                    .any(|t| t.start < e && s < t.end.max(t.start + 1))
+            })
+            .collect();
+        spans.sort_unstable();
+        spans.dedup();
+        spans
+            .into_iter()
+            .map(|(s, e)| TextEdit::new(s, e, new))
+            .collect()
+    };
     for path in batch.files {
         let Some(fid) = graph.file_id(path) else {
+            // Documentation or configuration: only its mentions.
+            let source = read(view, path)?;
+            let edits = mentions(path, &source, &[]);
+            if !edits.is_empty() {
+                renamed += edits.len();
+                let after = apply_text_edits(path, &source, edits)?;
+                changes.changes.push(FileChange {
+                    path: path.clone(),
+                    before: Some(source),
+                    after: Some(after),
+                });
+            }
             continue;
         };
         let source = read(view, path)?;
@@ -300,6 +335,9 @@ pub(super) fn rename(
                 edits.push(TextEdit::new(at, at, block));
             }
         }
+        let more = mentions(path, &source, &edits);
+        renamed += more.len();
+        edits.extend(more);
         if edits.is_empty() {
             continue;
         }
