@@ -41,6 +41,20 @@ impl<'s> ScopeIndex<'s> {
             .sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
     }
 
+    /// The innermost scope around `pos` that binds `name`, whatever its visibility there: where
+    /// a definition at `pos` (a method, a class in a function) is bound.
+    pub fn binder_around(&self, name: &str, pos: usize) -> Option<usize> {
+        self.bindings
+            .get(name)?
+            .iter()
+            .map(|&(scope, _)| scope)
+            .filter(|&scope| {
+                let r = self.ranges[scope];
+                r.start <= pos && pos < r.end
+            })
+            .max_by_key(|&scope| self.ranges[scope].start)
+    }
+
     /// The innermost scope containing `pos`, skipping `skip` levels outwards.
     pub fn scope_at(&self, pos: usize, skip: usize) -> Option<usize> {
         let mut containing: Vec<usize> = self

@@ -96,13 +96,7 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
         .iter()
         .filter(|d| !d.parents.is_empty())
         .filter_map(|d| {
-            // The scope the name is bound in: a class's or function's own scope holds its
-            // name's node, so it is the next one out.
-            let own = matches!(
-                d.kind,
-                SymbolKind::Class | SymbolKind::Method | SymbolKind::Function
-            );
-            let scope = scopes.scope_at(d.span.start as usize, usize::from(own))?;
+            let scope = scopes.binder_around(&d.name, d.span.start as usize)?;
             (scopes.is_class_body(scope) || d.kind == SymbolKind::Class)
                 .then(|| (scope, d.name.as_str(), (d.local_path(), d.kind)))
         })
@@ -657,7 +651,8 @@ fn extract_references(
                     let name = text(node, source);
                     // A use of a class the enclosing function defines, or of a member in
                     // its class's body.
-                    if !scopes.binders.contains(&node.id())
+                    if local_symbols.iter().any(|(_, n, _)| *n == name)
+                        && !scopes.binders.contains(&node.id())
                         && is_read_position(node)
                         && let Some(scope) = scopes.binding_of(name, node.start_byte())
                         && let Some((_, _, symbol)) = local_symbols

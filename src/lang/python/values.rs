@@ -30,6 +30,7 @@ pub(super) fn extract(
         local_imports,
         locals: HashMap::new(),
         receivers: HashSet::new(),
+        narrows: source.windows(11).any(|w| w == b"isinstance("),
     };
     let mut bindings = Vec::new();
     let mut stack = vec![root];
@@ -108,6 +109,8 @@ struct Values<'a, 's> {
     locals: HashMap<(usize, String), u32>,
     /// Receiver locals (`self`, `cls`): their direct members are the references' already.
     receivers: HashSet<u32>,
+    /// Whether the file calls `isinstance` at all: only then can a branch narrow an attribute.
+    narrows: bool,
 }
 
 impl Values<'_, '_> {
@@ -356,7 +359,10 @@ impl Values<'_, '_> {
                     name: text(node, self.source).to_string(),
                 },
             },
-            "attribute" if let Some(class) = narrowed_attribute(node, self.source) => {
+            "attribute"
+                if self.narrows
+                    && let Some(class) = narrowed_attribute(node, self.source) =>
+            {
                 ValueExpr::Typed {
                     of: type_expr(class, self.source),
                 }
@@ -547,7 +553,11 @@ impl Values<'_, '_> {
                     .then(|| o.child_by_field_name("object"))
                     .flatten()
             })
-            .any(|o| o.kind() == "attribute" && narrowed_attribute(o, self.source).is_some());
+            .any(|o| {
+                self.narrows
+                    && o.kind() == "attribute"
+                    && narrowed_attribute(o, self.source).is_some()
+            });
             let through_value = narrowed
                 || match base.kind() {
                     "identifier" => self
