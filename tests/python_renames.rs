@@ -642,3 +642,22 @@ fn entry_points_rename_with_the_symbol_and_other_mentions_are_listed() {
     );
     assert!(err.contains("symbol = \"billing.cli.main\""), "{err}");
 }
+
+#[test]
+fn a_generic_base_is_its_class_for_the_mro() {
+    // `class Mixin(Serializer[str])` (itsdangerous): `super().dump` in the mixin is the
+    // generic base's method.
+    let repo = repo_with_files(&[
+        ("pkg/__init__.py", ""),
+        (
+            "pkg/base.py",
+            "import typing as t\n\nT = t.TypeVar(\"T\")\n\n\nclass Serializer(t.Generic[T]):\n    def dump(self, obj):\n        return str(obj)\n",
+        ),
+        (
+            "pkg/mixin.py",
+            "from .base import Serializer\n\n\nclass Mixin(Serializer[str]):\n    def dump(self, obj):\n        return \"m\" + super().dump(obj)\n",
+        ),
+    ]);
+    let refs = symbol_references(repo.path(), "pkg.base.Serializer.dump");
+    assert!(refs.contains(&"pkg/mixin.py:6:30".to_string()), "{refs:#?}");
+}

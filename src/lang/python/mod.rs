@@ -168,6 +168,11 @@ fn class_facts(
                 };
                 let mut cursor = list.walk();
                 for base in list.named_children(&mut cursor) {
+                    // A generic base (`Serializer[str]`, `Generic[T]`) is its class.
+                    let base = match base.kind() {
+                        "subscript" => base.child_by_field_name("value").unwrap_or(base),
+                        _ => base,
+                    };
                     if !matches!(base.kind(), "identifier" | "attribute") {
                         continue; // `metaclass=…`, `*bases`, a call
                     }
