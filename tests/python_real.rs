@@ -98,14 +98,7 @@ const CLICK_KNOWN: &[Known] = &[
 #[test]
 fn click_references_equal_jedi_but_for_listed_cases() {
     let repo = real_package("click-8.1.7");
-    let c = compare_repo(repo.path(), "click 8.1.7", &["src"], CLICK_KNOWN);
-    assert!(c.total > 4000, "{}", c.total);
-    assert!(
-        c.unsure * 50 < c.total,
-        "{} unsure of {}",
-        c.unsure,
-        c.total
-    );
+    compare_repo(repo.path(), "click 8.1.7", &["src"], CLICK_KNOWN, 4000);
 }
 
 const ITSDANGEROUS_KNOWN: &[Known] = &[
@@ -141,18 +134,12 @@ fn itsdangerous_references_equal_jedi_but_for_listed_cases() {
     // pytest's prepend mode puts `tests` (the first folder up without `__init__.py`) on the
     // path, so `test_itsdangerous.test_serializer` is importable: jedi is told the same.
     let repo = real_package("itsdangerous-2.2.0");
-    let c = compare_repo(
+    compare_repo(
         repo.path(),
         "itsdangerous 2.2.0",
         &["src", "tests"],
         ITSDANGEROUS_KNOWN,
-    );
-    assert!(c.total > 500, "{}", c.total);
-    assert!(
-        c.unsure * 50 < c.total,
-        "{} unsure of {}",
-        c.unsure,
-        c.total
+        500,
     );
 }
 

@@ -263,52 +263,10 @@ impl PlanBuilder {
         if let crate::recipe::StepAction::Rename(r) = &step.action {
             notes.extend(select::rename_notes(view, graph, r));
             unsure = select::unsure_left(graph, r);
-            mentions = select::outside_mentions(view, graph, r);
-            // The recipe itself names the symbol, wherever it is kept.
-            if let crate::recipe::Origin::File(file) = &recipe.source.origin {
-                let recipe_file = std::fs::canonicalize(file).ok();
-                mentions.retain(|m| {
-                    recipe_file.is_none()
-                        || std::fs::canonicalize(view.root.join(&m.path)).ok() != recipe_file
-                });
-            }
-            let left: Vec<String> = mentions
-                .iter()
-                .filter(|m| !m.renamed(r.unsure))
-                .map(select::Mention::describe)
-                .collect();
-            if r.unsure == crate::recipe::Unsure::Fail && !left.is_empty() {
-                return Err(Box::new(recipe.invalid_at(
-                    r.symbol.span.clone(),
-                    format!(
-                        "{} place{} outside code may name `{}` by its path: {}",
-                        left.len(),
-                        if left.len() == 1 { "" } else { "s" },
-                        r.symbol.value,
-                        left.join(", ")
-                    ),
-                    "unsure = \"fail\"",
-                    Some("`unsure = \"report\"` lists them in the plan, `\"rename\"` renames them too".into()),
-                ))
-                .into());
-            }
-            if !left.is_empty() {
-                notes.push(format!(
-                    "{} mention{} outside code name `{}` by its path but nothing proves how {} read, left as {} (unsure = \"report\"): {}",
-                    left.len(),
-                    if left.len() == 1 { "" } else { "s" },
-                    r.symbol.value,
-                    if left.len() == 1 { "it is" } else { "they are" },
-                    if left.len() == 1 { "it is" } else { "they are" },
-                    left.join(", ")
-                ));
-            }
-            outside_uses = mentions
-                .iter()
-                .filter(|m| !m.renamed(r.unsure) && !m.mention.docs)
-                .count();
-            unsure.extend(left);
-            mentions.retain(|m| m.renamed(r.unsure));
+            let found = select::rename_mentions(view, graph, recipe, r, &mut notes)?;
+            outside_uses = found.run_left;
+            unsure.extend(found.left);
+            mentions = found.edited;
         }
         let owners = owners::Owners::load(view);
         notes.extend(owner_notes(graph, &owners, &targets, recipe.batch.group));
@@ -440,21 +398,7 @@ impl PlanBuilder {
             })
             .collect();
         for m in &mentions {
-            let reason = format!(
-                "names `{}` in {}{}",
-                graph
-                    .symbol_id(match &step.action {
-                        crate::recipe::StepAction::Rename(r) => &r.symbol.value,
-                        _ => "",
-                    })
-                    .map_or("", |s| graph.symbols[s].name.as_str()),
-                m.mention.what,
-                if m.mention.exact {
-                    ""
-                } else {
-                    " (unsure = \"rename\")"
-                }
-            );
+            let reason = m.reason();
             match targets.iter_mut().find(|t| t.path == m.path) {
                 Some(t) if t.reasons.contains(&reason) => {}
                 Some(t) => t.reasons.push(reason),
@@ -562,8 +506,6 @@ pub(crate) struct StepBatch {
     pub(crate) oversized: bool,
 }
 
-/// A rule batch file's size: its text in real tokens (the tokenizer prompts are counted
-/// with), or an estimate from its bytes when it cannot be read.
 /// The file defining a rename's symbol.
 fn renamed_definition(graph: &Graph, action: &crate::recipe::StepAction) -> Option<FileId> {
     match action {
@@ -574,6 +516,8 @@ fn renamed_definition(graph: &Graph, action: &crate::recipe::StepAction) -> Opti
     }
 }
 
+/// A rule batch file's size: its text in real tokens (the tokenizer prompts are counted
+/// with), or an estimate from its bytes when it cannot be read.
 pub(crate) fn file_tokens(view: View<'_>, graph: &Graph, f: FileId) -> u64 {
     view.text(&graph.files[f].path).map_or_else(
         || crate::tokens::estimate_from_bytes(graph.files[f].size),

@@ -188,8 +188,6 @@ fn kept_paths(graph: &Graph, sid: usize, public: &[FileId], out: &[StepBatch]) -
     kept
 }
 
-/// Mark a rename spread over several batches as expand / migrate and add the contract batch:
-/// the definition's file, and the package re-exports that kept the old name.
 /// Uses of a renamed symbol's old name that no batch changes, so its alias stays after the run.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct KeptUses {
@@ -199,6 +197,8 @@ pub(super) struct KeptUses {
     pub outside: usize,
 }
 
+/// Mark a rename spread over several batches as expand / migrate and add the contract batch:
+/// the definition's file, and the package re-exports that kept the old name.
 pub(super) fn add_phases(
     graph: &Graph,
     action: &StepAction,
@@ -214,13 +214,12 @@ pub(super) fn add_phases(
     let Some(sid) = graph.symbol_id(&r.symbol.value) else {
         return;
     };
-    let (generated_uses, outside_uses) = (kept.generated, kept.outside);
     // Unsure sites left as they are still use the old name: it stays for them.
     let unsure = graph.unsure_sites(sid).count();
     // So do mentions outside code that something runs (configuration, strings of code).
     let keep_compat = r.keep_compat
-        || (r.unsure == Unsure::Report && (unsure > 0 || outside_uses > 0))
-        || generated_uses;
+        || (r.unsure == Unsure::Report && (unsure > 0 || kept.outside > 0))
+        || kept.generated;
     if out.len() <= 1 && !keep_compat {
         return;
     }
@@ -279,12 +278,13 @@ pub(super) fn add_phases(
             && graph.files[def_file].language.support().warning_alias(kind);
         let why = if r.keep_compat {
             "keep_compat".to_string()
-        } else if generated_uses {
+        } else if kept.generated {
             "generated files use it until they are regenerated".to_string()
         } else if unsure == 0 {
             format!(
-                "{outside_uses} mention{} outside code that something may run (unsure = \"report\")",
-                if outside_uses == 1 { "" } else { "s" }
+                "{} mention{} outside code that something may run (unsure = \"report\")",
+                kept.outside,
+                if kept.outside == 1 { "" } else { "s" }
             )
         } else {
             format!(

@@ -415,6 +415,8 @@ fn select_move_targets(graph: &Graph, from: &str, targets: &mut Targets) {
 #[derive(Debug, Clone)]
 pub(super) struct Mention {
     pub path: String,
+    /// The symbol's name (what the mention spells).
+    pub name: String,
     pub mention: lang::OutsideMention,
 }
 
@@ -431,6 +433,93 @@ impl Mention {
             self.path, self.mention.span.line, self.mention.span.column, self.mention.what
         )
     }
+
+    /// Why the rename edits its file, as the plan's targets say it.
+    pub fn reason(&self) -> String {
+        format!(
+            "names `{}` in {}{}",
+            self.name,
+            self.mention.what,
+            if self.mention.exact {
+                ""
+            } else {
+                " (unsure = \"rename\")"
+            }
+        )
+    }
+}
+
+/// What a rename does with the mentions of its symbol outside code.
+pub(super) struct RenameMentions {
+    /// The ones it edits: exact ones, and all with `unsure = "rename"`.
+    pub edited: Vec<Mention>,
+    /// The ones it leaves, as the plan lists unsure sites.
+    pub left: Vec<String>,
+    /// How many of those left something may run (not documentation): the alias stays for them.
+    pub run_left: usize,
+}
+
+/// The mentions of a rename's symbol outside code (never in the recipe itself), split into
+/// those it edits and those it lists, with the plan's note; `unsure = "fail"` refuses any it
+/// would leave.
+pub(super) fn rename_mentions(
+    view: View<'_>,
+    graph: &Graph,
+    recipe: &crate::recipe::Recipe,
+    r: &RenameStep,
+    notes: &mut Vec<String>,
+) -> Result<RenameMentions, PlanError> {
+    let mut mentions = outside_mentions(view, graph, r);
+    if let crate::recipe::Origin::File(file) = &recipe.source.origin
+        && let Ok(recipe_file) = std::fs::canonicalize(file)
+    {
+        mentions.retain(|m| {
+            std::fs::canonicalize(view.root.join(&m.path))
+                .ok()
+                .as_deref()
+                != Some(recipe_file.as_path())
+        });
+    }
+    let (edited, left): (Vec<Mention>, Vec<Mention>) =
+        mentions.into_iter().partition(|m| m.renamed(r.unsure));
+    let listed: Vec<String> = left.iter().map(Mention::describe).collect();
+    let plural = listed.len() != 1;
+    if r.unsure == Unsure::Fail && !listed.is_empty() {
+        return Err(Box::new(
+            recipe.invalid_at(
+                r.symbol.span.clone(),
+                format!(
+                    "{} place{} outside code may name `{}` by its path: {}",
+                    listed.len(),
+                    if plural { "s" } else { "" },
+                    r.symbol.value,
+                    listed.join(", ")
+                ),
+                "unsure = \"fail\"",
+                Some(
+                    "`unsure = \"report\"` lists them in the plan, `\"rename\"` renames them too"
+                        .into(),
+                ),
+            ),
+        )
+        .into());
+    }
+    if !listed.is_empty() {
+        notes.push(format!(
+            "{} mention{} outside code name `{}` by its path but nothing proves how {} read, left as {} (unsure = \"report\"): {}",
+            listed.len(),
+            if plural { "s" } else { "" },
+            r.symbol.value,
+            if plural { "they are" } else { "it is" },
+            if plural { "they are" } else { "it is" },
+            listed.join(", ")
+        ));
+    }
+    Ok(RenameMentions {
+        run_left: left.iter().filter(|m| !m.mention.docs).count(),
+        edited,
+        left: listed,
+    })
 }
 
 /// Every mention of a rename's symbol outside its references: the documentation and
@@ -476,6 +565,7 @@ pub(super) fn outside_mentions(view: View<'_>, graph: &Graph, r: &RenameStep) ->
                 })
                 .map(|mention| Mention {
                     path: path.to_string(),
+                    name: sym.name.clone(),
                     mention,
                 })
                 .collect();

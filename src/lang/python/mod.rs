@@ -623,6 +623,26 @@ fn local_import_at(local: &[LocalImport<'_>], name: &str, pos: usize) -> Option<
         .map(|&(_, _, i)| i)
 }
 
+/// A string annotation is an expression: every dotted name in it (`"Optional[models.Order]"`,
+/// `"Order | None"`) is a use.
+fn string_annotation(string: Node<'_>, source: &[u8], out: &mut Vec<Reference>) {
+    let (Some(content), Some(value)) =
+        (string_content_node(string), string_literal(string, source))
+    else {
+        return;
+    };
+    for segments in annotation_names(value, Span::of(content)) {
+        out.push(Reference {
+            absolute: false,
+            local_import: None,
+            receiver: None,
+            local_symbol: None,
+            segments,
+            kind: ReferenceKind::StringAnnotation,
+        });
+    }
+}
+
 /// `Literal[...]` (`typing.Literal`, `t.Literal`): its strings are values, not names.
 fn is_literal_type(node: Node<'_>, source: &[u8]) -> bool {
     let head = match node.kind() {
@@ -760,20 +780,7 @@ fn extract_references(
                     let mut stack = vec![node];
                     while let Some(n) = stack.pop() {
                         if n.kind() == "string" {
-                            if let (Some(content), Some(value)) =
-                                (string_content_node(n), string_literal(n, source))
-                            {
-                                for segments in annotation_names(value, Span::of(content)) {
-                                    out.push(Reference {
-                                        absolute: false,
-                                        local_import: None,
-                                        receiver: None,
-                                        local_symbol: None,
-                                        segments,
-                                        kind: ReferenceKind::StringAnnotation,
-                                    });
-                                }
-                            }
+                            string_annotation(n, source, &mut out);
                             continue;
                         }
                         if is_literal_type(n, source) {
@@ -783,28 +790,14 @@ fn extract_references(
                         stack.extend(n.named_children(&mut cursor));
                     }
                 }
-                "reference.annotation" | "reference.all" => {
+                "reference.annotation" => string_annotation(node, source, &mut out),
+                "reference.all" => {
                     let Some(content) = string_content_node(node) else {
                         continue;
                     };
                     let Some(value) = string_literal(node, source) else {
                         continue;
                     };
-                    if capture == "reference.annotation" {
-                        // A string annotation is an expression: every dotted name in it
-                        // (`"Optional[models.Order]"`, `"Order | None"`) is a use.
-                        for segments in annotation_names(value, Span::of(content)) {
-                            out.push(Reference {
-                                absolute: false,
-                                local_import: None,
-                                receiver: None,
-                                local_symbol: None,
-                                segments,
-                                kind: ReferenceKind::StringAnnotation,
-                            });
-                        }
-                        continue;
-                    }
                     let Some(segments) = dotted_segments(value, Span::of(content)) else {
                         continue;
                     };
@@ -814,11 +807,7 @@ fn extract_references(
                         receiver: None,
                         local_symbol: None,
                         segments,
-                        kind: if capture == "reference.all" {
-                            ReferenceKind::AllEntry
-                        } else {
-                            ReferenceKind::StringAnnotation
-                        },
+                        kind: ReferenceKind::AllEntry,
                     });
                 }
                 _ => {}
