@@ -10,6 +10,16 @@
 (dictionary_comprehension) @local.scope
 (generator_expression) @local.scope
 
+; A function's annotations and defaults, and a class's bases, are evaluated where the def or
+; class statement runs: `def visit(self, nodes: nodes.Node)` reads the module `nodes` there, a
+; method's `-> _Info` the class body's `_Info`.
+(typed_parameter type: (_) @local.outside)
+(typed_default_parameter type: (_) @local.outside)
+(typed_default_parameter value: (_) @local.outside)
+(default_parameter value: (_) @local.outside)
+(function_definition return_type: (_) @local.outside)
+(class_definition superclasses: (_) @local.outside)
+
 ; def f(order, *items, total=0, tax: float = 0.2, **extra)
 (parameters (identifier) @local.definition)
 (lambda_parameters (identifier) @local.definition)

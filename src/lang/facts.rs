@@ -376,6 +376,12 @@ pub enum TypeExpr {
         /// `T`.
         of: Box<TypeExpr>,
     },
+    /// Python's `Union[A, B]` / `A | B` (`None` left out): a value that is one of them, so
+    /// a member used through it is each one's that has it.
+    Union {
+        /// `A`, `B`, ….
+        of: Vec<TypeExpr>,
+    },
     /// Anything the type layer does not look into.
     Other,
 }

@@ -607,6 +607,9 @@ pub enum UnsureReason {
     /// Python: reached through a value the code says nothing of (an unannotated parameter,
     /// what an unannotated function returns).
     Untyped,
+    /// Python: reached through a value of a union (`Union[Call, Filter]`) whose classes each
+    /// have a member of that name: renaming one of them alone would break the others' uses.
+    Union,
 }
 
 impl UnsureReason {
@@ -620,6 +623,7 @@ impl UnsureReason {
             UnsureReason::TooDeep => "a chain of definitions too long to follow",
             UnsureReason::Directive => "a name in a //go:linkname or //go:generate directive",
             UnsureReason::Untyped => "reached through a value whose type the code does not say",
+            UnsureReason::Union => "reached through a union of classes that each have the member",
             UnsureReason::OutsideLiteral => {
                 "a key of a literal of a type outside the repository (a field, or a map key)"
             }

@@ -23,6 +23,11 @@ pub(crate) struct ScopeIndex<'s> {
     globals: HashMap<&'s str, Vec<usize>>,
     /// Identifier nodes that bind a name (never references themselves).
     pub binders: HashSet<usize>,
+    /// Parts of a scope's node evaluated in the scope around it (a Python function's
+    /// annotations and defaults, a class's bases), before `seal`: (start, end).
+    outside: Vec<(usize, usize)>,
+    /// After `seal`, per scope: its parts evaluated outside it.
+    holes: Vec<Vec<(usize, usize)>>,
 }
 
 impl<'s> ScopeIndex<'s> {
@@ -35,10 +40,43 @@ impl<'s> ScopeIndex<'s> {
         });
     }
 
+    /// A part of the innermost scope around it that is evaluated outside that scope: names
+    /// in it are looked up in the scopes around (`def f(nodes: nodes.Node)` reads the module
+    /// `nodes` in its annotation, the parameter in its body).
+    pub fn add_outside(&mut self, start: usize, end: usize) {
+        self.outside.push((start, end));
+    }
+
     /// Sort the scopes so that lookups can find the innermost one.
     pub fn seal(&mut self) {
         self.ranges
             .sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+        self.holes = vec![Vec::new(); self.ranges.len()];
+        for (start, end) in std::mem::take(&mut self.outside) {
+            if let Some(scope) = self.innermost(start) {
+                self.holes[scope].push((start, end));
+            }
+        }
+    }
+
+    /// The innermost scope whose range holds `pos`, holes or not.
+    fn innermost(&self, pos: usize) -> Option<usize> {
+        self.ranges
+            .iter()
+            .enumerate()
+            .rfind(|(_, r)| r.start <= pos && pos < r.end)
+            .map(|(i, _)| i)
+    }
+
+    /// Whether a name at `pos` is in `scope`: in its range, outside its holes.
+    fn holds(&self, scope: usize, pos: usize) -> bool {
+        let r = self.ranges[scope];
+        r.start <= pos
+            && pos < r.end
+            && self
+                .holes
+                .get(scope)
+                .is_none_or(|h| !h.iter().any(|&(s, e)| s <= pos && pos < e))
     }
 
     /// The innermost scope around `pos` that binds `name`, whatever its visibility there: where
@@ -57,12 +95,8 @@ impl<'s> ScopeIndex<'s> {
 
     /// The innermost scope containing `pos`, skipping `skip` levels outwards.
     pub fn scope_at(&self, pos: usize, skip: usize) -> Option<usize> {
-        let mut containing: Vec<usize> = self
-            .ranges
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.start <= pos && pos < r.end)
-            .map(|(i, _)| i)
+        let mut containing: Vec<usize> = (0..self.ranges.len())
+            .filter(|&i| self.holds(i, pos))
             .collect();
         // Sorted by start (then larger first): the last containing range is the innermost.
         for _ in 0..skip {
@@ -112,7 +146,7 @@ impl<'s> ScopeIndex<'s> {
         let mut best = None;
         for &(scope, from) in bindings {
             let r = self.ranges[scope];
-            if !(r.start <= pos && pos < r.end && from <= pos) {
+            if !(from <= pos && self.holds(scope, pos)) {
                 continue;
             }
             if r.class_body {

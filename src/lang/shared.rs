@@ -145,12 +145,14 @@ pub(crate) fn collect_scopes<'s>(
     let mut index = ScopeIndex::default();
     for m in matches {
         for &(capture, node) in &m.captures {
-            if capture == "local.scope" {
-                index.add_scope(
+            match capture {
+                "local.scope" => index.add_scope(
                     node.start_byte(),
                     node.end_byte(),
                     rules.class_scopes.contains(&node.kind()),
-                );
+                ),
+                "local.outside" => index.add_outside(node.start_byte(), node.end_byte()),
+                _ => {}
             }
         }
     }

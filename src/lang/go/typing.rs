@@ -751,7 +751,10 @@ impl<'a> TypeLayer<'a> {
             TypeExpr::Interface => Ty::Outside,
             TypeExpr::TypeParameter => Ty::Unknown(UnsureReason::TypeParameter),
             // Python's; no Go type is written so.
-            TypeExpr::ClassOf { .. } | TypeExpr::Other => Ty::Unknown(UnsureReason::AnonymousType),
+            // Python's alone: never in Go facts.
+            TypeExpr::ClassOf { .. } | TypeExpr::Union { .. } | TypeExpr::Other => {
+                Ty::Unknown(UnsureReason::AnonymousType)
+            }
         }
     }
 

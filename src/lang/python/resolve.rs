@@ -267,7 +267,7 @@ enum Binding {
 }
 
 /// A resolved value: a module, or a symbol with its kind.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Value {
     Module(String),
     Symbol(String, SymbolKind),
@@ -292,6 +292,9 @@ struct Module<'a> {
     returns: HashMap<String, TypeExpr>,
     /// Classes decorated as records (`@dataclass`, `@attr.s`): their fields are keywords.
     records: HashSet<String>,
+    /// Type aliases and type variables (`Node = Union[A, B]`, `T = TypeVar("T", A, B)`) →
+    /// the type an annotation naming them means.
+    aliases: HashMap<String, TypeExpr>,
     /// Imports inside functions (by index into the file's imports) → the names they bind.
     local_imports: LocalBindings,
 }
@@ -310,6 +313,7 @@ impl<'a> Module<'a> {
             values: HashMap::new(),
             returns: HashMap::new(),
             records: HashSet::new(),
+            aliases: HashMap::new(),
             local_imports: HashMap::new(),
         }
     }
@@ -583,7 +587,7 @@ impl Index<'_> {
 }
 
 /// What a value is, as far as the code says.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Ty {
     /// An instance of a repository class.
     Instance(String),
@@ -598,6 +602,9 @@ enum Ty {
     /// Something from outside the repository (a builtin's value, an outside class's
     /// instance): none of its members are the repository's.
     Outside,
+    /// One of several repository classes or their instances (a `Union[A, B]` annotation),
+    /// never fewer than two.
+    Either(Vec<Ty>),
 }
 
 /// How deep value definitions are followed (`a = b`, `b = c()`, …).
@@ -624,6 +631,14 @@ impl Index<'_> {
 
     /// The class a written type is, in `module`'s namespace.
     fn ty_of_type(&self, module: &str, of: &TypeExpr) -> Option<Ty> {
+        self.ty_of_type_at(module, of, 0)
+    }
+
+    /// `ty_of_type`, `depth` aliases in (`Node = Union[A, B]`, `T = TypeVar("T", A, B)`).
+    fn ty_of_type_at(&self, module: &str, of: &TypeExpr, depth: u32) -> Option<Ty> {
+        if depth > MAX_VALUE_DEPTH {
+            return None;
+        }
         match of {
             TypeExpr::Named { qualifier, name } => {
                 let parts: Vec<&str> = qualifier
@@ -633,14 +648,33 @@ impl Index<'_> {
                     .collect();
                 match self.resolve_dotted(module, &parts) {
                     Some(Value::Symbol(id, SymbolKind::Class)) => Some(Ty::Instance(id)),
+                    Some(Value::Symbol(id, SymbolKind::Variable | SymbolKind::Constant)) => {
+                        let (defined_in, local) = self.split_symbol(&id)?;
+                        let alias = self.modules.get(defined_in)?.aliases.get(local)?;
+                        self.ty_of_type_at(defined_in, alias, depth + 1)
+                    }
                     Some(_) => None,
                     None => Some(Ty::Outside), // a type the repository does not define
                 }
             }
-            TypeExpr::ClassOf { of } => match self.ty_of_type(module, of)? {
+            TypeExpr::ClassOf { of } => match self.ty_of_type_at(module, of, depth + 1)? {
                 Ty::Instance(c) => Some(Ty::Class(c)),
+                Ty::Either(tys) => Some(Ty::Either(
+                    tys.into_iter()
+                        .map(|t| match t {
+                            Ty::Instance(c) => Ty::Class(c),
+                            other => other,
+                        })
+                        .collect(),
+                )),
                 other => Some(other),
             },
+            // The repository's classes among the members; the others' members are not ours.
+            TypeExpr::Union { of } => Some(either(
+                of.iter()
+                    .filter_map(|t| self.ty_of_type_at(module, t, depth + 1))
+                    .collect(),
+            )),
             _ => Some(Ty::Outside),
         }
     }
@@ -687,6 +721,15 @@ impl Index<'_> {
                     .member_after(&c, name)
                     .and_then(|v| self.ty_of_value(v, depth)),
                 Ty::Callable(_) => None,
+                Ty::Either(tys) => match self.members_of_either(&tys, name).as_slice() {
+                    [] => Some(Ty::Outside),
+                    found => Some(either(
+                        found
+                            .iter()
+                            .filter_map(|v| self.ty_of_value(v.clone(), depth))
+                            .collect(),
+                    )),
+                },
             },
             // `orders.get(key)`, `queue.pop()`: an element of a container the annotation types.
             ValueExpr::Call { callee, .. }
@@ -710,7 +753,7 @@ impl Index<'_> {
                     }
                 }
                 Ty::Outside => Some(Ty::Outside),
-                Ty::Instance(_) | Ty::Module(_) | Ty::After(_) => None,
+                Ty::Instance(_) | Ty::Module(_) | Ty::After(_) | Ty::Either(_) => None,
             },
             ValueExpr::Typed { of } => self.ty_of_type(module, of),
             ValueExpr::Super { class } => Some(Ty::After(format!("{module}.{class}"))),
@@ -840,10 +883,47 @@ impl Index<'_> {
         })
     }
 
+    /// The members named `name` of a union's classes, each once (an inherited one is one).
+    fn members_of_either(&self, tys: &[Ty], name: &str) -> Vec<Value> {
+        let mut found: Vec<Value> = Vec::new();
+        for ty in tys {
+            if let Ty::Instance(c) | Ty::Class(c) = ty
+                && let Some(v) = self.member_in_mro(c, name)
+                && !found.contains(&v)
+            {
+                found.push(v);
+            }
+        }
+        found
+    }
+
     /// The repository members (methods and attributes) named `name`: what a use of it
     /// through a value of unknown type may be.
     fn members_named(&self, name: &str) -> Vec<String> {
         self.member_names.get(name).cloned().unwrap_or_default()
+    }
+}
+
+/// What a union of these types is: the repository's among them, each once; outside types
+/// when none is.
+fn either(tys: Vec<Ty>) -> Ty {
+    let mut members: Vec<Ty> = Vec::new();
+    for ty in tys {
+        let flat = match ty {
+            Ty::Either(inner) => inner,
+            Ty::Outside => continue,
+            other => vec![other],
+        };
+        for t in flat {
+            if !members.contains(&t) {
+                members.push(t);
+            }
+        }
+    }
+    match members.len() {
+        0 => Ty::Outside,
+        1 => members.pop().unwrap_or(Ty::Outside),
+        _ => Ty::Either(members),
     }
 }
 
@@ -953,6 +1033,14 @@ fn resolve_members(
                 found
             }
             Some(Ty::Module(m)) => index.lookup(&m, &member.name, 0),
+            Some(Ty::Either(tys)) => match index.members_of_either(&tys, &member.name).as_slice() {
+                [one] => Some(one.clone()),
+                [] => None,
+                several => {
+                    out.unsure.push(union_unsure(file, &seg, several));
+                    None
+                }
+            },
             Some(Ty::Outside | Ty::Callable(_)) => None,
             None => {
                 out.unsure.extend(unsure(file, &seg, index));
@@ -982,6 +1070,23 @@ fn unsure(file: FileId, seg: &Segment, index: &Index<'_>) -> Option<UnsureRefere
         reason: UnsureReason::Untyped,
         candidates,
     })
+}
+
+/// A use of a member through a union whose classes have several members of that name.
+fn union_unsure(file: FileId, seg: &Segment, several: &[Value]) -> UnsureReference {
+    UnsureReference {
+        file,
+        span: seg.span,
+        name: seg.name.clone(),
+        reason: UnsureReason::Union,
+        candidates: several
+            .iter()
+            .filter_map(|v| match v {
+                Value::Symbol(id, _) => Some(id.clone()),
+                Value::Module(_) => None,
+            })
+            .collect(),
+    }
 }
 
 /// The package a relative import starts from: the module's own package for `__init__.py`,
@@ -1146,6 +1251,13 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
             .iter()
             .filter(|t| matches!(t.of, TypeExpr::Struct { .. }))
             .map(|t| t.name.clone())
+            .collect();
+        m.aliases = facts
+            .types
+            .types
+            .iter()
+            .filter(|t| t.alias)
+            .map(|t| (t.name.clone(), t.of.clone()))
             .collect();
         m.returns = facts
             .types
@@ -1680,6 +1792,16 @@ fn resolve_references(
                     Some(Ty::Instance(c) | Ty::Class(c)) => index.member_in_mro(&c, &seg.name),
                     Some(Ty::After(c)) => index.member_after(&c, &seg.name),
                     Some(Ty::Module(m)) => index.lookup(&m, &seg.name, 0),
+                    Some(Ty::Either(tys)) => {
+                        match index.members_of_either(&tys, &seg.name).as_slice() {
+                            [one] => Some(one.clone()),
+                            [] => None,
+                            several => {
+                                pending.push(union_unsure(file, seg, several));
+                                None
+                            }
+                        }
+                    }
                     Some(Ty::Outside | Ty::Callable(_)) => None,
                     None => {
                         pending.extend(unsure(file, seg, index));

@@ -31,6 +31,8 @@ pub(super) fn extract(
         locals: HashMap::new(),
         receivers: HashSet::new(),
         narrows: source.windows(11).any(|w| w == b"isinstance("),
+        flows: HashMap::new(),
+        rebound_at: HashMap::new(),
     };
     let mut bindings = Vec::new();
     let mut stack = vec![root];
@@ -40,7 +42,7 @@ pub(super) fn extract(
         match node.kind() {
             "function_definition" => {
                 cx.bind_parameters(node, &mut bindings);
-                returns(node, source, types);
+                returns(&cx, node, types);
             }
             "class_definition" => record(node, source, types),
             "identifier" => cx.bind(node, local_imports, &mut bindings),
@@ -48,8 +50,10 @@ pub(super) fn extract(
             _ => {}
         }
     }
+    cx.flows(&mut bindings);
     // One local per (scope, name), typed as a checker types it: by its annotation if it has
     // one, else by its first binding that is not `None` (later ones must agree with it).
+    // Uses an assignment dominates read that assignment's own local instead (`flows`).
     bindings.sort_by_key(|(_, at, _)| *at);
     let mut exprs: Vec<Option<ValueExpr>> = vec![None; cx.locals.len()];
     let mut declared = vec![false; cx.locals.len()];
@@ -101,6 +105,22 @@ enum Bound<'t> {
     Unknown,
 }
 
+/// An unannotated name's assignment `x = <value>` in a block: the uses after it in that block
+/// (and its nested blocks) read its value, unless another binding of `x` comes between.
+struct Flow {
+    /// Where the assigned name is.
+    at: usize,
+    /// The end of the assignment statement: where the uses it dominates start.
+    from: usize,
+    /// The end of the block it is in.
+    to: usize,
+    /// The start of the function it is in (`usize::MAX` at module level): a nested
+    /// function's use reads the name when it is called, not here.
+    function: usize,
+    /// The assignment's own local.
+    index: u32,
+}
+
 struct Values<'a, 's> {
     source: &'a [u8],
     scopes: &'a ScopeIndex<'s>,
@@ -111,6 +131,10 @@ struct Values<'a, 's> {
     receivers: HashSet<u32>,
     /// Whether the file calls `isinstance` at all: only then can a branch narrow an attribute.
     narrows: bool,
+    /// Per local bound more than once without an annotation: its assignments in blocks.
+    flows: HashMap<u32, Vec<Flow>>,
+    /// Per such local: where each of its bindings is.
+    rebound_at: HashMap<u32, Vec<usize>>,
 }
 
 impl Values<'_, '_> {
@@ -147,7 +171,91 @@ impl Values<'_, '_> {
                 return Some(index);
             }
         }
-        self.locals.get(&(scope, name.to_string())).copied()
+        let merged = self.locals.get(&(scope, name.to_string())).copied()?;
+        Some(self.flow_at(merged, ident).unwrap_or(merged))
+    }
+
+    /// The assignment of `local` whose value a read of it at `ident` sees, when the code says
+    /// so without running it: the last assignment before the read in a block around it, with
+    /// no other binding of the name between them nor in a loop around the read that the
+    /// assignment is outside of (its next round could bring that binding's value back).
+    fn flow_at(&self, local: u32, ident: Node<'_>) -> Option<u32> {
+        let flows = self.flows.get(&local)?;
+        let at = ident.start_byte();
+        let flow = flows
+            .iter()
+            .filter(|f| f.from <= at && at < f.to)
+            .max_by_key(|f| f.at)?;
+        let rebound = &self.rebound_at[&local];
+        if rebound.iter().any(|&b| flow.at < b && b < at) {
+            return None;
+        }
+        let mut function = usize::MAX;
+        for n in std::iter::successors(ident.parent(), |n| n.parent()) {
+            match n.kind() {
+                "function_definition" | "lambda" => {
+                    function = n.start_byte();
+                    break;
+                }
+                "for_statement" | "while_statement"
+                    if n.start_byte() >= flow.from
+                        && rebound
+                            .iter()
+                            .any(|&b| n.start_byte() <= b && b < n.end_byte()) =>
+                {
+                    return None;
+                }
+                _ => {}
+            }
+        }
+        (function == flow.function).then_some(flow.index)
+    }
+
+    /// Give each assignment of a name bound more than once, and never annotated, a local of its
+    /// own (`flow_at` says which uses read it): `env = Environment()` in a test whose `env`
+    /// parameter is a fixture, or a name reassigned to another class's instance.
+    fn flows<'t>(&mut self, bindings: &mut Vec<(u32, usize, Bound<'t>)>) {
+        let mut count: HashMap<u32, (usize, bool)> = HashMap::new();
+        for (index, _, bound) in bindings.iter() {
+            let entry = count.entry(*index).or_default();
+            entry.0 += 1;
+            entry.1 |= matches!(bound, Bound::Typed(_) | Bound::Type(_));
+        }
+        let mut added = Vec::new();
+        let mut names: HashMap<u32, (usize, String)> = HashMap::new();
+        for (index, at, bound) in bindings.iter() {
+            let (n, declared) = count[index];
+            if n < 2 || declared {
+                continue;
+            }
+            self.rebound_at.entry(*index).or_default().push(*at);
+            let Some((from, to, statement, own_bound)) = dominated(*at, bound) else {
+                continue;
+            };
+            let function = std::iter::successors(statement.parent(), |n| n.parent())
+                .find(|n| matches!(n.kind(), "function_definition" | "lambda"))
+                .map_or(usize::MAX, |f| f.start_byte());
+            if names.is_empty() {
+                names = self
+                    .locals
+                    .iter()
+                    .map(|((scope, name), i)| (*i, (*scope, name.clone())))
+                    .collect();
+            }
+            let Some((scope, name)) = names.get(index) else {
+                continue;
+            };
+            let own = self.local(*scope, &format!("{name}@flow@{at}"));
+            self.flows.entry(*index).or_default().push(Flow {
+                at: *at,
+                from,
+                to,
+                function,
+                index: own,
+            });
+            added.push((own, *at, own_bound));
+        }
+        bindings.extend(added);
     }
 
     /// `if isinstance(x, C):` (or `elif`): inside its block, `x` is a `C`.
@@ -323,11 +431,41 @@ impl Values<'_, '_> {
                     self.receivers.insert(index);
                     Bound::Type(class.clone())
                 }
-                (_, Some(t)) => Bound::Typed(t),
+                (_, Some(t)) => match self.in_class_body(function, t) {
+                    Some(of) => Bound::Type(of),
+                    None => Bound::Typed(t),
+                },
                 _ => Bound::Unknown,
             };
             out.push((index, ident.start_byte(), bound));
         }
+    }
+
+    /// A method's annotation that names its class body's own names (`finalize: _Info` for a
+    /// class `_Info` defined in the class), with those names qualified by the class; `None`
+    /// when it names none.
+    fn in_class_body(&self, function: Node<'_>, annotation: Node<'_>) -> Option<TypeExpr> {
+        let definition = match function.parent() {
+            Some(p) if p.kind() == "decorated_definition" => p,
+            _ => function,
+        };
+        let Enclosing::Class(class) = enclosing(definition) else {
+            return None;
+        };
+        let at = annotation.start_byte();
+        let in_body = |name: &str| {
+            self.scopes
+                .binding_of(name, at)
+                .is_some_and(|scope| self.scopes.is_class_body(scope))
+        };
+        let mut changed = false;
+        let of = qualify(
+            type_expr(annotation, self.source),
+            &class_path(class, self.source),
+            &in_body,
+            &mut changed,
+        );
+        changed.then_some(of)
     }
 
     /// How an expression's value is made; `None` for the `None` literal.
@@ -635,7 +773,19 @@ impl Values<'_, '_> {
             };
             let path = match left.kind() {
                 "identifier" => match enclosing(node) {
-                    Enclosing::Module => text(left, self.source).to_string(),
+                    Enclosing::Module => {
+                        if let Some(of) = node
+                            .child_by_field_name("right")
+                            .and_then(|v| alias_of(v, self.source))
+                        {
+                            types.types.push(TypeDecl {
+                                name: text(left, self.source).to_string(),
+                                alias: true,
+                                of,
+                            });
+                        }
+                        text(left, self.source).to_string()
+                    }
                     Enclosing::Class(class) => {
                         format!(
                             "{}.{}",
@@ -712,6 +862,45 @@ impl Values<'_, '_> {
                 Some(_) => {}
             }
         }
+    }
+}
+
+/// Where the uses a binding dominates are (from, to), the statement binding it, and the
+/// binding again: the rest of the block after `x = <value>` (not `x = None`, which says
+/// nothing of what `x` is otherwise), the body of `for x in …:`.
+fn dominated<'t>(at: usize, bound: &Bound<'t>) -> Option<(usize, usize, Node<'t>, Bound<'t>)> {
+    match bound {
+        Bound::Value(value) if value.kind() != "none" => {
+            let statement = value
+                .parent()
+                .filter(|a| a.kind() == "assignment")
+                .and_then(|a| a.parent())
+                .filter(|e| e.kind() == "expression_statement")?;
+            let block = statement
+                .parent()
+                .filter(|b| matches!(b.kind(), "block" | "module"))?;
+            Some((
+                statement.end_byte(),
+                block.end_byte(),
+                statement,
+                Bound::Value(*value),
+            ))
+        }
+        Bound::Element(over) | Bound::ValueOf(over) => {
+            let statement = std::iter::successors(over.parent(), |n| n.parent())
+                .take(3)
+                .find(|n| n.kind() == "for_statement")
+                .filter(|s| s.start_byte() < at)?;
+            let body = statement
+                .child_by_field_name("body")
+                .filter(|b| b.start_byte() > at)?;
+            let again = match bound {
+                Bound::Element(_) => Bound::Element(*over),
+                _ => Bound::ValueOf(*over),
+            };
+            Some((body.start_byte(), body.end_byte(), statement, again))
+        }
+        _ => None,
     }
 }
 
@@ -977,14 +1166,18 @@ fn record(class: Node<'_>, source: &[u8], types: &mut TypeFacts) {
 
 /// A function's return annotation: a module-level function's in `funcs`, a method's in
 /// `methods`.
-fn returns(function: Node<'_>, source: &[u8], types: &mut TypeFacts) {
+fn returns(cx: &Values<'_, '_>, function: Node<'_>, types: &mut TypeFacts) {
+    let source = cx.source;
     let (Some(name), Some(annotation)) = (
         function.child_by_field_name("name"),
         function.child_by_field_name("return_type"),
     ) else {
         return;
     };
-    let results = vec![type_expr(annotation, source)];
+    let results = vec![
+        cx.in_class_body(function, annotation)
+            .unwrap_or_else(|| type_expr(annotation, source)),
+    ];
     let name = text(name, source).to_string();
     let definition = match function.parent() {
         Some(p) if p.kind() == "decorated_definition" => p,
@@ -1029,19 +1222,31 @@ pub(super) fn type_expr(node: Node<'_>, source: &[u8]) -> TypeExpr {
                 .trim_matches(|c| c == '"' || c == '\'');
             string_type(inner)
         }
+        // `T | None`, `A | B`
         "binary_operator" => {
-            // `T | None`
-            let (Some(l), Some(r)) = (
-                node.child_by_field_name("left"),
-                node.child_by_field_name("right"),
-            ) else {
-                return TypeExpr::Other;
-            };
-            match (text(l, source), text(r, source)) {
-                (_, "None") => type_expr(l, source),
-                ("None", _) => type_expr(r, source),
-                _ => TypeExpr::Other,
+            let mut operands = Vec::new();
+            let mut stack = vec![node];
+            while let Some(n) = stack.pop() {
+                let (Some(l), Some(r)) = (
+                    n.child_by_field_name("left"),
+                    n.child_by_field_name("right"),
+                ) else {
+                    return TypeExpr::Other;
+                };
+                if n.child_by_field_name("operator")
+                    .is_none_or(|o| o.kind() != "|")
+                {
+                    return TypeExpr::Other;
+                }
+                for side in [r, l] {
+                    if side.kind() == "binary_operator" {
+                        stack.push(side);
+                    } else if text(side, source) != "None" {
+                        operands.push(type_expr(side, source));
+                    }
+                }
             }
+            union(operands)
         }
         "generic_type" | "subscript" => generic(node, source),
         _ => TypeExpr::Other,
@@ -1081,16 +1286,12 @@ fn generic(node: Node<'_>, source: &[u8]) -> TypeExpr {
     };
     match name {
         "Optional" | "Annotated" | "Final" | "ClassVar" => arg(0),
-        "Union" => {
-            let real: Vec<&Node<'_>> = args
-                .iter()
+        "Union" => union(
+            args.iter()
                 .filter(|a| text(**a, source) != "None")
-                .collect();
-            match real.as_slice() {
-                [one] => type_expr(**one, source),
-                _ => TypeExpr::Other,
-            }
-        }
+                .map(|a| type_expr(*a, source))
+                .collect(),
+        ),
         "list" | "List" | "Sequence" | "MutableSequence" | "Iterable" | "Iterator" | "set"
         | "Set" | "frozenset" | "FrozenSet" | "Collection" | "AbstractSet" | "MutableSet"
         | "Generator" | "AsyncIterator" | "AsyncIterable" | "deque" | "Deque" => TypeExpr::Slice {
@@ -1124,11 +1325,15 @@ fn string_type(inner: &str) -> TypeExpr {
     {
         return string_type(rest);
     }
-    if let Some((l, r)) = inner.split_once('|') {
-        return match (l.trim(), r.trim()) {
-            (t, "None") | ("None", t) => string_type(t),
-            _ => TypeExpr::Other,
-        };
+    if inner.contains('|') && !inner.contains('[') {
+        return union(
+            inner
+                .split('|')
+                .map(str::trim)
+                .filter(|t| *t != "None")
+                .map(string_type)
+                .collect(),
+        );
     }
     // `Head[args]`: a generic's head is its class (`"ProgressBar[V]"`); containers as in
     // `generic`.
@@ -1148,6 +1353,13 @@ fn string_type(inner: &str) -> TypeExpr {
             "Type" | "type" => TypeExpr::ClassOf {
                 of: Box::new(string_type(first)),
             },
+            "Union" if !args.contains('[') => union(
+                args.split(',')
+                    .map(str::trim)
+                    .filter(|t| *t != "None")
+                    .map(string_type)
+                    .collect(),
+            ),
             "Union" | "dict" | "Dict" | "Mapping" | "tuple" | "Tuple" | "Callable" => {
                 TypeExpr::Other
             }
@@ -1166,6 +1378,98 @@ fn string_type(inner: &str) -> TypeExpr {
             qualifier: None,
             name: inner.to_string(),
         },
+    }
+}
+
+/// What an annotation naming a module-level name means, when the name is a type alias of a
+/// union (`Node = Union[A, B]`, `Optional[...]`, `A | B`) or a type variable
+/// with constraints (`T = TypeVar("T", A, B)` is one of them).
+fn alias_of(value: Node<'_>, source: &[u8]) -> Option<TypeExpr> {
+    match value.kind() {
+        "subscript" => {
+            let head = text(value.child_by_field_name("value")?, source);
+            let head = head.rsplit('.').next().unwrap_or(head);
+            matches!(head, "Union" | "Optional").then(|| type_expr(value, source))
+        }
+        "binary_operator" => match type_expr(value, source) {
+            union @ TypeExpr::Union { .. } => Some(union),
+            _ => None,
+        },
+        "call" => {
+            let callee = text(value.child_by_field_name("function")?, source);
+            if callee.rsplit('.').next() != Some("TypeVar") {
+                return None;
+            }
+            let args = value.child_by_field_name("arguments")?;
+            let mut cursor = args.walk();
+            let mut constraints = Vec::new();
+            for (i, a) in args.named_children(&mut cursor).enumerate() {
+                match a.kind() {
+                    // A bound says what the value is at least, not which class: a member
+                    // its bound lacks may be any subclass's, so the value stays unknown.
+                    "keyword_argument" => {}
+                    _ if i > 0 => constraints.push(type_expr(a, source)),
+                    _ => {} // the variable's own name
+                }
+            }
+            (constraints.len() > 1).then(|| union(constraints))
+        }
+        _ => None,
+    }
+}
+
+/// `t` with its unqualified names that `in_body` says the class body binds qualified by
+/// `class` (its path in the module).
+fn qualify(
+    t: TypeExpr,
+    class: &str,
+    in_body: &dyn Fn(&str) -> bool,
+    changed: &mut bool,
+) -> TypeExpr {
+    let mut again = |t: Box<TypeExpr>| Box::new(qualify(*t, class, in_body, changed));
+    match t {
+        TypeExpr::Named {
+            qualifier: None,
+            name,
+        } if in_body(&name) => {
+            *changed = true;
+            TypeExpr::Named {
+                qualifier: Some(class.to_string()),
+                name,
+            }
+        }
+        TypeExpr::Named {
+            qualifier: Some(q),
+            name,
+        } if in_body(q.split('.').next().unwrap_or(&q)) => {
+            *changed = true;
+            TypeExpr::Named {
+                qualifier: Some(format!("{class}.{q}")),
+                name,
+            }
+        }
+        TypeExpr::Slice { of } => TypeExpr::Slice { of: again(of) },
+        TypeExpr::ClassOf { of } => TypeExpr::ClassOf { of: again(of) },
+        TypeExpr::Map { key, value } => TypeExpr::Map {
+            key: again(key),
+            value: again(value),
+        },
+        TypeExpr::Union { of } => TypeExpr::Union {
+            of: of
+                .into_iter()
+                .map(|t| qualify(t, class, in_body, changed))
+                .collect(),
+        },
+        other => other,
+    }
+}
+
+/// The members of a union, `None` left out: one is that type itself.
+fn union(mut of: Vec<TypeExpr>) -> TypeExpr {
+    match of.len() {
+        0 => TypeExpr::Other,
+        1 => of.pop().unwrap_or(TypeExpr::Other),
+        _ => TypeExpr::Union { of },
     }
 }
 
