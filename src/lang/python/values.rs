@@ -229,7 +229,7 @@ impl Values<'_, '_> {
                 continue;
             }
             self.rebound_at.entry(*index).or_default().push(*at);
-            let Some((from, to, statement, own_bound)) = dominated(*at, bound) else {
+            let Some((from, to, statement, own_bound)) = dominated(bound) else {
                 continue;
             };
             let function = std::iter::successors(statement.parent(), |n| n.parent())
@@ -867,8 +867,10 @@ impl Values<'_, '_> {
 
 /// Where the uses a binding dominates are (from, to), the statement binding it, and the
 /// binding again: the rest of the block after `x = <value>` (not `x = None`, which says
-/// nothing of what `x` is otherwise), the body of `for x in …:`.
-fn dominated<'t>(at: usize, bound: &Bound<'t>) -> Option<(usize, usize, Node<'t>, Bound<'t>)> {
+/// nothing of what `x` is otherwise). Not yet `for x in …:`: the elements of a list the code
+/// builds (`contexts = []`, then `append`) would be a builtin's, where the first binding of
+/// the name says more.
+fn dominated<'t>(bound: &Bound<'t>) -> Option<(usize, usize, Node<'t>, Bound<'t>)> {
     match bound {
         Bound::Value(value) if value.kind() != "none" => {
             let statement = value
@@ -885,20 +887,6 @@ fn dominated<'t>(at: usize, bound: &Bound<'t>) -> Option<(usize, usize, Node<'t>
                 statement,
                 Bound::Value(*value),
             ))
-        }
-        Bound::Element(over) | Bound::ValueOf(over) => {
-            let statement = std::iter::successors(over.parent(), |n| n.parent())
-                .take(3)
-                .find(|n| n.kind() == "for_statement")
-                .filter(|s| s.start_byte() < at)?;
-            let body = statement
-                .child_by_field_name("body")
-                .filter(|b| b.start_byte() > at)?;
-            let again = match bound {
-                Bound::Element(_) => Bound::Element(*over),
-                _ => Bound::ValueOf(*over),
-            };
-            Some((body.start_byte(), body.end_byte(), statement, again))
         }
         _ => None,
     }
