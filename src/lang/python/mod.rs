@@ -625,6 +625,19 @@ fn local_import_at(local: &[LocalImport<'_>], name: &str, pos: usize) -> Option<
 
 /// A string annotation is an expression: every dotted name in it (`"Optional[models.Order]"`,
 /// `"Order | None"`) is a use.
+/// A name written in a string (an annotation, an `__all__` entry): read in the module's own
+/// namespace, through no import, receiver or local.
+fn in_string(segments: Vec<Segment>, kind: ReferenceKind) -> Reference {
+    Reference {
+        absolute: false,
+        local_import: None,
+        receiver: None,
+        local_symbol: None,
+        segments,
+        kind,
+    }
+}
+
 fn string_annotation(string: Node<'_>, source: &[u8], out: &mut Vec<Reference>) {
     let (Some(content), Some(value)) =
         (string_content_node(string), string_literal(string, source))
@@ -632,14 +645,7 @@ fn string_annotation(string: Node<'_>, source: &[u8], out: &mut Vec<Reference>) 
         return;
     };
     for segments in annotation_names(value, Span::of(content)) {
-        out.push(Reference {
-            absolute: false,
-            local_import: None,
-            receiver: None,
-            local_symbol: None,
-            segments,
-            kind: ReferenceKind::StringAnnotation,
-        });
+        out.push(in_string(segments, ReferenceKind::StringAnnotation));
     }
 }
 
@@ -801,14 +807,7 @@ fn extract_references(
                     let Some(segments) = dotted_segments(value, Span::of(content)) else {
                         continue;
                     };
-                    out.push(Reference {
-                        absolute: false,
-                        local_import: None,
-                        receiver: None,
-                        local_symbol: None,
-                        segments,
-                        kind: ReferenceKind::AllEntry,
-                    });
+                    out.push(in_string(segments, ReferenceKind::AllEntry));
                 }
                 _ => {}
             }

@@ -229,7 +229,10 @@ impl Values<'_, '_> {
                 continue;
             }
             self.rebound_at.entry(*index).or_default().push(*at);
-            let Some((from, to, statement, own_bound)) = dominated(bound) else {
+            let Bound::Value(value) = bound else {
+                continue;
+            };
+            let Some((statement, block)) = dominating_assignment(*value) else {
                 continue;
             };
             let function = std::iter::successors(statement.parent(), |n| n.parent())
@@ -248,12 +251,12 @@ impl Values<'_, '_> {
             let own = self.local(*scope, &format!("{name}@flow@{at}"));
             self.flows.entry(*index).or_default().push(Flow {
                 at: *at,
-                from,
-                to,
+                from: statement.end_byte(),
+                to: block.end_byte(),
                 function,
                 index: own,
             });
-            added.push((own, *at, own_bound));
+            added.push((own, *at, Bound::Value(*value)));
         }
         bindings.extend(added);
     }
@@ -865,31 +868,23 @@ impl Values<'_, '_> {
     }
 }
 
-/// Where the uses a binding dominates are (from, to), the statement binding it, and the
-/// binding again: the rest of the block after `x = <value>` (not `x = None`, which says
-/// nothing of what `x` is otherwise). Not yet `for x in …:`: the elements of a list the code
-/// builds (`contexts = []`, then `append`) would be a builtin's, where the first binding of
-/// the name says more.
-fn dominated<'t>(bound: &Bound<'t>) -> Option<(usize, usize, Node<'t>, Bound<'t>)> {
-    match bound {
-        Bound::Value(value) if value.kind() != "none" => {
-            let statement = value
-                .parent()
-                .filter(|a| a.kind() == "assignment")
-                .and_then(|a| a.parent())
-                .filter(|e| e.kind() == "expression_statement")?;
-            let block = statement
-                .parent()
-                .filter(|b| matches!(b.kind(), "block" | "module"))?;
-            Some((
-                statement.end_byte(),
-                block.end_byte(),
-                statement,
-                Bound::Value(*value),
-            ))
-        }
-        _ => None,
+/// The assignment statement `x = <value>` is, when it sits directly in a block: the rest of
+/// that block is where it dominates the uses of `x`. Not `x = None`, which says nothing of what
+/// `x` is otherwise. Not yet `for x in …:`: the elements of a list the code builds
+/// (`contexts = []`, then `append`) would be a builtin's, where the first binding says more.
+fn dominating_assignment(value: Node<'_>) -> Option<(Node<'_>, Node<'_>)> {
+    if value.kind() == "none" {
+        return None;
     }
+    let statement = value
+        .parent()
+        .filter(|a| a.kind() == "assignment")
+        .and_then(|a| a.parent())
+        .filter(|e| e.kind() == "expression_statement")?;
+    let block = statement
+        .parent()
+        .filter(|b| matches!(b.kind(), "block" | "module"))?;
+    Some((statement, block))
 }
 
 /// The name and the class of an `if isinstance(name, Class):` condition (a dotted class; a
