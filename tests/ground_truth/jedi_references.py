@@ -9,6 +9,11 @@ definition lists (the definition included), and those of `sites` where jedi's `g
 one of the symbol's definitions. jedi is independent of git-ripple: its own parser and
 inference.
 
+A `goto` that lands on `self.NAME = …` in a method of the definition's class, or of a subclass,
+confirms a class attribute `NAME = …`: jedi keeps the two apart, the interpreter reads one
+attribute (the instance's shadows the class's; renaming one alone breaks the reads of the
+other).
+
 jedi is made exhaustive and kept to the repository: `get_references` stops after 30 files that
 mention the name unless told otherwise (its `_PARSED_FILE_LIMIT`), and an installed copy of the
 package under test (click is a dependency of black) must not shadow the repository's sources,
@@ -33,6 +38,48 @@ def relative(root, name):
     if rel.startswith(".."):
         return None
     return (rel.replace(os.sep, "/"), name.line, name.column + 1)
+
+
+def position(name):
+    return (str(name.module_path), name.line, name.column)
+
+
+def class_of_attribute(name):
+    """The class whose attribute `name` binds through `self.` or `cls.` in one of its
+    methods, or None."""
+    code = name.get_line_code()
+    before = code[: name.column] if code else ""
+    if not before.endswith(("self.", "cls.")):
+        return None
+    method = name.parent()
+    if method is None or method.type != "function":
+        return None
+    owner = method.parent()
+    return owner if owner is not None and owner.type == "class" else None
+
+
+def attribute_owner(root, project, definition):
+    """(the class's position, the name) when `definition` is a class attribute, else ()."""
+    path, line, column = definition
+    fresh = jedi.Script(path=os.path.join(root, path), project=project)
+    for d in fresh.goto(line, column - 1):
+        parent = d.parent()
+        if parent is not None and parent.type == "class":
+            return (position(parent), d.name)
+    return ()
+
+
+def mro(class_name):
+    """Positions of the classes in `class_name`'s MRO (jedi's own inference)."""
+    out = set()
+    for value in class_name._name.infer():
+        for c in value.py__mro__():
+            node = getattr(c, "tree_node", None)
+            if node is None or not hasattr(node, "name"):
+                continue
+            line, column = node.name.start_pos
+            out.add((str(c.get_root_context().py__file__()), line, column))
+    return out
 
 
 def main() -> None:
@@ -61,6 +108,8 @@ def main() -> None:
             if site is not None:
                 refs.add(site)
         confirmed = []
+        # A class attribute's (class position, name), asked for when a site needs it.
+        owner = None
         for path, line, column in symbol["sites"]:
             if (path, line, column) in refs:
                 continue
@@ -72,6 +121,16 @@ def main() -> None:
             except Exception:  # jedi's own failure: the site stays unconfirmed
                 names = []
             if any(relative(root, n) in definitions for n in names):
+                confirmed.append((path, line, column))
+                continue
+            if owner is None:
+                owner = attribute_owner(root, project, definitions[0])
+            if owner and any(
+                n.name == owner[1]
+                and (c := class_of_attribute(n)) is not None
+                and owner[0] in mro(c)
+                for n in names
+            ):
                 confirmed.append((path, line, column))
         out.append({"references": sorted(refs), "confirmed": confirmed})
     json.dump(out, sys.stdout)
