@@ -465,6 +465,13 @@ pub enum ValueExpr {
         /// The class whose method calls `super()`.
         class: String,
     },
+    /// Python: a builtin container of the values `of` (`[node, other]`, `deque([self])`,
+    /// `list(nodes)`): the container is a builtin; indexing, iterating or popping it gives
+    /// one of `of`.
+    Elements {
+        /// The elements' values, each distinct one once.
+        of: Vec<ValueExpr>,
+    },
     /// Nothing the type layer follows (literals, comparisons, …).
     Unknown,
 }

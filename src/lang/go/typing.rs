@@ -914,9 +914,10 @@ impl<'a> TypeLayer<'a> {
                 Ty::Outside => Ty::Outside,
                 _ => Ty::Unknown(UnsureReason::UntrackedExpression),
             },
-            ValueExpr::Unknown | ValueExpr::Super { .. } | ValueExpr::Imported { .. } => {
-                Ty::Unknown(UnsureReason::UntrackedExpression)
-            }
+            ValueExpr::Unknown
+            | ValueExpr::Super { .. }
+            | ValueExpr::Imported { .. }
+            | ValueExpr::Elements { .. } => Ty::Unknown(UnsureReason::UntrackedExpression),
         }
     }
 }

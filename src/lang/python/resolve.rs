@@ -286,7 +286,8 @@ struct Module<'a> {
     all: Option<Vec<String>>,
     /// class path → its bases as written (qualifier, name), in order.
     bases: HashMap<String, Vec<(Option<String>, String)>>,
-    /// Local path (`LIMIT`, `Client.session`) → what is assigned to it.
+    /// Local path (`LIMIT`, `Client.session`) → what is assigned to it; for a property
+    /// (`Environment.lexer`), what its getter returns.
     values: HashMap<String, ValueExpr>,
     /// Local path of a function or method → its return annotation.
     returns: HashMap<String, TypeExpr>,
@@ -616,9 +617,20 @@ impl Index<'_> {
         match value {
             Value::Module(m) => Some(Ty::Module(m)),
             Value::Symbol(id, SymbolKind::Class) => Some(Ty::Class(id)),
+            // A property (a method with a value): reading it gives what its getter returns.
+            Value::Symbol(id, SymbolKind::Method) if self.has_value(&id) => {
+                self.ty_of_symbol(&id, depth + 1)
+            }
             Value::Symbol(id, SymbolKind::Function | SymbolKind::Method) => Some(Ty::Callable(id)),
             Value::Symbol(id, _) => self.ty_of_symbol(&id, depth + 1),
         }
+    }
+
+    /// Whether `values` says what reading the symbol gives (for a method: a property).
+    fn has_value(&self, id: &str) -> bool {
+        self.split_symbol(id)
+            .and_then(|(module, local)| self.modules.get(module)?.values.get(local))
+            .is_some()
     }
 
     /// What a variable or attribute holds: what its definition assigns.
@@ -765,20 +777,82 @@ impl Index<'_> {
                     None => Some(Ty::Outside), // an import from outside the repository
                 }
             }
+            ValueExpr::Index { of } | ValueExpr::RangeValue { of }
+                if let Some(element) = self.element_of_container(module, facts, of, depth) =>
+            {
+                element
+            }
             ValueExpr::Index { of } | ValueExpr::RangeValue { of } => {
-                let element = matches!(expr, ValueExpr::RangeValue { .. });
-                match self.type_of(module, facts, of, depth + 1) {
-                    Some((m, TypeExpr::Slice { of })) => self.ty_of_type(&m, &of),
-                    Some((m, TypeExpr::Map { key, value })) => {
-                        self.ty_of_type(&m, if element { &key } else { &value })
-                    }
-                    Some((_, TypeExpr::Other)) => Some(Ty::Outside),
-                    _ => match self.eval(module, facts, of, depth + 1)? {
+                let key = matches!(expr, ValueExpr::RangeValue { .. });
+                match self
+                    .type_of(module, facts, of, depth + 1)
+                    .and_then(|(m, written)| self.element_of_type(&m, &written, key))
+                {
+                    Some(element) => element,
+                    None => match self.eval(module, facts, of, depth + 1)? {
                         Ty::Outside => Some(Ty::Outside),
                         _ => None,
                     },
                 }
             }
+            // A builtin list, tuple, set or deque: its own methods are the builtin's.
+            ValueExpr::Elements { .. } => Some(Ty::Outside),
+            _ => None,
+        }
+    }
+
+    /// What an element of a value of the written type `of` is: of `list[T]` a T, of
+    /// `dict[K, V]` a K when iterated (`key`), else a V; of a union of containers one of
+    /// theirs. None when `of` is no container the annotations type.
+    fn element_of_type(&self, module: &str, of: &TypeExpr, key: bool) -> Option<Option<Ty>> {
+        match of {
+            TypeExpr::Slice { of } => Some(self.ty_of_type(module, of)),
+            TypeExpr::Map { key: k, value } => {
+                Some(self.ty_of_type(module, if key { k } else { value }))
+            }
+            TypeExpr::Other => Some(Some(Ty::Outside)),
+            TypeExpr::Union { of } => {
+                let elements = of
+                    .iter()
+                    .map(|t| self.element_of_type(module, t, key))
+                    .collect::<Option<Vec<Option<Ty>>>>()?;
+                Some(
+                    elements
+                        .into_iter()
+                        .collect::<Option<Vec<Ty>>>()
+                        .map(either),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    /// What an element of `of` is when `of` is a builtin container the code builds
+    /// (`[node]`, `deque([self])`): one of the values it is built from. None when `of` is not
+    /// one.
+    fn element_of_container(
+        &self,
+        module: &str,
+        facts: &FileFacts,
+        of: &ValueExpr,
+        depth: u32,
+    ) -> Option<Option<Ty>> {
+        if depth > MAX_VALUE_DEPTH {
+            return None;
+        }
+        match of {
+            ValueExpr::Local { index } => {
+                let local = facts.types.locals.get(*index as usize)?;
+                self.element_of_container(module, facts, local, depth + 1)
+            }
+            // `[]` that nothing the layer reads adds to: its elements are unknown.
+            ValueExpr::Elements { of } if of.is_empty() => Some(None),
+            ValueExpr::Elements { of } => Some(
+                of.iter()
+                    .map(|e| self.eval(module, facts, e, depth + 1))
+                    .collect::<Option<Vec<Ty>>>()
+                    .map(either),
+            ),
             _ => None,
         }
     }
@@ -794,8 +868,13 @@ impl Index<'_> {
         method: &str,
         depth: u32,
     ) -> Option<Option<Ty>> {
-        if !matches!(method, "get" | "pop" | "setdefault") {
+        if !matches!(method, "get" | "pop" | "popleft" | "setdefault") {
             return None;
+        }
+        if matches!(method, "pop" | "popleft")
+            && let Some(element) = self.element_of_container(module, facts, of, depth + 1)
+        {
+            return Some(element);
         }
         match self.type_of(module, facts, of, depth + 1)? {
             (m, TypeExpr::Map { value, .. }) => Some(self.ty_of_type(&m, &value)),
@@ -833,9 +912,34 @@ impl Index<'_> {
             },
             ValueExpr::Member { of, name } => match self.eval(module, facts, of, depth + 1)? {
                 Ty::Instance(c) | Ty::Class(c) => match self.member_in_mro(&c, name)? {
-                    Value::Symbol(id, SymbolKind::Field) => of_symbol(&id),
+                    Value::Symbol(id, SymbolKind::Field | SymbolKind::Method) => of_symbol(&id),
                     _ => None,
                 },
+                // `node.args` where `node: Union[Call, Filter]`: the type every class writes
+                // for it (both `args: list[Expr]`), or the union of theirs.
+                Ty::Either(tys) => {
+                    let written = self
+                        .members_of_either(&tys, name)
+                        .into_iter()
+                        .map(|v| match v {
+                            Value::Symbol(id, SymbolKind::Field | SymbolKind::Method) => {
+                                of_symbol(&id)
+                            }
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<_>>>()?;
+                    // Written in one module (a family of node classes), several types are
+                    // a union of them.
+                    let (first, rest) = written.split_first()?;
+                    if rest.iter().all(|w| w == first) {
+                        Some(first.clone())
+                    } else if rest.iter().all(|(m, _)| *m == first.0) {
+                        let of = written.iter().map(|(_, t)| t.clone()).collect();
+                        Some((first.0.clone(), TypeExpr::Union { of }))
+                    } else {
+                        None
+                    }
+                }
                 Ty::Module(m) => match self.lookup(&m, name, 0)? {
                     Value::Symbol(id, SymbolKind::Variable | SymbolKind::Constant) => {
                         of_symbol(&id)
@@ -1784,30 +1888,34 @@ fn resolve_references(
                 }
                 Some(Value::Symbol(id, SymbolKind::Class)) => index.member_in_mro(id, &seg.name),
                 Some(Value::Symbol(id, kind)) if kind.has_members() => index.member(id, &seg.name),
-                // A variable or attribute: a member of what it holds.
-                Some(Value::Symbol(
-                    id,
-                    SymbolKind::Variable | SymbolKind::Constant | SymbolKind::Field,
-                )) => match index.ty_of_symbol(id, 0) {
-                    Some(Ty::Instance(c) | Ty::Class(c)) => index.member_in_mro(&c, &seg.name),
-                    Some(Ty::After(c)) => index.member_after(&c, &seg.name),
-                    Some(Ty::Module(m)) => index.lookup(&m, &seg.name, 0),
-                    Some(Ty::Either(tys)) => {
-                        match index.members_of_either(&tys, &seg.name).as_slice() {
-                            [one] => Some(one.clone()),
-                            [] => None,
-                            several => {
-                                pending.push(union_unsure(file, seg, several));
-                                None
+                // A variable, an attribute or a property: a member of what it holds.
+                Some(Value::Symbol(id, kind))
+                    if matches!(
+                        kind,
+                        SymbolKind::Variable | SymbolKind::Constant | SymbolKind::Field
+                    ) || (*kind == SymbolKind::Method && index.has_value(id)) =>
+                {
+                    match index.ty_of_symbol(id, 0) {
+                        Some(Ty::Instance(c) | Ty::Class(c)) => index.member_in_mro(&c, &seg.name),
+                        Some(Ty::After(c)) => index.member_after(&c, &seg.name),
+                        Some(Ty::Module(m)) => index.lookup(&m, &seg.name, 0),
+                        Some(Ty::Either(tys)) => {
+                            match index.members_of_either(&tys, &seg.name).as_slice() {
+                                [one] => Some(one.clone()),
+                                [] => None,
+                                several => {
+                                    pending.push(union_unsure(file, seg, several));
+                                    None
+                                }
                             }
                         }
+                        Some(Ty::Outside | Ty::Callable(_)) => None,
+                        None => {
+                            pending.extend(unsure(file, seg, index));
+                            None
+                        }
                     }
-                    Some(Ty::Outside | Ty::Callable(_)) => None,
-                    None => {
-                        pending.extend(unsure(file, seg, index));
-                        None
-                    }
-                },
+                }
                 _ => None,
             };
             if value.is_none() {

@@ -35,6 +35,7 @@ pub(super) fn extract(
         rebound_at: HashMap::new(),
     };
     let mut bindings = Vec::new();
+    let mut added = Vec::new();
     let mut stack = vec![root];
     while let Some(node) = stack.pop() {
         let mut cursor = node.walk();
@@ -44,6 +45,7 @@ pub(super) fn extract(
                 cx.bind_parameters(node, &mut bindings);
                 returns(&cx, node, types);
             }
+            "call" => added.extend(added_to(node, source)),
             "class_definition" => record(node, source, types),
             "identifier" => cx.bind(node, local_imports, &mut bindings),
             "if_statement" | "elif_clause" => cx.narrow(node, &mut bindings),
@@ -80,6 +82,23 @@ pub(super) fn extract(
         if exprs[i].is_none() || (annotated && !declared[i]) {
             exprs[i] = Some(expr);
             declared[i] = annotated;
+        }
+    }
+    // `contexts = []`, then `contexts.append(ctx)`: what a list the code builds holds.
+    for (container, element) in added {
+        if let Some(i) = cx.local_of(container)
+            && let Some(Some(ValueExpr::Elements { of })) = exprs.get_mut(i as usize)
+            && let Some(value) = cx.value(element)
+        {
+            let value = match element.parent().and_then(|a| a.parent()) {
+                Some(call) if is_extend(call, source) => ValueExpr::RangeValue {
+                    of: Box::new(value),
+                },
+                _ => value,
+            };
+            if !of.contains(&value) {
+                of.push(value);
+            }
         }
     }
     types.locals = exprs
@@ -229,10 +248,7 @@ impl Values<'_, '_> {
                 continue;
             }
             self.rebound_at.entry(*index).or_default().push(*at);
-            let Bound::Value(value) = bound else {
-                continue;
-            };
-            let Some((statement, block)) = dominating_assignment(*value) else {
+            let Some((statement, from, to, again)) = dominated(*at, bound) else {
                 continue;
             };
             let function = std::iter::successors(statement.parent(), |n| n.parent())
@@ -251,12 +267,12 @@ impl Values<'_, '_> {
             let own = self.local(*scope, &format!("{name}@flow@{at}"));
             self.flows.entry(*index).or_default().push(Flow {
                 at: *at,
-                from: statement.end_byte(),
-                to: block.end_byte(),
+                from,
+                to,
                 function,
                 index: own,
             });
-            added.push((own, *at, Bound::Value(*value)));
+            added.push((own, *at, again));
         }
         bindings.extend(added);
     }
@@ -534,6 +550,34 @@ impl Values<'_, '_> {
             "call" if let Some(of) = cast_to(node, self.source) => ValueExpr::Typed {
                 of: type_expr(of, self.source),
             },
+            // `deque([self])`, `list(nodes)`, `sorted(items)`: a container of what x holds.
+            "call" if let Some(x) = container_of(node, self.source) => ValueExpr::Elements {
+                of: vec![ValueExpr::RangeValue {
+                    of: Box::new(self.value(x).unwrap_or(ValueExpr::Unknown)),
+                }],
+            },
+            // `[node]`, `(a, b)`, `{x, *rest}`: a container of its elements.
+            "list" | "tuple" | "set" => {
+                let mut of = Vec::new();
+                let mut cursor = node.walk();
+                for element in node.named_children(&mut cursor) {
+                    let value = match element.kind() {
+                        "list_splat" | "parenthesized_list_splat" => element
+                            .named_child(0)
+                            .and_then(|x| self.value(x))
+                            .map(|x| ValueExpr::RangeValue { of: Box::new(x) }),
+                        "comment" => continue,
+                        _ => self.value(element),
+                    };
+                    // `None` among them says nothing of the others.
+                    if let Some(value) = value
+                        && !of.contains(&value)
+                    {
+                        of.push(value);
+                    }
+                }
+                ValueExpr::Elements { of }
+            }
             // `dataclasses.replace(x, …)`, `copy.copy(x)`, `x._replace(…)`: a copy, of x's type.
             "call" if copy_of(node, self.source).is_some() => {
                 return copy_of(node, self.source).and_then(|x| self.value(x));
@@ -598,10 +642,7 @@ impl Values<'_, '_> {
             | "float"
             | "true"
             | "false"
-            | "list"
             | "dictionary"
-            | "set"
-            | "tuple"
             | "list_comprehension"
             | "dictionary_comprehension"
             | "set_comprehension"
@@ -745,15 +786,49 @@ impl Values<'_, '_> {
         let path = match enclosing(definition) {
             Enclosing::Module => format!("{}()", text(name, self.source)),
             Enclosing::Class(class) => {
-                format!(
-                    "{}.{}()",
+                let path = format!(
+                    "{}.{}",
                     class_path(class, self.source),
                     text(name, self.source)
-                )
+                );
+                if is_property(function, self.source) {
+                    out.push((statement.start_byte(), path.clone(), value.clone(), false));
+                }
+                format!("{path}()")
             }
             _ => return,
         };
         out.push((statement.start_byte(), path, value, false));
+    }
+
+    /// What reading an annotated property gives (`@property def lexer(self) -> Lexer`): its
+    /// return annotation, under the property's own path (`Environment.lexer`), as an attribute
+    /// assigned that type would be. (An unannotated one: `returned`.)
+    fn property(&self, function: Node<'_>, out: &mut Vec<(usize, String, ValueExpr, bool)>) {
+        let (Some(name), Some(annotation)) = (
+            function.child_by_field_name("name"),
+            function.child_by_field_name("return_type"),
+        ) else {
+            return;
+        };
+        if !is_property(function, self.source) {
+            return;
+        }
+        let Some(outer) = function.parent() else {
+            return;
+        };
+        let Enclosing::Class(class) = enclosing(outer) else {
+            return;
+        };
+        let of = self
+            .in_class_body(function, annotation)
+            .unwrap_or_else(|| type_expr(annotation, self.source));
+        let path = format!(
+            "{}.{}",
+            class_path(class, self.source),
+            text(name, self.source)
+        );
+        out.push((function.start_byte(), path, ValueExpr::Typed { of }, true));
     }
 
     /// What module-level names, class attributes and attributes assigned through a receiver
@@ -766,6 +841,10 @@ impl Values<'_, '_> {
             stack.extend(node.named_children(&mut cursor));
             if node.kind() == "return_statement" {
                 self.returned(node, &mut assigned);
+                continue;
+            }
+            if node.kind() == "function_definition" {
+                self.property(node, &mut assigned);
                 continue;
             }
             if node.kind() != "assignment" {
@@ -868,23 +947,45 @@ impl Values<'_, '_> {
     }
 }
 
-/// The assignment statement `x = <value>` is, when it sits directly in a block: the rest of
-/// that block is where it dominates the uses of `x`. Not `x = None`, which says nothing of what
-/// `x` is otherwise. Not yet `for x in …:`: the elements of a list the code builds
-/// (`contexts = []`, then `append`) would be a builtin's, where the first binding says more.
-fn dominating_assignment(value: Node<'_>) -> Option<(Node<'_>, Node<'_>)> {
-    if value.kind() == "none" {
-        return None;
+/// Where a binding of `x` dominates the uses of `x`: the statement, the range (from, to) and
+/// the binding again, for its own local.
+/// - `x = <value>` directly in a block: the rest of that block. Not `x = None`, which says
+///   nothing of what `x` is otherwise.
+/// - `for x in <over>:` (or `for k, x in <over>.items():`): the loop's body.
+fn dominated<'t>(at: usize, bound: &Bound<'t>) -> Option<(Node<'t>, usize, usize, Bound<'t>)> {
+    match *bound {
+        Bound::Value(value) if value.kind() != "none" => {
+            let statement = value
+                .parent()
+                .filter(|a| a.kind() == "assignment")
+                .and_then(|a| a.parent())
+                .filter(|e| e.kind() == "expression_statement")?;
+            let block = statement
+                .parent()
+                .filter(|b| matches!(b.kind(), "block" | "module"))?;
+            Some((
+                statement,
+                statement.end_byte(),
+                block.end_byte(),
+                Bound::Value(value),
+            ))
+        }
+        Bound::Element(over) | Bound::ValueOf(over) => {
+            let statement = std::iter::successors(over.parent(), |n| n.parent())
+                .take(3)
+                .find(|n| n.kind() == "for_statement")
+                .filter(|s| s.start_byte() < at)?;
+            let body = statement
+                .child_by_field_name("body")
+                .filter(|b| b.start_byte() > at)?;
+            let again = match bound {
+                Bound::Element(_) => Bound::Element(over),
+                _ => Bound::ValueOf(over),
+            };
+            Some((statement, body.start_byte(), body.end_byte(), again))
+        }
+        _ => None,
     }
-    let statement = value
-        .parent()
-        .filter(|a| a.kind() == "assignment")
-        .and_then(|a| a.parent())
-        .filter(|e| e.kind() == "expression_statement")?;
-    let block = statement
-        .parent()
-        .filter(|b| matches!(b.kind(), "block" | "module"))?;
-    Some((statement, block))
 }
 
 /// The name and the class of an `if isinstance(name, Class):` condition (a dotted class; a
@@ -997,6 +1098,59 @@ fn cast_to<'t>(call: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
     (first.kind() != "keyword_argument" && arguments.named_child_count() == 2).then_some(first)
 }
 
+/// `xs.append(x)`, `xs.add(x)`, `xs.appendleft(x)`, `xs.extend(more)`: the container (an
+/// identifier) and what goes in.
+fn added_to<'t>(call: Node<'t>, source: &[u8]) -> Option<(Node<'t>, Node<'t>)> {
+    let callee = call
+        .child_by_field_name("function")
+        .filter(|f| f.kind() == "attribute")?;
+    let method = text(callee.child_by_field_name("attribute")?, source);
+    if !matches!(method, "append" | "appendleft" | "add" | "extend") {
+        return None;
+    }
+    let container = callee
+        .child_by_field_name("object")
+        .filter(|o| o.kind() == "identifier")?;
+    let arguments = call.child_by_field_name("arguments")?;
+    let element = arguments.named_child(0)?;
+    (arguments.named_child_count() == 1 && element.kind() != "keyword_argument")
+        .then_some((container, element))
+}
+
+/// Whether a call is `xs.extend(…)` (it adds the elements of its argument).
+fn is_extend(call: Node<'_>, source: &[u8]) -> bool {
+    call.child_by_field_name("function")
+        .and_then(|f| f.child_by_field_name("attribute"))
+        .is_some_and(|a| text(a, source) == "extend")
+}
+
+/// The iterable a builtin container is made from: `deque(x)`, `list(x)`, `sorted(x)`, with x
+/// its one positional argument.
+fn container_of<'t>(call: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
+    let callee = call.child_by_field_name("function")?;
+    if !matches!(
+        text(callee, source),
+        "list"
+            | "tuple"
+            | "set"
+            | "frozenset"
+            | "sorted"
+            | "reversed"
+            | "iter"
+            | "deque"
+            | "collections.deque"
+    ) {
+        return None;
+    }
+    let arguments = call.child_by_field_name("arguments")?;
+    let first = arguments.named_child(0)?;
+    (first.kind() != "keyword_argument"
+        && first.kind() != "list_splat"
+        && first.kind() != "generator_expression"
+        && arguments.named_child_count() == 1)
+        .then_some(first)
+}
+
 /// `super()` or `super(Class, self)`.
 fn is_super(call: Node<'_>, source: &[u8]) -> bool {
     call.child_by_field_name("function")
@@ -1094,6 +1248,32 @@ fn receiver_class(function: Node<'_>, source: &[u8]) -> Option<TypeExpr> {
             qualifier: None,
             name: path,
         },
+    })
+}
+
+/// Decorators that make a method a property: reading the attribute calls it.
+const PROPERTY_DECORATORS: &[&str] = &[
+    "property",
+    "cached_property",
+    "functools.cached_property",
+    "abc.abstractproperty",
+    "abstractproperty",
+];
+
+/// Whether a method is a property's getter (`@property`, `@cached_property`); a
+/// `@name.setter` is not: reading goes through the getter.
+fn is_property(function: Node<'_>, source: &[u8]) -> bool {
+    let Some(outer) = function
+        .parent()
+        .filter(|p| p.kind() == "decorated_definition")
+    else {
+        return false;
+    };
+    let mut cursor = outer.walk();
+    outer.named_children(&mut cursor).any(|d| {
+        d.kind() == "decorator"
+            && d.named_child(0)
+                .is_some_and(|e| PROPERTY_DECORATORS.contains(&text(e, source)))
     })
 }
 
