@@ -142,6 +142,43 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
     }
 }
 
+/// The class a base names when the base is a parameter of the function the class is made in
+/// (`def make(base: Type[Undefined] = Undefined): class Logging(base): …`, a class factory):
+/// its `Type[X]` annotation, else its default. Without it, `super()` calls and overrides in
+/// the made class would lose the hierarchy they belong to.
+fn parameter_class(class: Node<'_>, name: &str, source: &[u8]) -> Option<TypeExpr> {
+    let mut scope = class.parent();
+    while let Some(n) = scope {
+        match n.kind() {
+            "function_definition" => break,
+            "class_definition" | "module" => return None,
+            _ => scope = n.parent(),
+        }
+    }
+    let parameters = scope?.child_by_field_name("parameters")?;
+    let mut cursor = parameters.walk();
+    let parameter = parameters.named_children(&mut cursor).find(|p| {
+        let id = match p.kind() {
+            "typed_parameter" => p.named_child(0),
+            "default_parameter" | "typed_default_parameter" => p.child_by_field_name("name"),
+            _ => None,
+        };
+        id.is_some_and(|id| id.kind() == "identifier" && text(id, source) == name)
+    })?;
+    if let Some(TypeExpr::ClassOf { of }) = parameter
+        .child_by_field_name("type")
+        .map(|t| values::type_expr(t, source))
+        && matches!(*of, TypeExpr::Named { .. })
+    {
+        return Some(*of);
+    }
+    let default = parameter.child_by_field_name("value")?;
+    match values::type_expr(default, source) {
+        named @ TypeExpr::Named { .. } if default.kind() != "string" => Some(named),
+        _ => None,
+    }
+}
+
 /// What the resolver needs to look members up in classes: each class's bases as written, and
 /// the uses through a method's receiver (`self.render()`, `cls.registry`). Returns the
 /// attributes first assigned through the receiver (`self.total = 0` in `__init__`): members
@@ -177,16 +214,22 @@ fn class_facts(
                         continue; // `metaclass=…`, `*bases`, a call
                     }
                     let written = text(base, source);
-                    let (qualifier, name) = match written.rsplit_once('.') {
-                        Some((q, n)) => (Some(q.to_string()), n),
-                        None => (None, written),
+                    let of = match parameter_class(node, written, source) {
+                        Some(of) => of,
+                        None => {
+                            let (qualifier, name) = match written.rsplit_once('.') {
+                                Some((q, n)) => (Some(q.to_string()), n),
+                                None => (None, written),
+                            };
+                            TypeExpr::Named {
+                                qualifier,
+                                name: name.to_string(),
+                            }
+                        }
                     };
                     bases.push(EmbedDecl {
                         owner: def.local_path(),
-                        of: TypeExpr::Named {
-                            qualifier,
-                            name: name.to_string(),
-                        },
+                        of,
                     });
                 }
             }
