@@ -64,21 +64,6 @@ const CLICK_KNOWN: &[Known] = &[
         reason: "one global bound twice: `from ._winconsole import _get_windows_console_stream` under `if sys.platform.startswith(\"win\")` and a `def` of the same name for other platforms; jedi merges the two functions, git-ripple keeps them apart and a rename of either keeps the other binding working (the import becomes `new as old` or `old as new`, python_renames proves both branches green)",
     },
     Known {
-        symbol: "click.core.BaseCommand.shell_complete",
-        site: "src/click/core.py:2425:9",
-        reason: "jedi's get_references merges `BaseCommand.shell_complete` and `Parameter.shell_complete` (unrelated classes); its own goto at the site lands on the other class's method, as git-ripple says",
-    },
-    Known {
-        symbol: "click.core.Parameter.shell_complete",
-        site: "src/click/core.py:1468:32",
-        reason: "jedi's get_references merges `BaseCommand.shell_complete` and `Parameter.shell_complete` (unrelated classes); its own goto at the site lands on the other class's method, as git-ripple says",
-    },
-    Known {
-        symbol: "click.core.Parameter.shell_complete",
-        site: "src/click/core.py:959:9",
-        reason: "jedi's get_references merges `BaseCommand.shell_complete` and `Parameter.shell_complete` (unrelated classes); its own goto at the site lands on the other class's method, as git-ripple says",
-    },
-    Known {
         symbol: "click.core.MultiCommand.resolve_command",
         site: "src/click/shell_completion.py:518:43",
         reason: "jedi does not narrow by `isinstance` (its goto there finds nothing): inside `if isinstance(command, MultiCommand):` the call is MultiCommand's",
@@ -140,6 +125,86 @@ fn itsdangerous_references_equal_jedi_but_for_listed_cases() {
         &["src", "tests"],
         ITSDANGEROUS_KNOWN,
         500,
+    );
+}
+
+const JINJA2_KNOWN: &[Known] = &[
+    Known {
+        symbol: "jinja2.filters.HasHTML.__html__",
+        site: "src/jinja2/filters.py:141:42",
+        reason: "`t.cast(\"HasHTML\", value).__html__()`: jedi does not read the type `typing.cast` names in a string (its goto there finds nothing); the call is HasHTML's protocol method",
+    },
+    Known {
+        symbol: "jinja2.filters.HasHTML.__html__",
+        site: "src/jinja2/filters.py:1041:42",
+        reason: "`t.cast(\"HasHTML\", value).__html__()`: jedi does not read the type `typing.cast` names in a string (its goto there finds nothing); the call is HasHTML's protocol method",
+    },
+    Known {
+        symbol: "jinja2.nodes.Const.value",
+        site: "src/jinja2/compiler.py:1041:41",
+        reason: "jedi does not narrow by `isinstance` (its goto there finds nothing): inside `if isinstance(x, C):` the member is C's",
+    },
+    Known {
+        symbol: "jinja2.nodes.Const.value",
+        site: "src/jinja2/compiler.py:1043:43",
+        reason: "jedi does not narrow by `isinstance` (its goto there finds nothing): inside `if isinstance(x, C):` the member is C's",
+    },
+    Known {
+        symbol: "jinja2.nodes.Const.value",
+        site: "src/jinja2/ext.py:709:36",
+        reason: "jedi does not narrow by `isinstance` (its goto there finds nothing): inside `if isinstance(x, C):` the member is C's",
+    },
+    Known {
+        symbol: "jinja2.nodes.Const.value",
+        site: "src/jinja2/meta.py:89:53",
+        reason: "jedi does not narrow by `isinstance` (its goto there finds nothing): inside `if isinstance(x, C):` the member is C's",
+    },
+    Known {
+        symbol: "jinja2.nodes.Const.value",
+        site: "src/jinja2/meta.py:90:49",
+        reason: "jedi does not narrow by `isinstance` (its goto there finds nothing): inside `if isinstance(x, C):` the member is C's",
+    },
+    Known {
+        symbol: "jinja2.nodes.Expr.as_const",
+        site: "src/jinja2/optimizer.py:41:26",
+        reason: "jedi does not narrow by `isinstance` (its goto there finds nothing): inside `if isinstance(x, C):` the member is C's",
+    },
+    Known {
+        symbol: "jinja2.runtime.Undefined._fail_with_undefined_error",
+        site: "src/jinja2/environment.py:1051:19",
+        reason: "jedi does not narrow by `isinstance` (its goto there finds nothing): inside `if isinstance(x, C):` the member is C's",
+    },
+    Known {
+        symbol: "jinja2.runtime.Undefined.__slots__",
+        site: "src/jinja2/runtime.py:1052:15",
+        reason: "`del Undefined.__slots__, …` after the classes: jedi's goto on a `del` target lands on a module-level name `jinja2.runtime.__slots__`, not the class attribute the statement deletes",
+    },
+    Known {
+        symbol: "jinja2.runtime.ChainableUndefined.__slots__",
+        site: "src/jinja2/runtime.py:1053:24",
+        reason: "`del Undefined.__slots__, …` after the classes: jedi's goto on a `del` target lands on a module-level name `jinja2.runtime.__slots__`, not the class attribute the statement deletes",
+    },
+    Known {
+        symbol: "jinja2.runtime.DebugUndefined.__slots__",
+        site: "src/jinja2/runtime.py:1054:20",
+        reason: "`del Undefined.__slots__, …` after the classes: jedi's goto on a `del` target lands on a module-level name `jinja2.runtime.__slots__`, not the class attribute the statement deletes",
+    },
+    Known {
+        symbol: "jinja2.runtime.StrictUndefined.__slots__",
+        site: "src/jinja2/runtime.py:1055:21",
+        reason: "`del Undefined.__slots__, …` after the classes: jedi's goto on a `del` target lands on a module-level name `jinja2.runtime.__slots__`, not the class attribute the statement deletes",
+    },
+];
+
+#[test]
+fn jinja2_references_equal_jedi_but_for_listed_cases() {
+    let repo = real_package("jinja2-3.1.4");
+    compare_repo(
+        repo.path(),
+        "jinja2 3.1.4",
+        &["src", "tests"],
+        JINJA2_KNOWN,
+        6000,
     );
 }
 
