@@ -86,33 +86,11 @@ fn click_references_equal_jedi_but_for_listed_cases() {
     compare_repo(repo.path(), "click 8.1.7", &["src"], CLICK_KNOWN, 4000);
 }
 
-const ITSDANGEROUS_KNOWN: &[Known] = &[
-    Known {
-        symbol: "itsdangerous.serializer.Serializer.dumps",
-        site: "tests/test_itsdangerous/test_serializer.py:189:47",
-        reason: "`factory = partial(Serializer, …)`, then `factory(…).dumps`: jedi follows functools.partial, git-ripple does not (yet); a rename would leave it, and the package's tests would fail",
-    },
-    Known {
-        symbol: "itsdangerous.serializer.Serializer.dumps",
-        site: "tests/test_itsdangerous/test_serializer.py:190:73",
-        reason: "a call through `functools.partial(Serializer, …)`, as above",
-    },
-    Known {
-        symbol: "itsdangerous.serializer.Serializer.dumps",
-        site: "tests/test_itsdangerous/test_serializer.py:191:77",
-        reason: "a call through `functools.partial(Serializer, …)`, as above",
-    },
-    Known {
-        symbol: "itsdangerous.signer.Signer.unsign",
-        site: "tests/test_itsdangerous/test_serializer.py:105:36",
-        reason: "`super().unsign` in `class BadUnsign(serializer.signer)`, a class whose base is a value's `type[Signer]` attribute: git-ripple does not follow bases that are values (yet)",
-    },
-    Known {
-        symbol: "itsdangerous.serializer.Serializer.iter_unsigners",
-        site: "tests/test_itsdangerous/test_serializer.py:180:32",
-        reason: "`serializer = serializer_factory(…)`, a pytest fixture (`partial(request.param, …)` over Serializer classes): at run time a Serializer; jedi's goto finds nothing there",
-    },
-];
+const ITSDANGEROUS_KNOWN: &[Known] = &[Known {
+    symbol: "itsdangerous.serializer.Serializer.iter_unsigners",
+    site: "tests/test_itsdangerous/test_serializer.py:180:32",
+    reason: "`serializer = serializer_factory(…)`, a pytest fixture (`partial(request.param, …)` over Serializer classes): at run time a Serializer; jedi's goto finds nothing there",
+}];
 
 #[test]
 fn itsdangerous_references_equal_jedi_but_for_listed_cases() {

@@ -142,41 +142,57 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
     }
 }
 
-/// The class a base names when the base is a parameter of the function the class is made in
-/// (`def make(base: Type[Undefined] = Undefined): class Logging(base): …`, a class factory):
-/// its `Type[X]` annotation, else its default. Without it, `super()` calls and overrides in
-/// the made class would lose the hierarchy they belong to.
-fn parameter_class(class: Node<'_>, name: &str, source: &[u8]) -> Option<TypeExpr> {
+/// What a base names when it starts with a parameter of a function the class is made in. A
+/// class factory's `def make(base: Type[Undefined] = Undefined): class Logging(base): …`
+/// derives from its `Type[X]` annotation's class, else its default's: without it, `super()`
+/// calls and overrides in the made class would lose their hierarchy. Any other base read from
+/// a parameter (`class Bad(serializer.signer)`) is [`TypeExpr::Other`], a base the resolver
+/// cannot see, so what the class does not define itself is unsure rather than absent.
+fn parameter_base(class: Node<'_>, written: &str, source: &[u8]) -> Option<TypeExpr> {
+    let first = written.split('.').next()?;
     let mut scope = class.parent();
-    while let Some(n) = scope {
-        match n.kind() {
-            "function_definition" => break,
-            "class_definition" | "module" => return None,
-            _ => scope = n.parent(),
+    while let Some(function) = scope {
+        scope = function.parent();
+        if function.kind() != "function_definition" {
+            continue;
         }
-    }
-    let parameters = scope?.child_by_field_name("parameters")?;
-    let mut cursor = parameters.walk();
-    let parameter = parameters.named_children(&mut cursor).find(|p| {
-        let id = match p.kind() {
-            "typed_parameter" => p.named_child(0),
-            "default_parameter" | "typed_default_parameter" => p.child_by_field_name("name"),
-            _ => None,
+        let Some(parameters) = function.child_by_field_name("parameters") else {
+            continue;
         };
-        id.is_some_and(|id| id.kind() == "identifier" && text(id, source) == name)
-    })?;
-    if let Some(TypeExpr::ClassOf { of }) = parameter
-        .child_by_field_name("type")
-        .map(|t| values::type_expr(t, source))
-        && matches!(*of, TypeExpr::Named { .. })
-    {
-        return Some(*of);
+        let mut cursor = parameters.walk();
+        let Some(parameter) = parameters.named_children(&mut cursor).find(|p| {
+            let id = match p.kind() {
+                "identifier" => Some(*p),
+                "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => {
+                    p.named_child(0)
+                }
+                "default_parameter" | "typed_default_parameter" => p.child_by_field_name("name"),
+                _ => None,
+            };
+            id.is_some_and(|id| id.kind() == "identifier" && text(id, source) == first)
+        }) else {
+            continue;
+        };
+        if written != first {
+            return Some(TypeExpr::Other);
+        }
+        if let Some(TypeExpr::ClassOf { of }) = parameter
+            .child_by_field_name("type")
+            .map(|t| values::type_expr(t, source))
+            && matches!(*of, TypeExpr::Named { .. })
+        {
+            return Some(*of);
+        }
+        let named = parameter
+            .child_by_field_name("value")
+            .filter(|d| d.kind() != "string")
+            .map(|d| values::type_expr(d, source));
+        return Some(match named {
+            Some(named @ TypeExpr::Named { .. }) => named,
+            _ => TypeExpr::Other,
+        });
     }
-    let default = parameter.child_by_field_name("value")?;
-    match values::type_expr(default, source) {
-        named @ TypeExpr::Named { .. } if default.kind() != "string" => Some(named),
-        _ => None,
-    }
+    None
 }
 
 /// What the resolver needs to look members up in classes: each class's bases as written, and
@@ -214,7 +230,7 @@ fn class_facts(
                         continue; // `metaclass=…`, `*bases`, a call
                     }
                     let written = text(base, source);
-                    let of = match parameter_class(node, written, source) {
+                    let of = match parameter_base(node, written, source) {
                         Some(of) => of,
                         None => {
                             let (qualifier, name) = match written.rsplit_once('.') {

@@ -293,6 +293,9 @@ struct Module<'a> {
     returns: HashMap<String, TypeExpr>,
     /// Classes decorated as records (`@dataclass`, `@attr.s`): their fields are keywords.
     records: HashSet<String>,
+    /// Classes with a base the resolver cannot see (`class Bad(serializer.signer)` in a
+    /// test): a member they do not define may come from it.
+    hidden_bases: HashSet<String>,
     /// Type aliases and type variables (`Node = Union[A, B]`, `T = TypeVar("T", A, B)`) →
     /// the type an annotation naming them means.
     aliases: HashMap<String, TypeExpr>,
@@ -314,6 +317,7 @@ impl<'a> Module<'a> {
             values: HashMap::new(),
             returns: HashMap::new(),
             records: HashSet::new(),
+            hidden_bases: HashSet::new(),
             aliases: HashMap::new(),
             local_imports: HashMap::new(),
         }
@@ -431,6 +435,18 @@ impl Index<'_> {
             .iter()
             .skip(1)
             .find_map(|class| self.member(class, name))
+    }
+
+    /// Whether a base along the class's MRO is one the resolver cannot see, so a member the
+    /// MRO lacks may still exist.
+    fn hides_bases(&self, id: &str) -> bool {
+        self.linearisation(id).iter().any(|class| {
+            self.split_symbol(class).is_some_and(|(module, local)| {
+                self.modules
+                    .get(module)
+                    .is_some_and(|m| m.hidden_bases.contains(local))
+            })
+        })
     }
 
     /// A class's MRO: the one computed when the index was built, else (while building it, or
@@ -1120,18 +1136,26 @@ fn resolve_members(
             continue;
         }
         let found = match index.eval(namespace, facts, &member.of, 0) {
-            Some(Ty::Instance(c) | Ty::Class(c)) => index.member_in_mro(&c, &member.name),
+            Some(Ty::Instance(c) | Ty::Class(c)) => {
+                let found = index.member_in_mro(&c, &member.name);
+                if found.is_none() && index.hides_bases(&c) {
+                    out.unsure.extend(unsure(file, &seg, index));
+                }
+                found
+            }
             Some(Ty::After(c)) => {
                 let found = index.member_after(&c, &member.name);
                 if found.is_none()
-                    && index.split_symbol(&c).is_none_or(|(m, local)| {
-                        index
-                            .modules
-                            .get(m)
-                            .is_none_or(|m| !m.defs.contains_key(local))
-                    })
+                    && (index.hides_bases(&c)
+                        || index.split_symbol(&c).is_none_or(|(m, local)| {
+                            index
+                                .modules
+                                .get(m)
+                                .is_none_or(|m| !m.defs.contains_key(local))
+                        }))
                 {
-                    // `super()` in a class the layer does not know (one inside a function).
+                    // `super()` in a class the layer does not know (one inside a function),
+                    // or one with a base it cannot see.
                     out.unsure.extend(unsure(file, &seg, index));
                 }
                 found
@@ -1378,11 +1402,15 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
             .filter_map(|(path, results)| Some((path, results.first()?.clone())))
             .collect();
         for base in &facts.types.embeds {
-            if let TypeExpr::Named { qualifier, name } = &base.of {
-                m.bases
+            match &base.of {
+                TypeExpr::Named { qualifier, name } => m
+                    .bases
                     .entry(base.owner.clone())
                     .or_default()
-                    .push((qualifier.clone(), name.clone()));
+                    .push((qualifier.clone(), name.clone())),
+                _ => {
+                    m.hidden_bases.insert(base.owner.clone());
+                }
             }
         }
     }
@@ -1886,7 +1914,13 @@ fn resolve_references(
                     via = index.binds_without_defining(m, &seg.name);
                     index.lookup(m, &seg.name, 0)
                 }
-                Some(Value::Symbol(id, SymbolKind::Class)) => index.member_in_mro(id, &seg.name),
+                Some(Value::Symbol(id, SymbolKind::Class)) => {
+                    let found = index.member_in_mro(id, &seg.name);
+                    if found.is_none() && index.hides_bases(id) {
+                        pending.extend(unsure(file, seg, index));
+                    }
+                    found
+                }
                 Some(Value::Symbol(id, kind)) if kind.has_members() => index.member(id, &seg.name),
                 // A variable, an attribute or a property: a member of what it holds.
                 Some(Value::Symbol(id, kind))

@@ -578,6 +578,9 @@ impl Values<'_, '_> {
                 }
                 ValueExpr::Elements { of }
             }
+            // `partial(Serializer, key=…)`: calling it calls Serializer, so it is read as
+            // Serializer (its own few attributes, `func`, `args`, are nothing we resolve).
+            "call" if let Some(f) = partial_of(node, self.source) => return self.value(f),
             // `dataclasses.replace(x, …)`, `copy.copy(x)`, `x._replace(…)`: a copy, of x's type.
             "call" if copy_of(node, self.source).is_some() => {
                 return copy_of(node, self.source).and_then(|x| self.value(x));
@@ -1096,6 +1099,16 @@ fn cast_to<'t>(call: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
     let arguments = call.child_by_field_name("arguments")?;
     let first = arguments.named_child(0)?;
     (first.kind() != "keyword_argument" && arguments.named_child_count() == 2).then_some(first)
+}
+
+/// `functools.partial(f, …)`: the callable it wraps.
+fn partial_of<'t>(call: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
+    let callee = call.child_by_field_name("function")?;
+    if !matches!(text(callee, source), "partial" | "functools.partial") {
+        return None;
+    }
+    let first = call.child_by_field_name("arguments")?.named_child(0)?;
+    matches!(first.kind(), "identifier" | "attribute").then_some(first)
 }
 
 /// `xs.append(x)`, `xs.add(x)`, `xs.appendleft(x)`, `xs.extend(more)`: the container (an
