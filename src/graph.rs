@@ -19,7 +19,8 @@ pub use cache::{CacheStats, FactsCache};
 
 use crate::lang::facts::{FileFacts, ImportKind, ReferenceKind, Span, SymbolKind};
 use crate::lang::{
-    self, ExtractError, FileId, ImportTarget, Language, Manifests, ResolvedImport, UnsureReference,
+    self, ExtractError, FileId, ImportTarget, Language, Manifests, ResolvedImport, UnsureReason,
+    UnsureReference,
 };
 use crate::scan::{Scan, Skipped};
 
@@ -589,11 +590,34 @@ impl Graph {
             .map(|&i| &self.unsure[i])
     }
 
-    /// The unsure sites of a rename set, as reports show them.
-    pub fn describe_unsure_sites(&self, symbols: &[SymbolId]) -> Vec<String> {
-        symbols
+    /// The unsure sites of a rename set, each once, split into those the rename settles and
+    /// those it leaves open. A use through a union of classes (`Union[Base, Other]`, a fixture
+    /// parametrised over both) is unsure because renaming one class's member alone would break
+    /// the others' uses; when every class's member is in the set, the rename changes them all,
+    /// so the use renames with them whichever class the value is. Sites reached through a
+    /// value of unknown type stay open even then: it may be a class outside the repository.
+    pub fn unsure_sites_of_set(
+        &self,
+        set: &[SymbolId],
+    ) -> (Vec<&UnsureReference>, Vec<&UnsureReference>) {
+        let sites: BTreeSet<usize> = set
             .iter()
-            .flat_map(|&m| self.unsure_sites(m))
+            .flat_map(|&m| self.unsure_by_symbol[m].iter().copied())
+            .collect();
+        sites.into_iter().map(|i| &self.unsure[i]).partition(|u| {
+            u.reason == UnsureReason::Union
+                && u.candidates
+                    .iter()
+                    .all(|c| self.symbol_id(c).is_some_and(|s| set.contains(&s)))
+        })
+    }
+
+    /// The unsure sites of a rename set the rename leaves open (see
+    /// [`Graph::unsure_sites_of_set`]), as reports show them.
+    pub fn describe_unsure_sites(&self, symbols: &[SymbolId]) -> Vec<String> {
+        self.unsure_sites_of_set(symbols)
+            .1
+            .into_iter()
             .map(|u| self.describe_unsure(u))
             .collect()
     }

@@ -188,7 +188,10 @@ pub fn compare_repo(dir: &Path, label: &str, sys_path: &[&str], known: &[Known],
             })
         })
         .collect();
-    let is_code = |r: &&serde_json::Value| r["kind"] == "code" || r["kind"] == "definition";
+    // Code: uses, the definition, and the parameters that ask for a fixture by its name.
+    let is_code = |r: &&serde_json::Value| {
+        r["kind"] == "code" || r["kind"] == "definition" || r["kind"] == "fixture"
+    };
     let request = symbols
         .iter()
         .map(|s| {

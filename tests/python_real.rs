@@ -86,11 +86,68 @@ fn click_references_equal_jedi_but_for_listed_cases() {
     compare_repo(repo.path(), "click 8.1.7", &["src"], CLICK_KNOWN, 4000);
 }
 
-const ITSDANGEROUS_KNOWN: &[Known] = &[Known {
-    symbol: "itsdangerous.serializer.Serializer.iter_unsigners",
-    site: "tests/test_itsdangerous/test_serializer.py:180:32",
-    reason: "`serializer = serializer_factory(…)`, a pytest fixture (`partial(request.param, …)` over Serializer classes): at run time a Serializer; jedi's goto finds nothing there",
-}];
+const ITSDANGEROUS_KNOWN: &[Known] = &[
+    Known {
+        symbol: "itsdangerous.serializer.Serializer.iter_unsigners",
+        site: "tests/test_itsdangerous/test_serializer.py:180:32",
+        reason: "`serializer = serializer_factory(…)`, a pytest fixture (`partial(request.param, …)` over Serializer classes): at run time a Serializer; jedi's goto finds nothing there",
+    },
+    Known {
+        symbol: "itsdangerous.serializer.Serializer.dumps",
+        site: "tests/test_itsdangerous/test_serializer.py:136:34",
+        reason: "`other = serializer_factory(…)` calls TestSerializer's own class fixture, `partial(request.param, …)` over `params=(Serializer, partial(Serializer, …))`: at run time a Serializer; jedi does not read `request.param` (its goto there finds nothing)",
+    },
+    Known {
+        symbol: "itsdangerous.serializer.Serializer.dumps",
+        site: "tests/test_itsdangerous/test_serializer.py:137:22",
+        reason: "`other = serializer_factory(…)` calls TestSerializer's own class fixture, `partial(request.param, …)` over `params=(Serializer, partial(Serializer, …))`: at run time a Serializer; jedi does not read `request.param` (its goto there finds nothing)",
+    },
+    Known {
+        symbol: "itsdangerous.serializer.Serializer.dumps",
+        site: "tests/test_itsdangerous/test_serializer.py:143:34",
+        reason: "`other = serializer_factory(…)` calls TestSerializer's own class fixture, `partial(request.param, …)` over `params=(Serializer, partial(Serializer, …))`: at run time a Serializer; jedi does not read `request.param` (its goto there finds nothing)",
+    },
+    Known {
+        symbol: "itsdangerous.serializer.Serializer.dumps",
+        site: "tests/test_itsdangerous/test_serializer.py:144:22",
+        reason: "`other = serializer_factory(…)` calls TestSerializer's own class fixture, `partial(request.param, …)` over `params=(Serializer, partial(Serializer, …))`: at run time a Serializer; jedi does not read `request.param` (its goto there finds nothing)",
+    },
+    Known {
+        symbol: "itsdangerous.serializer.Serializer.dumps",
+        site: "tests/test_itsdangerous/test_serializer.py:154:44",
+        reason: "`serializer = serializer_factory(…)` calls TestSerializer's own class fixture, `partial(request.param, …)` over `params=(Serializer, partial(Serializer, …))`: at run time a Serializer; jedi does not read `request.param` (its goto there finds nothing)",
+    },
+    Known {
+        symbol: "itsdangerous.serializer.Serializer.dumps",
+        site: "tests/test_itsdangerous/test_serializer.py:158:29",
+        reason: "`serializer = serializer_factory(…)` calls TestSerializer's own class fixture, `partial(request.param, …)` over `params=(Serializer, partial(Serializer, …))`: at run time a Serializer; jedi does not read `request.param` (its goto there finds nothing)",
+    },
+    Known {
+        symbol: "itsdangerous.serializer.Serializer.loads",
+        site: "tests/test_itsdangerous/test_serializer.py:136:22",
+        reason: "`other = serializer_factory(…)` calls TestSerializer's own class fixture, `partial(request.param, …)` over `params=(Serializer, partial(Serializer, …))`: at run time a Serializer; jedi does not read `request.param` (its goto there finds nothing)",
+    },
+    Known {
+        symbol: "itsdangerous.serializer.Serializer.loads",
+        site: "tests/test_itsdangerous/test_serializer.py:143:22",
+        reason: "`other = serializer_factory(…)` calls TestSerializer's own class fixture, `partial(request.param, …)` over `params=(Serializer, partial(Serializer, …))`: at run time a Serializer; jedi does not read `request.param` (its goto there finds nothing)",
+    },
+    Known {
+        symbol: "itsdangerous.serializer.Serializer.loads",
+        site: "tests/test_itsdangerous/test_serializer.py:154:27",
+        reason: "`serializer = serializer_factory(…)` calls TestSerializer's own class fixture, `partial(request.param, …)` over `params=(Serializer, partial(Serializer, …))`: at run time a Serializer; jedi does not read `request.param` (its goto there finds nothing)",
+    },
+    Known {
+        symbol: "itsdangerous.serializer.Serializer.loads",
+        site: "tests/test_itsdangerous/test_serializer.py:165:36",
+        reason: "`fallback_serializer = serializer_factory(…)` calls TestSerializer's own class fixture, `partial(request.param, …)` over `params=(Serializer, partial(Serializer, …))`: at run time a Serializer; jedi does not read `request.param` (its goto there finds nothing)",
+    },
+    Known {
+        symbol: "itsdangerous.serializer._PDataSerializer.dumps",
+        site: "tests/test_itsdangerous/test_serializer.py:150:35",
+        reason: "`serializer.serializer.dumps(…)` where `serializer = serializer_factory(…)`, TestSerializer's own class fixture (`partial(request.param, …)` over Serializer classes): the attribute is declared `_PDataSerializer`; jedi does not read `request.param` (its goto there finds nothing)",
+    },
+];
 
 #[test]
 fn itsdangerous_references_equal_jedi_but_for_listed_cases() {
@@ -171,6 +228,26 @@ const JINJA2_KNOWN: &[Known] = &[
         symbol: "jinja2.runtime.StrictUndefined.__slots__",
         site: "src/jinja2/runtime.py:1055:21",
         reason: "`del Undefined.__slots__, …` after the classes: jedi's goto on a `del` target lands on a module-level name `jinja2.runtime.__slots__`, not the class attribute the statement deletes",
+    },
+    Known {
+        symbol: "tests.conftest.env",
+        site: "tests/test_inheritance.py:84:27",
+        reason: "a test module's own `@pytest.fixture def env()` overrides conftest.py's `env` for its tests (pytest looks up a fixture in the requesting module before conftest.py); jedi sends some of the module's `env` parameters to conftest's",
+    },
+    Known {
+        symbol: "tests.conftest.env",
+        site: "tests/test_inheritance.py:85:16",
+        reason: "a test module's own `@pytest.fixture def env()` overrides conftest.py's `env` for its tests (pytest looks up a fixture in the requesting module before conftest.py); jedi sends some of the module's `env` parameters to conftest's",
+    },
+    Known {
+        symbol: "tests.conftest.env",
+        site: "tests/test_nativetypes.py:21:34",
+        reason: "a test module's own `@pytest.fixture def env()` overrides conftest.py's `env` for its tests (pytest looks up a fixture in the requesting module before conftest.py); jedi sends some of the module's `env` parameters to conftest's",
+    },
+    Known {
+        symbol: "tests.conftest.env",
+        site: "tests/test_nativetypes.py:22:9",
+        reason: "a test module's own `@pytest.fixture def env()` overrides conftest.py's `env` for its tests (pytest looks up a fixture in the requesting module before conftest.py); jedi sends some of the module's `env` parameters to conftest's",
     },
 ];
 

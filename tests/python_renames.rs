@@ -395,6 +395,10 @@ fn a_method_reached_through_annotated_values_and_overrides_renames_green() {
         shapes.contains("    def helper(self) -> str:\n        return self.draw()"),
         "{shapes}"
     );
+    // A fixture parametrised over both classes: a union whose members all rename.
+    let tests = read(dir, "tests/test_fixtures.py");
+    assert!(tests.contains("shape_kind().paint()"), "{tests}");
+    assert!(plan.contains("through a union of classes"), "{plan}");
 }
 
 #[test]

@@ -290,6 +290,11 @@ pub enum ReferenceKind {
     /// `mock.patch.object(Class, "f")` / `monkeypatch.setattr(Class, "f", …)`. Left behind, the
     /// patch silently stops replacing anything (or fails to find the attribute).
     PatchTarget,
+    /// A pytest fixture asked for by name: a test's or a fixture's parameter, and each read of
+    /// it in that function (`receiver` is the test's class, whose fixtures come first).
+    /// pytest matches the parameter to the fixture by name, so a fixture renamed alone fails
+    /// every test that asks for it ("fixture 'old' not found").
+    Fixture,
 }
 
 impl ReferenceKind {
@@ -303,6 +308,7 @@ impl ReferenceKind {
             ReferenceKind::Definition => "definition",
             ReferenceKind::Example => "example",
             ReferenceKind::PatchTarget => "patch target",
+            ReferenceKind::Fixture => "fixture request",
         }
     }
 }
@@ -471,6 +477,15 @@ pub enum ValueExpr {
     Elements {
         /// The elements' values, each distinct one once.
         of: Vec<ValueExpr>,
+    },
+    /// Python: a parameter pytest fills with the fixture of its name (`def test_x(client):`):
+    /// what that fixture function returns or yields, looked up as pytest does (the test's
+    /// class, its module, then `conftest.py` of its folder and those above).
+    Fixture {
+        /// The parameter's name, which is the fixture's.
+        name: String,
+        /// The receiver of the test method, for fixtures its class defines.
+        receiver: Option<Box<ValueExpr>>,
     },
     /// Nothing the type layer follows (literals, comparisons, …).
     Unknown,

@@ -400,12 +400,16 @@ pub(super) fn pack_step(
         }
         // A test double's target (`mock.patch("pkg.mod.f")`) must name what the code calls:
         // left on the deprecated alias it would patch nothing the renamed module calls, so
-        // the file renames with the definition.
+        // the file renames with the definition. So must a test asking for a fixture: pytest
+        // finds fixtures by their own name, never through an alias.
         let def = position.get(&graph.symbols[sid].file).copied();
         for member in graph.rename_set(sid) {
             for r in graph.references(member) {
-                if r.kind == crate::lang::facts::ReferenceKind::PatchTarget
-                    && let (Some(a), Some(&b)) = (def, position.get(&r.file))
+                if matches!(
+                    r.kind,
+                    crate::lang::facts::ReferenceKind::PatchTarget
+                        | crate::lang::facts::ReferenceKind::Fixture
+                ) && let (Some(a), Some(&b)) = (def, position.get(&r.file))
                 {
                     together.entry(a).or_default().push(b);
                 }

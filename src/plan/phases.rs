@@ -215,7 +215,7 @@ pub(super) fn add_phases(
         return;
     };
     // Unsure sites left as they are still use the old name: it stays for them.
-    let unsure = graph.unsure_sites(sid).count();
+    let unsure = graph.unsure_sites_of_set(&graph.rename_set(sid)).1.len();
     // So do mentions outside code that something runs (configuration, strings of code).
     let keep_compat = r.keep_compat
         || (r.unsure == Unsure::Report && (unsure > 0 || kept.outside > 0))

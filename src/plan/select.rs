@@ -82,16 +82,28 @@ pub(super) fn select_targets(
         StepAction::Rename(r) => {
             if let Some(sid) = graph.symbol_id(&r.symbol.value) {
                 let public = graph.public_reexports(sid, r.public == Public::Keep);
-                for member in graph.rename_set(sid) {
+                let set = graph.rename_set(sid);
+                for &member in &set {
                     add_symbol_targets(graph, member, &public, &mut targets);
-                    if r.unsure == Unsure::Rename {
-                        for u in graph.unsure_sites(member) {
-                            add_reason(
-                                &mut targets,
-                                u.file,
-                                format!("an unsure site of `{}` (unsure = \"rename\")", u.name),
-                            );
-                        }
+                }
+                let (settled, open) = graph.unsure_sites_of_set(&set);
+                for u in settled {
+                    add_reason(
+                        &mut targets,
+                        u.file,
+                        format!(
+                            "uses `{}` through a union of classes whose members all rename",
+                            u.name
+                        ),
+                    );
+                }
+                if r.unsure == Unsure::Rename {
+                    for u in open {
+                        add_reason(
+                            &mut targets,
+                            u.file,
+                            format!("an unsure site of `{}` (unsure = \"rename\")", u.name),
+                        );
                     }
                 }
                 for u in graph.embedded_field_uses(sid) {
@@ -146,6 +158,20 @@ pub(super) fn rename_notes(view: View<'_>, graph: &Graph, r: &RenameStep) -> Vec
                 .join(", ")
         ));
     }
+    let settled: Vec<String> = graph
+        .unsure_sites_of_set(&set)
+        .0
+        .into_iter()
+        .map(|u| graph.describe_unsure(u))
+        .collect();
+    if !settled.is_empty() {
+        notes.push(format!(
+            "renames {} use{} through a union of classes whose members of that name all rename: {}",
+            settled.len(),
+            if settled.len() == 1 { "" } else { "s" },
+            settled.join(", ")
+        ));
+    }
     let sites = graph.describe_unsure_sites(&set);
     if !sites.is_empty() {
         let what = match r.unsure {
@@ -189,6 +215,7 @@ fn add_symbol_targets(graph: &Graph, sid: usize, public: &[FileId], targets: &mu
             ReferenceKind::StringAnnotation => "string annotation",
             ReferenceKind::Example => "example function",
             ReferenceKind::PatchTarget => "patch target string",
+            ReferenceKind::Fixture => "fixture request",
         };
         *per_file.entry(r.file).or_default().entry(what).or_default() += 1;
     }

@@ -17,18 +17,72 @@ other).
 jedi is made exhaustive and kept to the repository: `get_references` stops after 30 files that
 mention the name unless told otherwise (its `_PARSED_FILE_LIMIT`), and an installed copy of the
 package under test (click is a dependency of black) must not shadow the repository's sources,
-so site-packages is left off the path.
+so site-packages is left off the path. pytest alone is put back (a folder holding only links
+to `pytest` and `_pytest`): jedi's pytest plugin knows a fixture by its decorator inferring to
+`_pytest.fixtures.fixture`, and fills test and fixture parameters with what the fixtures
+return. The project's root is last on the path, as pytest's rootdir is in its default import
+mode: jedi looks for `conftest.py` only in folders under the path.
+
+jedi's plugin skips fixtures a test class defines (its own comment: "Class fixtures are not
+supported"); pytest finds them first. The lookup in the test's class is added here; what the
+fixture gives is still jedi's own inference.
 """
 
+import atexit
+import importlib.util
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 import jedi
 import jedi.inference.references as jedi_references
+import jedi.plugins.pytest as jedi_pytest
 
 jedi_references._PARSED_FILE_LIMIT = 10**9
 jedi_references._OPENED_FILE_LIMIT = 10**9
+
+
+def pytest_only():
+    """A folder on which only pytest and _pytest can be imported (empty if pytest is absent)."""
+    folder = tempfile.mkdtemp(prefix="jedi-pytest-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for package in ("pytest", "_pytest"):
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            os.symlink(spec.submodule_search_locations[0], os.path.join(folder, package))
+    return folder
+
+
+_asked = {}
+_plugin_is_param = jedi_pytest._is_a_pytest_param_and_inherited
+_plugin_goto_fixture = jedi_pytest._goto_pytest_fixture
+
+
+def _is_param(param_name):
+    _asked["param"] = param_name
+    return _plugin_is_param(param_name)
+
+
+def _goto_fixture(module_context, name, skip_own_module):
+    """The test class's own fixture of that name first, then the plugin's lookup."""
+    param = _asked.get("param")
+    funcdef = param.tree_name.search_ancestor("funcdef") if param is not None else None
+    classdef = funcdef.search_ancestor("classdef") if funcdef is not None else None
+    if classdef is not None and funcdef.name.value != name:
+        try:
+            class_context = module_context.create_context(classdef.children[-1])
+            names = jedi_pytest.FixtureFilter(class_context).get(name)
+        except Exception:  # jedi's own failure: fall back to its lookup
+            names = []
+        if names:
+            return names
+    return _plugin_goto_fixture(module_context, name, skip_own_module)
+
+
+jedi_pytest._is_a_pytest_param_and_inherited = _is_param
+jedi_pytest._goto_pytest_fixture = _goto_fixture
 
 
 def relative(root, name):
@@ -88,7 +142,9 @@ def main() -> None:
     base = [p for p in sys.path if p and "site-packages" not in p and "dist-packages" not in p]
     project = jedi.Project(
         root,
-        sys_path=[os.path.join(root, p) for p in request["sys_path"]] + base,
+        sys_path=[os.path.join(root, p) for p in request["sys_path"]]
+        + base
+        + [pytest_only(), root],
         smart_sys_path=False,
     )
     scripts = {}

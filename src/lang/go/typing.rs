@@ -916,6 +916,7 @@ impl<'a> TypeLayer<'a> {
             },
             ValueExpr::Unknown
             | ValueExpr::Super { .. }
+            | ValueExpr::Fixture { .. }
             | ValueExpr::Imported { .. }
             | ValueExpr::Elements { .. } => Ty::Unknown(UnsureReason::UntrackedExpression),
         }

@@ -123,7 +123,14 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
         .iter()
         .map(|(n, (s, _), i)| (*s, *n, *i))
         .collect();
-    values::extract(root, source, &scopes, &import_scopes, &mut types);
+    references.extend(values::extract(
+        path,
+        root,
+        source,
+        &scopes,
+        &import_scopes,
+        &mut types,
+    ));
     definitions.sort_by_key(|d| d.span.start);
 
     FileFacts {

@@ -332,11 +332,12 @@ struct Index<'a> {
     member_names: HashMap<String, Vec<String>>,
     /// Each class with bases → its MRO, computed once: member lookups ask for it constantly.
     mros: HashMap<String, Vec<String>>,
+    /// Folder → the namespace of the `conftest.py` in it: the fixtures the tests there and
+    /// below see.
+    conftests: HashMap<String, String>,
 }
 
 impl Index<'_> {
-    /// `module` when it has `name` from elsewhere (an import, a re-export), not its own
-    /// definition: the path a use through it depends on.
     /// `module` when it hands `name` out without defining it: it imports it by name, or a
     /// star import brings it. A use reached that way needs the path to keep working.
     fn binds_without_defining(&self, module: &str, name: &str) -> Option<String> {
@@ -766,23 +767,10 @@ impl Index<'_> {
             {
                 element
             }
-            ValueExpr::Call { callee, .. } => match self.eval(module, facts, callee, depth + 1)? {
-                Ty::Class(c) => Some(Ty::Instance(c)),
-                Ty::Callable(f) => {
-                    let (defined_in, local) = self.split_symbol(&f)?;
-                    let m = self.modules.get(defined_in)?;
-                    match m.returns.get(local) {
-                        Some(returns) => self.ty_of_type(defined_in, returns),
-                        // Unannotated: what its first `return` gives.
-                        None => {
-                            let returned = m.values.get(&format!("{local}()"))?;
-                            self.eval(defined_in, m.facts?, returned, depth + 1)
-                        }
-                    }
-                }
-                Ty::Outside => Some(Ty::Outside),
-                Ty::Instance(_) | Ty::Module(_) | Ty::After(_) | Ty::Either(_) => None,
-            },
+            ValueExpr::Call { callee, .. } => {
+                let called = self.eval(module, facts, callee, depth + 1)?;
+                self.call(called, depth)
+            }
             ValueExpr::Typed { of } => self.ty_of_type(module, of),
             ValueExpr::Super { class } => Some(Ty::After(format!("{module}.{class}"))),
             ValueExpr::Imported { import, name } => {
@@ -813,8 +801,121 @@ impl Index<'_> {
             }
             // A builtin list, tuple, set or deque: its own methods are the builtin's.
             ValueExpr::Elements { .. } => Some(Ty::Outside),
+            ValueExpr::Fixture { name, receiver } => {
+                self.fixture(module, facts, name, receiver.as_deref(), depth)
+            }
             _ => None,
         }
+    }
+
+    /// What calling a value of type `called` gives: an instance of a class, what a function
+    /// returns; of one of several callables (`request.param` of `params=[A, B]`), one of
+    /// theirs.
+    fn call(&self, called: Ty, depth: u32) -> Option<Ty> {
+        match called {
+            Ty::Class(c) => Some(Ty::Instance(c)),
+            Ty::Callable(f) => {
+                let (defined_in, local) = self.split_symbol(&f)?;
+                let m = self.modules.get(defined_in)?;
+                match m.returns.get(local) {
+                    Some(returns) => self.ty_of_type(defined_in, returns),
+                    // Unannotated: what its first `return` gives.
+                    None => {
+                        let returned = m.values.get(&format!("{local}()"))?;
+                        self.eval(defined_in, m.facts?, returned, depth + 1)
+                    }
+                }
+            }
+            Ty::Outside => Some(Ty::Outside),
+            Ty::Either(tys) => {
+                let results = tys
+                    .into_iter()
+                    .map(|ty| self.call(ty, depth + 1))
+                    .collect::<Option<Vec<Ty>>>()?;
+                Some(either(results))
+            }
+            Ty::Instance(_) | Ty::Module(_) | Ty::After(_) => None,
+        }
+    }
+
+    /// What the fixture `name` gives a test in `module` (a method of `receiver`'s class). A
+    /// fixture a base class defines is not followed for a subclass's test: it may ask for
+    /// fixtures the subclass overrides (`signer_factory`), which its own `self` cannot say.
+    fn fixture(
+        &self,
+        module: &str,
+        facts: &FileFacts,
+        name: &str,
+        receiver: Option<&ValueExpr>,
+        depth: u32,
+    ) -> Option<Ty> {
+        let class = match receiver.and_then(|r| self.eval(module, facts, r, depth + 1)) {
+            Some(Ty::Instance(class)) => Some(class),
+            _ => None,
+        };
+        let (m, local) = self.find_fixture(module, &facts.path, name, class.as_deref())?;
+        if let Some(class) = &class
+            && local.contains('.')
+            && format!("{m}.{local}") != format!("{class}.{name}")
+        {
+            return None;
+        }
+        let defined_in = self.modules.get(&m)?;
+        let expr = defined_in.values.get(&format!("{local}@fixture"))?;
+        self.eval(&m, defined_in.facts?, expr, depth + 1)
+    }
+
+    /// Where the fixture `name` a test in `module` (at `path`, a method of `class`) asks for
+    /// is defined, found as pytest finds it: a fixture method of the test's class (along its
+    /// MRO), one the module defines or imports, then one in the `conftest.py` of the
+    /// module's folder and of each folder above it. The namespace and the fixture's local
+    /// path in it.
+    fn find_fixture(
+        &self,
+        module: &str,
+        path: &str,
+        name: &str,
+        class: Option<&str>,
+    ) -> Option<(String, String)> {
+        let is_fixture = |module: &str, local: &str| {
+            self.modules
+                .get(module)
+                .is_some_and(|m| m.values.contains_key(&format!("{local}@fixture")))
+        };
+        if let Some(class) = class {
+            for class in self.linearisation(class).iter() {
+                if let Some((m, local)) = self.split_symbol(class) {
+                    let local = format!("{local}.{name}");
+                    if is_fixture(m, &local) {
+                        return Some((m.to_string(), local));
+                    }
+                }
+            }
+        }
+        let in_namespace = |namespace: &str| {
+            if let Some(Value::Symbol(id, SymbolKind::Function)) = self.lookup(namespace, name, 0)
+                && let Some((m, local)) = self.split_symbol(&id)
+                && is_fixture(m, local)
+            {
+                return Some((m.to_string(), local.to_string()));
+            }
+            // A script's own fixture: its namespace is keyed by path, its symbols are none.
+            is_fixture(namespace, name).then(|| (namespace.to_string(), name.to_string()))
+        };
+        if let Some(found) = in_namespace(module) {
+            return Some(found);
+        }
+        let mut folder = path;
+        while !folder.is_empty() {
+            folder = folder.rsplit_once('/').map_or("", |(parent, _)| parent);
+            if let Some(conftest) = self.conftests.get(folder)
+                && conftest != module
+                && let Some(found) = in_namespace(conftest)
+            {
+                return Some(found);
+            }
+        }
+        None
     }
 
     /// What an element of a value of the written type `of` is: of `list[T]` a T, of
@@ -1260,6 +1361,7 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
         namespaces: HashMap::new(),
         member_names: HashMap::new(),
         mros: HashMap::new(),
+        conftests: HashMap::new(),
     };
     let mut package_folders: HashMap<String, String> = HashMap::new();
 
@@ -1298,6 +1400,15 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
     for (pkg, folder) in package_folders {
         if !index.modules.contains_key(&pkg) {
             index.namespaces.insert(pkg, folder);
+        }
+    }
+
+    for (key, m) in &index.modules {
+        if let Some(facts) = m.facts
+            && (facts.path == "conftest.py" || facts.path.ends_with("/conftest.py"))
+        {
+            let folder = facts.path.rsplit_once('/').map_or("", |(folder, _)| folder);
+            index.conftests.insert(folder.to_string(), key.clone());
         }
     }
 
@@ -1839,6 +1950,29 @@ fn resolve_references(
     let module = namespace;
     let mut pending = Vec::new();
     for reference in &facts.references {
+        if reference.kind == ReferenceKind::Fixture {
+            let class = reference
+                .receiver
+                .as_ref()
+                .map(|class| format!("{namespace}.{class}"));
+            for seg in &reference.segments {
+                if let Some((m, local)) =
+                    index.find_fixture(namespace, &facts.path, &seg.name, class.as_deref())
+                    && index.modules.get(&m).is_some_and(|d| {
+                        d.defs.contains_key(&local) && d.facts.is_some_and(|f| f.path != m)
+                    })
+                {
+                    out.references.push(ResolvedReference {
+                        via: None,
+                        file,
+                        symbol: format!("{m}.{local}"),
+                        span: seg.span,
+                        kind: reference.kind,
+                    });
+                }
+            }
+            continue;
+        }
         // `mock.patch("pkg.mod.Class.attr")`: the longest prefix that is a module, then its
         // members; the names of the module path are no symbol's.
         let (first, rest, start) = if reference.absolute {

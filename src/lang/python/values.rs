@@ -10,7 +10,8 @@ use tree_sitter::Node;
 
 use super::shared::text;
 use crate::lang::facts::{
-    FuncDecl, MemberUse, MethodDecl, Span, TypeDecl, TypeExpr, TypeFacts, ValueExpr,
+    FuncDecl, MemberUse, MethodDecl, Reference, ReferenceKind, Segment, Span, TypeDecl, TypeExpr,
+    TypeFacts, ValueExpr,
 };
 use crate::lang::scope::ScopeIndex;
 
@@ -18,12 +19,15 @@ use crate::lang::scope::ScopeIndex;
 /// `local_imports` are the (scope start, name, import index) an import inside a function
 /// binds: values named so are what the import names.
 pub(super) fn extract(
+    path: &str,
     root: Node<'_>,
     source: &[u8],
     scopes: &ScopeIndex<'_>,
     local_imports: &[(usize, &str, u32)],
     types: &mut TypeFacts,
-) {
+) -> Vec<Reference> {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let tests = file.ends_with(".py") && (file.starts_with("test_") || file.ends_with("_test.py"));
     let mut cx = Values {
         source,
         scopes,
@@ -31,18 +35,20 @@ pub(super) fn extract(
         locals: HashMap::new(),
         receivers: HashSet::new(),
         narrows: source.windows(11).any(|w| w == b"isinstance("),
+        tests,
         flows: HashMap::new(),
         rebound_at: HashMap::new(),
     };
     let mut bindings = Vec::new();
     let mut added = Vec::new();
+    let mut requests = Vec::new();
     let mut stack = vec![root];
     while let Some(node) = stack.pop() {
         let mut cursor = node.walk();
         stack.extend(node.named_children(&mut cursor));
         match node.kind() {
             "function_definition" => {
-                cx.bind_parameters(node, &mut bindings);
+                cx.bind_parameters(node, &mut bindings, &mut requests);
                 returns(&cx, node, types);
             }
             "call" => added.extend(added_to(node, source)),
@@ -70,6 +76,10 @@ pub(super) fn extract(
                 of: type_expr(node, source),
             },
             Bound::Type(of) => ValueExpr::Typed { of },
+            Bound::Fixture(name, receiver) => ValueExpr::Fixture {
+                name,
+                receiver: receiver.map(|index| Box::new(ValueExpr::Local { index })),
+            },
             Bound::Element(node) => ValueExpr::RangeValue {
                 of: Box::new(cx.value(node).unwrap_or(ValueExpr::Unknown)),
             },
@@ -106,6 +116,7 @@ pub(super) fn extract(
         .map(|e| e.unwrap_or(ValueExpr::Unknown))
         .collect();
     cx.uses(root, types);
+    cx.fixture_requests(&requests)
 }
 
 /// How a local got its value.
@@ -120,6 +131,9 @@ enum Bound<'t> {
     Element(Node<'t>),
     /// `for _, x in <node>.items()`: a value of the mapping.
     ValueOf(Node<'t>),
+    /// A parameter of a test or a fixture that pytest fills with the fixture of its name;
+    /// the test method's receiver, for fixtures its class defines.
+    Fixture(String, Option<u32>),
     /// Anything else (`except … as x`, a tuple target, a comprehension variable).
     Unknown,
 }
@@ -150,6 +164,9 @@ struct Values<'a, 's> {
     receivers: HashSet<u32>,
     /// Whether the file calls `isinstance` at all: only then can a branch narrow an attribute.
     narrows: bool,
+    /// Whether pytest collects tests from the file (`test_*.py`, `*_test.py`): their `test*`
+    /// functions' parameters are fixtures.
+    tests: bool,
     /// Per local bound more than once without an annotation: its assignments in blocks.
     flows: HashMap<u32, Vec<Flow>>,
     /// Per such local: where each of its bindings is.
@@ -421,11 +438,19 @@ impl Values<'_, '_> {
     }
 
     /// A function's parameters: typed by their annotation; a method's receiver by its class.
-    fn bind_parameters<'t>(&mut self, function: Node<'t>, out: &mut Vec<(u32, usize, Bound<'t>)>) {
+    fn bind_parameters<'t>(
+        &mut self,
+        function: Node<'t>,
+        out: &mut Vec<(u32, usize, Bound<'t>)>,
+        requests: &mut Vec<(Node<'t>, usize, String)>,
+    ) {
         let Some(params) = function.child_by_field_name("parameters") else {
             return;
         };
         let receiver = receiver_class(function, self.source);
+        let fills = self.tests && is_test_function(function, self.source)
+            || fixture_decorator(function, self.source).is_some();
+        let mut receiver_local = None;
         let mut cursor = params.walk();
         for (i, p) in params.named_children(&mut cursor).enumerate() {
             let (ident, annotation) = match p.kind() {
@@ -445,15 +470,25 @@ impl Values<'_, '_> {
                 continue;
             };
             let index = self.local(scope, name);
+            // pytest fills a parameter without a default by the fixture of its name, whatever
+            // its annotation says.
+            let asks = fills
+                && !(receiver.is_some() && i == 0)
+                && matches!(p.kind(), "identifier" | "typed_parameter");
+            if asks {
+                requests.push((function, scope, name.to_string()));
+            }
             let bound = match (&receiver, annotation) {
                 (Some(class), _) if i == 0 => {
                     self.receivers.insert(index);
+                    receiver_local = Some(index);
                     Bound::Type(class.clone())
                 }
                 (_, Some(t)) => match self.in_class_body(function, t) {
                     Some(of) => Bound::Type(of),
                     None => Bound::Typed(t),
                 },
+                _ if asks => Bound::Fixture(name.to_string(), receiver_local),
                 _ => Bound::Unknown,
             };
             out.push((index, ident.start_byte(), bound));
@@ -516,6 +551,12 @@ impl Values<'_, '_> {
                     name: text(node, self.source).to_string(),
                 },
             },
+            // `request.param` in a fixture declared with `params=[A, B]`: one of them.
+            "attribute" if let Some(params) = fixture_param(node, self.source) => {
+                ValueExpr::RangeValue {
+                    of: Box::new(self.value(params)?),
+                }
+            }
             "attribute"
                 if self.narrows
                     && let Some(class) = narrowed_attribute(node, self.source) =>
@@ -804,6 +845,109 @@ impl Values<'_, '_> {
         out.push((statement.start_byte(), path, value, false));
     }
 
+    /// The names by which tests and fixtures ask for fixtures: each such parameter and every
+    /// read or rebinding of it in its function (and functions nested in it), since renaming
+    /// the fixture renames the variable.
+    fn fixture_requests(&self, requests: &[(Node<'_>, usize, String)]) -> Vec<Reference> {
+        let mut out = Vec::new();
+        for (function, scope, name) in requests {
+            let class = receiver_class(*function, self.source).and_then(|c| match c {
+                TypeExpr::Named {
+                    qualifier: Some(q),
+                    name,
+                } => Some(format!("{q}.{name}")),
+                TypeExpr::Named { name, .. } => Some(name),
+                _ => None,
+            });
+            let mut stack = vec![*function];
+            while let Some(node) = stack.pop() {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+                if node.kind() != "identifier" || text(node, self.source) != name.as_str() {
+                    continue;
+                }
+                let not_a_variable = node.parent().is_some_and(|p| {
+                    (p.kind() == "keyword_argument" && p.child_by_field_name("name") == Some(node))
+                        || (p.kind() == "attribute"
+                            && p.child_by_field_name("attribute") == Some(node))
+                        || (p.kind() == "function_definition"
+                            && p.child_by_field_name("name") == Some(node))
+                });
+                if not_a_variable || self.scopes.binding_of(name, node.start_byte()) != Some(*scope)
+                {
+                    continue;
+                }
+                out.push(Reference {
+                    segments: vec![Segment {
+                        name: name.clone(),
+                        span: Span::of(node),
+                    }],
+                    kind: ReferenceKind::Fixture,
+                    local_import: None,
+                    receiver: class.clone(),
+                    local_symbol: None,
+                    absolute: false,
+                });
+            }
+        }
+        out.sort_by_key(|r| r.segments[0].span.start);
+        out
+    }
+
+    /// What an unannotated fixture gives the tests that name it: its first `return` or
+    /// `yield` of something other than `None`, under `name@fixture` (`Class.name@fixture`
+    /// for one a test class defines).
+    fn fixture_gives(&self, statement: Node<'_>, out: &mut Vec<(usize, String, ValueExpr, bool)>) {
+        let Enclosing::Function(function) = enclosing(statement) else {
+            return;
+        };
+        if function.child_by_field_name("return_type").is_some()
+            || fixture_decorator(function, self.source).is_none()
+        {
+            return; // not a fixture, or one its annotation types
+        }
+        let Some(value) = statement
+            .named_child(0)
+            .filter(|v| v.kind() != "none")
+            .and_then(|v| self.value(v))
+        else {
+            return;
+        };
+        if let Some(path) = fixture_path(function, self.source) {
+            out.push((statement.start_byte(), path, value, false));
+        }
+    }
+
+    /// An annotated fixture gives its annotation's type; one that yields (`-> Iterator[T]`)
+    /// an element of it.
+    fn annotated_fixture(
+        &self,
+        function: Node<'_>,
+        out: &mut Vec<(usize, String, ValueExpr, bool)>,
+    ) {
+        let Some(annotation) = function.child_by_field_name("return_type") else {
+            return;
+        };
+        if fixture_decorator(function, self.source).is_none() {
+            return;
+        }
+        let Some(path) = fixture_path(function, self.source) else {
+            return;
+        };
+        let of = self
+            .in_class_body(function, annotation)
+            .unwrap_or_else(|| type_expr(annotation, self.source));
+        let typed = ValueExpr::Typed { of };
+        let value = if yields(function) {
+            ValueExpr::RangeValue {
+                of: Box::new(typed),
+            }
+        } else {
+            typed
+        };
+        out.push((function.start_byte(), path, value, true));
+    }
+
     /// What reading an annotated property gives (`@property def lexer(self) -> Lexer`): its
     /// return annotation, under the property's own path (`Environment.lexer`), as an attribute
     /// assigned that type would be. (An unannotated one: `returned`.)
@@ -838,16 +982,27 @@ impl Values<'_, '_> {
     /// are made from: `values` by local path (`LIMIT`, `Client.session`).
     fn attribute_values(&self, root: Node<'_>, types: &mut TypeFacts) {
         let mut assigned: Vec<(usize, String, ValueExpr, bool)> = Vec::new();
+        // Every fixture has a value, if only an unknown one: tests asking for it name it.
+        let mut fixtures: Vec<String> = Vec::new();
         let mut stack = vec![root];
         while let Some(node) = stack.pop() {
             let mut cursor = node.walk();
             stack.extend(node.named_children(&mut cursor));
             if node.kind() == "return_statement" {
                 self.returned(node, &mut assigned);
+                self.fixture_gives(node, &mut assigned);
+                continue;
+            }
+            if node.kind() == "yield" {
+                self.fixture_gives(node, &mut assigned);
                 continue;
             }
             if node.kind() == "function_definition" {
                 self.property(node, &mut assigned);
+                self.annotated_fixture(node, &mut assigned);
+                if fixture_decorator(node, self.source).is_some() {
+                    fixtures.extend(fixture_path(node, self.source));
+                }
                 continue;
             }
             if node.kind() != "assignment" {
@@ -945,6 +1100,11 @@ impl Values<'_, '_> {
                     at.insert(path, (i, true));
                 }
                 Some(_) => {}
+            }
+        }
+        for path in fixtures {
+            if !at.contains_key(&path) {
+                types.values.push((path, ValueExpr::Unknown));
             }
         }
     }
@@ -1288,6 +1448,126 @@ fn is_property(function: Node<'_>, source: &[u8]) -> bool {
             && d.named_child(0)
                 .is_some_and(|e| PROPERTY_DECORATORS.contains(&text(e, source)))
     })
+}
+
+/// The decorator expression that makes a function a pytest fixture (`@pytest.fixture`,
+/// `@pytest.fixture(params=…)`, `@fixture`, `@pytest_asyncio.fixture`).
+fn fixture_decorator<'t>(function: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
+    let outer = function
+        .parent()
+        .filter(|p| p.kind() == "decorated_definition")?;
+    let mut cursor = outer.walk();
+    outer
+        .named_children(&mut cursor)
+        .filter(|d| d.kind() == "decorator")
+        .filter_map(|d| d.named_child(0))
+        .find(|e| {
+            let callee = match e.kind() {
+                "call" => e.child_by_field_name("function"),
+                _ => Some(*e),
+            };
+            callee.is_some_and(|c| {
+                let written = text(c, source);
+                written == "fixture" || written.ends_with(".fixture")
+            })
+        })
+}
+
+/// Whether pytest collects the function as a test (`test*`, as `python_functions` has it by
+/// default) in a module or a class.
+fn is_test_function(function: Node<'_>, source: &[u8]) -> bool {
+    let definition = match function.parent() {
+        Some(p) if p.kind() == "decorated_definition" => p,
+        _ => function,
+    };
+    function
+        .child_by_field_name("name")
+        .is_some_and(|n| text(n, source).starts_with("test"))
+        && matches!(
+            enclosing(definition),
+            Enclosing::Module | Enclosing::Class(_)
+        )
+}
+
+/// Where a fixture's value is kept: `name@fixture`, or `Class.name@fixture` for a method.
+/// None for one that `name=` gives another name: tests ask for that name, not the function's.
+fn fixture_path(function: Node<'_>, source: &[u8]) -> Option<String> {
+    let renamed = fixture_decorator(function, source)
+        .and_then(|d| d.child_by_field_name("arguments"))
+        .is_some_and(|arguments| {
+            let mut cursor = arguments.walk();
+            arguments.named_children(&mut cursor).any(|a| {
+                a.kind() == "keyword_argument"
+                    && a.child_by_field_name("name")
+                        .is_some_and(|n| text(n, source) == "name")
+            })
+        });
+    if renamed {
+        return None;
+    }
+    let name = text(function.child_by_field_name("name")?, source);
+    let definition = match function.parent() {
+        Some(p) if p.kind() == "decorated_definition" => p,
+        _ => function,
+    };
+    match enclosing(definition) {
+        Enclosing::Module => Some(format!("{name}@fixture")),
+        Enclosing::Class(class) => Some(format!("{}.{name}@fixture", class_path(class, source))),
+        _ => None,
+    }
+}
+
+/// Whether a function's own body yields (not a function or lambda nested in it).
+fn yields(function: Node<'_>) -> bool {
+    let Some(body) = function.child_by_field_name("body") else {
+        return false;
+    };
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "yield" {
+            return true;
+        }
+        if matches!(
+            node.kind(),
+            "function_definition" | "lambda" | "class_definition"
+        ) {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    false
+}
+
+/// `request.param` inside a fixture declared with `params=…`: the params' node.
+fn fixture_param<'t>(attribute: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
+    let object = attribute.child_by_field_name("object")?;
+    if object.kind() != "identifier"
+        || text(attribute.child_by_field_name("attribute")?, source) != "param"
+    {
+        return None;
+    }
+    let Enclosing::Function(function) = enclosing(attribute) else {
+        return None;
+    };
+    let parameters = function.child_by_field_name("parameters")?;
+    let mut cursor = parameters.walk();
+    let name = text(object, source);
+    if !parameters
+        .named_children(&mut cursor)
+        .any(|p| p.kind() == "identifier" && text(p, source) == name)
+    {
+        return None;
+    }
+    let decorator = fixture_decorator(function, source)?;
+    let arguments = decorator.child_by_field_name("arguments")?;
+    let mut cursor = arguments.walk();
+    let params = arguments.named_children(&mut cursor).find(|a| {
+        a.kind() == "keyword_argument"
+            && a.child_by_field_name("name")
+                .is_some_and(|n| text(n, source) == "params")
+    })?;
+    params.child_by_field_name("value")
 }
 
 /// Decorators that make a class a record whose constructor takes its fields as keywords.

@@ -81,24 +81,25 @@ pub(super) fn rename(
 
     // Literals that set a field named after the renamed type (Go embedding).
     let field_uses = graph.embedded_field_uses(sid);
-    // The symbol's references, its method family's, and the unsure sites when asked.
+    // The symbol's references, its method family's, the unsure sites the rename settles, and
+    // the others when asked.
     let set = graph.rename_set(sid);
     let mut places: Vec<SymbolRef> = set
         .iter()
         .flat_map(|&m| graph.references(m).iter().copied())
         .collect();
-    if step.unsure == Unsure::Rename {
-        places.extend(
-            set.iter()
-                .flat_map(|&m| graph.unsure_sites(m))
-                .map(|u| SymbolRef {
-                    file: u.file,
-                    span: u.span,
-                    kind: ReferenceKind::Code,
-                    via: None,
-                }),
-        );
-    }
+    let (settled, open) = graph.unsure_sites_of_set(&set);
+    let renamed_sites = if step.unsure == Unsure::Rename {
+        settled.into_iter().chain(open).collect()
+    } else {
+        settled
+    };
+    places.extend(renamed_sites.into_iter().map(|u| SymbolRef {
+        file: u.file,
+        span: u.span,
+        kind: ReferenceKind::Code,
+        via: None,
+    }));
     // With `public = "keep"`, uses through a package's re-export keep the old public name.
     let public = graph.public_reexports(sid, step.public == Public::Keep);
     places.retain(|r| !r.keeps_public_name(&public));
