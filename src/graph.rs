@@ -22,7 +22,7 @@ use crate::lang::{
     self, ExtractError, FileId, ImportTarget, Language, Manifests, ResolvedImport, UnsureReason,
     UnsureReference,
 };
-use crate::scan::{Scan, Skipped};
+use crate::scan::{IndexedBlobs, Scan, Skipped};
 
 /// Limits and switches for building the graph.
 #[derive(Debug, Clone)]
@@ -208,6 +208,7 @@ fn load(
     language: Language,
     options: &GraphOptions,
     cache: Option<&FactsCache>,
+    indexed: &IndexedBlobs,
 ) -> Result<Result<Loaded, Skipped>, ExtractError> {
     let skip = |reason: String| {
         Ok(Err(Skipped {
@@ -220,7 +221,7 @@ fn load(
         Some(None) => return skip("deleted in the work tree".into()),
         None => {
             let full = root.join(path);
-            let meta = match std::fs::metadata(&full) {
+            let meta = match gix::index::fs::Metadata::from_path_no_follow(&full) {
                 Ok(m) => m,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     return skip("deleted in the work tree".into());
@@ -236,6 +237,19 @@ fn load(
                     meta.len(),
                     options.max_file_size
                 ));
+            }
+            // An unchanged tracked file: the index names its blob, so a cached entry needs
+            // neither the file's bytes nor their hash.
+            if let Some(cache) = cache
+                && let Some(blob) = indexed.blob(path, &meta)
+                && let Some(facts) = cache.get(path, &blob)
+                && facts.language == language
+            {
+                return Ok(Ok(Loaded {
+                    facts,
+                    blob,
+                    size: meta.len(),
+                }));
             }
             match std::fs::read(&full) {
                 Ok(b) => std::borrow::Cow::Owned(b),
@@ -295,7 +309,16 @@ pub fn build_graph(root: &Path, scan: &Scan, options: &GraphOptions) -> Result<G
         .flatten();
     let results: Vec<_> = sources
         .par_iter()
-        .map(|(path, language)| load(root, path, *language, options, cache.as_ref()))
+        .map(|(path, language)| {
+            load(
+                root,
+                path,
+                *language,
+                options,
+                cache.as_ref(),
+                &scan.indexed,
+            )
+        })
         .collect();
     let mut skipped = scan.skipped.clone();
     let mut loaded = Vec::with_capacity(results.len());

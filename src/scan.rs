@@ -7,7 +7,7 @@
 //! stage, in parallel, through a [`View`]: the work tree with the changes of earlier batches
 //! that are not written yet laid over it (a dry run plans and transforms on such a view).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -88,6 +88,80 @@ pub struct Scan {
     pub text_paths: Vec<String>,
     /// Files left out, with the reason.
     pub skipped: Vec<Skipped>,
+    /// The blob ids git's index vouches for (see [`IndexedBlobs`]).
+    pub indexed: IndexedBlobs,
+}
+
+/// What git's index knows about tracked files' contents: a file whose stat data (times, size,
+/// inode) still match its entry, and whose entry is not racy (written in the same second as the
+/// index, when a later edit could keep the stat), has the entry's blob as its content. That is
+/// how `git status` avoids reading unchanged files; the graph stage does the same, so a warm
+/// build of an unchanged tree reads no source file. Empty when content filters (eol conversion,
+/// `filter`/`text`/`ident` attributes) could make the work tree's bytes differ from the blob.
+#[derive(Debug, Default)]
+pub struct IndexedBlobs {
+    entries: HashMap<String, (gix::ObjectId, gix::index::entry::Stat)>,
+    options: gix::index::entry::stat::Options,
+}
+
+impl IndexedBlobs {
+    /// The blob id of `path` if the index vouches for the file as `meta` (an lstat) shows it.
+    pub fn blob(&self, path: &str, meta: &gix::index::fs::Metadata) -> Option<gix::ObjectId> {
+        let (id, stat) = self.entries.get(path)?;
+        let now = gix::index::entry::Stat::from_fs(meta).ok()?;
+        stat.matches(&now, self.options).then_some(*id)
+    }
+
+    /// How many files the index vouches for (before their stat data are compared).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it vouches for none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Whether git may convert a file's bytes between the blob and the work tree, in which case the
+/// index's blob id is not the hash of the bytes on disk. Conservative: any eol setting, any
+/// attribute that can filter, anywhere.
+fn content_may_be_filtered(repo: &Repository, attribute_files: &[String]) -> bool {
+    let config = repo.repo.config_snapshot();
+    let autocrlf = config.string("core.autocrlf");
+    if autocrlf.is_some_and(|v| !v.eq_ignore_ascii_case(b"false"))
+        || config.string("core.eol").is_some()
+    {
+        return true;
+    }
+    let mut sources: Vec<PathBuf> = attribute_files.iter().map(|p| repo.root.join(p)).collect();
+    sources.push(repo.repo.common_dir().join("info").join("attributes"));
+    if let Some(global) = config.string("core.attributesFile") {
+        sources.push(PathBuf::from(global.to_string()));
+    }
+    sources.iter().any(|file| {
+        std::fs::read_to_string(file).is_ok_and(|text| {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.starts_with('#'))
+                .any(|l| {
+                    [
+                        "text",
+                        "eol",
+                        "crlf",
+                        "filter",
+                        "ident",
+                        "working-tree-encoding",
+                    ]
+                    .iter()
+                    .any(|attr| {
+                        l.split_whitespace().skip(1).any(|a| {
+                            a.trim_start_matches(['-', '!']).split('=').next() == Some(attr)
+                        })
+                    })
+                })
+        })
+    })
 }
 
 /// Whether a file is documentation or configuration text that can name code (see
@@ -136,10 +210,34 @@ pub fn scan_repo(repo: &Repository) -> Result<Scan, ScanError> {
         .map_err(|e| ScanError::Index(Box::new(e)))?;
     let mut paths: BTreeSet<String> = BTreeSet::new();
     let mut scan = Scan::default();
+    // Stricter than git's defaults: nanoseconds count too, so an edit in the same second as
+    // the last refresh that keeps the size (and has its mtime put back) is still seen. An
+    // index written without nanoseconds then only costs a read and a hash per file.
+    let stat_options = gix::index::entry::stat::Options {
+        use_nsec: true,
+        check_stat: true,
+        ..repo.repo.stat_options().unwrap_or_default()
+    };
+    let index_time = index.timestamp();
+    let mut indexed = HashMap::new();
+    let mut attribute_files = Vec::new();
 
     for entry in index.entries() {
         let path = entry.path(&index).to_string();
-        use gix::index::entry::Mode;
+        use gix::index::entry::{Flags, Mode};
+        if entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE {
+            if path == ".gitattributes" || path.ends_with("/.gitattributes") {
+                attribute_files.push(path.clone());
+            }
+            let trusted = entry.stage_raw() == 0
+                && !entry
+                    .flags
+                    .intersects(Flags::INTENT_TO_ADD | Flags::ASSUME_VALID | Flags::SKIP_WORKTREE)
+                && !entry.stat.is_racy(index_time, stat_options);
+            if trusted && Language::from_path(Path::new(&path)).is_some() {
+                indexed.insert(path.clone(), (entry.id, entry.stat));
+            }
+        }
         if entry.mode == Mode::SYMLINK {
             if Language::from_path(Path::new(&path)).is_some() {
                 scan.skipped.push(Skipped {
@@ -202,6 +300,12 @@ pub fn scan_repo(repo: &Repository) -> Result<Scan, ScanError> {
         }
     }
     scan.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    if !content_may_be_filtered(repo, &attribute_files) {
+        scan.indexed = IndexedBlobs {
+            entries: indexed,
+            options: stat_options,
+        };
+    }
     Ok(scan)
 }
 

@@ -277,3 +277,52 @@ fn the_facts_cache_gives_the_same_graph_and_never_trusts_a_damaged_entry() {
             .expect("status json");
     assert_eq!(status["entries"], 0);
 }
+
+#[test]
+fn an_edit_that_keeps_size_and_mtime_is_still_seen_when_the_index_vouches_for_files() {
+    let repo = fixture_repo("python/shop");
+    let dir = repo.path();
+    // Files older than the index: its entries are not racy, so it vouches for their blobs
+    // and a warm build reads none of them.
+    let old = "200001010000";
+    let files: Vec<String> = git(dir, &["ls-files", "*.py"])
+        .lines()
+        .map(String::from)
+        .collect();
+    for f in &files {
+        let status = std::process::Command::new("touch")
+            .args(["-m", "-t", old, f])
+            .current_dir(dir)
+            .status()
+            .expect("touch");
+        assert!(status.success());
+    }
+    git(dir, &["update-index", "--really-refresh"]);
+    let cold = ripple_ok(dir, &["graph", "--references", "--format", "json"]);
+    let warm = ripple_ok(dir, &["graph", "--references", "--format", "json"]);
+    assert_eq!(warm, cold);
+    // The same number of bytes and the same modification time: only the change time and
+    // the content differ, and the file is read again.
+    let path = dir.join("src/shopcore/db/queries.py");
+    let text = fs::read_to_string(&path).expect("file");
+    assert!(text.contains("def fetch_order("), "{text}");
+    fs::write(&path, text.replace("def fetch_order(", "def fetch_ordeR(")).expect("edit");
+    let status = std::process::Command::new("touch")
+        .args(["-m", "-t", old, "src/shopcore/db/queries.py"])
+        .current_dir(dir)
+        .status()
+        .expect("touch");
+    assert!(status.success());
+    let changed = ripple_ok(
+        dir,
+        &["graph", "--symbol", "shopcore.db.queries.fetch_ordeR"],
+    );
+    assert!(changed.contains("src/shopcore/db/queries.py"), "{changed}");
+    assert_eq!(
+        ripple_ok(dir, &["graph", "--references", "--format", "json"]),
+        ripple_ok(
+            dir,
+            &["graph", "--references", "--format", "json", "--no-cache"]
+        )
+    );
+}
