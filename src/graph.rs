@@ -216,6 +216,10 @@ fn load(
             reason,
         }))
     };
+    let cached = |blob: gix::ObjectId, size: u64| {
+        let facts = cache?.get(path, &blob)?;
+        (facts.language == language).then_some(Loaded { facts, blob, size })
+    };
     let bytes: std::borrow::Cow<'_, [u8]> = match options.overlay.get(path) {
         Some(Some(text)) => std::borrow::Cow::Borrowed(text.as_bytes()),
         Some(None) => return skip("deleted in the work tree".into()),
@@ -240,16 +244,11 @@ fn load(
             }
             // An unchanged tracked file: the index names its blob, so a cached entry needs
             // neither the file's bytes nor their hash.
-            if let Some(cache) = cache
-                && let Some(blob) = indexed.blob(path, &meta)
-                && let Some(facts) = cache.get(path, &blob)
-                && facts.language == language
+            if let Some(loaded) = indexed
+                .blob(path, &meta)
+                .and_then(|blob| cached(blob, meta.len()))
             {
-                return Ok(Ok(Loaded {
-                    facts,
-                    blob,
-                    size: meta.len(),
-                }));
+                return Ok(Ok(loaded));
             }
             match std::fs::read(&full) {
                 Ok(b) => std::borrow::Cow::Owned(b),
@@ -262,14 +261,8 @@ fn load(
     }
     let blob = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, &bytes)
         .unwrap_or_else(|_| gix::ObjectId::null(gix::hash::Kind::Sha1));
-    if let Some(facts) = cache.and_then(|c| c.get(path, &blob))
-        && facts.language == language
-    {
-        return Ok(Ok(Loaded {
-            facts,
-            blob,
-            size: bytes.len() as u64,
-        }));
+    if let Some(loaded) = cached(blob, bytes.len() as u64) {
+        return Ok(Ok(loaded));
     }
     match lang::extract_facts(language, path, &bytes) {
         Ok(facts) => {

@@ -111,16 +111,6 @@ impl IndexedBlobs {
         let now = gix::index::entry::Stat::from_fs(meta).ok()?;
         stat.matches(&now, self.options).then_some(*id)
     }
-
-    /// How many files the index vouches for (before their stat data are compared).
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether it vouches for none.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 /// Whether git may convert a file's bytes between the blob and the work tree, in which case the
@@ -136,32 +126,40 @@ fn content_may_be_filtered(repo: &Repository, attribute_files: &[String]) -> boo
     }
     let mut sources: Vec<PathBuf> = attribute_files.iter().map(|p| repo.root.join(p)).collect();
     sources.push(repo.repo.common_dir().join("info").join("attributes"));
-    if let Some(global) = config.string("core.attributesFile") {
-        sources.push(PathBuf::from(global.to_string()));
+    sources.push(PathBuf::from("/etc/gitattributes"));
+    // The global file: `core.attributesFile` (with `~` expanded), else git's default.
+    match config.trusted_path("core.attributesFile") {
+        Ok(Some(global)) => sources.push(global),
+        Ok(None) => {
+            let config_home = std::env::var_os("XDG_CONFIG_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+            sources.extend(config_home.map(|c| c.join("git").join("attributes")));
+        }
+        Err(_) => return true,
     }
-    sources.iter().any(|file| {
-        std::fs::read_to_string(file).is_ok_and(|text| {
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.starts_with('#'))
-                .any(|l| {
-                    [
-                        "text",
-                        "eol",
-                        "crlf",
-                        "filter",
-                        "ident",
-                        "working-tree-encoding",
-                    ]
-                    .iter()
-                    .any(|attr| {
-                        l.split_whitespace().skip(1).any(|a| {
-                            a.trim_start_matches(['-', '!']).split('=').next() == Some(attr)
-                        })
-                    })
-                })
+    sources
+        .iter()
+        .any(|file| std::fs::read_to_string(file).is_ok_and(|text| text.lines().any(may_filter)))
+}
+
+/// Whether a gitattributes line sets, unsets or unspecifies an attribute that can convert
+/// content (`*.py text eol=lf`, `*.bin -text`, `*.dat filter=lfs`).
+fn may_filter(line: &str) -> bool {
+    const CONVERTING: &[&str] = &[
+        "text",
+        "eol",
+        "crlf",
+        "filter",
+        "ident",
+        "working-tree-encoding",
+    ];
+    let line = line.trim();
+    !line.starts_with('#')
+        && line.split_whitespace().skip(1).any(|a| {
+            let name = a.trim_start_matches(['-', '!']).split('=').next();
+            name.is_some_and(|n| CONVERTING.contains(&n))
         })
-    })
 }
 
 /// Whether a file is documentation or configuration text that can name code (see
@@ -351,6 +349,17 @@ impl<'a> View<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attributes_that_can_convert_content_are_recognised() {
+        assert!(may_filter("* text=auto"));
+        assert!(may_filter("*.sh eol=lf"));
+        assert!(may_filter("*.png -text"));
+        assert!(may_filter("*.dat filter=lfs diff=lfs"));
+        assert!(!may_filter("*.py diff=python"));
+        assert!(!may_filter("# * text=auto"));
+        assert!(!may_filter("text"));
+    }
 
     #[test]
     fn vendored_folders_are_skipped_at_any_depth() {

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::{PlanError, folder_of};
 use crate::graph::Graph;
 use crate::lang::facts::ReferenceKind;
-use crate::lang::{self, FileId, ImportTarget, Language};
+use crate::lang::{self, FileId, ImportTarget, Language, UnsureReference};
 use crate::recipe::{PathFilter, Public, RenameStep, RewriteStep, Selection, StepAction, Unsure};
 use crate::scan::View;
 
@@ -158,12 +158,14 @@ pub(super) fn rename_notes(view: View<'_>, graph: &Graph, r: &RenameStep) -> Vec
                 .join(", ")
         ));
     }
-    let settled: Vec<String> = graph
-        .unsure_sites_of_set(&set)
-        .0
-        .into_iter()
-        .map(|u| graph.describe_unsure(u))
-        .collect();
+    let (settled, open) = graph.unsure_sites_of_set(&set);
+    let describe = |sites: Vec<&UnsureReference>| -> Vec<String> {
+        sites
+            .into_iter()
+            .map(|u| graph.describe_unsure(u))
+            .collect()
+    };
+    let (settled, sites) = (describe(settled), describe(open));
     if !settled.is_empty() {
         notes.push(format!(
             "renames {} use{} through a union of classes whose members of that name all rename: {}",
@@ -172,7 +174,6 @@ pub(super) fn rename_notes(view: View<'_>, graph: &Graph, r: &RenameStep) -> Vec
             settled.join(", ")
         ));
     }
-    let sites = graph.describe_unsure_sites(&set);
     if !sites.is_empty() {
         let what = match r.unsure {
             Unsure::Rename => "renamed too (unsure = \"rename\")",

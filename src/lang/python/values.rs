@@ -499,10 +499,7 @@ impl Values<'_, '_> {
     /// class `_Info` defined in the class), with those names qualified by the class; `None`
     /// when it names none.
     fn in_class_body(&self, function: Node<'_>, annotation: Node<'_>) -> Option<TypeExpr> {
-        let definition = match function.parent() {
-            Some(p) if p.kind() == "decorated_definition" => p,
-            _ => function,
-        };
+        let definition = with_decorators(function);
         let Enclosing::Class(class) = enclosing(definition) else {
             return None;
         };
@@ -823,10 +820,7 @@ impl Values<'_, '_> {
         ) else {
             return;
         };
-        let definition = match function.parent() {
-            Some(p) if p.kind() == "decorated_definition" => p,
-            _ => function,
-        };
+        let definition = with_decorators(function);
         let path = match enclosing(definition) {
             Enclosing::Module => format!("{}()", text(name, self.source)),
             Enclosing::Class(class) => {
@@ -1450,6 +1444,15 @@ fn is_property(function: Node<'_>, source: &[u8]) -> bool {
     })
 }
 
+/// A function with its decorators (the `decorated_definition` around it, if any): the node
+/// whose parent says where the function is defined.
+fn with_decorators(function: Node<'_>) -> Node<'_> {
+    match function.parent() {
+        Some(p) if p.kind() == "decorated_definition" => p,
+        _ => function,
+    }
+}
+
 /// The decorator expression that makes a function a pytest fixture (`@pytest.fixture`,
 /// `@pytest.fixture(params=…)`, `@fixture`, `@pytest_asyncio.fixture`).
 fn fixture_decorator<'t>(function: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
@@ -1476,10 +1479,7 @@ fn fixture_decorator<'t>(function: Node<'t>, source: &[u8]) -> Option<Node<'t>> 
 /// Whether pytest collects the function as a test (`test*`, as `python_functions` has it by
 /// default) in a module or a class.
 fn is_test_function(function: Node<'_>, source: &[u8]) -> bool {
-    let definition = match function.parent() {
-        Some(p) if p.kind() == "decorated_definition" => p,
-        _ => function,
-    };
+    let definition = with_decorators(function);
     function
         .child_by_field_name("name")
         .is_some_and(|n| text(n, source).starts_with("test"))
@@ -1506,10 +1506,7 @@ fn fixture_path(function: Node<'_>, source: &[u8]) -> Option<String> {
         return None;
     }
     let name = text(function.child_by_field_name("name")?, source);
-    let definition = match function.parent() {
-        Some(p) if p.kind() == "decorated_definition" => p,
-        _ => function,
-    };
+    let definition = with_decorators(function);
     match enclosing(definition) {
         Enclosing::Module => Some(format!("{name}@fixture")),
         Enclosing::Class(class) => Some(format!("{}.{name}@fixture", class_path(class, source))),
@@ -1635,10 +1632,7 @@ fn returns(cx: &Values<'_, '_>, function: Node<'_>, types: &mut TypeFacts) {
             .unwrap_or_else(|| type_expr(annotation, source)),
     ];
     let name = text(name, source).to_string();
-    let definition = match function.parent() {
-        Some(p) if p.kind() == "decorated_definition" => p,
-        _ => function,
-    };
+    let definition = with_decorators(function);
     match enclosing(definition) {
         Enclosing::Module => types.funcs.push(FuncDecl { name, results }),
         Enclosing::Class(class) => types.methods.push(MethodDecl {
