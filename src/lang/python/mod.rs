@@ -19,7 +19,7 @@ use tree_sitter::{Node, Query};
 
 use super::query::{self, Match, QueryError, QuerySet};
 use super::scope::ScopeIndex;
-use super::shared::{self, DefinitionRules, ScopeRules};
+use super::shared::{self, DefinitionRules, Parents, ScopeRules};
 use crate::lang::Language;
 use crate::lang::facts::{
     Definition, EmbedDecl, FileFacts, Import, ImportContext, ImportKind, ImportedName, Reference,
@@ -65,6 +65,7 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
     let imports = extract_imports(&matches, source);
     let mut definitions = shared::extract_definitions(&matches, source, &DEFINITIONS);
     let scopes = shared::collect_scopes(&matches, source, &SCOPES);
+    let parents = shared::Parents::of(root);
 
     let mut bound: HashSet<&str> = definitions
         .iter()
@@ -104,9 +105,9 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
     let mut references = extract_references(
         &matches,
         source,
+        &parents,
         &scopes,
-        &bound,
-        star,
+        &ModuleNames { bound, star },
         &local_imports,
         &local_symbols,
     );
@@ -114,6 +115,7 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
     let attributes = class_facts(
         root,
         source,
+        &parents,
         &definitions,
         &mut references,
         &mut types.embeds,
@@ -127,6 +129,7 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
         path,
         root,
         source,
+        &parents,
         &scopes,
         &import_scopes,
         &mut types,
@@ -209,6 +212,7 @@ fn parameter_base(class: Node<'_>, written: &str, source: &[u8]) -> Option<TypeE
 fn class_facts(
     root: Node<'_>,
     source: &[u8],
+    parents: &Parents<'_>,
     definitions: &[Definition],
     references: &mut Vec<Reference>,
     bases: &mut Vec<EmbedDecl>,
@@ -295,24 +299,23 @@ fn class_facts(
                             continue;
                         }
                         "identifier" if text(n, source) == name => {
-                            if let Some(parent) = n.parent()
+                            if let Some(parent) = parents.parent(n)
                                 && parent.kind() == "attribute"
                                 && parent
                                     .child_by_field_name("object")
                                     .is_some_and(|o| o.id() == n.id())
                             {
-                                let segments = attribute_chain(n, source);
+                                let segments = attribute_chain(n, source, parents);
                                 if let Some(attr) = segments.get(1)
-                                    && is_assigned(parent)
+                                    && is_assigned(parent, parents)
                                     && !definitions
                                         .iter()
                                         .chain(&attributes)
                                         .any(|d| d.name == attr.name && d.parents == def.parents)
                                 {
-                                    let statement = parent.parent().and_then(|a| {
-                                        std::iter::successors(Some(a), |n| n.parent())
-                                            .find(|n| n.kind() == "expression_statement")
-                                    });
+                                    let statement = parents
+                                        .ancestors(parent)
+                                        .find(|n| n.kind() == "expression_statement");
                                     let range = statement.unwrap_or(parent);
                                     attributes.push(Definition {
                                         name: attr.name.clone(),
@@ -347,9 +350,9 @@ fn class_facts(
 }
 
 /// Whether an attribute (`self.total`) is what an assignment binds, alone or in a tuple.
-fn is_assigned(attribute: Node<'_>) -> bool {
+fn is_assigned(attribute: Node<'_>, parents: &Parents<'_>) -> bool {
     let mut child = attribute;
-    while let Some(parent) = child.parent() {
+    while let Some(parent) = parents.parent(child) {
         match parent.kind() {
             "assignment" => {
                 return parent
@@ -630,8 +633,8 @@ fn import_context(node: Node<'_>, source: &[u8]) -> ImportContext {
 
 /// Whether an identifier stands where Python reads a name (not a definition, a parameter, a
 /// keyword, an attribute after a dot or part of an import statement).
-fn is_read_position(node: Node<'_>) -> bool {
-    let Some(parent) = node.parent() else {
+fn is_read_position(node: Node<'_>, parents: &Parents<'_>) -> bool {
+    let Some(parent) = parents.parent(node) else {
         return false;
     };
     let is_field = |field: &str| {
@@ -728,15 +731,28 @@ fn is_literal_type(node: Node<'_>, source: &[u8]) -> bool {
     })
 }
 
+/// The names a module binds at its top level (definitions and imports).
+struct ModuleNames<'n> {
+    bound: HashSet<&'n str>,
+    /// A star import may bind any name.
+    star: bool,
+}
+
+impl ModuleNames<'_> {
+    fn binds(&self, name: &str) -> bool {
+        self.star || self.bound.contains(name)
+    }
+}
+
 /// A symbol bound in a local scope: the scope, the name, its path and kind.
 type LocalSymbol<'d> = (usize, &'d str, (String, SymbolKind));
 
 fn extract_references(
     matches: &[Match<'_, '_>],
     source: &[u8],
+    parents: &Parents<'_>,
     scopes: &ScopeIndex<'_>,
-    bound: &HashSet<&str>,
-    star: bool,
+    module: &ModuleNames<'_>,
     local: &[LocalImport<'_>],
     local_symbols: &[LocalSymbol<'_>],
 ) -> Vec<Reference> {
@@ -750,7 +766,7 @@ fn extract_references(
                     // its class's body.
                     if local_symbols.iter().any(|(_, n, _)| *n == name)
                         && !scopes.binders.contains(&node.id())
-                        && is_read_position(node)
+                        && is_read_position(node, parents)
                         && let Some(scope) = scopes.binding_of(name, node.start_byte())
                         && let Some((_, _, symbol)) = local_symbols
                             .iter()
@@ -758,7 +774,7 @@ fn extract_references(
                     {
                         out.push(Reference {
                             absolute: false,
-                            segments: attribute_chain(node, source),
+                            segments: attribute_chain(node, source, parents),
                             kind: ReferenceKind::Code,
                             local_import: None,
                             receiver: None,
@@ -767,14 +783,14 @@ fn extract_references(
                         continue;
                     }
                     // `global total` and the assignments after it name the module's `total`.
-                    let global = node
-                        .parent()
+                    let global = parents
+                        .parent(node)
                         .is_some_and(|p| p.kind() == "global_statement")
                         || (scopes.binders.contains(&node.id())
                             && scopes.declares_global(name, node.start_byte()));
-                    if !(star || bound.contains(name))
+                    if !module.binds(name)
                         || (scopes.binders.contains(&node.id()) && !global)
-                        || !(global || is_read_position(node))
+                        || !(global || is_read_position(node, parents))
                     {
                         continue;
                     }
@@ -785,7 +801,7 @@ fn extract_references(
                     }
                     out.push(Reference {
                         absolute: false,
-                        segments: attribute_chain(node, source),
+                        segments: attribute_chain(node, source, parents),
                         kind: ReferenceKind::Code,
                         local_import,
                         receiver: None,
@@ -833,7 +849,7 @@ fn extract_references(
                     let pos = target.start_byte();
                     let local_import = local_import_at(local, first, pos);
                     if attr.len() != 1
-                        || !(star || bound.contains(first.as_str()))
+                        || !module.binds(first)
                         || (local_import.is_none() && scopes.shadows(first, pos))
                     {
                         continue;
@@ -904,13 +920,13 @@ fn name_chain(node: Node<'_>, source: &[u8]) -> Option<Vec<Segment>> {
 }
 
 /// `q.fetch_order.__name__` from its root identifier `q`: each segment with its own span.
-fn attribute_chain(root: Node<'_>, source: &[u8]) -> Vec<Segment> {
+fn attribute_chain(root: Node<'_>, source: &[u8], parents: &Parents<'_>) -> Vec<Segment> {
     let mut segments = vec![Segment {
         name: text(root, source).to_string(),
         span: Span::of(root),
     }];
     let mut current = root;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = parents.parent(current) {
         if parent.kind() != "attribute"
             || parent
                 .child_by_field_name("object")

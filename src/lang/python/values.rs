@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use super::shared::text;
+use super::shared::{Parents, text};
 use crate::lang::facts::{
     FuncDecl, MemberUse, MethodDecl, Reference, ReferenceKind, Segment, Span, TypeDecl, TypeExpr,
     TypeFacts, ValueExpr,
@@ -22,6 +22,7 @@ pub(super) fn extract(
     path: &str,
     root: Node<'_>,
     source: &[u8],
+    parents: &Parents<'_>,
     scopes: &ScopeIndex<'_>,
     local_imports: &[(usize, &str, u32)],
     types: &mut TypeFacts,
@@ -30,11 +31,14 @@ pub(super) fn extract(
     let tests = file.ends_with(".py") && (file.starts_with("test_") || file.ends_with("_test.py"));
     let mut cx = Values {
         source,
+        parents,
         scopes,
         local_imports,
         locals: HashMap::new(),
         receivers: HashSet::new(),
         narrows: source.windows(11).any(|w| w == b"isinstance("),
+        narrowed: HashSet::new(),
+        clause_bound: HashMap::new(),
         tests,
         flows: HashMap::new(),
         rebound_at: HashMap::new(),
@@ -51,7 +55,16 @@ pub(super) fn extract(
                 cx.bind_parameters(node, &mut bindings, &mut requests);
                 returns(&cx, node, types);
             }
-            "call" => added.extend(added_to(node, source)),
+            "call" => {
+                added.extend(added_to(node, source));
+                if cx.narrows {
+                    cx.narrowed.extend(
+                        isinstance_tests(node, source)
+                            .into_iter()
+                            .map(|(x, _)| text(x, source)),
+                    );
+                }
+            }
             "class_definition" => record(node, source, types),
             "identifier" => cx.bind(node, local_imports, &mut bindings),
             "if_statement" | "elif_clause" => cx.narrow(node, &mut bindings),
@@ -156,6 +169,7 @@ struct Flow {
 
 struct Values<'a, 's> {
     source: &'a [u8],
+    parents: &'a Parents<'s>,
     scopes: &'a ScopeIndex<'s>,
     local_imports: &'a [(usize, &'a str, u32)],
     /// (scope, name) → index into the locals.
@@ -164,6 +178,13 @@ struct Values<'a, 's> {
     receivers: HashSet<u32>,
     /// Whether the file calls `isinstance` at all: only then can a branch narrow an attribute.
     narrows: bool,
+    /// What the file's `isinstance` calls test (`x`, `self.type`): only these can be
+    /// narrowed, so other attributes skip the walk up their ancestors (`Node::parent` walks
+    /// down from the root each time: a walk up costs the depth squared).
+    narrowed: HashSet<&'a str>,
+    /// Names with a local of their own inside a clause (`except … as e`, an `isinstance`
+    /// branch), with the scopes they are in: only their reads look for the clause around them.
+    clause_bound: HashMap<String, Vec<usize>>,
     /// Whether pytest collects tests from the file (`test_*.py`, `*_test.py`): their `test*`
     /// functions' parameters are fixtures.
     tests: bool,
@@ -179,6 +200,19 @@ impl Values<'_, '_> {
         *self.locals.entry((scope, name.to_string())).or_insert(next)
     }
 
+    /// The innermost function or class around a node, or the module.
+    fn enclosing(&self, node: Node<'_>) -> Enclosing<'_> {
+        enclosing_of(self.parents.ancestors(node))
+    }
+
+    /// The class an attribute is narrowed to where it is read, if the file tests it.
+    fn narrowed_attribute<'t>(&self, node: Node<'t>) -> Option<Node<'t>> {
+        if !self.narrowed.contains(text(node, self.source)) {
+            return None;
+        }
+        narrowed_attribute(node, self.source)
+    }
+
     /// The local an identifier read at its position is, if it is one this layer tracks.
     fn local_of(&self, ident: Node<'_>) -> Option<u32> {
         let name = text(ident, self.source);
@@ -186,7 +220,14 @@ impl Values<'_, '_> {
         // Inside `except E as name:`, the name is that clause's own (Python unbinds it after);
         // inside `if isinstance(name, C):`, it is a C there.
         let at = ident.start_byte();
-        for n in std::iter::successors(ident.parent(), |n| n.parent())
+        let clauses = self
+            .clause_bound
+            .get(name)
+            .is_some_and(|scopes| scopes.contains(&scope));
+        for n in self
+            .parents
+            .ancestors(ident)
+            .take_while(|_| clauses)
             .take_while(|n| !matches!(n.kind(), "function_definition" | "lambda"))
         {
             let key = match n.kind() {
@@ -227,7 +268,7 @@ impl Values<'_, '_> {
             return None;
         }
         let mut function = usize::MAX;
-        for n in std::iter::successors(ident.parent(), |n| n.parent()) {
+        for n in self.parents.ancestors(ident) {
             match n.kind() {
                 "function_definition" | "lambda" => {
                     function = n.start_byte();
@@ -308,6 +349,10 @@ impl Values<'_, '_> {
         }
         let key = format!("{name}@isinstance@{}", statement.start_byte());
         let index = self.local(scope, &key);
+        self.clause_bound
+            .entry(name.to_string())
+            .or_default()
+            .push(scope);
         out.push((index, statement.start_byte(), Bound::Typed(class)));
     }
 
@@ -358,6 +403,10 @@ impl Values<'_, '_> {
                     (Some(c), Some(t)) if c.kind() == "except_clause" => {
                         let key = format!("{name}@{}", c.start_byte());
                         let index = self.local(scope, &key);
+                        self.clause_bound
+                            .entry(name.to_string())
+                            .or_default()
+                            .push(scope);
                         out.push((index, node.start_byte(), Bound::Typed(t)));
                         return;
                     }
@@ -500,7 +549,7 @@ impl Values<'_, '_> {
     /// when it names none.
     fn in_class_body(&self, function: Node<'_>, annotation: Node<'_>) -> Option<TypeExpr> {
         let definition = with_decorators(function);
-        let Enclosing::Class(class) = enclosing(definition) else {
+        let Enclosing::Class(class) = self.enclosing(definition) else {
             return None;
         };
         let at = annotation.start_byte();
@@ -554,14 +603,9 @@ impl Values<'_, '_> {
                     of: Box::new(self.value(params)?),
                 }
             }
-            "attribute"
-                if self.narrows
-                    && let Some(class) = narrowed_attribute(node, self.source) =>
-            {
-                ValueExpr::Typed {
-                    of: type_expr(class, self.source),
-                }
-            }
+            "attribute" if let Some(class) = self.narrowed_attribute(node) => ValueExpr::Typed {
+                of: type_expr(class, self.source),
+            },
             "attribute" => match (
                 node.child_by_field_name("object"),
                 node.child_by_field_name("attribute"),
@@ -572,7 +616,7 @@ impl Values<'_, '_> {
                 },
                 _ => ValueExpr::Unknown,
             },
-            "call" if is_super(node, self.source) => match enclosing(node) {
+            "call" if is_super(node, self.source) => match self.enclosing(node) {
                 Enclosing::Function(f) => match receiver_class(f, self.source) {
                     Some(TypeExpr::Named { qualifier, name }) => ValueExpr::Super {
                         class: match qualifier {
@@ -776,11 +820,7 @@ impl Values<'_, '_> {
                     .then(|| o.child_by_field_name("object"))
                     .flatten()
             })
-            .any(|o| {
-                self.narrows
-                    && o.kind() == "attribute"
-                    && narrowed_attribute(o, self.source).is_some()
-            });
+            .any(|o| o.kind() == "attribute" && self.narrowed_attribute(o).is_some());
             let through_value = narrowed
                 || match base.kind() {
                     "identifier" => self
@@ -808,7 +848,7 @@ impl Values<'_, '_> {
     /// What an unannotated function returns, as `values` under `name()` (`make()`,
     /// `Factory.build()`): its first `return` of something other than `None`.
     fn returned(&self, statement: Node<'_>, out: &mut Vec<(usize, String, ValueExpr, bool)>) {
-        let Enclosing::Function(function) = enclosing(statement) else {
+        let Enclosing::Function(function) = self.enclosing(statement) else {
             return;
         };
         if function.child_by_field_name("return_type").is_some() {
@@ -821,7 +861,7 @@ impl Values<'_, '_> {
             return;
         };
         let definition = with_decorators(function);
-        let path = match enclosing(definition) {
+        let path = match self.enclosing(definition) {
             Enclosing::Module => format!("{}()", text(name, self.source)),
             Enclosing::Class(class) => {
                 let path = format!(
@@ -892,7 +932,7 @@ impl Values<'_, '_> {
     /// `yield` of something other than `None`, under `name@fixture` (`Class.name@fixture`
     /// for one a test class defines).
     fn fixture_gives(&self, statement: Node<'_>, out: &mut Vec<(usize, String, ValueExpr, bool)>) {
-        let Enclosing::Function(function) = enclosing(statement) else {
+        let Enclosing::Function(function) = self.enclosing(statement) else {
             return;
         };
         if function.child_by_field_name("return_type").is_some()
@@ -958,7 +998,7 @@ impl Values<'_, '_> {
         let Some(outer) = function.parent() else {
             return;
         };
-        let Enclosing::Class(class) = enclosing(outer) else {
+        let Enclosing::Class(class) = self.enclosing(outer) else {
             return;
         };
         let of = self
@@ -1006,7 +1046,7 @@ impl Values<'_, '_> {
                 continue;
             };
             let path = match left.kind() {
-                "identifier" => match enclosing(node) {
+                "identifier" => match self.enclosing(node) {
                     Enclosing::Module => {
                         if let Some(of) = node
                             .child_by_field_name("right")
@@ -1036,7 +1076,7 @@ impl Values<'_, '_> {
                     ) else {
                         continue;
                     };
-                    let Enclosing::Function(function) = enclosing(node) else {
+                    let Enclosing::Function(function) = self.enclosing(node) else {
                         continue;
                     };
                     let Some(class) = receiver_class(function, self.source) else {
@@ -1353,8 +1393,12 @@ enum Enclosing<'t> {
 
 /// The innermost function or class around a node, or the module.
 fn enclosing(node: Node<'_>) -> Enclosing<'_> {
-    let mut n = node;
-    while let Some(p) = n.parent() {
+    enclosing_of(std::iter::successors(node.parent(), |n| n.parent()))
+}
+
+/// The innermost function or class among a node's ancestors, innermost first.
+fn enclosing_of<'t>(ancestors: impl Iterator<Item = Node<'t>>) -> Enclosing<'t> {
+    for p in ancestors {
         match p.kind() {
             "function_definition" => return Enclosing::Function(p),
             "class_definition" => return Enclosing::Class(p),
@@ -1363,7 +1407,7 @@ fn enclosing(node: Node<'_>) -> Enclosing<'_> {
             | "dictionary_comprehension"
             | "set_comprehension"
             | "generator_expression" => return Enclosing::Other,
-            _ => n = p,
+            _ => {}
         }
     }
     Enclosing::Module
@@ -1633,7 +1677,7 @@ fn returns(cx: &Values<'_, '_>, function: Node<'_>, types: &mut TypeFacts) {
     ];
     let name = text(name, source).to_string();
     let definition = with_decorators(function);
-    match enclosing(definition) {
+    match cx.enclosing(definition) {
         Enclosing::Module => types.funcs.push(FuncDecl { name, results }),
         Enclosing::Class(class) => types.methods.push(MethodDecl {
             owner: class_path(class, source),
