@@ -553,6 +553,33 @@ pub struct Resolution {
     pub outside_bases: Vec<(String, Vec<String>)>,
 }
 
+impl Resolution {
+    /// Append another part's results after this one's (a resolver that resolves files in
+    /// parallel joins them in file order, so the graph does not depend on the scheduling).
+    pub fn extend(&mut self, part: Resolution) {
+        let Resolution {
+            symbols,
+            imports,
+            references,
+            modules,
+            packages,
+            unsure,
+            renamed_with,
+            families,
+            outside_bases,
+        } = part;
+        self.symbols.extend(symbols);
+        self.imports.extend(imports);
+        self.references.extend(references);
+        self.modules.extend(modules);
+        self.packages.extend(packages);
+        self.unsure.extend(unsure);
+        self.renamed_with.extend(renamed_with);
+        self.families.extend(families);
+        self.outside_bases.extend(outside_bases);
+    }
+}
+
 /// A use that may be a repository member's and may not: the name matches, the type of what
 /// it is reached through is unknown. Never dropped: reports list it, renames decide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

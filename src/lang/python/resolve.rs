@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
+use rayon::prelude::*;
+
 use crate::lang::facts::{
     FileFacts, Import, ImportContext, ImportKind, ReferenceKind, Segment, SymbolKind, TypeExpr,
     ValueExpr,
@@ -1591,32 +1593,41 @@ pub fn resolve(files: &[(FileId, &FileFacts)], roots: &PythonRoots) -> Resolutio
         .collect();
     index.mros = mros;
 
-    // Imports and references of each file.
-    for &(file, facts) in files {
-        let is_package =
-            facts.path.ends_with("__init__.py") || facts.path.ends_with("__init__.pyi");
-        let empty = HashMap::new();
-        let basedir = basedirs.get(&file).unwrap_or(&empty);
-        if let Some(module) = module_names.get(&file) {
-            out.modules.push((file, module.clone()));
-            let place = Place {
-                module,
-                is_package,
-                basedir,
-            };
-            resolve_imports(file, facts, &place, &index, &mut out);
-            resolve_references(file, facts, &place, module, &index, &mut out);
-            resolve_members(file, facts, module, &index, &mut out);
-        } else if scripts.contains(&file) {
-            let place = Place {
-                module: "",
-                is_package: false,
-                basedir,
-            };
-            resolve_imports(file, facts, &place, &index, &mut out);
-            resolve_references(file, facts, &place, &facts.path, &index, &mut out);
-            resolve_members(file, facts, &facts.path, &index, &mut out);
-        }
+    // Imports and references of each file: each reads the index only, so files resolve in
+    // parallel; their results join in file order, as the serial loop made them.
+    let per_file: Vec<Resolution> = files
+        .par_iter()
+        .map(|&(file, facts)| {
+            let mut out = Resolution::default();
+            let is_package =
+                facts.path.ends_with("__init__.py") || facts.path.ends_with("__init__.pyi");
+            let empty = HashMap::new();
+            let basedir = basedirs.get(&file).unwrap_or(&empty);
+            if let Some(module) = module_names.get(&file) {
+                out.modules.push((file, module.clone()));
+                let place = Place {
+                    module,
+                    is_package,
+                    basedir,
+                };
+                resolve_imports(file, facts, &place, &index, &mut out);
+                resolve_references(file, facts, &place, module, &index, &mut out);
+                resolve_members(file, facts, module, &index, &mut out);
+            } else if scripts.contains(&file) {
+                let place = Place {
+                    module: "",
+                    is_package: false,
+                    basedir,
+                };
+                resolve_imports(file, facts, &place, &index, &mut out);
+                resolve_references(file, facts, &place, &facts.path, &index, &mut out);
+                resolve_members(file, facts, &facts.path, &index, &mut out);
+            }
+            out
+        })
+        .collect();
+    for part in per_file {
+        out.extend(part);
     }
     out.families = overrides(&index);
     out.outside_bases = index
