@@ -50,6 +50,58 @@ fn help_lists_subcommands_and_version_works() {
     assert!(version.starts_with("git-ripple "), "{version}");
 }
 
+/// The JSON graph is written as it is serialised; it must read as the document serde_json
+/// prints for the same value (keys sorted, two-space indent, one newline at the end).
+#[test]
+fn json_graph_is_the_canonical_pretty_document() {
+    for fixture in ["python/shop", "go/shop"] {
+        let repo = fixture_repo(fixture);
+        let text = ripple_ok(repo.path(), &["graph", "--format", "json"]);
+        let value: serde_json::Value = serde_json::from_str(&text).expect("graph json");
+        let canonical = serde_json::to_string_pretty(&value).expect("serialise") + "\n";
+        assert!(text == canonical, "{fixture}: the streamed JSON differs");
+        for key in [
+            "cycles",
+            "edges",
+            "external",
+            "files",
+            "skipped",
+            "symbols",
+            "unresolved",
+        ] {
+            assert!(value.get(key).is_some(), "{fixture}: no {key}");
+        }
+        assert!(!value["symbols"].as_array().expect("symbols").is_empty());
+    }
+}
+
+/// A reader that stops early (`| head`) ends the output, not the command: no error, no
+/// partial-write message.
+#[test]
+fn json_graph_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let repo = fixture_repo("python/shop");
+    let mut child = Ripple::new(repo.path())
+        .args(&["graph", "--format", "json"])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn git-ripple");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).expect("some output");
+    drop(stdout);
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn works_from_a_subfolder_like_git() {
     let repo = fixture_repo("python/shop");
