@@ -29,6 +29,8 @@ pub(crate) fn text<'s>(node: Node<'_>, source: &'s [u8]) -> &'s str {
 /// quarter of a cold graph build of django.
 pub(crate) struct Parents<'t> {
     of: HashMap<usize, Node<'t>, BuildHasherDefault<IdHasher>>,
+    /// The named nodes, in the order a stack walk visits them (see [`Parents::named`]).
+    named: Vec<Node<'t>>,
 }
 
 impl<'t> Parents<'t> {
@@ -37,17 +39,38 @@ impl<'t> Parents<'t> {
             root.descendant_count(),
             BuildHasherDefault::default(),
         );
+        let mut named = Vec::new();
         let mut cursor = root.walk();
+        // Named nodes in walk order; anonymous ones with children only for their parents.
         let mut stack = vec![root];
+        let mut anonymous = Vec::new();
         while let Some(node) = stack.pop() {
+            named.push(node);
             for child in node.children(&mut cursor) {
                 of.insert(child.id(), node);
-                if child.child_count() > 0 {
+                if child.is_named() {
                     stack.push(child);
+                } else if child.child_count() > 0 {
+                    anonymous.push(child);
                 }
             }
         }
-        Parents { of }
+        while let Some(node) = anonymous.pop() {
+            for child in node.children(&mut cursor) {
+                of.insert(child.id(), node);
+                if child.child_count() > 0 {
+                    anonymous.push(child);
+                }
+            }
+        }
+        Parents { of, named }
+    }
+
+    /// Every named node reachable through named nodes from the root, in the order of the walk
+    /// `stack = [root]; pop a node, push its named children`: the walks over a whole file
+    /// read this list instead of walking the tree again (each walk cost as much as a query).
+    pub(crate) fn named(&self) -> &[Node<'t>] {
+        &self.named
     }
 
     pub(crate) fn parent(&self, node: Node<'_>) -> Option<Node<'t>> {
@@ -382,6 +405,13 @@ mod tests {
                 stack.extend(node.children(&mut cursor));
             }
             assert!(seen > 30, "{seen} nodes");
+            let mut walked = Vec::new();
+            let mut stack = vec![root];
+            while let Some(node) = stack.pop() {
+                walked.push(node);
+                stack.extend(node.named_children(&mut cursor));
+            }
+            assert_eq!(parents.named(), walked.as_slice());
             let leaf = root.descendant_for_byte_range(source.len() - 3, source.len() - 3);
             let leaf = leaf.expect("a leaf");
             let up: Vec<_> = parents.ancestors(leaf).collect();

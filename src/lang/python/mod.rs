@@ -127,7 +127,6 @@ fn extract(path: &str, source: &[u8], tree: &tree_sitter::Tree, q: &PythonQuerie
         .collect();
     references.extend(values::extract(
         path,
-        root,
         source,
         &parents,
         &scopes,

@@ -20,7 +20,6 @@ use crate::lang::scope::ScopeIndex;
 /// binds: values named so are what the import names.
 pub(super) fn extract(
     path: &str,
-    root: Node<'_>,
     source: &[u8],
     parents: &Parents<'_>,
     scopes: &ScopeIndex<'_>,
@@ -46,10 +45,7 @@ pub(super) fn extract(
     let mut bindings = Vec::new();
     let mut added = Vec::new();
     let mut requests = Vec::new();
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
+    for &node in parents.named() {
         match node.kind() {
             "function_definition" => {
                 cx.bind_parameters(node, &mut bindings, &mut requests);
@@ -128,7 +124,7 @@ pub(super) fn extract(
         .into_iter()
         .map(|e| e.unwrap_or(ValueExpr::Unknown))
         .collect();
-    cx.uses(root, types);
+    cx.uses(types);
     cx.fixture_requests(&requests)
 }
 
@@ -788,11 +784,8 @@ impl Values<'_, '_> {
     /// Members reached through values: `x.name` where `x` is a tracked local (not a
     /// receiver's direct member, nor a dotted name from outside every local, which the
     /// references resolve), or the result of a call, subscript or parenthesised expression.
-    fn uses(&self, root: Node<'_>, types: &mut TypeFacts) {
-        let mut stack = vec![root];
-        while let Some(node) = stack.pop() {
-            let mut cursor = node.walk();
-            stack.extend(node.named_children(&mut cursor));
+    fn uses(&self, types: &mut TypeFacts) {
+        for &node in self.parents.named() {
             if node.kind() == "call" {
                 self.keywords(node, types);
             }
@@ -842,7 +835,7 @@ impl Values<'_, '_> {
                 shadowed: false,
             });
         }
-        self.attribute_values(root, types);
+        self.attribute_values(types);
     }
 
     /// What an unannotated function returns, as `values` under `name()` (`make()`,
@@ -1014,14 +1007,11 @@ impl Values<'_, '_> {
 
     /// What module-level names, class attributes and attributes assigned through a receiver
     /// are made from: `values` by local path (`LIMIT`, `Client.session`).
-    fn attribute_values(&self, root: Node<'_>, types: &mut TypeFacts) {
+    fn attribute_values(&self, types: &mut TypeFacts) {
         let mut assigned: Vec<(usize, String, ValueExpr, bool)> = Vec::new();
         // Every fixture has a value, if only an unknown one: tests asking for it name it.
         let mut fixtures: Vec<String> = Vec::new();
-        let mut stack = vec![root];
-        while let Some(node) = stack.pop() {
-            let mut cursor = node.walk();
-            stack.extend(node.named_children(&mut cursor));
+        for &node in self.parents.named() {
             if node.kind() == "return_statement" {
                 self.returned(node, &mut assigned);
                 self.fixture_gives(node, &mut assigned);
