@@ -81,7 +81,20 @@ fn json_graph_is_the_canonical_pretty_document() {
 fn json_graph_into_a_closed_pipe_ends_quietly() {
     use std::io::Read as _;
     use std::process::Stdio;
-    let repo = fixture_repo("python/shop");
+    // Output well over a pipe's buffer and the writer's, so the write after the close fails.
+    let texts: Vec<(String, String)> = (0..150)
+        .map(|m| {
+            let defs: String = (0..10)
+                .map(|f| format!("def function_{m}_{f}(x):\n    return x\n\n"))
+                .collect();
+            (format!("pkg/module_{m}.py"), defs)
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let repo = repo_with_files(&files);
     let mut child = Ripple::new(repo.path())
         .args(&["graph", "--format", "json"])
         .command()

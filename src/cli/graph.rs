@@ -78,10 +78,8 @@ pub fn run_graph(cwd: &Path, args: GraphArgs) -> Result<u8> {
         (None, GraphFormat::Text) => render_text(&graph),
         (None, GraphFormat::Json) => {
             if let Err(e) = write_json(&graph, std::io::stdout().lock()) {
-                if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
-                    return Ok(exit::SUCCESS);
-                }
-                return Err(e).into_diagnostic();
+                let kind = e.io_error_kind().unwrap_or(std::io::ErrorKind::Other);
+                super::stdout_failed(kind, &e);
             }
             String::new()
         }

@@ -50,12 +50,18 @@ pub(crate) fn write_stdout(text: &str) {
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
     {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(i32::from(exit::SUCCESS));
-        }
-        eprintln!("git-ripple: cannot write to standard output: {e}");
-        std::process::exit(i32::from(exit::INTERNAL));
+        stdout_failed(e.kind(), &e);
     }
+}
+
+/// A write to standard output failed: a reader that stopped early (`| head`) ends the command
+/// quietly, anything else (a full disk) ends it as the internal error it is.
+pub(crate) fn stdout_failed(kind: std::io::ErrorKind, e: &dyn std::fmt::Display) -> ! {
+    if kind == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(i32::from(exit::SUCCESS));
+    }
+    eprintln!("git-ripple: cannot write to standard output: {e}");
+    std::process::exit(i32::from(exit::INTERNAL));
 }
 
 /// Exit codes, documented in the README.
