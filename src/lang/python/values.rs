@@ -36,8 +36,6 @@ pub(super) fn extract(
         locals: HashMap::new(),
         receivers: HashSet::new(),
         narrows: source.windows(11).any(|w| w == b"isinstance("),
-        narrowed: HashSet::new(),
-        clause_bound: HashMap::new(),
         tests,
         flows: HashMap::new(),
         rebound_at: HashMap::new(),
@@ -51,17 +49,8 @@ pub(super) fn extract(
                 cx.bind_parameters(node, &mut bindings, &mut requests);
                 returns(&cx, node, types);
             }
-            "call" => {
-                added.extend(added_to(node, source));
-                if cx.narrows {
-                    cx.narrowed.extend(
-                        isinstance_tests(node, source)
-                            .into_iter()
-                            .map(|(x, _)| text(x, source)),
-                    );
-                }
-            }
-            "class_definition" => record(node, source, types),
+            "call" => added.extend(added_to(node, source)),
+            "class_definition" => record(node, source, parents, types),
             "identifier" => cx.bind(node, local_imports, &mut bindings),
             "if_statement" | "elif_clause" => cx.narrow(node, &mut bindings),
             _ => {}
@@ -174,13 +163,6 @@ struct Values<'a, 's> {
     receivers: HashSet<u32>,
     /// Whether the file calls `isinstance` at all: only then can a branch narrow an attribute.
     narrows: bool,
-    /// What the file's `isinstance` calls test (`x`, `self.type`): only these can be
-    /// narrowed, so other attributes skip the walk up their ancestors (`Node::parent` walks
-    /// down from the root each time: a walk up costs the depth squared).
-    narrowed: HashSet<&'a str>,
-    /// Names with a local of their own inside a clause (`except … as e`, an `isinstance`
-    /// branch), with the scopes they are in: only their reads look for the clause around them.
-    clause_bound: HashMap<String, Vec<usize>>,
     /// Whether pytest collects tests from the file (`test_*.py`, `*_test.py`): their `test*`
     /// functions' parameters are fixtures.
     tests: bool,
@@ -198,15 +180,16 @@ impl Values<'_, '_> {
 
     /// The innermost function or class around a node, or the module.
     fn enclosing(&self, node: Node<'_>) -> Enclosing<'_> {
-        enclosing_of(self.parents.ancestors(node))
+        enclosing(node, self.parents)
     }
 
-    /// The class an attribute is narrowed to where it is read, if the file tests it.
-    fn narrowed_attribute<'t>(&self, node: Node<'t>) -> Option<Node<'t>> {
-        if !self.narrowed.contains(text(node, self.source)) {
+    /// The class an attribute is narrowed to where it is read, in a file that calls
+    /// `isinstance` at all.
+    fn narrowed_attribute(&self, node: Node<'_>) -> Option<Node<'_>> {
+        if !self.narrows {
             return None;
         }
-        narrowed_attribute(node, self.source)
+        narrowed_attribute(node, self.source, self.parents)
     }
 
     /// The local an identifier read at its position is, if it is one this layer tracks.
@@ -216,14 +199,9 @@ impl Values<'_, '_> {
         // Inside `except E as name:`, the name is that clause's own (Python unbinds it after);
         // inside `if isinstance(name, C):`, it is a C there.
         let at = ident.start_byte();
-        let clauses = self
-            .clause_bound
-            .get(name)
-            .is_some_and(|scopes| scopes.contains(&scope));
         for n in self
             .parents
             .ancestors(ident)
-            .take_while(|_| clauses)
             .take_while(|n| !matches!(n.kind(), "function_definition" | "lambda"))
         {
             let key = match n.kind() {
@@ -345,10 +323,6 @@ impl Values<'_, '_> {
         }
         let key = format!("{name}@isinstance@{}", statement.start_byte());
         let index = self.local(scope, &key);
-        self.clause_bound
-            .entry(name.to_string())
-            .or_default()
-            .push(scope);
         out.push((index, statement.start_byte(), Bound::Typed(class)));
     }
 
@@ -399,10 +373,6 @@ impl Values<'_, '_> {
                     (Some(c), Some(t)) if c.kind() == "except_clause" => {
                         let key = format!("{name}@{}", c.start_byte());
                         let index = self.local(scope, &key);
-                        self.clause_bound
-                            .entry(name.to_string())
-                            .or_default()
-                            .push(scope);
                         out.push((index, node.start_byte(), Bound::Typed(t)));
                         return;
                     }
@@ -492,8 +462,8 @@ impl Values<'_, '_> {
         let Some(params) = function.child_by_field_name("parameters") else {
             return;
         };
-        let receiver = receiver_class(function, self.source);
-        let fills = self.tests && is_test_function(function, self.source)
+        let receiver = receiver_class(function, self.source, self.parents);
+        let fills = self.tests && is_test_function(function, self.source, self.parents)
             || fixture_decorator(function, self.source).is_some();
         let mut receiver_local = None;
         let mut cursor = params.walk();
@@ -557,7 +527,7 @@ impl Values<'_, '_> {
         let mut changed = false;
         let of = qualify(
             type_expr(annotation, self.source),
-            &class_path(class, self.source),
+            &class_path(class, self.source, self.parents),
             &in_body,
             &mut changed,
         );
@@ -594,7 +564,7 @@ impl Values<'_, '_> {
                 },
             },
             // `request.param` in a fixture declared with `params=[A, B]`: one of them.
-            "attribute" if let Some(params) = fixture_param(node, self.source) => {
+            "attribute" if let Some(params) = fixture_param(node, self.source, self.parents) => {
                 ValueExpr::RangeValue {
                     of: Box::new(self.value(params)?),
                 }
@@ -613,7 +583,7 @@ impl Values<'_, '_> {
                 _ => ValueExpr::Unknown,
             },
             "call" if is_super(node, self.source) => match self.enclosing(node) {
-                Enclosing::Function(f) => match receiver_class(f, self.source) {
+                Enclosing::Function(f) => match receiver_class(f, self.source, self.parents) {
                     Some(TypeExpr::Named { qualifier, name }) => ValueExpr::Super {
                         class: match qualifier {
                             Some(q) => format!("{q}.{name}"),
@@ -859,7 +829,7 @@ impl Values<'_, '_> {
             Enclosing::Class(class) => {
                 let path = format!(
                     "{}.{}",
-                    class_path(class, self.source),
+                    class_path(class, self.source, self.parents),
                     text(name, self.source)
                 );
                 if is_property(function, self.source) {
@@ -878,14 +848,15 @@ impl Values<'_, '_> {
     fn fixture_requests(&self, requests: &[(Node<'_>, usize, String)]) -> Vec<Reference> {
         let mut out = Vec::new();
         for (function, scope, name) in requests {
-            let class = receiver_class(*function, self.source).and_then(|c| match c {
-                TypeExpr::Named {
-                    qualifier: Some(q),
-                    name,
-                } => Some(format!("{q}.{name}")),
-                TypeExpr::Named { name, .. } => Some(name),
-                _ => None,
-            });
+            let class =
+                receiver_class(*function, self.source, self.parents).and_then(|c| match c {
+                    TypeExpr::Named {
+                        qualifier: Some(q),
+                        name,
+                    } => Some(format!("{q}.{name}")),
+                    TypeExpr::Named { name, .. } => Some(name),
+                    _ => None,
+                });
             let mut stack = vec![*function];
             while let Some(node) = stack.pop() {
                 let mut cursor = node.walk();
@@ -940,7 +911,7 @@ impl Values<'_, '_> {
         else {
             return;
         };
-        if let Some(path) = fixture_path(function, self.source) {
+        if let Some(path) = fixture_path(function, self.source, self.parents) {
             out.push((statement.start_byte(), path, value, false));
         }
     }
@@ -958,7 +929,7 @@ impl Values<'_, '_> {
         if fixture_decorator(function, self.source).is_none() {
             return;
         }
-        let Some(path) = fixture_path(function, self.source) else {
+        let Some(path) = fixture_path(function, self.source, self.parents) else {
             return;
         };
         let of = self
@@ -999,7 +970,7 @@ impl Values<'_, '_> {
             .unwrap_or_else(|| type_expr(annotation, self.source));
         let path = format!(
             "{}.{}",
-            class_path(class, self.source),
+            class_path(class, self.source, self.parents),
             text(name, self.source)
         );
         out.push((function.start_byte(), path, ValueExpr::Typed { of }, true));
@@ -1025,7 +996,7 @@ impl Values<'_, '_> {
                 self.property(node, &mut assigned);
                 self.annotated_fixture(node, &mut assigned);
                 if fixture_decorator(node, self.source).is_some() {
-                    fixtures.extend(fixture_path(node, self.source));
+                    fixtures.extend(fixture_path(node, self.source, self.parents));
                 }
                 continue;
             }
@@ -1053,7 +1024,7 @@ impl Values<'_, '_> {
                     Enclosing::Class(class) => {
                         format!(
                             "{}.{}",
-                            class_path(class, self.source),
+                            class_path(class, self.source, self.parents),
                             text(left, self.source)
                         )
                     }
@@ -1069,7 +1040,7 @@ impl Values<'_, '_> {
                     let Enclosing::Function(function) = self.enclosing(node) else {
                         continue;
                     };
-                    let Some(class) = receiver_class(function, self.source) else {
+                    let Some(class) = receiver_class(function, self.source, self.parents) else {
                         continue;
                     };
                     if object.kind() != "identifier"
@@ -1236,10 +1207,15 @@ fn isinstance_tests<'t>(condition: Node<'t>, source: &[u8]) -> Vec<(Node<'t>, No
 /// The class an attribute expression (`self.type`) is narrowed to where it is read: inside
 /// the block of an `if`/`elif` whose condition asserts `isinstance(self.type, C)`, or after
 /// that assertion in the condition's own `and` chain.
-fn narrowed_attribute<'t>(node: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
+fn narrowed_attribute<'p>(
+    node: Node<'_>,
+    source: &[u8],
+    parents: &Parents<'p>,
+) -> Option<Node<'p>> {
     let written = text(node, source);
     let at = node.start_byte();
-    std::iter::successors(node.parent(), |n| n.parent())
+    parents
+        .ancestors(node)
         .take_while(|n| {
             !matches!(
                 n.kind(),
@@ -1382,13 +1358,8 @@ enum Enclosing<'t> {
 }
 
 /// The innermost function or class around a node, or the module.
-fn enclosing(node: Node<'_>) -> Enclosing<'_> {
-    enclosing_of(std::iter::successors(node.parent(), |n| n.parent()))
-}
-
-/// The innermost function or class among a node's ancestors, innermost first.
-fn enclosing_of<'t>(ancestors: impl Iterator<Item = Node<'t>>) -> Enclosing<'t> {
-    for p in ancestors {
+fn enclosing<'p>(node: Node<'_>, parents: &Parents<'p>) -> Enclosing<'p> {
+    for p in parents.ancestors(node) {
         match p.kind() {
             "function_definition" => return Enclosing::Function(p),
             "class_definition" => return Enclosing::Class(p),
@@ -1405,14 +1376,14 @@ fn enclosing_of<'t>(ancestors: impl Iterator<Item = Node<'t>>) -> Enclosing<'t> 
 
 /// `Outer.Inner` for a class nested in classes, `test_x.Local` for one defined in a function
 /// (as the definitions name them).
-fn class_path(class: Node<'_>, source: &[u8]) -> String {
+fn class_path(class: Node<'_>, source: &[u8], parents: &Parents<'_>) -> String {
     let mut parts = Vec::new();
     let mut n = Some(class);
     while let Some(c) = n {
         if let Some(name) = c.child_by_field_name("name") {
             parts.push(text(name, source));
         }
-        n = match enclosing(c) {
+        n = match enclosing(c, parents) {
             Enclosing::Class(outer) | Enclosing::Function(outer) => Some(outer),
             _ => None,
         };
@@ -1423,8 +1394,8 @@ fn class_path(class: Node<'_>, source: &[u8]) -> String {
 
 /// The class whose instance a method's first parameter is: for a function directly in a
 /// class body that is not a `@staticmethod`.
-fn receiver_class(function: Node<'_>, source: &[u8]) -> Option<TypeExpr> {
-    let mut outer = function.parent()?;
+fn receiver_class(function: Node<'_>, source: &[u8], parents: &Parents<'_>) -> Option<TypeExpr> {
+    let mut outer = parents.parent(function)?;
     if outer.kind() == "decorated_definition" {
         let mut cursor = outer.walk();
         if outer
@@ -1433,13 +1404,15 @@ fn receiver_class(function: Node<'_>, source: &[u8]) -> Option<TypeExpr> {
         {
             return None;
         }
-        outer = outer.parent()?;
+        outer = parents.parent(outer)?;
     }
-    let class = outer.parent().filter(|c| c.kind() == "class_definition")?;
+    let class = parents
+        .parent(outer)
+        .filter(|c| c.kind() == "class_definition")?;
     if outer.kind() != "block" {
         return None;
     }
-    let path = class_path(class, source);
+    let path = class_path(class, source, parents);
     Some(match path.rsplit_once('.') {
         Some((q, n)) => TypeExpr::Named {
             qualifier: Some(q.to_string()),
@@ -1512,20 +1485,20 @@ fn fixture_decorator<'t>(function: Node<'t>, source: &[u8]) -> Option<Node<'t>> 
 
 /// Whether pytest collects the function as a test (`test*`, as `python_functions` has it by
 /// default) in a module or a class.
-fn is_test_function(function: Node<'_>, source: &[u8]) -> bool {
+fn is_test_function(function: Node<'_>, source: &[u8], parents: &Parents<'_>) -> bool {
     let definition = with_decorators(function);
     function
         .child_by_field_name("name")
         .is_some_and(|n| text(n, source).starts_with("test"))
         && matches!(
-            enclosing(definition),
+            enclosing(definition, parents),
             Enclosing::Module | Enclosing::Class(_)
         )
 }
 
 /// Where a fixture's value is kept: `name@fixture`, or `Class.name@fixture` for a method.
 /// None for one that `name=` gives another name: tests ask for that name, not the function's.
-fn fixture_path(function: Node<'_>, source: &[u8]) -> Option<String> {
+fn fixture_path(function: Node<'_>, source: &[u8], parents: &Parents<'_>) -> Option<String> {
     let renamed = fixture_decorator(function, source)
         .and_then(|d| d.child_by_field_name("arguments"))
         .is_some_and(|arguments| {
@@ -1541,9 +1514,12 @@ fn fixture_path(function: Node<'_>, source: &[u8]) -> Option<String> {
     }
     let name = text(function.child_by_field_name("name")?, source);
     let definition = with_decorators(function);
-    match enclosing(definition) {
+    match enclosing(definition, parents) {
         Enclosing::Module => Some(format!("{name}@fixture")),
-        Enclosing::Class(class) => Some(format!("{}.{name}@fixture", class_path(class, source))),
+        Enclosing::Class(class) => Some(format!(
+            "{}.{name}@fixture",
+            class_path(class, source, parents)
+        )),
         _ => None,
     }
 }
@@ -1571,14 +1547,18 @@ fn yields(function: Node<'_>) -> bool {
 }
 
 /// `request.param` inside a fixture declared with `params=…`: the params' node.
-fn fixture_param<'t>(attribute: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
+fn fixture_param<'p>(
+    attribute: Node<'_>,
+    source: &[u8],
+    parents: &Parents<'p>,
+) -> Option<Node<'p>> {
     let object = attribute.child_by_field_name("object")?;
     if object.kind() != "identifier"
         || text(attribute.child_by_field_name("attribute")?, source) != "param"
     {
         return None;
     }
-    let Enclosing::Function(function) = enclosing(attribute) else {
+    let Enclosing::Function(function) = enclosing(attribute, parents) else {
         return None;
     };
     let parameters = function.child_by_field_name("parameters")?;
@@ -1621,7 +1601,7 @@ const RECORD_DECORATORS: &[&str] = &[
 
 /// A class decorated as a record (`@dataclass`, `@attr.s(auto_attribs=True)`): a `TypeDecl`
 /// whose type is a struct, so the resolver knows its constructor's keywords are its fields.
-fn record(class: Node<'_>, source: &[u8], types: &mut TypeFacts) {
+fn record(class: Node<'_>, source: &[u8], parents: &Parents<'_>, types: &mut TypeFacts) {
     let Some(outer) = class
         .parent()
         .filter(|p| p.kind() == "decorated_definition")
@@ -1641,7 +1621,7 @@ fn record(class: Node<'_>, source: &[u8], types: &mut TypeFacts) {
     });
     if is_record {
         types.types.push(TypeDecl {
-            name: class_path(class, source),
+            name: class_path(class, source, parents),
             alias: false,
             of: TypeExpr::Struct {
                 fields: Vec::new(),
@@ -1670,7 +1650,7 @@ fn returns(cx: &Values<'_, '_>, function: Node<'_>, types: &mut TypeFacts) {
     match cx.enclosing(definition) {
         Enclosing::Module => types.funcs.push(FuncDecl { name, results }),
         Enclosing::Class(class) => types.methods.push(MethodDecl {
-            owner: class_path(class, source),
+            owner: class_path(class, source, cx.parents),
             name,
             results,
         }),
